@@ -1,0 +1,1 @@
+//! python jsonpath-rw 1.4 semantics for rule fields.

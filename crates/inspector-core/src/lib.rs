@@ -1,0 +1,9 @@
+//! Pure logic of inspector: everything here is deterministic and does no I/O,
+//! so it can be tested (and fuzzed) without a runtime, a database or a network.
+
+pub mod conf;
+pub mod jsonpath;
+pub mod lldp;
+pub mod oslo;
+pub mod py;
+pub mod root_device;

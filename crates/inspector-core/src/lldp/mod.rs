@@ -1,0 +1,1 @@
+//! LLDP TLV parsing as ironic-inspector lldp_basic does it.

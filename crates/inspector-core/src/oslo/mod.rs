@@ -1,0 +1,1 @@
+//! oslo.config INI syntax and value types.

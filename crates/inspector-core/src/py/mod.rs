@@ -1,0 +1,1 @@
+//! Python semantics the rules engine depends on.

@@ -1,0 +1,1 @@
+//! Root device hints (ironic-lib semantics).
