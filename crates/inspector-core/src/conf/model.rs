@@ -307,11 +307,83 @@ pub struct ExtraHardware {
 pub struct Swift {
     pub container: String,
     pub delete_after: u64,
+    /// keystoneauth options of the `[swift]` group.
+    pub client: KeystoneClient,
 }
 
 impl Default for Swift {
     fn default() -> Self {
-        Self { container: "ironic-inspector".into(), delete_after: 0 }
+        Self {
+            container: "ironic-inspector".into(),
+            delete_after: 0,
+            client: KeystoneClient { service_type: "object-store".into(), ..KeystoneClient::default() },
+        }
+    }
+}
+
+/// keystoneauth session, auth plugin and adapter options of a client group
+/// (the same options as the client part of [`Ironic`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeystoneClient {
+    pub auth_type: String,
+    pub auth_url: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub user_id: Option<String>,
+    pub project_name: Option<String>,
+    pub project_id: Option<String>,
+    pub user_domain_name: Option<String>,
+    pub user_domain_id: Option<String>,
+    pub project_domain_name: Option<String>,
+    pub project_domain_id: Option<String>,
+    pub system_scope: Option<String>,
+    /// Endpoint of the `none` and `http_basic` plugins.
+    pub endpoint: Option<String>,
+    pub region_name: Option<String>,
+    pub endpoint_override: Option<String>,
+    pub service_type: String,
+    pub valid_interfaces: Vec<String>,
+    pub cafile: Option<String>,
+    pub certfile: Option<String>,
+    pub keyfile: Option<String>,
+    pub insecure: bool,
+    pub timeout: Option<Duration>,
+    pub connect_retries: Option<u32>,
+    pub status_code_retries: Option<u32>,
+    pub min_version: Option<String>,
+    pub max_version: Option<String>,
+}
+
+impl Default for KeystoneClient {
+    fn default() -> Self {
+        Self {
+            auth_type: "password".into(),
+            auth_url: None,
+            username: None,
+            password: None,
+            user_id: None,
+            project_name: None,
+            project_id: None,
+            user_domain_name: None,
+            user_domain_id: None,
+            project_domain_name: None,
+            project_domain_id: None,
+            system_scope: None,
+            endpoint: None,
+            region_name: None,
+            endpoint_override: None,
+            service_type: String::new(),
+            valid_interfaces: vec!["internal".into(), "public".into()],
+            cafile: None,
+            certfile: None,
+            keyfile: None,
+            insecure: false,
+            timeout: None,
+            connect_retries: None,
+            status_code_retries: None,
+            min_version: None,
+            max_version: None,
+        }
     }
 }
 
@@ -331,6 +403,9 @@ pub struct Ironic {
     pub project_domain_name: Option<String>,
     pub project_domain_id: Option<String>,
     pub system_scope: Option<String>,
+    /// Endpoint of the `none` and `http_basic` plugins; `endpoint_override`
+    /// takes precedence.
+    pub endpoint: Option<String>,
     pub region_name: Option<String>,
     pub endpoint_override: Option<String>,
     pub service_type: String,
@@ -365,6 +440,7 @@ impl Default for Ironic {
             project_domain_name: None,
             project_domain_id: None,
             system_scope: None,
+            endpoint: None,
             region_name: None,
             endpoint_override: None,
             service_type: "baremetal".into(),
@@ -435,7 +511,7 @@ impl Default for KeystoneAuthtoken {
             user_domain_id: None,
             project_domain_id: None,
             region_name: None,
-            interface: None,
+            interface: Some("internal".into()),
             cafile: None,
             insecure: false,
             http_connect_timeout: None,

@@ -1,1 +1,8 @@
-//! oslo.config INI syntax and value types.
+//! oslo.config INI syntax and value types: a faithful, pure model of how
+//! oslo.config reads `inspector.conf`, independent of which options exist.
+
+pub mod ini;
+pub mod pyfmt;
+pub mod resolve;
+pub mod template;
+pub mod types;
