@@ -12,29 +12,38 @@ use inspector_core::hooks::{
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
-static FIXTURE: LazyLock<Value> =
-    LazyLock::new(|| serde_json::from_str(include_str!("oracle/hooks.json")).expect("fixture parses"));
+static FIXTURE: LazyLock<Value> = LazyLock::new(|| {
+    serde_json::from_str(include_str!("oracle/hooks.json")).expect("fixture parses")
+});
 
 fn cases() -> &'static [Value] {
     FIXTURE["cases"].as_array().expect("cases")
 }
 
 fn case(name: &str) -> &'static Value {
-    cases().iter().find(|c| c["name"] == name).unwrap_or_else(|| panic!("no case {name}"))
+    cases()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no case {name}"))
 }
 
 /// Whether serde_json keeps object keys in insertion order in this build
 /// (the `preserve_order` feature); without it iteration is sorted by key.
 fn preserves_order() -> bool {
-    let map: Map<String, Value> = [("b".to_string(), json!(1)), ("a".to_string(), json!(2))].into_iter().collect();
+    let map: Map<String, Value> = [("b".to_string(), json!(1)), ("a".to_string(), json!(2))]
+        .into_iter()
+        .collect();
     map.keys().next().map(String::as_str) == Some("b")
 }
 
 // ------------------------------------------------------------------ inputs
 
 fn set_pointer(doc: &mut Value, pointer: &str, value: Option<&Value>) {
-    let parts: Vec<String> =
-        pointer.trim_start_matches('/').split('/').map(|p| p.replace("~1", "/").replace("~0", "~")).collect();
+    let parts: Vec<String> = pointer
+        .trim_start_matches('/')
+        .split('/')
+        .map(|p| p.replace("~1", "/").replace("~0", "~"))
+        .collect();
     let (last, parents) = parts.split_last().expect("non-empty pointer");
     let mut target = doc;
     for part in parents {
@@ -68,7 +77,10 @@ fn apply_edits(mut doc: Value, edits: Option<&Value>) -> Value {
 }
 
 fn input_data(case: &Value) -> Data {
-    let base = case.get("base").and_then(Value::as_str).unwrap_or("functional");
+    let base = case
+        .get("base")
+        .and_then(Value::as_str)
+        .unwrap_or("functional");
     match apply_edits(FIXTURE["bases"][base].clone(), case.get("edits")) {
         Value::Object(map) => map,
         other => panic!("data must be an object: {other}"),
@@ -76,16 +88,27 @@ fn input_data(case: &Value) -> Data {
 }
 
 fn input_node(case: &Value) -> Value {
-    let node = case.get("node").cloned().unwrap_or_else(|| FIXTURE["base_node"].clone());
+    let node = case
+        .get("node")
+        .cloned()
+        .unwrap_or_else(|| FIXTURE["base_node"].clone());
     apply_edits(node, case.get("node_edits"))
 }
 
 fn input_ports(case: &Value) -> Vec<Value> {
-    case.get("ports").and_then(Value::as_array).cloned().unwrap_or_default()
+    case.get("ports")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
 }
 
 fn strings(value: &Value) -> Vec<String> {
-    value.as_array().into_iter().flatten().map(|v| v.as_str().expect("string").to_string()).collect()
+    value
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|v| v.as_str().expect("string").to_string())
+        .collect()
 }
 
 fn config(case: &Value) -> (Config, Option<String>) {
@@ -93,7 +116,11 @@ fn config(case: &Value) -> (Config, Option<String>) {
     let hooks = case.get("hooks").and_then(Value::as_str).unwrap_or(
         "ramdisk_error,root_disk_selection,scheduler,validate_interfaces,capabilities,pci_devices",
     );
-    config.processing.processing_hooks = hooks.split(',').map(|h| h.trim().to_string()).filter(|h| !h.is_empty()).collect();
+    config.processing.processing_hooks = hooks
+        .split(',')
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .collect();
     let conf = case.get("conf").cloned().unwrap_or_else(|| json!({}));
     let p = &mut config.processing;
     if let Some(v) = conf["add_ports"].as_str() {
@@ -114,7 +141,10 @@ fn config(case: &Value) -> (Config, Option<String>) {
     for (key, slot) in [
         ("overwrite_existing", &mut p.overwrite_existing),
         ("update_pxe_enabled", &mut p.update_pxe_enabled),
-        ("disk_partitioning_spacing", &mut p.disk_partitioning_spacing),
+        (
+            "disk_partitioning_spacing",
+            &mut p.disk_partitioning_spacing,
+        ),
         ("boot_mode", &mut config.capabilities.boot_mode),
         ("strict", &mut config.extra_hardware.strict),
     ] {
@@ -125,7 +155,12 @@ fn config(case: &Value) -> (Config, Option<String>) {
     if let Some(flags) = conf["cpu_flags"].as_array() {
         config.capabilities.cpu_flags = flags
             .iter()
-            .map(|pair| (pair[0].as_str().unwrap().to_string(), pair[1].as_str().unwrap().to_string()))
+            .map(|pair| {
+                (
+                    pair[0].as_str().unwrap().to_string(),
+                    pair[1].as_str().unwrap().to_string(),
+                )
+            })
             .collect();
     }
     config.pci_devices.alias = strings(&conf["alias"]);
@@ -154,16 +189,29 @@ struct Outcome {
 
 fn op_json(op: &NodeOp) -> Value {
     match op {
-        NodeOp::PatchNode { patch, reset_interfaces } => {
+        NodeOp::PatchNode {
+            patch,
+            reset_interfaces,
+        } => {
             json!({"op": "patch_node", "patch": patch, "reset_interfaces": reset_interfaces})
         }
-        NodeOp::CreatePort { address, extra, pxe_enabled } => {
+        NodeOp::CreatePort {
+            address,
+            extra,
+            pxe_enabled,
+        } => {
             json!({"op": "create_port", "address": address, "extra": extra, "pxe_enabled": pxe_enabled})
         }
-        NodeOp::PatchPort { uuid, patch, tolerate_rejection } => {
+        NodeOp::PatchPort {
+            uuid,
+            patch,
+            tolerate_rejection,
+        } => {
             json!({"op": "patch_port", "uuid": uuid, "patch": patch, "tolerate_rejection": tolerate_rejection})
         }
-        NodeOp::DeletePort { uuid, address } => json!({"op": "delete_port", "uuid": uuid, "address": address}),
+        NodeOp::DeletePort { uuid, address } => {
+            json!({"op": "delete_port", "uuid": uuid, "address": address})
+        }
         NodeOp::AddTrait(trait_) => json!({"op": "add_trait", "trait": trait_}),
         NodeOp::RemoveTrait(trait_) => json!({"op": "remove_trait", "trait": trait_}),
     }
@@ -192,14 +240,27 @@ fn run(input: &Value, views: &Value) -> Outcome {
     }
     let mut node = input_node(input);
     let mut ports = input_ports(input);
-    let expected_steps = views["expected"]["steps"].as_array().cloned().unwrap_or_default();
+    let expected_steps = views["expected"]["steps"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     for index in 0..pipeline.len() {
         if let Some(view) = expected_steps.get(index).and_then(|s| s.get("view")) {
             node = view["node"].clone();
             ports = view["ports"].as_array().cloned().unwrap_or_default();
         }
-        let mut step = Step { hook: pipeline.name(index).to_string(), ..Step::default() };
-        match pipeline.before_update(index, &mut data, NodeView { node: &node, ports: &ports }) {
+        let mut step = Step {
+            hook: pipeline.name(index).to_string(),
+            ..Step::default()
+        };
+        match pipeline.before_update(
+            index,
+            &mut data,
+            NodeView {
+                node: &node,
+                ports: &ports,
+            },
+        ) {
             Ok(update) => step.ops = update.ops.iter().map(op_json).collect(),
             Err(e) => step.error = Some(e.0),
         }
@@ -214,8 +275,11 @@ fn run(input: &Value, views: &Value) -> Outcome {
 }
 
 fn data_diff(before: &Data, after: &Data) -> Value {
-    let changed: Map<String, Value> =
-        after.iter().filter(|(k, v)| before.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let changed: Map<String, Value> = after
+        .iter()
+        .filter(|(k, v)| before.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     let mut removed: Vec<&String> = before.keys().filter(|k| !after.contains_key(*k)).collect();
     removed.sort();
     json!({"changed": changed, "removed": removed})
@@ -232,12 +296,16 @@ fn normalise_ops(hook: &str, ops: &[Value], node: &Value) -> Vec<Value> {
     let current_caps = node["properties"]["capabilities"].as_str().unwrap_or("");
     let mut out: Vec<Value> = ops
         .iter()
-        .filter(|op| !(op["op"] == "patch_port" && op["patch"].as_array().is_some_and(Vec::is_empty)))
+        .filter(|op| {
+            !(op["op"] == "patch_port" && op["patch"].as_array().is_some_and(Vec::is_empty))
+        })
         .filter(|op| {
             let patch = op["patch"].as_array();
             !(op["op"] == "patch_node"
                 && patch.is_some_and(|p| {
-                    p.len() == 1 && p[0]["path"] == "/properties/capabilities" && p[0]["value"] == current_caps
+                    p.len() == 1
+                        && p[0]["path"] == "/properties/capabilities"
+                        && p[0]["value"] == current_caps
                 }))
         })
         .cloned()
@@ -257,7 +325,11 @@ fn normalise_ops(hook: &str, ops: &[Value], node: &Value) -> Vec<Value> {
     }
     if !preserves_order() {
         out.sort_by_key(|op| {
-            if op["op"] == "create_port" { (0, op["address"].to_string()) } else { (1, String::new()) }
+            if op["op"] == "create_port" {
+                (0, op["address"].to_string())
+            } else {
+                (1, String::new())
+            }
         });
     }
     out
@@ -267,10 +339,10 @@ fn normalise_ops(hook: &str, ops: &[Value], node: &Value) -> Vec<Value> {
 /// keep; the order plays no part in the lookup.
 fn sorted_lookup(lookup: &Value) -> Value {
     let mut lookup = lookup.clone();
-    if !preserves_order() {
-        if let Some(macs) = lookup.get_mut("macs").and_then(Value::as_array_mut) {
-            macs.sort_by_key(Value::to_string);
-        }
+    if !preserves_order()
+        && let Some(macs) = lookup.get_mut("macs").and_then(Value::as_array_mut)
+    {
+        macs.sort_by_key(Value::to_string);
     }
     lookup
 }
@@ -282,17 +354,40 @@ fn check(input: &Value, expected_case: &Value) {
     let outcome = run(input, expected_case);
 
     if let Some(load_error) = expected.get("load_error") {
-        let ours = outcome.load_error.unwrap_or_else(|| panic!("{name}: loaded, upstream failed: {load_error}"));
-        assert_eq!(ours.lines().next(), load_error["message"].as_str(), "{name}");
+        let ours = outcome
+            .load_error
+            .unwrap_or_else(|| panic!("{name}: loaded, upstream failed: {load_error}"));
+        assert_eq!(
+            ours.lines().next(),
+            load_error["message"].as_str(),
+            "{name}"
+        );
         return;
     }
     assert_eq!(outcome.load_error, None, "{name}");
-    assert_eq!(outcome.pre_failures, strings(&expected["pre_failures"]), "{name}: pre-processing failures");
-    assert_eq!(sorted_lookup(&outcome.lookup), sorted_lookup(&expected["lookup"]), "{name}: lookup attributes");
+    assert_eq!(
+        outcome.pre_failures,
+        strings(&expected["pre_failures"]),
+        "{name}: pre-processing failures"
+    );
+    assert_eq!(
+        sorted_lookup(&outcome.lookup),
+        sorted_lookup(&expected["lookup"]),
+        "{name}: lookup attributes"
+    );
     let input_data = input_data(input);
-    assert_eq!(data_diff(&input_data, &outcome.data), expected["data"], "{name}: data");
+    assert_eq!(
+        data_diff(&input_data, &outcome.data),
+        expected["data"],
+        "{name}: data"
+    );
     let expected_steps = expected["steps"].as_array().cloned().unwrap_or_default();
-    assert_eq!(outcome.steps.len(), expected_steps.len(), "{name}: steps {:?}", outcome.steps);
+    assert_eq!(
+        outcome.steps.len(),
+        expected_steps.len(),
+        "{name}: steps {:?}",
+        outcome.steps
+    );
     let mut node = input_node(input);
     for (ours, theirs) in outcome.steps.iter().zip(&expected_steps) {
         if let Some(view) = theirs.get("view") {
@@ -302,13 +397,24 @@ fn check(input: &Value, expected_case: &Value) {
         assert_eq!(ours.hook, hook, "{name}");
         match theirs.get("error") {
             Some(error) => {
-                assert_eq!(error["kind"], "error", "{name}: upstream crashed in {hook} and no deviation is documented");
-                assert_eq!(ours.error.as_deref(), error["message"].as_str(), "{name}: {hook} error");
+                assert_eq!(
+                    error["kind"], "error",
+                    "{name}: upstream crashed in {hook} and no deviation is documented"
+                );
+                assert_eq!(
+                    ours.error.as_deref(),
+                    error["message"].as_str(),
+                    "{name}: {hook} error"
+                );
             }
             None => {
                 assert_eq!(ours.error, None, "{name}: {hook}");
                 let theirs_ops = normalise_ops(hook, theirs["ops"].as_array().unwrap(), &node);
-                assert_eq!(normalise_ops(hook, &ours.ops, &node), theirs_ops, "{name}: {hook} operations");
+                assert_eq!(
+                    normalise_ops(hook, &ours.ops, &node),
+                    theirs_ops,
+                    "{name}: {hook} operations"
+                );
             }
         }
     }
@@ -343,12 +449,14 @@ fn deviation(name: &str) -> Option<Deviation> {
         // like a record without a name.
         "vi_non_dict_interface" => SameAs("functional_plain"),
         // Upstream: TypeError inside netaddr.
-        "vi_float_ip" => {
-            PreFailures(&["Preprocessing hook validate_interfaces: Invalid IP address 1.5 of interface eth3"])
-        }
+        "vi_float_ip" => PreFailures(&[
+            "Preprocessing hook validate_interfaces: Invalid IP address 1.5 of interface eth3",
+        ]),
         // Upstream: TypeError/KeyError on a root disk without a numeric
         // size; treated as the undetectable size it warns about.
-        "rds_string_size" | "rds_missing_size" | "crash_root_disk_not_dict" => SameAs("rds_small_root_disk"),
+        "rds_string_size" | "rds_missing_size" | "crash_root_disk_not_dict" => {
+            SameAs("rds_small_root_disk")
+        }
         // Upstream: the ValueError escapes (HTTP 500).
         "rds_skip_invalid" => HookError(
             "root_disk_selection",
@@ -386,9 +494,11 @@ fn deviation(name: &str) -> Option<Deviation> {
         "llc_uppercase_inventory_mac" => Custom(|outcome| {
             assert_eq!(
                 outcome.steps[1].ops,
-                vec![json!({"op": "patch_port", "uuid": "p-eth1", "tolerate_rejection": true, "patch": [
+                vec![
+                    json!({"op": "patch_port", "uuid": "p-eth1", "tolerate_rejection": true, "patch": [
                     {"op": "add", "path": "/local_link_connection/switch_id", "value": "11:22:33:aa:bb:cc"},
-                    {"op": "add", "path": "/local_link_connection/port_id", "value": "734"}]})]
+                    {"op": "add", "path": "/local_link_connection/port_id", "value": "734"}]})
+                ]
             );
         }),
         // Upstream lists the missing hooks in Python set order (random).
@@ -416,8 +526,15 @@ fn oracle_cases() {
             }
             Some(Deviation::HookError(hook, message)) => {
                 let outcome = run(input, input);
-                let last = outcome.steps.last().unwrap_or_else(|| panic!("{name}: no step"));
-                assert_eq!((last.hook.as_str(), last.error.as_deref()), (hook, Some(message)), "{name}");
+                let last = outcome
+                    .steps
+                    .last()
+                    .unwrap_or_else(|| panic!("{name}: no step"));
+                assert_eq!(
+                    (last.hook.as_str(), last.error.as_deref()),
+                    (hook, Some(message)),
+                    "{name}"
+                );
                 // Upstream crashed there too, so the earlier steps match.
                 let expected = input["expected"]["steps"].as_array().unwrap();
                 assert_eq!(expected.last().unwrap()["hook"], hook, "{name}");
@@ -434,11 +551,20 @@ fn every_upstream_crash_is_a_documented_deviation() {
     for input in cases() {
         let name = input["name"].as_str().unwrap();
         let expected = &input["expected"];
-        let crashed = expected["steps"].as_array().into_iter().flatten().any(|s| s["error"]["kind"] == "unexpected")
+        let crashed = expected["steps"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|s| s["error"]["kind"] == "unexpected")
             || strings(&expected["pre_failures"]).iter().any(|f| {
-                f.starts_with("Unexpected exception") && !f.contains("AddrFormatError") && !f.contains("ValueError")
+                f.starts_with("Unexpected exception")
+                    && !f.contains("AddrFormatError")
+                    && !f.contains("ValueError")
             });
-        assert!(!crashed || deviation(name).is_some(), "{name}: upstream crashed, behaviour not documented");
+        assert!(
+            !crashed || deviation(name).is_some(),
+            "{name}: upstream crashed, behaviour not documented"
+        );
     }
 }
 
@@ -448,7 +574,11 @@ fn every_upstream_crash_is_a_documented_deviation() {
 fn handmade_payload_reproduces_stored_data() {
     let reference = case("handmade_reference");
     let outcome = run(reference, reference);
-    assert!(outcome.steps.iter().all(|s| s.error.is_none()), "{:?}", outcome.steps);
+    assert!(
+        outcome.steps.iter().all(|s| s.error.is_none()),
+        "{:?}",
+        outcome.steps
+    );
     let mut data = outcome.data;
     data.remove("logs");
     assert_eq!(Value::Object(data), FIXTURE["handmade_stored"]);
@@ -485,12 +615,22 @@ fn load_errors_carry_reasons() {
     config.processing.processing_hooks = vec!["physnet_cidr_map".into()];
     config.port_physnet.cidr_map = vec!["10.0.0.1/8:net".into()];
     let error = Pipeline::load(&config, None).unwrap_err();
-    assert!(error.ends_with("Invalid [port_physnet]cidr_map item \"10.0.0.1/8:net\": 10.0.0.1/8 has host bits set"), "{error}");
+    assert!(
+        error.ends_with(
+            "Invalid [port_physnet]cidr_map item \"10.0.0.1/8:net\": 10.0.0.1/8 has host bits set"
+        ),
+        "{error}"
+    );
     config.port_physnet.cidr_map = vec!["nocolon".into()];
     assert!(Pipeline::load(&config, None).is_err());
     let (config, yaml) = config_with_accelerators("pci_devices:\n  - vendor_id: '1'\n");
     let error = Pipeline::load(&config, Some(&yaml)).unwrap_err();
-    assert!(error.ends_with("Could not load 'accelerators': one of devices is missing vendor_id or device_id"), "{error}");
+    assert!(
+        error.ends_with(
+            "Could not load 'accelerators': one of devices is missing vendor_id or device_id"
+        ),
+        "{error}"
+    );
 }
 
 fn config_with_accelerators(yaml: &str) -> (Config, String) {
@@ -524,7 +664,12 @@ fn capability_merges() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|u| (u[0].as_str().unwrap().to_string(), capabilities::value_to_string(&u[1])))
+            .map(|u| {
+                (
+                    u[0].as_str().unwrap().to_string(),
+                    capabilities::value_to_string(&u[1]),
+                )
+            })
             .collect();
         let expected = c["expected"]["ok"].as_str().unwrap();
         let merged = capabilities::merge(&capabilities::of_node(&node).unwrap(), &updates);
@@ -536,7 +681,9 @@ fn capability_merges() {
             assert_eq!(
                 op,
                 Some(NodeOp::PatchNode {
-                    patch: vec![json!({"op": "add", "path": "/properties/capabilities", "value": expected})],
+                    patch: vec![
+                        json!({"op": "add", "path": "/properties/capabilities", "value": expected})
+                    ],
                     reset_interfaces: false
                 })
             );
@@ -545,9 +692,18 @@ fn capability_merges() {
 }
 
 fn filename_dt() -> time::PrimitiveDateTime {
-    let p: Vec<i64> = FIXTURE["filename_dt"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
-    let date =
-        time::Date::from_calendar_date(p[0] as i32, time::Month::try_from(p[1] as u8).unwrap(), p[2] as u8).unwrap();
+    let p: Vec<i64> = FIXTURE["filename_dt"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect();
+    let date = time::Date::from_calendar_date(
+        p[0] as i32,
+        time::Month::try_from(p[1] as u8).unwrap(),
+        p[2] as u8,
+    )
+    .unwrap();
     let time = time::Time::from_hms_micro(p[3] as u8, p[4] as u8, p[5] as u8, p[6] as u32).unwrap();
     time::PrimitiveDateTime::new(date, time)
 }
@@ -564,12 +720,19 @@ fn ramdisk_logs_filenames() {
             filename_dt(),
         );
         let expected = &c["expected"];
-        let from_ramdisk = args[2].as_str().is_some_and(|v| v.contains('/')) || args[3].as_str().is_some_and(|v| v.contains('/'));
+        let from_ramdisk = args[2].as_str().is_some_and(|v| v.contains('/'))
+            || args[3].as_str().is_some_and(|v| v.contains('/'));
         match (expected["ok"].as_str(), &result) {
             // Deliberate: ramdisk-provided `/` is replaced; a name that would
             // still leave the logs directory is refused.
-            (Some(name), _) if from_ramdisk => assert_eq!(result.as_deref(), Ok(name.replace('/', "_").as_str()), "{c}"),
-            (Some(name), _) if name.contains('/') || name == ".." => assert!(result.is_err(), "{c}: {result:?}"),
+            (Some(name), _) if from_ramdisk => assert_eq!(
+                result.as_deref(),
+                Ok(name.replace('/', "_").as_str()),
+                "{c}"
+            ),
+            (Some(name), _) if name.contains('/') || name == ".." => {
+                assert!(result.is_err(), "{c}: {result:?}")
+            }
             (Some(name), _) => assert_eq!(result.as_deref(), Ok(name), "{c}"),
             (None, Err(_)) => {}
             (None, Ok(name)) => panic!("{c}: upstream failed, we gave {name}"),
@@ -583,24 +746,90 @@ fn ramdisk_logs_filenames() {
 /// documents reach deep into every hook.
 fn arb_json() -> impl Strategy<Value = Value> {
     let keys = prop::sample::select(vec![
-        "inventory", "interfaces", "name", "mac_address", "ipv4_address", "ipv6_address", "client_id", "lldp",
-        "disks", "size", "serial", "cpu", "count", "architecture", "flags", "memory", "physical_mb", "boot",
-        "current_boot_mode", "bmc_address", "bmc_v6address", "boot_interface", "root_disk", "error",
-        "all_interfaces", "mac", "ip", "pxe", "macs", "lldp_raw", "lldp_processed", "pci_devices", "vendor_id",
-        "product_id", "bus", "data", "block_devices", "serials", "local_gb", "properties", "root_device",
-        "skip_block_devices", "capabilities", "extra", "provision_state", "address", "uuid", "pxe_enabled",
-        "local_link_connection", "physical_network", "eth0", "lo",
+        "inventory",
+        "interfaces",
+        "name",
+        "mac_address",
+        "ipv4_address",
+        "ipv6_address",
+        "client_id",
+        "lldp",
+        "disks",
+        "size",
+        "serial",
+        "cpu",
+        "count",
+        "architecture",
+        "flags",
+        "memory",
+        "physical_mb",
+        "boot",
+        "current_boot_mode",
+        "bmc_address",
+        "bmc_v6address",
+        "boot_interface",
+        "root_disk",
+        "error",
+        "all_interfaces",
+        "mac",
+        "ip",
+        "pxe",
+        "macs",
+        "lldp_raw",
+        "lldp_processed",
+        "pci_devices",
+        "vendor_id",
+        "product_id",
+        "bus",
+        "data",
+        "block_devices",
+        "serials",
+        "local_gb",
+        "properties",
+        "root_device",
+        "skip_block_devices",
+        "capabilities",
+        "extra",
+        "provision_state",
+        "address",
+        "uuid",
+        "pxe_enabled",
+        "local_link_connection",
+        "physical_network",
+        "eth0",
+        "lo",
     ]);
     let leaf = prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::from),
         any::<u64>().prop_map(Value::from),
-        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+        any::<f64>()
+            .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
         prop::sample::select(vec![
-            "", "aa:bb:cc:dd:ee:ff", "AA:BB:CC:DD:EE:FF", "01-aa-bb-cc-dd-ee-ff", "127.0.0.1", "::1", "fe80::1%eth0",
-            "1.2.3.4", "0.0.0.0", "::/0", "active", "x86_64", "04112233aabbcc", "07373334", "zz", "a:b,c",
-            "vmx", "s== a", ">= 1", "<in> x", "10de", "1eb8", "eth0",
+            "",
+            "aa:bb:cc:dd:ee:ff",
+            "AA:BB:CC:DD:EE:FF",
+            "01-aa-bb-cc-dd-ee-ff",
+            "127.0.0.1",
+            "::1",
+            "fe80::1%eth0",
+            "1.2.3.4",
+            "0.0.0.0",
+            "::/0",
+            "active",
+            "x86_64",
+            "04112233aabbcc",
+            "07373334",
+            "zz",
+            "a:b,c",
+            "vmx",
+            "s== a",
+            ">= 1",
+            "<in> x",
+            "10de",
+            "1eb8",
+            "eth0",
         ])
         .prop_map(Value::from),
         "\\PC{0,8}".prop_map(Value::from),
@@ -608,8 +837,12 @@ fn arb_json() -> impl Strategy<Value = Value> {
     leaf.prop_recursive(5, 64, 6, move |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            prop::collection::vec((keys.clone(), inner), 0..6)
-                .prop_map(|entries| Value::Object(entries.into_iter().map(|(k, v)| (k.to_string(), v)).collect())),
+            prop::collection::vec((keys.clone(), inner), 0..6).prop_map(|entries| Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v))
+                    .collect()
+            )),
         ]
     })
 }
@@ -622,7 +855,12 @@ fn all_hooks_pipeline(flags: u8) -> Pipeline {
         .split(',')
         .map(str::to_string)
         .collect();
-    config.processing.add_ports = [AddPorts::All, AddPorts::Active, AddPorts::Pxe, AddPorts::Disabled][usize::from(flags & 3)];
+    config.processing.add_ports = [
+        AddPorts::All,
+        AddPorts::Active,
+        AddPorts::Pxe,
+        AddPorts::Disabled,
+    ][usize::from(flags & 3)];
     config.processing.keep_ports = match (flags >> 2) % 3 {
         0 => KeepPorts::All,
         2 if config.processing.add_ports != AddPorts::Disabled => KeepPorts::Added,
@@ -631,7 +869,8 @@ fn all_hooks_pipeline(flags: u8) -> Pipeline {
     config.processing.overwrite_existing = flags & 8 != 0;
     config.capabilities.boot_mode = flags & 16 != 0;
     config.extra_hardware.strict = flags & 32 != 0;
-    config.pci_devices.alias = vec![r#"{"vendor_id": "10de", "product_id": "1eb8", "name": "gpu"}"#.into()];
+    config.pci_devices.alias =
+        vec![r#"{"vendor_id": "10de", "product_id": "1eb8", "name": "gpu"}"#.into()];
     config.port_physnet.cidr_map = vec!["1.2.0.0/16:a".into(), "::/0:b".into()];
     Pipeline::load(&config, None).expect("pipeline loads").0
 }

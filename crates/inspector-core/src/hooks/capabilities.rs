@@ -35,7 +35,11 @@ pub fn parse(caps: &str) -> Result<Capabilities, String> {
 
 /// Formats pairs back as `k1:v1,k2:v2`.
 pub fn format(pairs: &[(String, String)]) -> String {
-    pairs.iter().map(|(k, v)| format!("{k}:{v}")).collect::<Vec<_>>().join(",")
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k}:{v}"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Python `str()` of a capability value as `"%s:%s" % (key, value)` writes
@@ -88,7 +92,10 @@ pub fn of_node(node: &Value) -> Result<Capabilities, String> {
 /// `/properties/capabilities`, or `None` when the merged string equals the
 /// node's current one (upstream PATCHes the unchanged value anyway; skipping
 /// it saves a pointless Ironic write and is otherwise invisible).
-pub fn update_op(node: &Value, updates: &[(String, Option<String>)]) -> Result<Option<NodeOp>, HookError> {
+pub fn update_op(
+    node: &Value,
+    updates: &[(String, Option<String>)],
+) -> Result<Option<NodeOp>, HookError> {
     let existing = of_node(node).map_err(HookError)?;
     let merged = format(&merge(&existing, updates));
     let current = match node.get("properties").and_then(|p| p.get("capabilities")) {
@@ -109,13 +116,19 @@ mod tests {
     use super::*;
 
     fn pairs(items: &[(&str, &str)]) -> Capabilities {
-        items.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        items
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn parse_and_format_round_trip() {
         let parsed = parse("boot_mode:uefi,a:b:c, sp:x,a:2").unwrap();
-        assert_eq!(parsed, pairs(&[("boot_mode", "uefi"), ("a", "2"), (" sp", "x")]));
+        assert_eq!(
+            parsed,
+            pairs(&[("boot_mode", "uefi"), ("a", "2"), (" sp", "x")])
+        );
         assert_eq!(format(&parsed), "boot_mode:uefi,a:2, sp:x");
         assert!(parse("").unwrap().is_empty());
         assert!(parse("a:b,").is_err());
@@ -126,7 +139,12 @@ mod tests {
     fn merge_appends_replaces_and_removes() {
         let merged = merge(
             &pairs(&[("a", "1"), ("b", "2")]),
-            &[("c".into(), Some("3".into())), ("a".into(), Some("9".into())), ("b".into(), None), ("z".into(), None)],
+            &[
+                ("c".into(), Some("3".into())),
+                ("a".into(), Some("9".into())),
+                ("b".into(), None),
+                ("z".into(), None),
+            ],
         );
         assert_eq!(merged, pairs(&[("a", "9"), ("c", "3")]));
     }
@@ -134,12 +152,17 @@ mod tests {
     #[test]
     fn update_op_skips_unchanged() {
         let node = json!({"properties": {"capabilities": "cpu_vt:true"}});
-        assert_eq!(update_op(&node, &[("cpu_vt".into(), Some("true".into()))]).unwrap(), None);
+        assert_eq!(
+            update_op(&node, &[("cpu_vt".into(), Some("true".into()))]).unwrap(),
+            None
+        );
         let op = update_op(&node, &[("x".into(), Some("1".into()))]).unwrap();
         assert_eq!(
             op,
             Some(NodeOp::PatchNode {
-                patch: vec![json!({"op": "add", "path": "/properties/capabilities", "value": "cpu_vt:true,x:1"})],
+                patch: vec![
+                    json!({"op": "add", "path": "/properties/capabilities", "value": "cpu_vt:true,x:1"})
+                ],
                 reset_interfaces: false
             })
         );

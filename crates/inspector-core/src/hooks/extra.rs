@@ -8,7 +8,11 @@ use super::standard::{get_inventory, truncated_repr};
 use super::{Data, HookError, NodeOp, NodeView, Settings, Update};
 
 /// `capabilities.before_update`: boot mode and CPU-flag capabilities.
-pub(crate) fn capabilities(data: &mut Data, view: NodeView<'_>, s: &Settings) -> Result<Update, HookError> {
+pub(crate) fn capabilities(
+    data: &mut Data,
+    view: NodeView<'_>,
+    s: &Settings,
+) -> Result<Update, HookError> {
     let mut update = Update::default();
     let inventory = get_inventory(data)?;
     let mut caps: Vec<(String, Option<String>)> = Vec::new();
@@ -26,13 +30,18 @@ pub(crate) fn capabilities(data: &mut Data, view: NodeView<'_>, s: &Settings) ->
         };
         match mode {
             Some(mode) => add("boot_mode", py_str(mode)),
-            None => update.warnings.push("No boot mode information available".into()),
+            None => update
+                .warnings
+                .push("No boot mode information available".into()),
         }
     }
 
     // Upstream crashes (KeyError) without `inventory.cpu`; that is the same
     // as a CPU without flags here.
-    let flags = inventory.get("cpu").and_then(|cpu| cpu.get("flags")).filter(|f| truthy(f));
+    let flags = inventory
+        .get("cpu")
+        .and_then(|cpu| cpu.get("flags"))
+        .filter(|f| truthy(f));
     match flags.and_then(flag_set) {
         Some(flags) => {
             for (flag, name) in &s.cpu_flags {
@@ -41,11 +50,15 @@ pub(crate) fn capabilities(data: &mut Data, view: NodeView<'_>, s: &Settings) ->
                 }
             }
         }
-        None => update.warnings.push("No CPU flags available, please update your introspection ramdisk".into()),
+        None => update
+            .warnings
+            .push("No CPU flags available, please update your introspection ramdisk".into()),
     }
 
     if !caps.is_empty() {
-        update.ops.extend(capabilities::update_op(view.node, &caps)?);
+        update
+            .ops
+            .extend(capabilities::update_op(view.node, &caps)?);
     }
     Ok(update)
 }
@@ -55,7 +68,13 @@ pub(crate) fn capabilities(data: &mut Data, view: NodeView<'_>, s: &Settings) ->
 /// `None` where `set()` raises.
 fn flag_set(flags: &Value) -> Option<Vec<String>> {
     match flags {
-        Value::Array(items) => Some(items.iter().filter_map(Value::as_str).map(str::to_string).collect()),
+        Value::Array(items) => Some(
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect(),
+        ),
         Value::String(s) => Some(s.chars().map(String::from).collect()),
         Value::Object(map) => Some(map.keys().cloned().collect()),
         _ => None,
@@ -67,12 +86,16 @@ fn flag_set(flags: &Value) -> Option<Vec<String>> {
 pub(crate) fn extra_hardware(data: &mut Data, strict: bool) -> Result<Update, HookError> {
     let mut update = Update::default();
     let Some(raw) = data.get("data") else {
-        update.warnings.push("No extra hardware information was received from the ramdisk".into());
+        update
+            .warnings
+            .push("No extra hardware information was received from the ramdisk".into());
         return Ok(update);
     };
     let items = match raw {
         Value::Array(items)
-            if items.iter().all(|item| item.as_array().is_some_and(|i| !strict || i.len() == 4)) =>
+            if items
+                .iter()
+                .all(|item| item.as_array().is_some_and(|i| !strict || i.len() == 4)) =>
         {
             items.clone()
         }
@@ -149,7 +172,8 @@ impl PyDict {
         let index = match self.position(key) {
             Some(index) => index,
             None => {
-                self.entries.push((key.clone(), Node::Dict(PyDict::default())));
+                self.entries
+                    .push((key.clone(), Node::Dict(PyDict::default())));
                 self.entries.len() - 1
             }
         };
@@ -220,22 +244,35 @@ pub(crate) fn raid_device(data: &mut Data, view: NodeView<'_>) -> Result<Update,
     let mut update = Update::default();
     let current = current_serials(data);
     if current.is_empty() {
-        update.warnings.push("No block device was received from ramdisk".into());
+        update
+            .warnings
+            .push("No block device was received from ramdisk".into());
         return Ok(update);
     }
-    let has = |field: &str, key: &str| view.node.get(field).and_then(Value::as_object).is_some_and(|m| m.contains_key(key));
+    let has = |field: &str, key: &str| {
+        view.node
+            .get(field)
+            .and_then(Value::as_object)
+            .is_some_and(|m| m.contains_key(key))
+    };
     if has("properties", "root_device") {
         return Ok(update);
     }
     if has("extra", "block_devices") {
-        let previous = view.node["extra"]["block_devices"].get("serials").and_then(Value::as_array).ok_or_else(|| {
-            // Upstream: KeyError/TypeError (HTTP 500).
-            HookError(format!(
-                "Node extra/block_devices must be an object with a list of serials, got {}",
-                truncated_repr(&view.node["extra"]["block_devices"])
-            ))
-        })?;
-        let new: Vec<&Value> = current.iter().filter(|d| !previous.iter().any(|p| py_eq(p, d))).collect();
+        let previous = view.node["extra"]["block_devices"]
+            .get("serials")
+            .and_then(Value::as_array)
+            .ok_or_else(|| {
+                // Upstream: KeyError/TypeError (HTTP 500).
+                HookError(format!(
+                    "Node extra/block_devices must be an object with a list of serials, got {}",
+                    truncated_repr(&view.node["extra"]["block_devices"])
+                ))
+            })?;
+        let new: Vec<&Value> = current
+            .iter()
+            .filter(|d| !previous.iter().any(|p| py_eq(p, d)))
+            .collect();
         match new.as_slice() {
             [serial] => update.ops.push(NodeOp::PatchNode {
                 patch: vec![
@@ -251,7 +288,9 @@ pub(crate) fn raid_device(data: &mut Data, view: NodeView<'_>) -> Result<Update,
         }
     } else {
         update.ops.push(NodeOp::PatchNode {
-            patch: vec![json!({"op": "add", "path": "/extra/block_devices", "value": {"serials": current}})],
+            patch: vec![
+                json!({"op": "add", "path": "/extra/block_devices", "value": {"serials": current}}),
+            ],
             reset_interfaces: false,
         });
     }

@@ -101,7 +101,12 @@ pub(crate) struct Network {
 impl Network {
     /// Parses `address[/prefix]`; IPv4 also takes a netmask or hostmask.
     pub(crate) fn parse(text: &str) -> Result<Network, String> {
-        let invalid = || format!("{} does not appear to be an IPv4 or IPv6 network", super::py::str_repr(text));
+        let invalid = || {
+            format!(
+                "{} does not appear to be an IPv4 or IPv6 network",
+                super::py::str_repr(text)
+            )
+        };
         let mut parts = text.split('/');
         let address = parts.next().unwrap_or_default();
         let mask = parts.next();
@@ -131,7 +136,11 @@ impl Network {
 
     fn mask(&self) -> u128 {
         let width = if self.address.is_ipv4() { 32 } else { 128 };
-        if self.prefix == 0 { 0 } else { (u128::MAX << (width - u32::from(self.prefix))) & width_mask(width) }
+        if self.prefix == 0 {
+            0
+        } else {
+            (u128::MAX << (width - u32::from(self.prefix))) & width_mask(width)
+        }
     }
 
     fn address_bits(&self) -> u128 {
@@ -149,7 +158,11 @@ impl Network {
 }
 
 fn width_mask(width: u32) -> u128 {
-    if width == 128 { u128::MAX } else { (1u128 << width) - 1 }
+    if width == 128 {
+        u128::MAX
+    } else {
+        (1u128 << width) - 1
+    }
 }
 
 fn ip_bits(ip: &IpAddr) -> u128 {
@@ -176,19 +189,46 @@ mod tests {
 
     #[test]
     fn netaddr_is_strict() {
-        for bad in ["1", "127.1", "01.2.3.4", " 1.2.3.4", "1.2.3.4\n", "fe80::1%eth0", "", "1.2.3.256"] {
-            assert!(matches!(netaddr_parse(&json!(bad)), NetaddrParse::Invalid(_)), "{bad}");
+        for bad in [
+            "1",
+            "127.1",
+            "01.2.3.4",
+            " 1.2.3.4",
+            "1.2.3.4\n",
+            "fe80::1%eth0",
+            "",
+            "1.2.3.256",
+        ] {
+            assert!(
+                matches!(netaddr_parse(&json!(bad)), NetaddrParse::Invalid(_)),
+                "{bad}"
+            );
         }
-        assert!(matches!(netaddr_parse(&json!("127.0.0.1/8")), NetaddrParse::Invalid(m) if m.contains("netmasks")));
-        for (good, loopback) in [("::1", true), ("127.255.255.255", true), ("::ffff:127.0.0.1", false), ("0:0:0:0:0:0:0:1", true)] {
+        assert!(
+            matches!(netaddr_parse(&json!("127.0.0.1/8")), NetaddrParse::Invalid(m) if m.contains("netmasks"))
+        );
+        for (good, loopback) in [
+            ("::1", true),
+            ("127.255.255.255", true),
+            ("::ffff:127.0.0.1", false),
+            ("0:0:0:0:0:0:0:1", true),
+        ] {
             match netaddr_parse(&json!(good)) {
                 NetaddrParse::Address(ip) => assert_eq!(is_loopback(&ip), loopback, "{good}"),
                 _ => panic!("{good}"),
             }
         }
-        assert!(matches!(netaddr_parse(&json!(5)), NetaddrParse::Address(IpAddr::V4(a)) if a == Ipv4Addr::new(0, 0, 0, 5)));
-        assert!(matches!(netaddr_parse(&json!(1.5)), NetaddrParse::Unsupported));
-        assert!(matches!(netaddr_parse(&json!(-1)), NetaddrParse::Invalid(_)));
+        assert!(
+            matches!(netaddr_parse(&json!(5)), NetaddrParse::Address(IpAddr::V4(a)) if a == Ipv4Addr::new(0, 0, 0, 5))
+        );
+        assert!(matches!(
+            netaddr_parse(&json!(1.5)),
+            NetaddrParse::Unsupported
+        ));
+        assert!(matches!(
+            netaddr_parse(&json!(-1)),
+            NetaddrParse::Invalid(_)
+        ));
     }
 
     #[test]
@@ -198,7 +238,10 @@ mod tests {
         assert_eq!(net("10.0.0.0/0.255.255.255"), net("10.0.0.0/8"));
         assert_eq!(net("10.0.0.0/024"), net("10.0.0.0/24"));
         assert_eq!(net("0.0.0.0/0.0.0.0"), net("0.0.0.0/0"));
-        assert_eq!(net("10.0.0.1/8").unwrap_err(), "10.0.0.1/8 has host bits set");
+        assert_eq!(
+            net("10.0.0.1/8").unwrap_err(),
+            "10.0.0.1/8 has host bits set"
+        );
         assert!(net("10.0.0.0/ 8").is_err());
         assert!(net("10.0.0.0/33").is_err());
         assert!(net("2001:db8::/64").is_ok());

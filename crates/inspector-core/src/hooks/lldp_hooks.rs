@@ -16,7 +16,10 @@ fn lldp_raw(data: &Data, update: &mut Update) -> Map<String, Value> {
     match data.get("lldp_raw") {
         Some(Value::Object(raw)) => raw.clone(),
         Some(other) if truthy(other) => {
-            update.warnings.push(format!("Ignoring lldp_raw, which is not an object: {}", truncated_repr(other)));
+            update.warnings.push(format!(
+                "Ignoring lldp_raw, which is not an object: {}",
+                truncated_repr(other)
+            ));
             Map::new()
         }
         _ => Map::new(),
@@ -25,7 +28,11 @@ fn lldp_raw(data: &Data, update: &mut Update) -> Map<String, Value> {
 
 /// The interface's LLDP TLVs: `lldp_raw[name] or iface.lldp`; `None` when
 /// neither gives anything but `null`.
-fn interface_tlvs(raw: &Map<String, Value>, name: &str, iface: &Map<String, Value>) -> Option<Value> {
+fn interface_tlvs(
+    raw: &Map<String, Value>,
+    name: &str,
+    iface: &Map<String, Value>,
+) -> Option<Value> {
     let tlvs = match raw.get(name) {
         Some(value) if truthy(value) => value.clone(),
         _ => iface.get("lldp").cloned().unwrap_or(Value::Null),
@@ -48,19 +55,30 @@ pub(crate) fn lldp_basic(data: &mut Data, interfaces_shared: bool) -> Result<Upd
     let inventory = get_inventory(data)?;
     let raw = lldp_raw(data, &mut update);
     for item in inventory_interfaces(&inventory)? {
-        let Some((iface, name)) = named(&item) else { continue };
+        let Some((iface, name)) = named(&item) else {
+            continue;
+        };
         let Some(tlvs) = interface_tlvs(&raw, name, iface) else {
-            update.warnings.push(format!("No LLDP Data found for interface {name}"));
+            update
+                .warnings
+                .push(format!("No LLDP Data found for interface {name}"));
             continue;
         };
         let (processed, warnings) = lldp::process_tlvs(&tlvs);
-        update.warnings.extend(warnings.into_iter().map(|w| format!("Interface {name}: {w}")));
+        update.warnings.extend(
+            warnings
+                .into_iter()
+                .map(|w| format!("Interface {name}: {w}")),
+        );
         if processed.is_empty() {
             continue;
         }
         // Upstream crashes (KeyError, spec Q15) when the interface is not in
         // `all_interfaces` (no valid MAC address): skipped with a warning.
-        let Some(Value::Object(entry)) = data.get_mut("all_interfaces").and_then(|all| all.get_mut(name)) else {
+        let Some(Value::Object(entry)) = data
+            .get_mut("all_interfaces")
+            .and_then(|all| all.get_mut(name))
+        else {
             update.warnings.push(format!(
                 "Interface {name} has LLDP data but is not among the valid interfaces, ignoring its LLDP data"
             ));
@@ -69,12 +87,12 @@ pub(crate) fn lldp_basic(data: &mut Data, interfaces_shared: bool) -> Result<Upd
         let before = entry.clone();
         entry.insert("lldp_processed".into(), Value::Object(processed.clone()));
         // The same dict object is in `interfaces` when it was selected.
-        if interfaces_shared {
-            if let Some(Value::Object(selected)) = data.get_mut("interfaces").and_then(|i| i.get_mut(name)) {
-                if *selected == before {
-                    selected.insert("lldp_processed".into(), Value::Object(processed));
-                }
-            }
+        if interfaces_shared
+            && let Some(Value::Object(selected)) =
+                data.get_mut("interfaces").and_then(|i| i.get_mut(name))
+            && *selected == before
+        {
+            selected.insert("lldp_processed".into(), Value::Object(processed));
         }
     }
     Ok(update)
@@ -83,8 +101,16 @@ pub(crate) fn lldp_basic(data: &mut Data, interfaces_shared: bool) -> Result<Upd
 /// The interface's MAC and its Ironic port, for interfaces that
 /// `validate_interfaces` accepted. The inventory MAC is lower-cased before
 /// the lookup (upstream compares it verbatim, spec Q13).
-fn interface_port<'a>(data: &Data, iface: &'a Map<String, Value>, name: &str, ports: &PortsView) -> Option<&'a str> {
-    let known = data.get("all_interfaces").and_then(|all| all.get(name)).is_some();
+fn interface_port<'a>(
+    data: &Data,
+    iface: &'a Map<String, Value>,
+    name: &str,
+    ports: &PortsView,
+) -> Option<&'a str> {
+    let known = data
+        .get("all_interfaces")
+        .and_then(|all| all.get(name))
+        .is_some();
     let mac = iface.get("mac_address")?.as_str()?;
     (known && ports.contains(mac)).then_some(mac)
 }
@@ -101,10 +127,16 @@ pub(crate) fn local_link_connection(
     let raw = lldp_raw(data, &mut update);
     let mut ports = PortsView::new(view.ports);
     for item in inventory_interfaces(&inventory)? {
-        let Some((iface, name)) = named(&item) else { continue };
-        let Some(mac) = interface_port(data, iface, name, &ports) else { continue };
+        let Some((iface, name)) = named(&item) else {
+            continue;
+        };
+        let Some(mac) = interface_port(data, iface, name, &ports) else {
+            continue;
+        };
         let Some(tlvs) = interface_tlvs(&raw, name, iface) else {
-            update.warnings.push(format!("No LLDP Data found for interface {mac}"));
+            update
+                .warnings
+                .push(format!("No LLDP Data found for interface {mac}"));
             continue;
         };
         let existing = ports
@@ -128,20 +160,27 @@ pub(crate) fn local_link_connection(
                         items.push(("switch_id", chassis.clone()));
                     }
                 } else {
-                    update.warnings.push(format!("Skipping switch_id since it's not a MAC: {}", truncated_repr(chassis)));
+                    update.warnings.push(format!(
+                        "Skipping switch_id since it's not a MAC: {}",
+                        truncated_repr(chassis)
+                    ));
                 }
             }
-            if let Some(port_id) = processed.get("switch_port_id").filter(|v| truthy(v)) {
-                if wanted("port_id") {
-                    items.push(("port_id", port_id.clone()));
-                }
+            if let Some(port_id) = processed.get("switch_port_id").filter(|v| truthy(v))
+                && wanted("port_id")
+            {
+                items.push(("port_id", port_id.clone()));
             }
         }
         if items.is_empty() {
             // Upstream emits one `add` per matching TLV, in TLV order; the
             // last TLV of each kind decides the value, which is what we send.
             let link = lldp::local_link_from_tlvs(&tlvs);
-            update.warnings.extend(link.warnings.into_iter().map(|w| format!("Interface {name}: {w}")));
+            update.warnings.extend(
+                link.warnings
+                    .into_iter()
+                    .map(|w| format!("Interface {name}: {w}")),
+            );
             for (item, value) in [("switch_id", link.switch_id), ("port_id", link.port_id)] {
                 if let Some(value) = value.filter(|_| wanted(item)) {
                     items.push((item, Value::String(value)));
@@ -168,9 +207,12 @@ pub(crate) fn parse_cidr_map(entries: &[String]) -> Result<Vec<(Network, String)
     let mut map: Vec<(Network, String)> = Vec::new();
     for entry in entries {
         let Some((cidr, physnet)) = entry.rsplit_once(':') else {
-            return Err(format!("Invalid [port_physnet]cidr_map item {entry:?}: expected CIDR:physnet"));
+            return Err(format!(
+                "Invalid [port_physnet]cidr_map item {entry:?}: expected CIDR:physnet"
+            ));
         };
-        let network = Network::parse(cidr).map_err(|e| format!("Invalid [port_physnet]cidr_map item {entry:?}: {e}"))?;
+        let network = Network::parse(cidr)
+            .map_err(|e| format!("Invalid [port_physnet]cidr_map item {entry:?}: {e}"))?;
         // A dict keyed by network: a repeated network keeps its first
         // position and its last physnet.
         match map.iter_mut().find(|(n, _)| *n == network) {
@@ -184,27 +226,46 @@ pub(crate) fn parse_cidr_map(entries: &[String]) -> Result<Vec<(Network, String)
 /// `PhysnetCidrMapHook.get_physnet`: the mapping of the first parseable
 /// address of the first inventory interface with this name.
 fn physnet_for(interfaces: &[Value], name: &str, cidr_map: &[(Network, String)]) -> Option<String> {
-    let iface = interfaces.iter().find(|i| i.get("name").and_then(Value::as_str) == Some(name))?;
+    let iface = interfaces
+        .iter()
+        .find(|i| i.get("name").and_then(Value::as_str) == Some(name))?;
     let ip = ["ipv4_address", "ipv6_address"]
         .iter()
         .find_map(|key| python_ip_address(iface.get(*key).unwrap_or(&Value::Null)))?;
-    cidr_map.iter().find(|(network, _)| network.contains(&ip)).map(|(_, physnet)| physnet.clone())
+    cidr_map
+        .iter()
+        .find(|(network, _)| network.contains(&ip))
+        .map(|(_, physnet)| physnet.clone())
 }
 
 /// `physnet_cidr_map.before_update`: set each port's `physical_network`.
 ///
 /// Spec Q14, kept as upstream: with `overwrite_existing = false` nothing is
 /// ever patched, even a port without a physical network.
-pub(crate) fn physnet_cidr_map(data: &mut Data, view: NodeView<'_>, s: &Settings) -> Result<Update, HookError> {
+pub(crate) fn physnet_cidr_map(
+    data: &mut Data,
+    view: NodeView<'_>,
+    s: &Settings,
+) -> Result<Update, HookError> {
     let mut update = Update::default();
     let inventory = get_inventory(data)?;
     let interfaces = inventory_interfaces(&inventory)?;
     let mut ports = PortsView::new(view.ports);
     for item in &interfaces {
-        let Some((iface, name)) = named(item) else { continue };
-        let Some(mac) = interface_port(data, iface, name, &ports) else { continue };
-        let Some(physnet) = physnet_for(&interfaces, name, &s.cidr_map) else { continue };
-        let current = ports.get(mac).and_then(|p| p.get("physical_network")).cloned().unwrap_or(Value::Null);
+        let Some((iface, name)) = named(item) else {
+            continue;
+        };
+        let Some(mac) = interface_port(data, iface, name, &ports) else {
+            continue;
+        };
+        let Some(physnet) = physnet_for(&interfaces, name, &s.cidr_map) else {
+            continue;
+        };
+        let current = ports
+            .get(mac)
+            .and_then(|p| p.get("physical_network"))
+            .cloned()
+            .unwrap_or(Value::Null);
         if !s.overwrite_existing || current.as_str() == Some(physnet.as_str()) {
             continue;
         }

@@ -29,7 +29,10 @@ pub fn ramdisk_logs_filename(
     };
     let name = format_fields(format, &fields, 2)?;
     if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\0']) {
-        return Err(format!("Ramdisk logs file name {} is not a plain file name", str_repr(&name)));
+        return Err(format!(
+            "Ramdisk logs file name {} is not a plain file name",
+            str_repr(&name)
+        ));
     }
     Ok(name)
 }
@@ -94,7 +97,9 @@ fn replace_field(field: &str, fields: &Fields, depth: u8) -> Result<String, Stri
     let (conversion, spec) = match rest.strip_prefix('!') {
         Some(after) => {
             let mut it = after.chars();
-            let conv = it.next().ok_or("end of string while looking for conversion specifier")?;
+            let conv = it
+                .next()
+                .ok_or("end of string while looking for conversion specifier")?;
             let remainder = it.as_str();
             let spec = match remainder.strip_prefix(':') {
                 Some(spec) => spec,
@@ -105,7 +110,11 @@ fn replace_field(field: &str, fields: &Fields, depth: u8) -> Result<String, Stri
         }
         None => (None, rest.strip_prefix(':').unwrap_or_default()),
     };
-    let spec = if spec.contains('{') { format_fields(spec, fields, depth - 1)? } else { spec.to_string() };
+    let spec = if spec.contains('{') {
+        format_fields(spec, fields, depth - 1)?
+    } else {
+        spec.to_string()
+    };
     let mut value = lookup(name_part, fields)?;
     if let Some(conv) = conversion {
         value = Arg::Str(match conv {
@@ -148,7 +157,9 @@ fn lookup(name: &str, fields: &Fields) -> Result<Arg, String> {
         "dt" => Arg::DateTime(fields.dt),
         "" => return Err("Format string contains positional fields".into()),
         other if other.bytes().all(|b| b.is_ascii_digit()) => {
-            return Err(format!("Replacement index {other} out of range for positional args tuple"));
+            return Err(format!(
+                "Replacement index {other} out of range for positional args tuple"
+            ));
         }
         other => return Err(format!("KeyError: {}", str_repr(other))),
     };
@@ -159,7 +170,9 @@ fn lookup(name: &str, fields: &Fields) -> Result<Arg, String> {
             value = attribute(&value, attr)?;
             rest = tail;
         } else if let Some(after) = rest.strip_prefix('[') {
-            let (key, tail) = after.split_once(']').ok_or("Missing ']' in format string")?;
+            let (key, tail) = after
+                .split_once(']')
+                .ok_or("Missing ']' in format string")?;
             value = index(&value, key)?;
             rest = tail;
         } else {
@@ -171,7 +184,9 @@ fn lookup(name: &str, fields: &Fields) -> Result<Arg, String> {
 
 fn attribute(value: &Arg, attr: &str) -> Result<Arg, String> {
     let Arg::DateTime(dt) = value else {
-        return Err(format!("Unsupported attribute {attr} in ramdisk logs file name format"));
+        return Err(format!(
+            "Unsupported attribute {attr} in ramdisk logs file name format"
+        ));
     };
     Ok(Arg::Int(match attr {
         "year" => i64::from(dt.year()),
@@ -181,18 +196,29 @@ fn attribute(value: &Arg, attr: &str) -> Result<Arg, String> {
         "minute" => i64::from(dt.minute()),
         "second" => i64::from(dt.second()),
         "microsecond" => i64::from(dt.microsecond()),
-        other => return Err(format!("Unsupported attribute {other} in ramdisk logs file name format")),
+        other => {
+            return Err(format!(
+                "Unsupported attribute {other} in ramdisk logs file name format"
+            ));
+        }
     }))
 }
 
 fn index(value: &Arg, key: &str) -> Result<Arg, String> {
     match value {
         Arg::Str(s) if !key.is_empty() && key.bytes().all(|b| b.is_ascii_digit()) => {
-            let i: usize = key.parse().map_err(|_| "string index out of range".to_string())?;
-            s.chars().nth(i).map(|c| Arg::Str(c.to_string())).ok_or_else(|| "string index out of range".into())
+            let i: usize = key
+                .parse()
+                .map_err(|_| "string index out of range".to_string())?;
+            s.chars()
+                .nth(i)
+                .map(|c| Arg::Str(c.to_string()))
+                .ok_or_else(|| "string index out of range".into())
         }
         Arg::Str(_) => Err("string indices must be integers".into()),
-        _ => Err(format!("Unsupported index [{key}] in ramdisk logs file name format")),
+        _ => Err(format!(
+            "Unsupported index [{key}] in ramdisk logs file name format"
+        )),
     }
 }
 
@@ -304,7 +330,9 @@ fn parse_spec(spec: &str) -> Result<Spec, String> {
     };
     let width = digits(&mut i);
     if !width.is_empty() {
-        s.width = width.parse().map_err(|_| "Too many decimal digits in format string".to_string())?;
+        s.width = width
+            .parse()
+            .map_err(|_| "Too many decimal digits in format string".to_string())?;
     }
     if let Some(&c @ (',' | '_')) = chars.get(i) {
         s.grouping = Some(c);
@@ -316,7 +344,11 @@ fn parse_spec(spec: &str) -> Result<Spec, String> {
         if precision.is_empty() {
             return Err("Format specifier missing precision".into());
         }
-        s.precision = Some(precision.parse().map_err(|_| "Too many decimal digits in format string".to_string())?);
+        s.precision = Some(
+            precision
+                .parse()
+                .map_err(|_| "Too many decimal digits in format string".to_string())?,
+        );
     }
     match chars.len() - i {
         0 => {}
@@ -335,7 +367,11 @@ fn pad(body: &str, s: &Spec, default_align: char, fill: char) -> String {
     let fill_str = |n: usize| std::iter::repeat_n(fill, n).collect::<String>();
     match s.align.unwrap_or(default_align) {
         '<' => format!("{body}{}", fill_str(missing)),
-        '^' => format!("{}{body}{}", fill_str(missing / 2), fill_str(missing - missing / 2)),
+        '^' => format!(
+            "{}{body}{}",
+            fill_str(missing / 2),
+            fill_str(missing - missing / 2)
+        ),
         _ => format!("{}{body}", fill_str(missing)),
     }
 }
@@ -343,7 +379,9 @@ fn pad(body: &str, s: &Spec, default_align: char, fill: char) -> String {
 fn format_str(value: &str, spec: &str) -> Result<String, String> {
     let s = parse_spec(spec)?;
     if let Some(kind) = s.kind.filter(|k| *k != 's') {
-        return Err(format!("Unknown format code '{kind}' for object of type 'str'"));
+        return Err(format!(
+            "Unknown format code '{kind}' for object of type 'str'"
+        ));
     }
     if s.sign.is_some() {
         return Err("Sign not allowed in string format specifier".into());
@@ -377,15 +415,23 @@ fn format_int(value: i64, spec: &str) -> Result<String, String> {
         Some('X') => (format!("{magnitude:X}"), "0X"),
         Some('o') => (format!("{magnitude:o}"), "0o"),
         Some('b') => (format!("{magnitude:b}"), "0b"),
-        Some(other) => return Err(format!("Unsupported format code '{other}' for an integer field")),
+        Some(other) => {
+            return Err(format!(
+                "Unsupported format code '{other}' for an integer field"
+            ));
+        }
     };
     let digits = match s.grouping {
         Some(sep) => {
-            let group = if matches!(s.kind, None | Some('d') | Some('n')) { 3 } else { 4 };
+            let group = if matches!(s.kind, None | Some('d') | Some('n')) {
+                3
+            } else {
+                4
+            };
             let chars: Vec<char> = digits.chars().collect();
             let mut grouped = String::new();
             for (i, c) in chars.iter().enumerate() {
-                if i > 0 && (chars.len() - i) % group == 0 {
+                if i > 0 && (chars.len() - i).is_multiple_of(group) {
                     grouped.push(sep);
                 }
                 grouped.push(*c);
@@ -402,17 +448,33 @@ fn format_int(value: i64, spec: &str) -> Result<String, String> {
     };
     let prefix = if s.alternate { prefix } else { "" };
     let fill = s.fill.unwrap_or(if s.zero { '0' } else { ' ' });
-    let align = s.align.or(if s.zero && s.fill.is_none() { Some('=') } else { None });
+    let align = s.align.or(if s.zero && s.fill.is_none() {
+        Some('=')
+    } else {
+        None
+    });
     if align == Some('=') {
         let head = format!("{sign}{prefix}");
-        let inner = Spec { width: s.width.saturating_sub(head.chars().count()), align: Some('>'), ..Spec::default() };
+        let inner = Spec {
+            width: s.width.saturating_sub(head.chars().count()),
+            align: Some('>'),
+            ..Spec::default()
+        };
         return Ok(format!("{head}{}", pad(&digits, &inner, '>', fill)));
     }
     let spec = Spec { align, ..s };
     Ok(pad(&format!("{sign}{prefix}{digits}"), &spec, '>', fill))
 }
 
-const WEEKDAYS: [&str; 7] = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+const WEEKDAYS: [&str; 7] = [
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+];
 const MONTHS: [&str; 12] = [
     "January",
     "February",
@@ -465,7 +527,11 @@ fn strftime(dt: PrimitiveDateTime, pattern: &str) -> String {
         while chars.get(i).is_some_and(char::is_ascii_digit) {
             i += 1;
         }
-        let width: usize = chars[width_start..i].iter().collect::<String>().parse().unwrap_or(0);
+        let width: usize = chars[width_start..i]
+            .iter()
+            .collect::<String>()
+            .parse()
+            .unwrap_or(0);
         if matches!(chars.get(i), Some('E' | 'O')) {
             i += 1;
         }
@@ -480,12 +546,22 @@ fn strftime(dt: PrimitiveDateTime, pattern: &str) -> String {
     out
 }
 
-fn conversion_text(dt: PrimitiveDateTime, conversion: char, flags: &[char], width: usize, written: &str) -> String {
+fn conversion_text(
+    dt: PrimitiveDateTime,
+    conversion: char,
+    flags: &[char],
+    width: usize,
+    written: &str,
+) -> String {
     let year = dt.year();
     let month = u8::from(dt.month());
     let weekday = dt.weekday().number_days_from_sunday();
     let yday = dt.ordinal() - 1;
-    let hour12 = if dt.hour() % 12 == 0 { 12 } else { dt.hour() % 12 };
+    let hour12 = if dt.hour().is_multiple_of(12) {
+        12
+    } else {
+        dt.hour() % 12
+    };
     let (iso_year, iso_week, _) = dt.to_iso_week_date();
     let number = |value: i64, digits: usize, pad: char| Field::Number { value, digits, pad };
     let text = |s: String| Field::Text(s);
@@ -522,7 +598,11 @@ fn conversion_text(dt: PrimitiveDateTime, conversion: char, flags: &[char], widt
         'U' => number((i64::from(yday) + 7 - i64::from(weekday)) / 7, 2, '0'),
         'V' => number(i64::from(iso_week), 2, '0'),
         'w' => number(i64::from(weekday), 1, '0'),
-        'W' => number((i64::from(yday) + 7 - (i64::from(weekday) + 6) % 7) / 7, 2, '0'),
+        'W' => number(
+            (i64::from(yday) + 7 - (i64::from(weekday) + 6) % 7) / 7,
+            2,
+            '0',
+        ),
         'y' => number(i64::from(year).rem_euclid(100), 2, '0'),
         'Y' => number(i64::from(year), 1, '0'),
         // A naive datetime has no zone: glibc prints nothing for %z.
@@ -541,10 +621,17 @@ fn conversion_text(dt: PrimitiveDateTime, conversion: char, flags: &[char], widt
                 pad
             };
             let magnitude = value.unsigned_abs().to_string();
-            let (min, pad) = if flags.contains(&'-') { (width, ' ') } else { (width.max(digits), pad) };
+            let (min, pad) = if flags.contains(&'-') {
+                (width, ' ')
+            } else {
+                (width.max(digits), pad)
+            };
             let sign = if value < 0 { "-" } else { "" };
             if pad == '0' {
-                format!("{sign}{}", pad_left(&magnitude, min.saturating_sub(sign.len()), '0'))
+                format!(
+                    "{sign}{}",
+                    pad_left(&magnitude, min.saturating_sub(sign.len()), '0')
+                )
             } else {
                 pad_left(&format!("{sign}{magnitude}"), min, ' ')
             }
@@ -568,11 +655,22 @@ fn conversion_text(dt: PrimitiveDateTime, conversion: char, flags: &[char], widt
 }
 
 enum Field {
-    Number { value: i64, digits: usize, pad: char },
+    Number {
+        value: i64,
+        digits: usize,
+        pad: char,
+    },
     Text(String),
 }
 
 fn pad_left(s: &str, width: usize, pad: char) -> String {
     let len = s.chars().count();
-    if len >= width { s.to_string() } else { format!("{}{s}", std::iter::repeat_n(pad, width - len).collect::<String>()) }
+    if len >= width {
+        s.to_string()
+    } else {
+        format!(
+            "{}{s}",
+            std::iter::repeat_n(pad, width - len).collect::<String>()
+        )
+    }
 }

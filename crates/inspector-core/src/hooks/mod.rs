@@ -42,14 +42,28 @@ pub struct NodeView<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum NodeOp {
     /// `PATCH /v1/nodes/{uuid}` with a JSON patch.
-    PatchNode { patch: Vec<Value>, reset_interfaces: bool },
+    PatchNode {
+        patch: Vec<Value>,
+        reset_interfaces: bool,
+    },
     /// `POST /v1/ports`; a 409 (the MAC exists) is tolerated with a warning.
-    CreatePort { address: String, extra: Value, pxe_enabled: bool },
+    CreatePort {
+        address: String,
+        extra: Value,
+        pxe_enabled: bool,
+    },
     /// `PATCH /v1/ports/{uuid}`; with `tolerate_rejection` a 4xx from Ironic
     /// is logged and ignored, as upstream does for LLDP and physnet patches.
-    PatchPort { uuid: String, patch: Vec<Value>, tolerate_rejection: bool },
+    PatchPort {
+        uuid: String,
+        patch: Vec<Value>,
+        tolerate_rejection: bool,
+    },
     /// `DELETE /v1/ports/{uuid}`.
-    DeletePort { uuid: String, address: String },
+    DeletePort {
+        uuid: String,
+        address: String,
+    },
     AddTrait(String),
     /// A missing trait is not an error.
     RemoveTrait(String),
@@ -175,7 +189,10 @@ impl Pipeline {
     /// name; the reasons follow the summary line here, one per line. An
     /// invalid `[port_physnet]cidr_map` fails the load (upstream only fails
     /// each processing that reaches the mapping, with a 500).
-    pub fn load(config: &Config, accelerators_yaml: Option<&str>) -> Result<(Pipeline, Vec<String>), String> {
+    pub fn load(
+        config: &Config,
+        accelerators_yaml: Option<&str>,
+    ) -> Result<(Pipeline, Vec<String>), String> {
         let processing = &config.processing;
         let mut warnings = Vec::new();
         let mut settings = Settings {
@@ -201,7 +218,12 @@ impl Pipeline {
                 reasons.extend(reason.map(|r| format!("Could not load '{name}': {r}")));
             }
         };
-        for name in processing.processing_hooks.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
+        for name in processing
+            .processing_hooks
+            .iter()
+            .map(|n| n.trim())
+            .filter(|n| !n.is_empty())
+        {
             let Some(hook) = Hook::from_name(name) else {
                 fail(name, None);
                 continue;
@@ -212,7 +234,8 @@ impl Pipeline {
                     standard::check_port_settings(processing.add_ports, processing.keep_ports)
                 }
                 Hook::PciDevices => {
-                    let (aliases, alias_warnings) = pci::PciAliases::parse(&config.pci_devices.alias);
+                    let (aliases, alias_warnings) =
+                        pci::PciAliases::parse(&config.pci_devices.alias);
                     settings.pci = aliases;
                     warnings.extend(alias_warnings);
                     Ok(())
@@ -221,9 +244,8 @@ impl Pipeline {
                     pci::load_catalogue(accelerators_yaml.unwrap_or(BUNDLED_ACCELERATORS))
                         .map(|devices| settings.accelerators = devices)
                 }
-                Hook::PhysnetCidrMap => {
-                    lldp_hooks::parse_cidr_map(&config.port_physnet.cidr_map).map(|map| settings.cidr_map = map)
-                }
+                Hook::PhysnetCidrMap => lldp_hooks::parse_cidr_map(&config.port_physnet.cidr_map)
+                    .map(|map| settings.cidr_map = map),
                 _ => Ok(()),
             };
             match loaded {
@@ -232,7 +254,10 @@ impl Pipeline {
             }
         }
         if !failed.is_empty() {
-            let mut message = format!("The following hook(s) are missing or failed to load: {}", failed.join(", "));
+            let mut message = format!(
+                "The following hook(s) are missing or failed to load: {}",
+                failed.join(", ")
+            );
             for reason in reasons {
                 message.push('\n');
                 message.push_str(&reason);
@@ -263,7 +288,9 @@ impl Pipeline {
         for hook in &self.hooks {
             let result = match hook {
                 Hook::RamdiskError => standard::ramdisk_error(data),
-                Hook::ValidateInterfaces => standard::validate_interfaces_before_processing(data, &self.settings),
+                Hook::ValidateInterfaces => {
+                    standard::validate_interfaces_before_processing(data, &self.settings)
+                }
                 Hook::RaidDevice => {
                     extra::raid_device_before_processing(data);
                     Ok(())
@@ -272,7 +299,9 @@ impl Pipeline {
             };
             match result {
                 Ok(()) => {}
-                Err(PreError::Hook(text)) => failures.push(format!("Preprocessing hook {}: {text}", hook.name())),
+                Err(PreError::Hook(text)) => {
+                    failures.push(format!("Preprocessing hook {}: {text}", hook.name()))
+                }
                 Err(PreError::Unexpected(class, text)) => failures.push(format!(
                     "Unexpected exception {class} during preprocessing in hook {}: {text}",
                     hook.name()
@@ -284,7 +313,12 @@ impl Pipeline {
 
     /// Runs the `before_update` of the hook at `index` against the node as it
     /// is now; the returned operations are to be executed in order.
-    pub fn before_update(&self, index: usize, data: &mut Data, view: NodeView<'_>) -> Result<Update, HookError> {
+    pub fn before_update(
+        &self,
+        index: usize,
+        data: &mut Data,
+        view: NodeView<'_>,
+    ) -> Result<Update, HookError> {
         let hook = self
             .hooks
             .get(index)
@@ -300,7 +334,9 @@ impl Pipeline {
             Hook::Accelerators => pci::accelerators(data, &s.accelerators),
             Hook::ExtraHardware => extra::extra_hardware(data, s.extra_hardware_strict),
             Hook::LldpBasic => lldp_hooks::lldp_basic(data, s.interfaces_shared),
-            Hook::LocalLinkConnection => lldp_hooks::local_link_connection(data, view, s.overwrite_existing),
+            Hook::LocalLinkConnection => {
+                lldp_hooks::local_link_connection(data, view, s.overwrite_existing)
+            }
             Hook::PhysnetCidrMap => lldp_hooks::physnet_cidr_map(data, view, s),
             Hook::RaidDevice => extra::raid_device(data, view),
         }
@@ -329,7 +365,10 @@ pub struct LookupAttributes {
 /// The lookup attributes of posted data (see [`LookupAttributes`]); values
 /// that are not strings cannot match a stored attribute and are left out.
 pub fn lookup_attributes(data: &Data) -> LookupAttributes {
-    let bmc_addresses = [bmc_address(data), bmc_v6address(data)].into_iter().flatten().collect();
+    let bmc_addresses = [bmc_address(data), bmc_v6address(data)]
+        .into_iter()
+        .flatten()
+        .collect();
     let macs = match data.get("all_interfaces") {
         Some(Value::Object(interfaces)) => interfaces
             .values()
@@ -339,19 +378,26 @@ pub fn lookup_attributes(data: &Data) -> LookupAttributes {
             .collect(),
         _ => Vec::new(),
     };
-    LookupAttributes { bmc_addresses, macs }
+    LookupAttributes {
+        bmc_addresses,
+        macs,
+    }
 }
 
 /// The BMC IPv4 address of the data (`get_ipmi_address_from_data`), if it is
 /// a non-empty string.
 pub fn bmc_address(data: &Data) -> Option<String> {
-    standard::bmc_value(data, "bmc_address", "ipmi_address", "0.0.0.0").as_str().map(str::to_string)
+    standard::bmc_value(data, "bmc_address", "ipmi_address", "0.0.0.0")
+        .as_str()
+        .map(str::to_string)
 }
 
 /// The BMC IPv6 address of the data (`get_ipmi_v6address_from_data`), if it
 /// is a non-empty string.
 pub fn bmc_v6address(data: &Data) -> Option<String> {
-    standard::bmc_value(data, "bmc_v6address", "ipmi_v6address", "::/0").as_str().map(str::to_string)
+    standard::bmc_value(data, "bmc_v6address", "ipmi_v6address", "::/0")
+        .as_str()
+        .map(str::to_string)
 }
 
 /// The PXE MAC the ramdisk booted from (`boot_interface`, PXELinux

@@ -23,12 +23,19 @@ impl PciAliases {
     /// and fails each processing on a non-string name; those are ignored with
     /// a warning too.
     pub(crate) fn parse(entries: &[String]) -> (PciAliases, Vec<String>) {
-        let mut aliases = PciAliases { aliases: Vec::new(), configured: !entries.is_empty() };
+        let mut aliases = PciAliases {
+            aliases: Vec::new(),
+            configured: !entries.is_empty(),
+        };
         let mut warnings = Vec::new();
         for entry in entries {
             match parse_alias(entry) {
                 Ok((vendor, product, name)) => {
-                    match aliases.aliases.iter_mut().find(|(v, p, _)| py_eq(v, &vendor) && py_eq(p, &product)) {
+                    match aliases
+                        .aliases
+                        .iter_mut()
+                        .find(|(v, p, _)| py_eq(v, &vendor) && py_eq(p, &product))
+                    {
                         Some(existing) => existing.2 = name,
                         None => aliases.aliases.push((vendor, product, name)),
                     }
@@ -40,7 +47,9 @@ impl PciAliases {
     }
 
     fn find(&self, vendor: &Value, product: &Value) -> Option<usize> {
-        self.aliases.iter().position(|(v, p, _)| py_eq(v, vendor) && py_eq(p, product))
+        self.aliases
+            .iter()
+            .position(|(v, p, _)| py_eq(v, vendor) && py_eq(p, product))
     }
 }
 
@@ -55,7 +64,9 @@ fn parse_alias(entry: &str) -> Result<(Value, Value, String), String> {
         return Err("\"The 'alias' entry should contain exactly 'vendor_id', 'product_id' and 'name' keys\"".into());
     }
     let scalar = |key: &str| match &map[key] {
-        Value::Array(_) | Value::Object(_) => Err(format!("The 'alias' entry has a non-scalar {key}: {entry}")),
+        Value::Array(_) | Value::Object(_) => {
+            Err(format!("The 'alias' entry has a non-scalar {key}: {entry}"))
+        }
         other => Ok(other.clone()),
     };
     let name = map["name"]
@@ -81,24 +92,37 @@ fn device_ids<'a>(device: &'a Value, update: &mut Update) -> Option<(&'a Value, 
 }
 
 /// `pci_devices.before_update`: a capability counting the devices of each alias.
-pub(crate) fn pci_devices(data: &mut Data, view: NodeView<'_>, aliases: &PciAliases) -> Result<Update, HookError> {
+pub(crate) fn pci_devices(
+    data: &mut Data,
+    view: NodeView<'_>,
+    aliases: &PciAliases,
+) -> Result<Update, HookError> {
     let mut update = Update::default();
     let Some(devices) = data.get("pci_devices") else {
         if aliases.configured {
-            update.warnings.push("No PCI devices information was received from the ramdisk.".into());
+            update
+                .warnings
+                .push("No PCI devices information was received from the ramdisk.".into());
         }
         return Ok(update);
     };
     // Upstream crashes (TypeError) on anything but a list.
     let Some(devices) = devices.as_array() else {
-        update.warnings.push(format!("PCI devices information is not a list: {}", truncated_repr(devices)));
+        update.warnings.push(format!(
+            "PCI devices information is not a list: {}",
+            truncated_repr(devices)
+        ));
         return Ok(update);
     };
     // Counts per alias, in the order the aliases are first seen.
     let mut counts: Vec<(usize, u64)> = Vec::new();
     for device in devices {
-        let Some((vendor, product)) = device_ids(device, &mut update) else { continue };
-        let Some(alias) = aliases.find(vendor, product) else { continue };
+        let Some((vendor, product)) = device_ids(device, &mut update) else {
+            continue;
+        };
+        let Some(alias) = aliases.find(vendor, product) else {
+            continue;
+        };
         match counts.iter_mut().find(|(a, _)| *a == alias) {
             Some(entry) => entry.1 += 1,
             None => counts.push((alias, 1)),
@@ -114,7 +138,9 @@ pub(crate) fn pci_devices(data: &mut Data, view: NodeView<'_>, aliases: &PciAlia
         }
     }
     if !caps.is_empty() {
-        update.ops.extend(capabilities::update_op(view.node, &caps)?);
+        update
+            .ops
+            .extend(capabilities::update_op(view.node, &caps)?);
     }
     Ok(update)
 }
@@ -129,7 +155,10 @@ pub(crate) fn load_catalogue(text: &str) -> Result<Vec<Map<String, Value>>, Stri
     }
     // Upstream crashes (TypeError) on non-mapping documents that pass its
     // `in` check; all non-mappings are "not found" here.
-    let devices = document.as_object().and_then(|d| d.get("pci_devices")).ok_or_else(missing)?;
+    let devices = document
+        .as_object()
+        .and_then(|d| d.get("pci_devices"))
+        .ok_or_else(missing)?;
     let Value::Array(devices) = devices else {
         return Err("pci_devices should contain a list of devices".into());
     };
@@ -137,7 +166,8 @@ pub(crate) fn load_catalogue(text: &str) -> Result<Vec<Map<String, Value>>, Stri
         .iter()
         .map(|device| match device {
             Value::Object(map)
-                if map.get("vendor_id").is_some_and(truthy) && map.get("device_id").is_some_and(truthy) =>
+                if map.get("vendor_id").is_some_and(truthy)
+                    && map.get("device_id").is_some_and(truthy) =>
             {
                 Ok(map.clone())
             }
@@ -148,7 +178,10 @@ pub(crate) fn load_catalogue(text: &str) -> Result<Vec<Map<String, Value>>, Stri
 
 /// `accelerators.before_update`: `properties.accelerators` lists the known
 /// accelerators found, each with its PCI address.
-pub(crate) fn accelerators(data: &mut Data, catalogue: &[Map<String, Value>]) -> Result<Update, HookError> {
+pub(crate) fn accelerators(
+    data: &mut Data,
+    catalogue: &[Map<String, Value>],
+) -> Result<Update, HookError> {
     let mut update = Update::default();
     let devices = data.get("pci_devices").filter(|d| truthy(d));
     let Some(devices) = devices else {
@@ -161,19 +194,28 @@ pub(crate) fn accelerators(data: &mut Data, catalogue: &[Map<String, Value>]) ->
     };
     // Upstream iterates whatever it gets and crashes on non-lists.
     let Some(devices) = devices.as_array() else {
-        update.warnings.push(format!("PCI devices information is not a list: {}", truncated_repr(devices)));
+        update.warnings.push(format!(
+            "PCI devices information is not a list: {}",
+            truncated_repr(devices)
+        ));
         return Ok(update);
     };
     let mut found = Vec::new();
     for device in devices {
-        let Some((vendor, product)) = device_ids(device, &mut update) else { continue };
+        let Some((vendor, product)) = device_ids(device, &mut update) else {
+            continue;
+        };
         let known = catalogue.iter().find(|known| {
-            known.get("vendor_id").is_some_and(|v| py_eq(v, vendor)) && known.get("device_id").is_some_and(|d| py_eq(d, product))
+            known.get("vendor_id").is_some_and(|v| py_eq(v, vendor))
+                && known.get("device_id").is_some_and(|d| py_eq(d, product))
         });
         let Some(known) = known else { continue };
         // Upstream: KeyError (HTTP 500) for a matching device without `bus`.
         let Some(bus) = device.get("bus") else {
-            update.warnings.push(format!("Ignoring accelerator without a PCI address: {}", truncated_repr(device)));
+            update.warnings.push(format!(
+                "Ignoring accelerator without a PCI address: {}",
+                truncated_repr(device)
+            ));
             continue;
         };
         let mut accelerator = known.clone();
@@ -183,6 +225,8 @@ pub(crate) fn accelerators(data: &mut Data, catalogue: &[Map<String, Value>]) ->
     if found.is_empty() {
         return Ok(update);
     }
-    update.ops.push(update_properties(&[("accelerators", Value::Array(found))]));
+    update
+        .ops
+        .push(update_properties(&[("accelerators", Value::Array(found))]));
     Ok(update)
 }

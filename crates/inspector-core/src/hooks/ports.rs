@@ -65,12 +65,20 @@ impl PortsView {
             .position(|(a, _)| a == address)
             .ok_or_else(|| HookError(format!("Port {address} is not a port of the node")))?;
         let (_, port) = self.ports.remove(index);
-        Ok(NodeOp::DeletePort { uuid: port_uuid(&port)?, address: port_address(&port) })
+        Ok(NodeOp::DeletePort {
+            uuid: port_uuid(&port)?,
+            address: port_address(&port),
+        })
     }
 
     /// The patch operation for the port with this MAC, applying the patch to
     /// the view so that later steps of the same hook see its effect.
-    pub(crate) fn patch(&mut self, mac: &str, patch: Vec<Value>, tolerate_rejection: bool) -> Result<NodeOp, HookError> {
+    pub(crate) fn patch(
+        &mut self,
+        mac: &str,
+        patch: Vec<Value>,
+        tolerate_rejection: bool,
+    ) -> Result<NodeOp, HookError> {
         let mac = mac.to_ascii_lowercase();
         let port = self
             .ports
@@ -82,7 +90,11 @@ impl PortsView {
         for op in &patch {
             apply_add(port, op);
         }
-        Ok(NodeOp::PatchPort { uuid, patch, tolerate_rejection })
+        Ok(NodeOp::PatchPort {
+            uuid,
+            patch,
+            tolerate_rejection,
+        })
     }
 }
 
@@ -95,16 +107,22 @@ fn port_uuid(port: &Value) -> Result<String, HookError> {
 }
 
 fn port_address(port: &Value) -> String {
-    port.get("address").and_then(Value::as_str).unwrap_or_default().to_string()
+    port.get("address")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// Applies one `add`/`replace` operation with a one- or two-level path, the
 /// only kind the hooks emit for ports.
 fn apply_add(port: &mut Value, op: &Value) {
-    let (Some(path), Some(value)) = (op.get("path").and_then(Value::as_str), op.get("value")) else {
+    let (Some(path), Some(value)) = (op.get("path").and_then(Value::as_str), op.get("value"))
+    else {
         return;
     };
-    let Some(object) = port.as_object_mut() else { return };
+    let Some(object) = port.as_object_mut() else {
+        return;
+    };
     let mut segments = path.trim_start_matches('/').splitn(2, '/');
     let first = segments.next().unwrap_or_default().to_string();
     match segments.next() {
@@ -112,7 +130,9 @@ fn apply_add(port: &mut Value, op: &Value) {
             object.insert(first, value.clone());
         }
         Some(key) => {
-            let slot = object.entry(first).or_insert_with(|| Value::Object(Map::new()));
+            let slot = object
+                .entry(first)
+                .or_insert_with(|| Value::Object(Map::new()));
             if !slot.is_object() {
                 *slot = Value::Object(Map::new());
             }

@@ -125,7 +125,11 @@ pub(crate) fn float_repr(f: f64) -> String {
 
 /// Python `repr()` of a `str`.
 pub(crate) fn str_repr(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
     let mut out = String::with_capacity(s.len() + 2);
     out.push(quote);
     for ch in s.chars() {
@@ -277,7 +281,11 @@ fn parse_int_str(s: &str) -> Option<Value> {
         b'+' => (false, &s[1..]),
         _ => (false, s),
     };
-    if digits.is_empty() || digits.starts_with('_') || digits.ends_with('_') || digits.contains("__") {
+    if digits.is_empty()
+        || digits.starts_with('_')
+        || digits.ends_with('_')
+        || digits.contains("__")
+    {
         return None;
     }
     let mut magnitude: u64 = 0;
@@ -310,7 +318,11 @@ pub(crate) fn float_floor_div(a: f64, b: f64) -> f64 {
     }
     if div != 0.0 {
         let floor = div.floor();
-        if div - floor > 0.5 { floor + 1.0 } else { floor }
+        if div - floor > 0.5 {
+            floor + 1.0
+        } else {
+            floor
+        }
     } else {
         0.0_f64.copysign(a / b)
     }
@@ -334,8 +346,14 @@ mod tests {
 
     #[test]
     fn repr_matches_python() {
-        assert_eq!(py_repr(&json!({"a": [1, 2.5, null, true, "it's"]})), r#"{'a': [1, 2.5, None, True, "it's"]}"#);
-        assert_eq!(str_repr("a'b\"c\\\n\u{7}é\u{a0}"), "'a\\'b\"c\\\\\\n\\x07é\\xa0'");
+        assert_eq!(
+            py_repr(&json!({"a": [1, 2.5, null, true, "it's"]})),
+            r#"{'a': [1, 2.5, None, True, "it's"]}"#
+        );
+        assert_eq!(
+            str_repr("a'b\"c\\\n\u{7}é\u{a0}"),
+            "'a\\'b\"c\\\\\\n\\x07é\\xa0'"
+        );
         assert_eq!(float_repr(1e16), "1e+16");
         assert_eq!(float_repr(1234567890123456.0), "1234567890123456.0");
         assert_eq!(float_repr(0.0001), "0.0001");
@@ -344,7 +362,10 @@ mod tests {
         assert_eq!(float_repr(446.0), "446.0");
         assert_eq!(float_repr(0.0), "0.0");
         assert_eq!(float_repr(123.456), "123.456");
-        assert_eq!(float_repr(1.7976931348623157e308), "1.7976931348623157e+308");
+        assert_eq!(
+            float_repr(1.7976931348623157e308),
+            "1.7976931348623157e+308"
+        );
     }
 
     #[test]

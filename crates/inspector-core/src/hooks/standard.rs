@@ -29,7 +29,9 @@ pub(crate) fn get_inventory(data: &mut Data) -> Result<Map<String, Value>, HookE
         )));
     };
     if !inventory.get("interfaces").is_some_and(truthy) {
-        return Err(HookError("No network interfaces provided in the inventory".into()));
+        return Err(HookError(
+            "No network interfaces provided in the inventory".into(),
+        ));
     }
     if !inventory.get("disks").is_some_and(truthy) {
         inventory.insert("disks".into(), json!([]));
@@ -39,7 +41,9 @@ pub(crate) fn get_inventory(data: &mut Data) -> Result<Map<String, Value>, HookE
 
 /// The inventory's interface list. Upstream iterates whatever it finds (and
 /// crashes on the first non-dict item); a non-list is reported instead.
-pub(crate) fn inventory_interfaces(inventory: &Map<String, Value>) -> Result<Vec<Value>, HookError> {
+pub(crate) fn inventory_interfaces(
+    inventory: &Map<String, Value>,
+) -> Result<Vec<Value>, HookError> {
     match inventory.get("interfaces") {
         Some(Value::Array(items)) => Ok(items.clone()),
         other => Err(HookError(format!(
@@ -62,8 +66,17 @@ pub(crate) fn truncated_repr(value: &Value) -> String {
 /// exists, else the legacy top-level key; `""` and `none_value` mean none
 /// (`null`). Upstream crashes when the inventory is not an object; the legacy
 /// key is used then.
-pub(crate) fn bmc_value(data: &Data, inventory_key: &str, legacy_key: &str, none_value: &str) -> Value {
-    let value = match data.get("inventory").and_then(Value::as_object).and_then(|inv| inv.get(inventory_key)) {
+pub(crate) fn bmc_value(
+    data: &Data,
+    inventory_key: &str,
+    legacy_key: &str,
+    none_value: &str,
+) -> Value {
+    let value = match data
+        .get("inventory")
+        .and_then(Value::as_object)
+        .and_then(|inv| inv.get(inventory_key))
+    {
         Some(value) => value.clone(),
         None => data.get(legacy_key).cloned().unwrap_or(Value::Null),
     };
@@ -89,17 +102,25 @@ pub(crate) fn pxe_mac(data: &Data) -> Option<String> {
 /// `ramdisk_error.before_processing`.
 pub(crate) fn ramdisk_error(data: &Data) -> Result<(), PreError> {
     match data.get("error") {
-        Some(error) if truthy(error) => Err(PreError::Hook(format!("Ramdisk reported error: {}", py_str(error)))),
+        Some(error) if truthy(error) => Err(PreError::Hook(format!(
+            "Ramdisk reported error: {}",
+            py_str(error)
+        ))),
         _ => Ok(()),
     }
 }
 
 /// The constructor check of `validate_interfaces`.
-pub(crate) fn check_port_settings(add_ports: AddPorts, keep_ports: KeepPorts) -> Result<(), String> {
+pub(crate) fn check_port_settings(
+    add_ports: AddPorts,
+    keep_ports: KeepPorts,
+) -> Result<(), String> {
     if add_ports == AddPorts::Disabled && keep_ports == KeepPorts::Added {
-        return Err("Configuration error: add_ports set to disabled and keep_ports set to added. \
+        return Err(
+            "Configuration error: add_ports set to disabled and keep_ports set to added. \
                     Please change keep_ports to all."
-            .into());
+                .into(),
+        );
     }
     Ok(())
 }
@@ -140,16 +161,27 @@ fn dict_insert(interfaces: &mut Vec<Interface>, iface: Interface) {
 }
 
 fn interfaces_repr(interfaces: &[Interface]) -> String {
-    let items: Vec<String> = interfaces.iter().map(|i| format!("{}: {}", str_repr(&i.name), i.repr())).collect();
+    let items: Vec<String> = interfaces
+        .iter()
+        .map(|i| format!("{}: {}", str_repr(&i.name), i.repr()))
+        .collect();
     format!("{{{}}}", items.join(", "))
 }
 
 fn interfaces_json(interfaces: &[Interface]) -> Value {
-    Value::Object(interfaces.iter().map(|i| (i.name.clone(), i.to_json())).collect())
+    Value::Object(
+        interfaces
+            .iter()
+            .map(|i| (i.name.clone(), i.to_json()))
+            .collect(),
+    )
 }
 
 /// `validate_interfaces.before_processing`.
-pub(crate) fn validate_interfaces_before_processing(data: &mut Data, s: &Settings) -> Result<(), PreError> {
+pub(crate) fn validate_interfaces_before_processing(
+    data: &mut Data,
+    s: &Settings,
+) -> Result<(), PreError> {
     let bmc = bmc_value(data, "bmc_address", "ipmi_address", "0.0.0.0");
     let bmc_v6 = bmc_value(data, "bmc_v6address", "ipmi_v6address", "::/0");
     data.insert("ipmi_address".into(), bmc);
@@ -163,30 +195,49 @@ pub(crate) fn validate_interfaces_before_processing(data: &mut Data, s: &Setting
     for item in &items {
         // Upstream: AttributeError on a non-dict record; skipped like a
         // record without a name instead.
-        let Some(iface) = item.as_object() else { continue };
-        // A non-string name is malformed too (upstream would use it as a
-        // dict key, or crash when it is a list).
-        let Some(name) = iface.get("name").and_then(Value::as_str).filter(|n| !n.is_empty()) else {
+        let Some(iface) = item.as_object() else {
             continue;
         };
-        let Some(mac) = iface.get("mac_address").filter(|m| truthy(m)) else { continue };
-        let Some(mac) = mac.as_str().filter(|m| is_valid_mac(m)) else { continue };
+        // A non-string name is malformed too (upstream would use it as a
+        // dict key, or crash when it is a list).
+        let Some(name) = iface
+            .get("name")
+            .and_then(Value::as_str)
+            .filter(|n| !n.is_empty())
+        else {
+            continue;
+        };
+        let Some(mac) = iface.get("mac_address").filter(|m| truthy(m)) else {
+            continue;
+        };
+        let Some(mac) = mac.as_str().filter(|m| is_valid_mac(m)) else {
+            continue;
+        };
         let mac = mac.to_lowercase();
         let ipv4 = iface.get("ipv4_address").cloned().unwrap_or(Value::Null);
         let mut ipv6 = iface.get("ipv6_address").cloned().unwrap_or(Value::Null);
-        if let Some(scoped) = ipv6.as_str() {
-            if let Some((address, _)) = scoped.split_once('%') {
-                ipv6 = Value::String(address.to_string());
-            }
+        if let Some((address, _)) = ipv6.as_str().and_then(|scoped| scoped.split_once('%')) {
+            ipv6 = Value::String(address.to_string());
         }
         let ip = if truthy(&ipv4) { ipv4 } else { ipv6 };
         let pxe = pxe_mac.as_deref() == Some(mac.as_str());
         let client_id = iface.get("client_id").cloned().unwrap_or(Value::Null);
-        dict_insert(&mut all, Interface { name: name.to_string(), ip, mac, client_id, pxe });
+        dict_insert(
+            &mut all,
+            Interface {
+                name: name.to_string(),
+                ip,
+                mac,
+                client_id,
+                pxe,
+            },
+        );
     }
 
     if all.is_empty() {
-        return Err(PreError::Hook("No interfaces supplied by the ramdisk".into()));
+        return Err(PreError::Hook(
+            "No interfaces supplied by the ramdisk".into(),
+        ));
     }
     let pxe_known = pxe_mac.as_deref().is_some_and(|m| !m.is_empty());
     let mut selected = Vec::new();
@@ -199,7 +250,11 @@ pub(crate) fn validate_interfaces_before_processing(data: &mut Data, s: &Setting
                 NetaddrParse::Address(ip) if is_loopback(&ip) => continue,
                 NetaddrParse::Address(_) => {}
                 NetaddrParse::Invalid(text) => {
-                    let class = if text.contains("netmasks") { "ValueError" } else { "AddrFormatError" };
+                    let class = if text.contains("netmasks") {
+                        "ValueError"
+                    } else {
+                        "AddrFormatError"
+                    };
                     return Err(PreError::Unexpected(class, text));
                 }
                 // Upstream: TypeError deep inside netaddr.
@@ -221,10 +276,16 @@ pub(crate) fn validate_interfaces_before_processing(data: &mut Data, s: &Setting
         selected.push(iface.clone());
     }
     if selected.is_empty() {
-        return Err(PreError::Hook(format!("No suitable interfaces found in {}", interfaces_repr(&all))));
+        return Err(PreError::Hook(format!(
+            "No suitable interfaces found in {}",
+            interfaces_repr(&all)
+        )));
     }
 
-    let macs: Vec<Value> = selected.iter().map(|i| Value::String(i.mac.clone())).collect();
+    let macs: Vec<Value> = selected
+        .iter()
+        .map(|i| Value::String(i.mac.clone()))
+        .collect();
     data.insert("all_interfaces".into(), interfaces_json(&all));
     data.insert("interfaces".into(), interfaces_json(&selected));
     data.insert("macs".into(), Value::Array(macs));
@@ -244,8 +305,12 @@ pub(crate) fn validate_interfaces_before_update(
         Some(Value::Object(interfaces)) => Some(interfaces.clone()),
         _ => None,
     };
-    let missing_interfaces =
-        || HookError("Introspection data has no valid 'interfaces'; validate_interfaces did not process it".into());
+    let missing_interfaces = || {
+        HookError(
+            "Introspection data has no valid 'interfaces'; validate_interfaces did not process it"
+                .into(),
+        )
+    };
 
     if s.add_ports != AddPorts::Disabled {
         let interfaces = interfaces.as_ref().ok_or_else(missing_interfaces)?;
@@ -256,12 +321,19 @@ pub(crate) fn validate_interfaces_before_update(
                 existing.push(mac);
             } else {
                 ports.created(&mac, &extra, pxe_enabled);
-                update.ops.push(NodeOp::CreatePort { address: mac, extra, pxe_enabled });
+                update.ops.push(NodeOp::CreatePort {
+                    address: mac,
+                    extra,
+                    pxe_enabled,
+                });
             }
         }
         if !existing.is_empty() {
             let listed: Vec<String> = existing.iter().map(|m| str_repr(m)).collect();
-            update.warnings.push(format!("Did not create ports [{}] as they already exist", listed.join(", ")));
+            update.warnings.push(format!(
+                "Did not create ports [{}] as they already exist",
+                listed.join(", ")
+            ));
         }
     }
 
@@ -277,12 +349,24 @@ pub(crate) fn validate_interfaces_before_update(
                     .values()
                     .filter_map(|i| i.get("mac").and_then(Value::as_str).map(str::to_string))
                     .collect(),
-                _ => return Err(HookError("Introspection data has no valid 'all_interfaces'".into())),
+                _ => {
+                    return Err(HookError(
+                        "Introspection data has no valid 'all_interfaces'".into(),
+                    ));
+                }
             },
             _ => match data.get("macs") {
-                Some(Value::Array(macs)) => macs.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+                Some(Value::Array(macs)) => macs
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect(),
                 // Upstream: KeyError; deleting every port instead would be worse.
-                _ => return Err(HookError("Introspection data has no valid 'macs' list".into())),
+                _ => {
+                    return Err(HookError(
+                        "Introspection data has no valid 'macs' list".into(),
+                    ));
+                }
             },
         };
         let doomed: Vec<String> = ports
@@ -298,11 +382,14 @@ pub(crate) fn validate_interfaces_before_update(
     if s.overwrite_existing && s.update_pxe_enabled {
         let interfaces = interfaces.as_ref().ok_or_else(missing_interfaces)?;
         for iface in interfaces.values() {
-            let Some(mac) = iface.get("mac").and_then(Value::as_str) else { continue };
+            let Some(mac) = iface.get("mac").and_then(Value::as_str) else {
+                continue;
+            };
             let Some(port) = ports.get(mac) else { continue };
             let real_pxe = iface.get("pxe").cloned().unwrap_or(Value::Bool(true));
             if !py_eq(port.get("pxe_enabled").unwrap_or(&Value::Null), &real_pxe) {
-                let patch = vec![json!({"op": "replace", "path": "/pxe_enabled", "value": real_pxe})];
+                let patch =
+                    vec![json!({"op": "replace", "path": "/pxe_enabled", "value": real_pxe})];
                 update.ops.push(ports.patch(mac, patch, false)?);
             }
         }
@@ -312,14 +399,19 @@ pub(crate) fn validate_interfaces_before_update(
 
 /// MAC, `extra` and `pxe_enabled` of the port `create_ports` makes for one
 /// `interfaces` value (a dict, or a bare MAC in the old style).
-fn port_to_create(iface: &Value, update_pxe_enabled: bool) -> Result<(String, Value, bool), HookError> {
+fn port_to_create(
+    iface: &Value,
+    update_pxe_enabled: bool,
+) -> Result<(String, Value, bool), HookError> {
     match iface {
         Value::String(mac) => Ok((mac.clone(), json!({}), true)),
         Value::Object(record) => {
-            let mac = record
-                .get("mac")
-                .and_then(Value::as_str)
-                .ok_or_else(|| HookError(format!("Interface record without a MAC address: {}", truncated_repr(iface))))?;
+            let mac = record.get("mac").and_then(Value::as_str).ok_or_else(|| {
+                HookError(format!(
+                    "Interface record without a MAC address: {}",
+                    truncated_repr(iface)
+                ))
+            })?;
             let extra = match record.get("client_id") {
                 Some(client_id) if truthy(client_id) => json!({"client-id": client_id}),
                 _ => json!({}),
@@ -327,16 +419,26 @@ fn port_to_create(iface: &Value, update_pxe_enabled: bool) -> Result<(String, Va
             let pxe = !update_pxe_enabled || record.get("pxe").is_none_or(truthy);
             Ok((mac.to_string(), extra, pxe))
         }
-        other => Err(HookError(format!("Malformed interface record: {}", truncated_repr(other)))),
+        other => Err(HookError(format!(
+            "Malformed interface record: {}",
+            truncated_repr(other)
+        ))),
     }
 }
 
 /// `root_disk_selection.before_update`.
-pub(crate) fn root_disk_selection(data: &mut Data, view: NodeView<'_>, s: &Settings) -> Result<Update, HookError> {
+pub(crate) fn root_disk_selection(
+    data: &mut Data,
+    view: NodeView<'_>,
+    s: &Settings,
+) -> Result<Update, HookError> {
     let mut update = Update::default();
     let inventory = get_inventory(data)?;
     let properties = view.node.get("properties");
-    let hints = properties.and_then(|p| p.get("root_device")).cloned().unwrap_or(Value::Null);
+    let hints = properties
+        .and_then(|p| p.get("root_device"))
+        .cloned()
+        .unwrap_or(Value::Null);
     if truthy(&hints) {
         let mut disks = match inventory.get("disks") {
             Some(Value::Array(disks)) => disks.clone(),
@@ -348,16 +450,25 @@ pub(crate) fn root_disk_selection(data: &mut Data, view: NodeView<'_>, s: &Setti
                 )));
             }
         };
-        let skip = properties.and_then(|p| p.get("skip_block_devices")).cloned().unwrap_or(Value::Null);
+        let skip = properties
+            .and_then(|p| p.get("skip_block_devices"))
+            .cloned()
+            .unwrap_or(Value::Null);
         if let Some(skipped) = skipped_disk_names(&disks, &skip, &mut update)? {
-            disks.retain(|d| !d.get("name").and_then(Value::as_str).is_some_and(|n| skipped.iter().any(|k| k == n)));
+            disks.retain(|d| {
+                !d.get("name")
+                    .and_then(Value::as_str)
+                    .is_some_and(|n| skipped.iter().any(|k| k == n))
+            });
             if let Some(Value::Object(inv)) = data.get_mut("inventory") {
                 inv.insert("disks".into(), Value::Array(disks.clone()));
             }
         }
         // Upstream reports TypeError/ValueError this way and lets other
         // exceptions of the matcher escape (HTTP 500); all get this message.
-        let failed = |e: root_device::HintError| HookError(root_device::failed_to_validate_message(&hints, &e));
+        let failed = |e: root_device::HintError| {
+            HookError(root_device::failed_to_validate_message(&hints, &e))
+        };
         let parsed = root_device::parse_hints(&hints).map_err(failed)?;
         let found = root_device::find_first_matching(&disks, &parsed).map_err(failed)?;
         let Some(index) = found else {
@@ -380,7 +491,11 @@ pub(crate) fn root_disk_selection(data: &mut Data, view: NodeView<'_>, s: &Setti
             None => json!(0),
         };
         if truthy(&local_gb) {
-            if s.disk_partitioning_spacing { decrement(&local_gb) } else { local_gb }
+            if s.disk_partitioning_spacing {
+                decrement(&local_gb)
+            } else {
+                local_gb
+            }
         } else {
             update.warnings.push(format!(
                 "The requested root disk is too small (smaller than 1 GiB) or its size cannot be detected: {}",
@@ -392,16 +507,25 @@ pub(crate) fn root_disk_selection(data: &mut Data, view: NodeView<'_>, s: &Setti
         json!(0)
     };
     data.insert("local_gb".into(), local_gb.clone());
-    let has_local_gb = properties.and_then(|p| p.get("local_gb")).is_some_and(truthy);
+    let has_local_gb = properties
+        .and_then(|p| p.get("local_gb"))
+        .is_some_and(truthy);
     if s.overwrite_existing || !has_local_gb {
-        update.ops.push(update_properties(&[("local_gb", Value::String(py_str(&local_gb)))]));
+        update.ops.push(update_properties(&[(
+            "local_gb",
+            Value::String(py_str(&local_gb)),
+        )]));
     }
     Ok(update)
 }
 
 /// Names of the disks `properties.skip_block_devices` excludes; `None` when
 /// nothing is to be skipped.
-fn skipped_disk_names(disks: &[Value], skip: &Value, update: &mut Update) -> Result<Option<Vec<String>>, HookError> {
+fn skipped_disk_names(
+    disks: &[Value],
+    skip: &Value,
+    update: &mut Update,
+) -> Result<Option<Vec<String>>, HookError> {
     if !truthy(skip) {
         return Ok(None);
     }
@@ -413,22 +537,34 @@ fn skipped_disk_names(disks: &[Value], skip: &Value, update: &mut Update) -> Res
         )));
     };
     let invalid = |hints: &Value, e: root_device::HintError| {
-        HookError(format!("Invalid skip_block_devices hints {}: {e}", py_str(hints)))
+        HookError(format!(
+            "Invalid skip_block_devices hints {}: {e}",
+            py_str(hints)
+        ))
     };
     let mut skipped: Vec<String> = Vec::new();
     for hints in hint_sets {
         let parsed = root_device::parse_hints(hints).map_err(|e| invalid(hints, e))?;
-        let found = root_device::find_all_matching(disks, &parsed).map_err(|e| invalid(hints, e))?;
+        let found =
+            root_device::find_all_matching(disks, &parsed).map_err(|e| invalid(hints, e))?;
         let mut newly = Vec::new();
         for index in found {
-            let name = disks[index].get("name").and_then(Value::as_str).unwrap_or_default().to_string();
+            let name = disks[index]
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
             if !skipped.contains(&name) {
                 newly.push(name.clone());
                 skipped.push(name);
             }
         }
         if !newly.is_empty() {
-            update.warnings.push(format!("Using hint {} skipping devices: {}", py_str(hints), newly.join(",")));
+            update.warnings.push(format!(
+                "Using hint {} skipping devices: {}",
+                py_str(hints),
+                newly.join(",")
+            ));
         }
     }
     Ok((!skipped.is_empty()).then_some(skipped))
@@ -467,11 +603,18 @@ pub(crate) fn update_properties(props: &[(&str, Value)]) -> NodeOp {
 }
 
 /// `scheduler.before_update`.
-pub(crate) fn scheduler(data: &mut Data, view: NodeView<'_>, s: &Settings) -> Result<Update, HookError> {
+pub(crate) fn scheduler(
+    data: &mut Data,
+    view: NodeView<'_>,
+    s: &Settings,
+) -> Result<Update, HookError> {
     let mut update = Update::default();
     let inventory = get_inventory(data)?;
     let cpu = inventory.get("cpu");
-    let count = cpu.and_then(|c| c.as_object()).and_then(|c| c.get("count")).and_then(py_int);
+    let count = cpu
+        .and_then(|c| c.as_object())
+        .and_then(|c| c.get("count"))
+        .and_then(py_int);
     match count {
         Some(count) => {
             data.insert("cpus".into(), count);
@@ -498,7 +641,9 @@ pub(crate) fn scheduler(data: &mut Data, view: NodeView<'_>, s: &Settings) -> Re
     let properties = view.node.get("properties");
     let mut props = Vec::new();
     for key in ["cpus", "cpu_arch", "memory_mb"] {
-        let Some(value) = data.get(key).filter(|v| truthy(v)) else { continue };
+        let Some(value) = data.get(key).filter(|v| truthy(v)) else {
+            continue;
+        };
         if s.overwrite_existing || !properties.and_then(|p| p.get(key)).is_some_and(truthy) {
             props.push((key, Value::String(py_str(value))));
         }
@@ -510,5 +655,8 @@ pub(crate) fn scheduler(data: &mut Data, view: NodeView<'_>, s: &Settings) -> Re
 }
 
 fn cpu_warning(cpu: Option<&Value>) -> String {
-    format!("malformed or missing CPU information: {}", truncated_repr(cpu.unwrap_or(&Value::Null)))
+    format!(
+        "malformed or missing CPU information: {}",
+        truncated_repr(cpu.unwrap_or(&Value::Null))
+    )
 }

@@ -20,7 +20,9 @@ const MAX_NODES: usize = 100_000;
 /// Parses a single YAML document (an empty stream is `null`).
 pub(crate) fn load(text: &str) -> Result<Value, String> {
     let mut builder = Builder::default();
-    Parser::new_from_str(text).load(&mut builder, true).map_err(|e| e.to_string())?;
+    Parser::new_from_str(text)
+        .load(&mut builder, true)
+        .map_err(|e| e.to_string())?;
     if let Some(error) = builder.error {
         return Err(error);
     }
@@ -32,8 +34,15 @@ pub(crate) fn load(text: &str) -> Result<Value, String> {
 }
 
 enum Frame {
-    Sequence { items: Vec<Value>, anchor: usize },
-    Mapping { entries: Map<String, Value>, key: Option<Value>, anchor: usize },
+    Sequence {
+        items: Vec<Value>,
+        anchor: usize,
+    },
+    Mapping {
+        entries: Map<String, Value>,
+        key: Option<Value>,
+        anchor: usize,
+    },
 }
 
 #[derive(Default)]
@@ -47,10 +56,10 @@ struct Builder {
 
 impl MarkedEventReceiver for Builder {
     fn on_event(&mut self, event: Event, _mark: Marker) {
-        if self.error.is_none() {
-            if let Err(e) = self.handle(event) {
-                self.error = Some(e);
-            }
+        if self.error.is_none()
+            && let Err(e) = self.handle(event)
+        {
+            self.error = Some(e);
         }
     }
 }
@@ -65,21 +74,34 @@ impl Builder {
             }
             Event::SequenceStart(anchor, tag) => {
                 check_collection_tag(tag.map(|t| format!("{}{}", t.handle, t.suffix)), "seq")?;
-                self.stack.push(Frame::Sequence { items: Vec::new(), anchor });
+                self.stack.push(Frame::Sequence {
+                    items: Vec::new(),
+                    anchor,
+                });
                 Ok(())
             }
             Event::MappingStart(anchor, tag) => {
                 check_collection_tag(tag.map(|t| format!("{}{}", t.handle, t.suffix)), "map")?;
-                self.stack.push(Frame::Mapping { entries: Map::new(), key: None, anchor });
+                self.stack.push(Frame::Mapping {
+                    entries: Map::new(),
+                    key: None,
+                    anchor,
+                });
                 Ok(())
             }
             Event::SequenceEnd | Event::MappingEnd => match self.stack.pop() {
                 Some(Frame::Sequence { items, anchor }) => self.finish(Value::Array(items), anchor),
-                Some(Frame::Mapping { entries, anchor, .. }) => self.finish(Value::Object(entries), anchor),
+                Some(Frame::Mapping {
+                    entries, anchor, ..
+                }) => self.finish(Value::Object(entries), anchor),
                 None => Err("unbalanced YAML collection".into()),
             },
             Event::Alias(anchor) => {
-                let value = self.anchors.get(&anchor).cloned().ok_or("found undefined alias")?;
+                let value = self
+                    .anchors
+                    .get(&anchor)
+                    .cloned()
+                    .ok_or("found undefined alias")?;
                 self.nodes += count_nodes(&value);
                 self.finish(value, 0)
             }
@@ -135,7 +157,9 @@ fn check_collection_tag(tag: Option<String>, kind: &str) -> Result<(), String> {
     match tag {
         None => Ok(()),
         Some(t) if t.strip_prefix(CORE) == Some(kind) => Ok(()),
-        Some(t) => Err(format!("could not determine a constructor for the tag '{t}'")),
+        Some(t) => Err(format!(
+            "could not determine a constructor for the tag '{t}'"
+        )),
     }
 }
 
@@ -143,7 +167,11 @@ fn resolve_scalar(text: &str, style: TScalarStyle, tag: Option<&str>) -> Result<
     let kind = match tag {
         Some(t) => match t.strip_prefix(CORE) {
             Some(kind @ ("str" | "int" | "float" | "bool" | "null")) => kind,
-            _ => return Err(format!("could not determine a constructor for the tag '{t}'")),
+            _ => {
+                return Err(format!(
+                    "could not determine a constructor for the tag '{t}'"
+                ));
+            }
         },
         None if style != TScalarStyle::Plain => "str",
         None => implicit_kind(text),
@@ -151,7 +179,10 @@ fn resolve_scalar(text: &str, style: TScalarStyle, tag: Option<&str>) -> Result<
     let invalid = || format!("invalid {kind} value: {text:?}");
     match kind {
         "null" => Ok(Value::Null),
-        "bool" => Ok(Value::Bool(matches!(text.to_ascii_lowercase().as_str(), "yes" | "true" | "on"))),
+        "bool" => Ok(Value::Bool(matches!(
+            text.to_ascii_lowercase().as_str(),
+            "yes" | "true" | "on"
+        ))),
         "int" => construct_int(text).ok_or_else(invalid),
         "float" => construct_float(text).ok_or_else(invalid),
         _ => Ok(Value::String(text.to_string())),
@@ -162,8 +193,8 @@ fn resolve_scalar(text: &str, style: TScalarStyle, tag: Option<&str>) -> Result<
 fn implicit_kind(text: &str) -> &'static str {
     match text {
         "" | "~" | "null" | "Null" | "NULL" => "null",
-        "yes" | "Yes" | "YES" | "no" | "No" | "NO" | "true" | "True" | "TRUE" | "false" | "False" | "FALSE"
-        | "on" | "On" | "ON" | "off" | "Off" | "OFF" => "bool",
+        "yes" | "Yes" | "YES" | "no" | "No" | "NO" | "true" | "True" | "TRUE" | "false"
+        | "False" | "FALSE" | "on" | "On" | "ON" | "off" | "Off" | "OFF" => "bool",
         _ if is_int(text) => "int",
         _ if is_float(text) => "float",
         _ => "str",
@@ -187,7 +218,9 @@ fn is_sexagesimal_tail(parts: &[&str]) -> bool {
     !parts.is_empty()
         && parts.iter().all(|p| {
             let b = p.as_bytes();
-            matches!(b.len(), 1 | 2) && b.iter().all(u8::is_ascii_digit) && (b.len() == 1 || b[0] <= b'5')
+            matches!(b.len(), 1 | 2)
+                && b.iter().all(u8::is_ascii_digit)
+                && (b.len() == 1 || b[0] <= b'5')
         })
 }
 
@@ -208,7 +241,10 @@ fn is_int(text: &str) -> bool {
     let mut parts = body.split(':');
     let head = parts.next().unwrap_or_default();
     let tail: Vec<&str> = parts.collect();
-    let decimal_head = head.as_bytes().first().is_some_and(|b| (b'1'..=b'9').contains(b))
+    let decimal_head = head
+        .as_bytes()
+        .first()
+        .is_some_and(|b| (b'1'..=b'9').contains(b))
         && all(head, |b| b.is_ascii_digit() || b == b'_');
     decimal_head && (tail.is_empty() || is_sexagesimal_tail(&tail))
 }
@@ -227,11 +263,16 @@ fn is_float(text: &str) -> bool {
         let (sign, digits_part) = (e.as_bytes().first(), &e[e.len().min(1)..]);
         matches!(sign, Some(b'-' | b'+')) && all(digits_part, |b| b.is_ascii_digit())
     });
-    let Some((whole, fraction)) = mantissa.split_once('.') else { return false };
+    let Some((whole, fraction)) = mantissa.split_once('.') else {
+        return false;
+    };
     let fraction_ok = fraction.is_empty() || all(fraction, |b| b.is_ascii_digit() || b == b'_');
     if whole.is_empty() {
         // `.5`: needs a leading digit in the fraction and no sign.
-        return text.starts_with('.') && fraction.as_bytes().first().is_some_and(u8::is_ascii_digit) && fraction_ok && exponent_ok;
+        return text.starts_with('.')
+            && fraction.as_bytes().first().is_some_and(u8::is_ascii_digit)
+            && fraction_ok
+            && exponent_ok;
     }
     let mut parts = whole.split(':');
     let head = parts.next().unwrap_or_default();
@@ -256,7 +297,9 @@ fn construct_int(text: &str) -> Option<Value> {
     } else if let Some(octal) = body.strip_prefix('0') {
         i128::from_str_radix(octal, 8).ok()?
     } else if body.contains(':') {
-        body.split(':').try_fold(0i128, |acc, part| acc.checked_mul(60)?.checked_add(part.parse().ok()?))?
+        body.split(':').try_fold(0i128, |acc, part| {
+            acc.checked_mul(60)?.checked_add(part.parse().ok()?)
+        })?
     } else {
         body.parse().ok()?
     };
@@ -272,7 +315,9 @@ fn construct_float(text: &str) -> Option<Value> {
     let cleaned = text.replace('_', "").to_ascii_lowercase();
     let (negative, body) = split_sign(&cleaned);
     let magnitude: f64 = if body.contains(':') {
-        body.split(':').try_fold(0.0, |acc: f64, part| Some(acc * 60.0 + part.parse::<f64>().ok()?))?
+        body.split(':').try_fold(0.0, |acc: f64, part| {
+            Some(acc * 60.0 + part.parse::<f64>().ok()?)
+        })?
     } else {
         body.parse().ok()?
     };
@@ -301,7 +346,10 @@ mod tests {
     #[test]
     fn structure_and_errors() {
         assert_eq!(load("").unwrap(), Value::Null);
-        assert_eq!(load("x: &a [1, 2]\ny: *a\n1: !!str 5\n").unwrap(), json!({"x": [1, 2], "y": [1, 2], "1": "5"}));
+        assert_eq!(
+            load("x: &a [1, 2]\ny: *a\n1: !!str 5\n").unwrap(),
+            json!({"x": [1, 2], "y": [1, 2], "1": "5"})
+        );
         assert!(load("a: 1\n---\nb: 2\n").is_err());
         assert!(load("a: !!python/object x\n").is_err());
         assert!(load("a: [1\n").is_err());
