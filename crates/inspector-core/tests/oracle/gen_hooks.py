@@ -453,6 +453,8 @@ for add_ports in ("all", "active", "pxe", "disabled"):
                         port("p-eth3", "66:55:44:33:22:11", pxe=True),
                         port("p-eth2", "12:12:21:12:21:12", pxe=True),
                         port("p-stale", "de:ad:be:ef:00:01", pxe=True)])
+case("vi_unsorted_names", hooks="validate_interfaces", conf={"add_ports": "all"},
+     edits=[["/inventory/interfaces/0/name", "zeta"]])
 case("vi_active_node", hooks="validate_interfaces",
      conf={"add_ports": "all", "keep_ports": "present"},
      node_edits=[["/provision_state", "active"]],
@@ -701,6 +703,10 @@ case("phys_ipv6", hooks="validate_interfaces,physnet_cidr_map",
 case("phys_unmapped", hooks="validate_interfaces,physnet_cidr_map",
      conf={"cidr_map": ["10.0.0.0/8:ten"]}, ports=PHYS_PORTS)
 case("phys_no_map", hooks="validate_interfaces,physnet_cidr_map", ports=PHYS_PORTS)
+case("phys_uppercase_inventory_mac", hooks="validate_interfaces,physnet_cidr_map",
+     conf={"cidr_map": CIDRS, "add_ports": "disabled"},
+     edits=[["/inventory/interfaces/0/mac_address", "11:22:33:44:55:6A"]],
+     ports=[port("p-eth1", "11:22:33:44:55:6a")])
 case("phys_duplicate_network", hooks="validate_interfaces,physnet_cidr_map",
      conf={"cidr_map": ["1.2.1.0/24:first", "1.2.1.0/255.255.255.0:second"]},
      ports=PHYS_PORTS)
