@@ -2,6 +2,7 @@
 //! so it can be tested (and fuzzed) without a runtime, a database or a network.
 
 pub mod conf;
+pub mod hooks;
 pub mod jsonpath;
 pub mod lldp;
 pub mod oslo;
