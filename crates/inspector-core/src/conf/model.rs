@@ -85,9 +85,15 @@ impl Default for DefaultGroup {
             use_ssl: false,
             max_concurrency: 1000,
             introspection_delay: 5,
-            ipmi_address_fields: ["redfish_address", "ilo_address", "drac_host", "drac_address", "ibmc_address"]
-                .map(String::from)
-                .to_vec(),
+            ipmi_address_fields: [
+                "redfish_address",
+                "ilo_address",
+                "drac_host",
+                "drac_address",
+                "ibmc_address",
+            ]
+            .map(String::from)
+            .to_vec(),
             rootwrap_config: "/etc/ironic-inspector/rootwrap.conf".into(),
             api_max_limit: 1000,
             can_manage_boot: true,
@@ -152,7 +158,10 @@ pub struct Processing {
 
 impl Default for Processing {
     fn default() -> Self {
-        let hooks: Vec<String> = DEFAULT_PROCESSING_HOOKS.split(',').map(String::from).collect();
+        let hooks: Vec<String> = DEFAULT_PROCESSING_HOOKS
+            .split(',')
+            .map(String::from)
+            .collect();
         Self {
             add_ports: AddPorts::Pxe,
             keep_ports: KeepPorts::All,
@@ -208,7 +217,11 @@ pub struct PxeFilter {
 
 impl Default for PxeFilter {
     fn default() -> Self {
-        Self { driver: PxeDriver::Iptables, sync_period: 15, deny_unknown_macs: false }
+        Self {
+            driver: PxeDriver::Iptables,
+            sync_period: 15,
+            deny_unknown_macs: false,
+        }
     }
 }
 
@@ -316,7 +329,10 @@ impl Default for Swift {
         Self {
             container: "ironic-inspector".into(),
             delete_after: 0,
-            client: KeystoneClient { service_type: "object-store".into(), ..KeystoneClient::default() },
+            client: KeystoneClient {
+                service_type: "object-store".into(),
+                ..KeystoneClient::default()
+            },
         }
     }
 }
@@ -472,7 +488,12 @@ pub struct Database {
 
 impl Default for Database {
     fn default() -> Self {
-        Self { connection: None, max_pool_size: 5, max_retries: 10, retry_interval: 10 }
+        Self {
+            connection: None,
+            max_pool_size: 5,
+            max_retries: 10,
+            retry_interval: 10,
+        }
     }
 }
 
@@ -549,7 +570,10 @@ pub struct Healthcheck {
 
 impl Default for Healthcheck {
     fn default() -> Self {
-        Self { enabled: false, path: "/healthcheck".into() }
+        Self {
+            enabled: false,
+            path: "/healthcheck".into(),
+        }
     }
 }
 
