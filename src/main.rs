@@ -1,1 +1,177 @@
-fn main() {}
+//! The `inspector` command.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "inspector",
+    version,
+    about = "ironic-inspector's API and behaviour as one small service"
+)]
+struct Cli {
+    /// A configuration file (oslo.config INI); repeat for several, later ones win.
+    #[arg(long = "config-file", global = true, value_name = "FILE")]
+    config_files: Vec<PathBuf>,
+    /// A directory whose *.conf files are read after the config files, in sorted order.
+    #[arg(long = "config-dir", global = true, value_name = "DIR")]
+    config_dirs: Vec<PathBuf>,
+    /// Log at debug level whatever the configuration says.
+    #[arg(long, global = true)]
+    debug: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API and run the background work in one process.
+    Serve,
+    /// Database schema management.
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
+    /// Configuration tools.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DbCommand {
+    /// Create the schema, or migrate it forward; a no-op when current.
+    Upgrade,
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Parse and validate the configuration; print every problem.
+    Check,
+    /// Print a sample configuration with every option and its default.
+    Sample,
+}
+
+fn load_config(cli: &Cli) -> Result<inspector::config::LoadedConfig, ExitCode> {
+    inspector::config::load(&cli.config_files, &cli.config_dirs).map_err(|errors| {
+        for line in &errors.0 {
+            eprintln!("ERROR: {line}");
+        }
+        ExitCode::from(2)
+    })
+}
+
+async fn run(cli: Cli) -> Result<(), ExitCode> {
+    match &cli.command {
+        Command::Config {
+            command: ConfigCommand::Sample,
+        } => {
+            print!("{}", inspector_core::conf::sample());
+            Ok(())
+        }
+        Command::Config {
+            command: ConfigCommand::Check,
+        } => {
+            let loaded = load_config(&cli)?;
+            for warning in &loaded.warnings {
+                eprintln!("WARNING: {warning}");
+            }
+            let files: Vec<String> = loaded
+                .files
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect();
+            println!(
+                "configuration OK ({})",
+                if files.is_empty() {
+                    "defaults only".into()
+                } else {
+                    files.join(", ")
+                }
+            );
+            Ok(())
+        }
+        Command::Db {
+            command: DbCommand::Upgrade,
+        } => {
+            let loaded = load_config(&cli)?;
+            inspector::telemetry::init(&loaded.config, cli.debug).map_err(fail)?;
+            let store = inspector::service::open_store(&loaded.config)
+                .await
+                .map_err(fail)?;
+            let report = store.upgrade().await.map_err(fail)?;
+            if report.created_schema {
+                println!(
+                    "created the schema (ironic-inspector alembic head {})",
+                    inspector::store::ALEMBIC_HEAD
+                );
+            }
+            if report.adopted_upstream {
+                println!("adopted a database created by ironic-inspector");
+            }
+            for migration in &report.applied {
+                println!("applied migration {migration}");
+            }
+            if !report.created_schema && !report.adopted_upstream && report.applied.is_empty() {
+                println!("the schema is up to date");
+            }
+            store.close().await;
+            Ok(())
+        }
+        Command::Serve => {
+            let loaded = load_config(&cli)?;
+            inspector::telemetry::init(&loaded.config, cli.debug).map_err(fail)?;
+            for warning in &loaded.warnings {
+                tracing::warn!("{warning}");
+            }
+            let bound = inspector::service::bind(&loaded.config)
+                .await
+                .map_err(fail)?;
+            let (state, inspector) = inspector::service::build(loaded.config)
+                .await
+                .map_err(fail)?;
+            inspector::service::serve(
+                bound,
+                state,
+                inspector,
+                inspector::service::shutdown_signal(),
+            )
+            .await
+            .map_err(fail)
+        }
+    }
+}
+
+fn fail(err: impl std::fmt::Display) -> ExitCode {
+    eprintln!("ERROR: {err:#}");
+    tracing::error!("{err:#}");
+    ExitCode::FAILURE
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(e),
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(code) => code,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,187 @@
+//! Introspection statuses and stored data.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use inspector_core::timestamp::py_isoformat;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::api::error::ApiError;
+use crate::api::links::BaseUrl;
+use crate::api::render;
+use crate::app::AppState;
+use crate::domain::ListRequest;
+use crate::store::NodeRecord;
+
+fn status_json(node: &NodeRecord, base: &BaseUrl) -> Value {
+    json!({
+        "uuid": node.uuid,
+        "state": node.state.as_str(),
+        "finished": node.finished_at.is_some(),
+        "error": node.error,
+        "started_at": node.started_at.map(py_isoformat),
+        "finished_at": node.finished_at.map(py_isoformat),
+        "links": [{"href": base.link(&format!("/v1/introspection/{}", node.uuid)), "rel": "self"}],
+    })
+}
+
+pub async fn get_status(
+    State(state): State<AppState>,
+    Path(node_id): Path<String>,
+    base: BaseUrl,
+) -> Result<Response, ApiError> {
+    let node = state.inspector().status(&node_id).await?;
+    Ok(render::json(StatusCode::OK, &status_json(&node, &base)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListParams {
+    marker: Option<String>,
+    limit: Option<String>,
+    state: Option<String>,
+}
+
+pub async fn list_statuses(
+    State(state): State<AppState>,
+    params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
+    base: BaseUrl,
+) -> Result<Response, ApiError> {
+    let Query(params) =
+        params.map_err(|e| ApiError::bad_request(format!("Bad request: {}", e.body_text())))?;
+    let request = ListRequest {
+        marker: params.marker,
+        limit: params.limit,
+        state: params.state,
+    };
+    let nodes = state.inspector().list_statuses(&request).await?;
+    let statuses: Vec<Value> = nodes.iter().map(|n| status_json(n, &base)).collect();
+    Ok(render::json(
+        StatusCode::OK,
+        &json!({"introspection": statuses}),
+    ))
+}
+
+/// Stored data is returned as it was stored, re-serialised with sorted keys.
+fn data_response(text: &str) -> Result<Response, ApiError> {
+    let value: Value = serde_json::from_str(text).map_err(|e| {
+        crate::domain::Error::internal(format!("stored introspection data is not JSON: {e}"))
+    })?;
+    Ok((
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        render::to_json_bytes(&value),
+    )
+        .into_response())
+}
+
+pub async fn get_data(
+    State(state): State<AppState>,
+    Path(node_id): Path<String>,
+) -> Result<Response, ApiError> {
+    data_response(&state.inspector().introspection_data(&node_id, true).await?)
+}
+
+pub async fn get_unprocessed_data(
+    State(state): State<AppState>,
+    Path(node_id): Path<String>,
+) -> Result<Response, ApiError> {
+    data_response(
+        &state
+            .inspector()
+            .introspection_data(&node_id, false)
+            .await?,
+    )
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StartParams {
+    manage_boot: Option<String>,
+}
+
+/// oslo's strict boolean spelling, as upstream parses `manage_boot`.
+fn strict_bool(value: &str) -> Option<bool> {
+    match value.to_lowercase().as_str() {
+        "1" | "t" | "true" | "on" | "y" | "yes" => Some(true),
+        "0" | "f" | "false" | "off" | "n" | "no" => Some(false),
+        _ => None,
+    }
+}
+
+pub async fn start(
+    State(state): State<AppState>,
+    Path(node_id): Path<String>,
+    params: Result<Query<StartParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(params) =
+        params.map_err(|e| ApiError::bad_request(format!("Bad request: {}", e.body_text())))?;
+    let manage_boot = match params.manage_boot.as_deref() {
+        None => true,
+        Some(value) => strict_bool(value).ok_or_else(|| {
+            ApiError::bad_request(format!("Invalid boolean value for manage_boot: {value}"))
+        })?,
+    };
+    state
+        .inspector()
+        .start_introspection(&node_id, manage_boot)
+        .await?;
+    Ok(render::accepted())
+}
+
+pub async fn abort(
+    State(state): State<AppState>,
+    Path(node_id): Path<String>,
+) -> Result<Response, ApiError> {
+    state.inspector().abort_introspection(&node_id).await?;
+    Ok(render::accepted())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strict_bool;
+
+    #[test]
+    fn manage_boot_spellings() {
+        for yes in ["1", "t", "True", "ON", "y", "yes"] {
+            assert_eq!(strict_bool(yes), Some(true), "{yes}");
+        }
+        for no in ["0", "f", "FALSE", "off", "n", "No"] {
+            assert_eq!(strict_bool(no), Some(false), "{no}");
+        }
+        for bad in ["", "2", "maybe", "truee"] {
+            assert_eq!(strict_bool(bad), None, "{bad}");
+        }
+    }
+}
+
+/// Reapply: an optional JSON object body replaces the stored data.
+pub async fn reapply(
+    State(state): State<AppState>,
+    Path(node_id): Path<String>,
+    request_body: axum::body::Body,
+) -> Result<Response, ApiError> {
+    let limits = super::continue_::processing_limits(&state);
+    let bytes = crate::api::body::read_bytes(request_body, limits).await?;
+    let data = if bytes.is_empty() {
+        None
+    } else {
+        // Upstream's wording: invalid JSON reads as None.
+        match crate::api::body::parse_json(&bytes, limits) {
+            Ok(Value::Object(map)) => Some(map),
+            Ok(other) => {
+                return Err(ApiError::bad_request(format!(
+                    "Invalid data: expected a JSON object, got {}",
+                    inspector_core::value::python_type_name(&other)
+                )));
+            }
+            Err(crate::api::body::ParseFailure::Invalid(_)) => {
+                return Err(ApiError::bad_request(
+                    "Invalid data: expected a JSON object, got None",
+                ));
+            }
+            Err(too_deep) => return Err(too_deep.into()),
+        }
+    };
+    state.inspector().reapply(&node_id, data).await?;
+    Ok(render::accepted())
+}

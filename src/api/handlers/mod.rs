@@ -1,0 +1,6 @@
+//! Thin handlers: extract, call one domain function, render.
+
+pub mod continue_;
+pub mod introspection;
+pub mod root;
+pub mod rules;

@@ -1,0 +1,42 @@
+//! Version discovery documents.
+
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::response::Response;
+use inspector_core::api_version::ApiVersion;
+use serde_json::json;
+
+use crate::api::error::ApiError;
+use crate::api::links::BaseUrl;
+use crate::api::render;
+
+pub async fn versions(base: BaseUrl) -> Response {
+    let doc = json!({"versions": [{
+        "id": ApiVersion::MAX.to_string(),
+        "status": "CURRENT",
+        "links": [{"href": base.link("/v1"), "rel": "self"}],
+    }]});
+    render::json(StatusCode::OK, &doc)
+}
+
+/// Resources of a major version; upstream answers every other single path
+/// segment with this route's 404 (spec §11 Q18), which we keep.
+pub async fn version_resources(
+    Path(version): Path<String>,
+    base: BaseUrl,
+) -> Result<Response, ApiError> {
+    if version != "v1" {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("Version {version} not found."),
+        ));
+    }
+    let resources: Vec<_> = ["continue", "introspection", "rules"]
+        .iter()
+        .map(|name| json!({"name": name, "links": [{"href": base.link(&format!("/v1/{name}")), "rel": "self"}]}))
+        .collect();
+    Ok(render::json(
+        StatusCode::OK,
+        &json!({"resources": resources}),
+    ))
+}

@@ -1,0 +1,143 @@
+//! The rules API.
+
+use axum::Extension;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use inspector_core::api_version::ApiVersion;
+use serde_json::{Map, Value, json};
+
+use crate::api::body::{self, BodyLimits};
+use crate::api::error::ApiError;
+use crate::api::links::BaseUrl;
+use crate::api::render;
+use crate::app::AppState;
+use crate::store::{RuleRecord, RuleSummary};
+
+fn links(base: &BaseUrl, uuid: &str) -> Value {
+    json!([{"href": base.relative(&format!("/v1/rules/{uuid}")), "rel": "self"}])
+}
+
+fn summary_json(rule: &RuleSummary, base: &BaseUrl) -> Value {
+    json!({"uuid": rule.uuid, "description": rule.description, "scope": rule.scope, "links": links(base, &rule.uuid)})
+}
+
+/// The full rule: conditions and actions carry their parameters at top level.
+fn rule_json(rule: &RuleRecord, base: &BaseUrl) -> Value {
+    let conditions: Vec<Value> = rule
+        .conditions
+        .iter()
+        .map(|c| {
+            let mut obj: Map<String, Value> = c.params.clone();
+            obj.insert("op".into(), json!(c.op));
+            obj.insert("field".into(), json!(c.field));
+            obj.insert("multiple".into(), json!(c.multiple));
+            obj.insert("invert".into(), json!(c.invert));
+            Value::Object(obj)
+        })
+        .collect();
+    let actions: Vec<Value> = rule
+        .actions
+        .iter()
+        .map(|a| {
+            let mut obj: Map<String, Value> = a.params.clone();
+            obj.insert("action".into(), json!(a.action));
+            Value::Object(obj)
+        })
+        .collect();
+    json!({
+        "uuid": rule.uuid,
+        "description": rule.description,
+        "scope": rule.scope,
+        "conditions": conditions,
+        "actions": actions,
+        "links": links(base, &rule.uuid),
+    })
+}
+
+pub async fn list(State(state): State<AppState>, base: BaseUrl) -> Result<Response, ApiError> {
+    let rules = state.inspector().list_rules().await?;
+    let items: Vec<Value> = rules.iter().map(|r| summary_json(r, &base)).collect();
+    Ok(render::json(StatusCode::OK, &json!({"rules": items})))
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Extension(version): Extension<ApiVersion>,
+    base: BaseUrl,
+    request_body: Body,
+) -> Result<Response, ApiError> {
+    create_rule(state, version, base, request_body, None).await
+}
+
+/// `POST /v1/rules/{uuid}`: how openstacksdk creates a rule (upstream
+/// answered 405, so the SDK could not create rules there). The path's UUID
+/// is the rule's; a different one in the body is refused.
+pub async fn create_with_uuid(
+    State(state): State<AppState>,
+    Extension(version): Extension<ApiVersion>,
+    Path(uuid): Path<String>,
+    base: BaseUrl,
+    request_body: Body,
+) -> Result<Response, ApiError> {
+    create_rule(state, version, base, request_body, Some(uuid)).await
+}
+
+async fn create_rule(
+    state: AppState,
+    version: ApiVersion,
+    base: BaseUrl,
+    request_body: Body,
+    path_uuid: Option<String>,
+) -> Result<Response, ApiError> {
+    let limits = BodyLimits {
+        max_bytes: usize::try_from(state.inspector().config().default.max_request_body_size)
+            .unwrap_or(usize::MAX),
+        max_depth: state.inspector().config().processing.max_json_depth as usize,
+    };
+    let bytes = body::read_bytes(request_body, limits).await?;
+    let mut document = body::parse_json(&bytes, limits)?;
+    if let (Some(uuid), Value::Object(fields)) = (path_uuid, &mut document) {
+        match fields.get("uuid") {
+            Some(Value::String(given)) if given != &uuid => {
+                return Err(ApiError::bad_request(format!(
+                    "The rule UUID {given} does not match the URL's {uuid}"
+                )));
+            }
+            _ => {
+                fields.insert("uuid".into(), Value::String(uuid));
+            }
+        }
+    }
+    let rule = state.inspector().create_rule(&document).await?;
+    // The only version-gated behaviour upstream has.
+    let status = if version < ApiVersion::RULES_CREATED_201 {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok(render::json(status, &rule_json(&rule, &base)))
+}
+
+pub async fn delete_all(State(state): State<AppState>) -> Result<Response, ApiError> {
+    state.inspector().delete_all_rules().await?;
+    Ok(render::no_content())
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    Path(uuid): Path<String>,
+    base: BaseUrl,
+) -> Result<Response, ApiError> {
+    let rule = state.inspector().get_rule(&uuid).await?;
+    Ok(render::json(StatusCode::OK, &rule_json(&rule, &base)))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Path(uuid): Path<String>,
+) -> Result<Response, ApiError> {
+    state.inspector().delete_rule(&uuid).await?;
+    Ok(render::no_content())
+}

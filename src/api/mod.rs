@@ -1,0 +1,93 @@
+//! The HTTP layer: routes, version negotiation, authentication, error
+//! rendering. Handlers are thin; the work happens in `domain`.
+
+pub mod auth;
+pub mod body;
+pub mod error;
+pub mod handlers;
+pub mod links;
+pub mod middleware;
+pub mod render;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::middleware::from_fn_with_state;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tower::Layer;
+use tower_http::normalize_path::{NormalizePath, NormalizePathLayer};
+
+use crate::app::AppState;
+use error::ApiError;
+use handlers::{continue_, introspection, root, rules};
+
+async fn not_found() -> Response {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "404 Not Found: The requested URL was not found on the server. If you entered the URL manually please check \
+         your spelling and try again.",
+    )
+    .into_response()
+}
+
+/// Upstream answered with an HTML page here (spec §1.2); we keep the status.
+async fn method_not_allowed(request: Request) -> Response {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!(
+            "405 Method Not Allowed: The method {} is not allowed for the requested URL.",
+            request.method()
+        ),
+    )
+    .into_response()
+}
+
+/// The application, trailing slashes ignored on every route.
+pub fn app(state: AppState) -> NormalizePath<Router> {
+    let public = Router::new()
+        .route("/", get(root::versions))
+        .route("/{version}", get(root::version_resources))
+        .route("/v1/continue", post(continue_::continue_));
+    let protected = Router::new()
+        .route("/v1/introspection", get(introspection::list_statuses))
+        .route(
+            "/v1/introspection/{node_id}",
+            get(introspection::get_status).post(introspection::start),
+        )
+        .route(
+            "/v1/introspection/{node_id}/abort",
+            post(introspection::abort),
+        )
+        .route(
+            "/v1/introspection/{node_id}/data",
+            get(introspection::get_data),
+        )
+        .route(
+            "/v1/introspection/{node_id}/data/unprocessed",
+            get(introspection::get_unprocessed_data).post(introspection::reapply),
+        )
+        .route(
+            "/v1/rules",
+            get(rules::list)
+                .post(rules::create)
+                .delete(rules::delete_all),
+        )
+        .route(
+            "/v1/rules/{uuid}",
+            get(rules::get)
+                .delete(rules::delete)
+                .post(rules::create_with_uuid),
+        )
+        .route_layer(from_fn_with_state(state.clone(), auth::require_auth));
+    let router = public
+        .merge(protected)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(from_fn_with_state(
+            state.clone(),
+            middleware::request_context,
+        ))
+        .with_state(state);
+    NormalizePathLayer::trim_trailing_slash().layer(router)
+}

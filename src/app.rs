@@ -1,0 +1,33 @@
+//! The shared state handed to every request.
+
+use std::sync::Arc;
+
+use crate::api::auth::Authenticator;
+use crate::domain::Inspector;
+
+#[derive(Clone)]
+pub struct AppState {
+    inspector: Arc<Inspector>,
+    authenticator: Arc<Authenticator>,
+}
+
+impl AppState {
+    pub fn new(inspector: Arc<Inspector>, authenticator: Authenticator) -> Self {
+        Self {
+            inspector,
+            authenticator: Arc::new(authenticator),
+        }
+    }
+
+    pub fn inspector(&self) -> &Inspector {
+        &self.inspector
+    }
+
+    pub fn authenticator(&self) -> &Authenticator {
+        &self.authenticator
+    }
+
+    pub fn debug(&self) -> bool {
+        self.inspector.config().default.debug
+    }
+}

@@ -1,0 +1,284 @@
+//! Starting and aborting introspection (spec §5.1, §5.2).
+
+use std::time::{Duration, Instant};
+
+use inspector_core::state::{Event, State};
+use serde_json::Value;
+
+use super::locks::NodeLock;
+use super::{Error, Inspector, Result, bmc};
+use crate::ironic::Node;
+use crate::store::NodeRecord;
+
+/// Provision states introspection may start from.
+pub const VALID_STATES: [&str; 5] = [
+    "enroll",
+    "manageable",
+    "inspecting",
+    "inspect wait",
+    "inspect failed",
+];
+/// Further states allowed with `permit_active_introspection`.
+pub const VALID_ACTIVE_STATES: [&str; 2] = ["active", "rescue"];
+
+fn python_list(items: &[&str]) -> String {
+    let quoted: Vec<String> = items.iter().map(|s| format!("'{s}'")).collect();
+    format!("[{}]", quoted.join(", "))
+}
+
+/// Upstream's `force_persistent_boot_device` reading.
+fn persistent_boot(node: &Node) -> bool {
+    match node.driver_info().get("force_persistent_boot_device") {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => match s.as_str() {
+            "Always" => true,
+            "Default" | "Never" => false,
+            // oslo's lenient bool_from_string: anything unknown is false.
+            other => matches!(
+                other.to_lowercase().as_str(),
+                "1" | "t" | "true" | "on" | "y" | "yes"
+            ),
+        },
+        _ => false,
+    }
+}
+
+impl Inspector {
+    /// Whether the node's provision state allows introspection; true when it
+    /// is an active state (power must then stay on).
+    pub(crate) fn check_provision_state(&self, node: &Node) -> Result<bool> {
+        let state = node.provision_state().to_lowercase();
+        if VALID_STATES.contains(&state.as_str()) {
+            return Ok(false);
+        }
+        if self.config().processing.permit_active_introspection
+            && VALID_ACTIVE_STATES.contains(&state.as_str())
+        {
+            return Ok(true);
+        }
+        Err(Error::bad_request(format!(
+            "Invalid provision state for introspection: \"{state}\", valid states are \"{}\"",
+            python_list(&VALID_STATES)
+        )))
+    }
+
+    /// The synchronous part of `POST /v1/introspection/{node_id}`; the rest
+    /// runs in the background when inspector manages boot.
+    pub async fn start_introspection(&self, node_id: &str, manage_boot: bool) -> Result<()> {
+        if manage_boot && !self.config().default.can_manage_boot {
+            return Err(Error::bad_request(
+                "Managed boot is requested, but this installation cannot manage boot ((can_manage_boot set to False)",
+            ));
+        }
+        let node = self
+            .ironic
+            .get_node(node_id)
+            .await
+            .map_err(|e| e.into_domain(node_id))?;
+        let uuid = node.uuid().to_string();
+        self.check_provision_state(&node)?;
+        if manage_boot {
+            let validation = self
+                .ironic
+                .validate_node(&uuid)
+                .await
+                .map_err(Error::from)?;
+            let power = &validation["power"];
+            if power["result"].as_bool() != Some(true) {
+                let reason = power["reason"]
+                    .as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| power["reason"].to_string());
+                return Err(Error::bad_request(format!(
+                    "Failed validation of power interface: {reason}"
+                )));
+            }
+        }
+        // Upstream did not lock here (spec §11 Q11) and a start could
+        // interleave with processing; we hold the node's lock throughout.
+        let lock = match self.locks().try_lock(&uuid) {
+            Some(lock) => lock,
+            None => {
+                if let Some(existing) = self.store().get_node(&uuid).await? {
+                    existing
+                        .state
+                        .on(Event::Start)
+                        .map_err(|e| Error::bad_request(e.to_string()))?;
+                }
+                return Err(Error::conflict("Node is locked, please, retry later"));
+            }
+        };
+        if let Some(existing) = self.store().get_node(&uuid).await? {
+            existing
+                .state
+                .on(Event::Start)
+                .map_err(|e| Error::bad_request(e.to_string()))?;
+        }
+        let host = bmc::bmc_host(
+            node.driver_info(),
+            &self.config().default.ipmi_address_fields,
+        );
+        let bmc = bmc::resolve(host, &uuid).await;
+        let bmc_values = bmc.lookup_values();
+        let record = NodeRecord {
+            uuid: uuid.clone(),
+            state: State::Starting,
+            started_at: Some(crate::clock::now()),
+            finished_at: None,
+            error: None,
+            manage_boot,
+        };
+        let attributes: Vec<(&str, &str)> = bmc_values
+            .iter()
+            .map(|v| ("bmc_address", v.as_str()))
+            .collect();
+        self.store().add_node(&record, &attributes).await?;
+        tracing::info!(node = %uuid, manage_boot, bmc = ?bmc_values, "introspection started");
+
+        if manage_boot {
+            let this = self.handle();
+            self.tasks.spawn(async move {
+                this.prepare_node(lock, node, true).await.ok();
+            });
+            Ok(())
+        } else {
+            // Ironic boots the node itself right after this call returns, so
+            // failures must reach it now.
+            self.prepare_node(lock, node, false).await
+        }
+    }
+
+    /// Step 7 of spec §5.1: lookup attributes, PXE filter, boot device and
+    /// power; ends in `waiting`, or in `error` with the reason.
+    async fn prepare_node(&self, lock: NodeLock, node: Node, manage_boot: bool) -> Result<()> {
+        let uuid = lock.uuid().to_string();
+        let outcome = self.prepare_node_steps(&uuid, &node, manage_boot).await;
+        match outcome {
+            Ok(()) => match self.transition(&uuid, Event::Wait).await {
+                Ok(_) => Ok(()),
+                Err(e) => {
+                    let err = Error::from(e);
+                    tracing::warn!(node = %uuid, error = %err, "node changed state while starting");
+                    Err(err)
+                }
+            },
+            Err(err) => {
+                self.fail(&uuid, &err.message).await;
+                Err(err)
+            }
+        }
+    }
+
+    async fn prepare_node_steps(&self, uuid: &str, node: &Node, manage_boot: bool) -> Result<()> {
+        let ports = self.ironic.node_ports(uuid).await.map_err(|e| {
+            Error::unavailable(format!("Cannot list the ports of node {uuid}: {e}"))
+        })?;
+        let macs: Vec<String> = ports
+            .iter()
+            .map(|p| p.address().to_lowercase())
+            .filter(|m| !m.is_empty())
+            .collect();
+        if !macs.is_empty() {
+            self.store().add_attributes(uuid, "mac", &macs).await?;
+            tracing::info!(node = uuid, macs = ?macs, "allowing these MACs to PXE boot");
+            self.sync_pxe_filter().await.map_err(Error::unavailable)?;
+        }
+        let has_attributes = !self.store().node_attributes(uuid).await?.is_empty();
+        if self.config().processing.node_not_found_hook.is_none() && !has_attributes {
+            return Err(Error::bad_request(
+                "No lookup attributes were found, inspector won't be able to find it after introspection, \
+                 consider creating ironic ports or providing an IPMI address",
+            ));
+        }
+        if !manage_boot {
+            tracing::info!(
+                node = uuid,
+                timeout = self.config().default.timeout,
+                "introspection environment is ready; the node must be powered on externally within the timeout"
+            );
+            return Ok(());
+        }
+        self.ironic
+            .set_boot_device(uuid, "pxe", persistent_boot(node))
+            .await
+            .map_err(|e| Error::bad_request(format!("Failed to set boot device to PXE: {e}")))?;
+        self.wait_for_power_on_turn().await;
+        self.ironic
+            .set_power_state(uuid, "rebooting")
+            .await
+            .map_err(|e| {
+                Error::bad_request(format!(
+                    "Failed to power on the node, check its power management configuration: {e}"
+                ))
+            })?;
+        tracing::info!(
+            node = uuid,
+            "introspection started successfully: the node is rebooting"
+        );
+        Ok(())
+    }
+
+    /// Spaces managed power-ons `introspection_delay` seconds apart.
+    async fn wait_for_power_on_turn(&self) {
+        let delay = Duration::from_secs(self.config().default.introspection_delay);
+        if delay.is_zero() {
+            return;
+        }
+        let mut last = self.last_power_on.lock().await;
+        if let Some(previous) = *last {
+            let ready = previous + delay;
+            let now = Instant::now();
+            if ready > now {
+                tracing::debug!(
+                    wait_ms = (ready - now).as_millis() as u64,
+                    "waiting for the introspection delay"
+                );
+                tokio::time::sleep(ready - now).await;
+            }
+        }
+        *last = Some(Instant::now());
+    }
+
+    /// The synchronous part of abort: 404 if unknown, 409 if busy.
+    pub async fn abort_introspection(&self, node_id: &str) -> Result<()> {
+        let uuid = self.resolve_node(node_id).await?;
+        let node = self
+            .store()
+            .get_node(&uuid)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("Could not find node {uuid} in cache")))?;
+        let lock = self
+            .locks()
+            .lock_within(&uuid, super::BUSY_PATIENCE)
+            .await
+            .ok_or_else(|| Error::conflict("Node is locked, please, retry later"))?;
+        let this = self.handle();
+        self.tasks
+            .spawn(async move { this.abort_locked(lock, node.manage_boot).await });
+        Ok(())
+    }
+
+    async fn abort_locked(&self, lock: NodeLock, manage_boot: bool) {
+        let uuid = lock.uuid().to_string();
+        if let Err(e) = self.transition(&uuid, Event::Abort).await {
+            tracing::warn!(node = %uuid, error = %Error::from(e), "cannot abort introspection");
+            return;
+        }
+        if manage_boot {
+            if let Err(e) = self.ironic.set_power_state(&uuid, "power off").await {
+                tracing::warn!(node = %uuid, error = %e, "failed to power off the node while aborting");
+            }
+        }
+        if let Err(e) = self
+            .finish(&uuid, Event::AbortEnd, Some("Canceled by operator"))
+            .await
+        {
+            tracing::warn!(node = %uuid, error = %Error::from(e), "cannot finish aborting");
+        }
+        drop(lock);
+        if let Err(e) = self.sync_pxe_filter().await {
+            tracing::warn!(node = %uuid, error = %e, "PXE filter sync after abort failed; the periodic sync will retry");
+        }
+        tracing::info!(node = %uuid, "introspection aborted");
+    }
+}

@@ -1,0 +1,140 @@
+//! What inspector does, independent of HTTP: introspection status and its
+//! state machine, rules, stored data, and (in later modules) starting,
+//! aborting and processing introspection against Ironic.
+
+mod bmc;
+mod discovery;
+mod error;
+mod introspect;
+mod lifecycle;
+pub mod locks;
+mod node_info;
+mod periodic;
+mod process;
+mod ramdisk_logs;
+mod reapply;
+mod rules;
+mod status;
+
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use inspector_core::conf::Config;
+use inspector_core::hooks::Pipeline;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use error::{Error, ErrorKind, Result};
+pub use status::ListRequest;
+
+use crate::ironic::IronicClient;
+use crate::pxe_filter::PxeFilter;
+use crate::store::Store;
+use locks::NodeLocks;
+
+/// How long abort and reapply wait for a busy node before answering 409.
+const BUSY_PATIENCE: Duration = Duration::from_secs(2);
+
+/// The service's domain: configuration and the ports it talks to.
+pub struct Inspector {
+    config: Arc<Config>,
+    store: Store,
+    locks: NodeLocks,
+    ironic: IronicClient,
+    /// Background work (introspection steps, periodic tasks) to drain at shutdown.
+    tasks: TaskTracker,
+    shutdown: CancellationToken,
+    /// When this process last powered a node on (`introspection_delay`).
+    last_power_on: tokio::sync::Mutex<Option<Instant>>,
+    pxe: PxeFilter,
+    pipeline: Pipeline,
+    /// Discovery enrolls one machine at a time (see `discovery`).
+    enroll_turn: tokio::sync::Mutex<()>,
+    /// Lets `&self` methods hand an owning handle to background tasks.
+    me: Weak<Inspector>,
+}
+
+impl Inspector {
+    pub fn new(
+        config: Arc<Config>,
+        store: Store,
+        ironic: IronicClient,
+        pxe: PxeFilter,
+        pipeline: Pipeline,
+    ) -> Arc<Self> {
+        Arc::new_cyclic(|me| Self {
+            config,
+            store,
+            locks: NodeLocks::default(),
+            ironic,
+            tasks: TaskTracker::new(),
+            shutdown: CancellationToken::new(),
+            last_power_on: tokio::sync::Mutex::new(None),
+            pxe,
+            pipeline,
+            enroll_turn: tokio::sync::Mutex::new(()),
+            me: me.clone(),
+        })
+    }
+
+    /// An owning handle for background tasks. The service holds the
+    /// inspector for as long as its tasks can run.
+    fn handle(&self) -> Arc<Inspector> {
+        self.me
+            .upgrade()
+            .expect("the inspector outlives its background tasks")
+    }
+
+    pub fn ironic(&self) -> &IronicClient {
+        &self.ironic
+    }
+
+    /// Brings the PXE filter in line with Ironic's ports and the nodes under
+    /// introspection.
+    pub async fn sync_pxe_filter(&self) -> std::result::Result<(), String> {
+        self.pxe.sync(self).await
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn locks(&self) -> &NodeLocks {
+        &self.locks
+    }
+
+    /// Stops periodic tasks and waits (bounded) for background work to end,
+    /// so that no node is left half-written.
+    pub async fn shutdown(&self, grace: Duration) {
+        self.shutdown.cancel();
+        self.tasks.close();
+        if tokio::time::timeout(grace, self.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                remaining = self.tasks.len(),
+                "background work did not finish in time"
+            );
+        }
+        self.store.close().await;
+    }
+
+    /// The node's UUID: a UUID-like id as it is (canonical form), anything
+    /// else is a node name that Ironic resolves.
+    pub async fn resolve_node(&self, node_id: &str) -> Result<String> {
+        if let Some(uuid) = inspector_core::ids::canonical_uuid(node_id) {
+            return Ok(uuid);
+        }
+        let node = self
+            .ironic
+            .get_node(node_id)
+            .await
+            .map_err(|e| e.into_domain(node_id))?;
+        Ok(node.uuid().to_string())
+    }
+}

@@ -1,0 +1,109 @@
+//! Reapplying hooks and rules to stored or supplied data (spec §5.4).
+
+use inspector_core::conf::StoreData;
+use inspector_core::hooks::Data;
+use inspector_core::state::Event;
+use serde_json::Value;
+
+use super::locks::NodeLock;
+use super::node_info::NodeInfo;
+use super::process::without_logs;
+use super::{Error, Inspector, Result};
+
+impl Inspector {
+    /// The synchronous part of `POST .../data/unprocessed`; `data` is the
+    /// request body when one was sent (an empty object counts as none).
+    pub async fn reapply(&self, node_id: &str, data: Option<Data>) -> Result<()> {
+        let uuid = self.resolve_node(node_id).await?;
+        let data = data.filter(|d| !d.is_empty());
+        // Upstream saved supplied data before checking the cache (spec §1.7.9);
+        // checking first keeps unknown nodes from leaving orphan rows.
+        self.store()
+            .get_node(&uuid)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("Could not find node {uuid} in cache")))?;
+        let data = match data {
+            Some(data) => {
+                self.save_data(&uuid, false, &without_logs(&data)).await;
+                data
+            }
+            None => {
+                if self.config().processing.store_data != StoreData::Database {
+                    return Err(Error::bad_request(
+                        "Inspector is not configured to store introspection data. Set the [processing]store_data \
+                         configuration option to change this.",
+                    ));
+                }
+                let text = self.store().get_data(&uuid, false).await?.ok_or_else(|| {
+                    Error::not_found(format!(
+                        "Introspection data not found for node {uuid}, processed=False"
+                    ))
+                })?;
+                match serde_json::from_str::<Value>(&text) {
+                    Ok(Value::Object(map)) => map,
+                    _ => {
+                        return Err(Error::internal(format!(
+                            "stored data of node {uuid} is not a JSON object"
+                        )));
+                    }
+                }
+            }
+        };
+        let lock = self
+            .locks()
+            .lock_within(&uuid, super::BUSY_PATIENCE)
+            .await
+            .ok_or_else(|| Error::conflict("Node locked, please, try again later"))?;
+        let this = self.handle();
+        self.tasks
+            .spawn(async move { this.reapply_locked(lock, data).await });
+        Ok(())
+    }
+
+    async fn reapply_locked(&self, lock: NodeLock, mut data: Data) {
+        let uuid = lock.uuid().to_string();
+        if let Err(e) = self
+            .store()
+            .set_started_at(&uuid, crate::clock::now())
+            .await
+        {
+            tracing::warn!(node = %uuid, error = %e, "cannot reapply: the node left the cache");
+            return;
+        }
+        if let Err(e) = self.transition(&uuid, Event::Reapply).await {
+            tracing::warn!(node = %uuid, error = %Error::from(e), "cannot reapply in this state");
+            return;
+        }
+        match self.reapply_steps(&uuid, &mut data).await {
+            Ok(()) => {
+                if let Err(e) = self.finish(&uuid, Event::Finish, None).await {
+                    tracing::warn!(node = %uuid, error = %Error::from(e), "cannot mark the node finished");
+                } else {
+                    tracing::info!(node = %uuid, "reapplied introspection data");
+                }
+            }
+            Err(err) => self.fail(&uuid, &err.message).await,
+        }
+        drop(lock);
+    }
+
+    async fn reapply_steps(&self, uuid: &str, data: &mut Data) -> Result<()> {
+        let failures = self.pipeline.before_processing(data);
+        if !failures.is_empty() {
+            return Err(Error::bad_request(format!(
+                "Pre-processing failures detected reapplying introspection on stored data:\n{}",
+                failures.join("\n")
+            )));
+        }
+        let node = self
+            .ironic()
+            .get_node(uuid)
+            .await
+            .map_err(|e| e.into_domain(uuid))?;
+        let mut node_info = NodeInfo::new(self, node);
+        self.run_post_hooks(&mut node_info, data).await?;
+        self.save_data(uuid, true, &without_logs(data)).await;
+        node_info.refresh().await?;
+        self.apply_rules(&mut node_info, data).await
+    }
+}

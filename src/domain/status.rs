@@ -1,0 +1,100 @@
+//! Introspection statuses and stored data.
+
+use inspector_core::conf::StoreData;
+use inspector_core::ids::canonical_uuid;
+use inspector_core::state::State;
+
+use super::{Error, Inspector, Result};
+use crate::store::{ListQuery, NodeRecord, StoreError};
+
+/// The list API's raw query parameters, validated here.
+#[derive(Debug, Default, Clone)]
+pub struct ListRequest {
+    pub marker: Option<String>,
+    pub limit: Option<String>,
+    pub state: Option<String>,
+}
+
+impl Inspector {
+    pub async fn status(&self, node_id: &str) -> Result<NodeRecord> {
+        let uuid = self.resolve_node(node_id).await?;
+        self.store
+            .get_node(&uuid)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("Could not find node {uuid} in cache")))
+    }
+
+    pub async fn list_statuses(&self, request: &ListRequest) -> Result<Vec<NodeRecord>> {
+        let max = self.config.default.api_max_limit;
+        let limit = match request.limit.as_deref() {
+            None => max,
+            Some(text) => {
+                let value: i64 = text.trim().parse().map_err(|_| {
+                    Error::bad_request(format!(
+                        "Bad request: invalid literal for int() with base 10: '{text}'"
+                    ))
+                })?;
+                if value < 0 {
+                    return Err(Error::bad_request("Bad request: Limit cannot be negative"));
+                }
+                if value > i64::from(max) {
+                    return Err(Error::bad_request(format!("Bad request: Limit over {max}")));
+                }
+                if value == 0 { max } else { value as u32 }
+            }
+        };
+        let marker = match request.marker.as_deref() {
+            None => None,
+            Some(m) => Some(
+                canonical_uuid(m)
+                    .ok_or_else(|| Error::bad_request("Bad request: Marker not UUID-like"))?,
+            ),
+        };
+        let states = match request.state.as_deref() {
+            None => Vec::new(),
+            Some(text) => {
+                let names: Vec<&str> = text.split(',').collect();
+                let bad: Vec<&str> = names
+                    .iter()
+                    .copied()
+                    .filter(|n| n.parse::<State>().is_err())
+                    .collect();
+                if !bad.is_empty() {
+                    return Err(Error::bad_request(format!(
+                        "Bad request: State(s) \"{}\" are not valid",
+                        bad.join(", ")
+                    )));
+                }
+                names.iter().filter_map(|n| n.parse().ok()).collect()
+            }
+        };
+        let query = ListQuery {
+            states,
+            marker,
+            limit,
+        };
+        match self.store.list_nodes(&query).await {
+            Err(StoreError::MarkerNotFound(_)) => {
+                Err(Error::not_found("The requested node was not found."))
+            }
+            other => Ok(other?),
+        }
+    }
+
+    /// The stored processed or unprocessed data of a node, as JSON text.
+    pub async fn introspection_data(&self, node_id: &str, processed: bool) -> Result<String> {
+        if self.config.processing.store_data != StoreData::Database {
+            return Err(Error::not_found(
+                "Inspector is not configured to store data. Set the [processing]store_data \
+                 configuration option to change this.",
+            ));
+        }
+        let uuid = self.resolve_node(node_id).await?;
+        let python_bool = if processed { "True" } else { "False" };
+        self.store.get_data(&uuid, processed).await?.ok_or_else(|| {
+            Error::not_found(format!(
+                "Introspection data not found for node {uuid}, processed={python_bool}"
+            ))
+        })
+    }
+}

@@ -1,0 +1,663 @@
+//! HTTP calls to Ironic with microversion negotiation, authentication and
+//! bounded retries of transient failures (connection errors, timeouts, 502,
+//! 503, 504, and 409 NodeLocked).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+
+use super::error::{IronicError, error_message};
+use super::keystone::{self, PasswordAuth, Token};
+use super::models::{Node, Port};
+use inspector_core::conf;
+
+/// The newest Bare Metal API microversion inspector asks for; what
+/// openstacksdk requested for nodes when upstream ran against it.
+const MAX_MICROVERSION: (u32, u32) = (1, 109);
+/// Node creation in `enroll` needs 1.11; traits 1.37; reset_interfaces 1.45.
+const MIN_MICROVERSION: (u32, u32) = (1, 46);
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum AuthMode {
+    None,
+    Basic { username: String, password: String },
+    Password(PasswordAuth),
+}
+
+/// What the client needs from `[ironic]`.
+#[derive(Debug, Clone)]
+pub struct IronicSettings {
+    pub auth: AuthMode,
+    pub endpoint_override: Option<String>,
+    pub service_type: String,
+    pub valid_interfaces: Vec<String>,
+    pub region_name: Option<String>,
+    pub timeout: Duration,
+    pub max_retries: u32,
+    pub retry_interval: Duration,
+    pub max_version: Option<(u32, u32)>,
+    pub cafile: Option<String>,
+    pub certfile: Option<String>,
+    pub keyfile: Option<String>,
+    pub insecure: bool,
+}
+
+fn parse_version(text: &str) -> Option<(u32, u32)> {
+    let (major, minor) = text.trim().split_once('.')?;
+    Some((major.parse().ok()?, minor.parse().ok()?))
+}
+
+impl IronicSettings {
+    pub fn from_config(c: &conf::Ironic) -> Result<Self, IronicError> {
+        let required = |value: &Option<String>, name: &str| {
+            value.clone().ok_or_else(|| {
+                IronicError::Config(format!("auth_type {} requires {name}", c.auth_type))
+            })
+        };
+        let auth = match c.auth_type.as_str() {
+            "none" | "noauth" => AuthMode::None,
+            "http_basic" => AuthMode::Basic {
+                username: required(&c.username, "username")?,
+                password: required(&c.password, "password")?,
+            },
+            "password" | "v3password" => AuthMode::Password(PasswordAuth {
+                auth_url: required(&c.auth_url, "auth_url")?,
+                username: c.username.clone(),
+                user_id: c.user_id.clone(),
+                password: required(&c.password, "password")?,
+                user_domain_name: c.user_domain_name.clone(),
+                user_domain_id: c.user_domain_id.clone(),
+                project_name: c.project_name.clone(),
+                project_id: c.project_id.clone(),
+                project_domain_name: c.project_domain_name.clone(),
+                project_domain_id: c.project_domain_id.clone(),
+                system_scope: c.system_scope.clone(),
+            }),
+            other => {
+                return Err(IronicError::Config(format!(
+                    "auth_type {other} is not supported (use none, http_basic or password)"
+                )));
+            }
+        };
+        if auth == AuthMode::None && c.endpoint_override.is_none() {
+            return Err(IronicError::Config(
+                "auth_type none requires endpoint_override".into(),
+            ));
+        }
+        let max_version = match &c.max_version {
+            Some(v) => Some(
+                parse_version(v)
+                    .ok_or_else(|| IronicError::Config(format!("invalid max_version {v}")))?,
+            ),
+            None => None,
+        };
+        Ok(Self {
+            auth,
+            endpoint_override: c.endpoint_override.clone(),
+            service_type: c.service_type.clone(),
+            valid_interfaces: c.valid_interfaces.clone(),
+            region_name: c.region_name.clone(),
+            timeout: c.timeout.unwrap_or(Duration::from_secs(60)),
+            max_retries: c.max_retries,
+            retry_interval: Duration::from_secs(c.retry_interval),
+            max_version,
+            cafile: c.cafile.clone(),
+            certfile: c.certfile.clone(),
+            keyfile: c.keyfile.clone(),
+            insecure: c.insecure,
+        })
+    }
+}
+
+struct Inner {
+    http: reqwest::Client,
+    settings: IronicSettings,
+    token: Mutex<Option<Token>>,
+    /// Endpoint root (no `/v1`) and negotiated microversion, found on first use.
+    session: Mutex<Option<(String, String)>>,
+}
+
+#[derive(Clone)]
+pub struct IronicClient {
+    inner: Arc<Inner>,
+}
+
+/// One HTTP exchange with Ironic, after retries.
+struct Reply {
+    status: u16,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn json(&self) -> Result<Value, IronicError> {
+        serde_json::from_slice(&self.body).map_err(|e| IronicError::InvalidResponse(e.to_string()))
+    }
+}
+
+/// Whether a reply is worth retrying.
+fn transient(status: u16, body: &[u8]) -> bool {
+    match status {
+        502..=504 => true,
+        // NodeLocked is a 409 whose message says the node is locked.
+        409 => String::from_utf8_lossy(body)
+            .to_ascii_lowercase()
+            .contains("locked"),
+        _ => false,
+    }
+}
+
+fn read_file(path: &str) -> Result<Vec<u8>, IronicError> {
+    std::fs::read(path).map_err(|e| IronicError::Config(format!("cannot read {path}: {e}")))
+}
+
+impl IronicClient {
+    pub fn new(settings: IronicSettings) -> Result<Self, IronicError> {
+        crate::tls::install_crypto_provider();
+        let mut builder = reqwest::Client::builder()
+            .timeout(settings.timeout)
+            .connect_timeout(settings.timeout.min(Duration::from_secs(30)))
+            .no_proxy()
+            .danger_accept_invalid_certs(settings.insecure);
+        if let Some(path) = &settings.cafile {
+            let pem = read_file(path)?;
+            for cert in reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| IronicError::Config(format!("invalid cafile {path}: {e}")))?
+            {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        if let (Some(cert), Some(key)) = (&settings.certfile, &settings.keyfile) {
+            let mut pem = read_file(cert)?;
+            pem.extend(read_file(key)?);
+            let identity = reqwest::Identity::from_pem(&pem)
+                .map_err(|e| IronicError::Config(format!("invalid client certificate: {e}")))?;
+            builder = builder.identity(identity);
+        }
+        let http = builder
+            .build()
+            .map_err(|e| IronicError::Config(e.to_string()))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                http,
+                settings,
+                token: Mutex::new(None),
+                session: Mutex::new(None),
+            }),
+        })
+    }
+
+    async fn token(&self, renew: bool) -> Result<Option<String>, IronicError> {
+        let AuthMode::Password(auth) = &self.inner.settings.auth else {
+            return Ok(None);
+        };
+        let mut cached = self.inner.token.lock().await;
+        if !renew {
+            if let Some(token) = cached.as_ref().filter(|t| t.is_fresh()) {
+                return Ok(Some(token.value.clone()));
+            }
+        }
+        let token = keystone::issue_token(&self.inner.http, auth)
+            .await
+            .map_err(IronicError::Auth)?;
+        let value = token.value.clone();
+        *cached = Some(token);
+        Ok(Some(value))
+    }
+
+    async fn endpoint_root(&self) -> Result<String, IronicError> {
+        let settings = &self.inner.settings;
+        let url = match &settings.endpoint_override {
+            Some(url) => url.clone(),
+            None => {
+                self.token(false).await?;
+                let cached = self.inner.token.lock().await;
+                let catalog = cached
+                    .as_ref()
+                    .map(|t| t.catalog.clone())
+                    .unwrap_or(Value::Null);
+                keystone::find_endpoint(
+                    &catalog,
+                    &settings.service_type,
+                    &settings.valid_interfaces,
+                    settings.region_name.as_deref(),
+                )
+                .ok_or_else(|| {
+                    IronicError::Config(format!(
+                        "no {} endpoint with interface {:?} in the Keystone catalog",
+                        settings.service_type, settings.valid_interfaces
+                    ))
+                })?
+            }
+        };
+        let trimmed = url.trim_end_matches('/');
+        Ok(trimmed.strip_suffix("/v1").unwrap_or(trimmed).to_string())
+    }
+
+    /// The endpoint and the microversion to send, negotiated once.
+    async fn session(&self) -> Result<(String, String), IronicError> {
+        let mut session = self.inner.session.lock().await;
+        if let Some(s) = session.as_ref() {
+            return Ok(s.clone());
+        }
+        let root = self.endpoint_root().await?;
+        let reply = self
+            .send_with_retries(Method::GET, &format!("{root}/"), None, None, None, None)
+            .await?;
+        let doc = reply.json()?;
+        let server_max = doc["default_version"]["version"]
+            .as_str()
+            .and_then(parse_version)
+            .ok_or_else(|| {
+                IronicError::InvalidResponse(format!(
+                    "no API version in the root document of {root}"
+                ))
+            })?;
+        let ceiling = self
+            .inner
+            .settings
+            .max_version
+            .unwrap_or(MAX_MICROVERSION)
+            .min(MAX_MICROVERSION);
+        let chosen = server_max.min(ceiling);
+        if chosen < MIN_MICROVERSION {
+            return Err(IronicError::Config(format!(
+                "Ironic at {root} supports API {}.{} at most; inspector needs {}.{}",
+                server_max.0, server_max.1, MIN_MICROVERSION.0, MIN_MICROVERSION.1
+            )));
+        }
+        let version = format!("{}.{}", chosen.0, chosen.1);
+        tracing::info!(endpoint = %root, microversion = %version, "connected to Ironic");
+        *session = Some((root.clone(), version.clone()));
+        Ok((root, version))
+    }
+
+    async fn send_with_retries(
+        &self,
+        method: Method,
+        url: &str,
+        microversion: Option<&str>,
+        body: Option<&Value>,
+        node: Option<&str>,
+        retries: Option<u32>,
+    ) -> Result<Reply, IronicError> {
+        let settings = &self.inner.settings;
+        let max_retries = retries.unwrap_or(settings.max_retries);
+        let mut attempt = 0u32;
+        let mut renewed_token = false;
+        loop {
+            let started = Instant::now();
+            let mut request = self
+                .inner
+                .http
+                .request(method.clone(), url)
+                .header("Accept", "application/json");
+            if let Some(v) = microversion {
+                request = request.header("X-OpenStack-Ironic-API-Version", v);
+            }
+            match &settings.auth {
+                AuthMode::None => {}
+                AuthMode::Basic { username, password } => {
+                    request = request.basic_auth(username, Some(password))
+                }
+                AuthMode::Password(_) => {
+                    if let Some(token) = self.token(false).await? {
+                        request = request.header("X-Auth-Token", token);
+                    }
+                }
+            }
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            let outcome = match request.send().await {
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    match response.bytes().await {
+                        Ok(bytes) => Ok(Reply {
+                            status,
+                            body: bytes.to_vec(),
+                        }),
+                        Err(e) => Err(e.to_string()),
+                    }
+                }
+                Err(e) => Err(describe_reqwest_error(&e)),
+            };
+            let elapsed_ms = started.elapsed().as_millis() as u64;
+            let node = node.unwrap_or("-");
+            match outcome {
+                Ok(reply)
+                    if reply.status == 401
+                        && !renewed_token
+                        && matches!(settings.auth, AuthMode::Password(_)) =>
+                {
+                    tracing::info!(node, %method, url, "Ironic rejected the token; renewing it");
+                    self.token(true).await?;
+                    renewed_token = true;
+                }
+                Ok(reply) if transient(reply.status, &reply.body) && attempt < max_retries => {
+                    attempt += 1;
+                    tracing::warn!(
+                        node, %method, url, status = reply.status, attempt, max_retries,
+                        error = %error_message(&String::from_utf8_lossy(&reply.body)),
+                        "transient Ironic failure; retrying"
+                    );
+                    tokio::time::sleep(settings.retry_interval).await;
+                }
+                Ok(reply) => {
+                    tracing::debug!(node, %method, url, status = reply.status, elapsed_ms, "Ironic call");
+                    return Ok(reply);
+                }
+                Err(error) if attempt < max_retries => {
+                    attempt += 1;
+                    tracing::warn!(node, %method, url, attempt, max_retries, %error, "Ironic unreachable; retrying");
+                    tokio::time::sleep(settings.retry_interval).await;
+                }
+                Err(error) => {
+                    tracing::warn!(node, %method, url, attempt, %error, "Ironic unreachable; giving up");
+                    return Err(IronicError::Unreachable(error));
+                }
+            }
+        }
+    }
+
+    /// Calls `path` (below `/v1`) and maps failures to typed errors.
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        node: Option<&str>,
+    ) -> Result<Reply, IronicError> {
+        let (root, version) = self.session().await?;
+        let url = format!("{root}/v1{path}");
+        let reply = self
+            .send_with_retries(method, &url, Some(&version), body, node, None)
+            .await?;
+        if (200..300).contains(&reply.status) {
+            return Ok(reply);
+        }
+        let message = error_message(&String::from_utf8_lossy(&reply.body));
+        Err(match reply.status {
+            404 => IronicError::NotFound { message },
+            409 => IronicError::Conflict { message },
+            401 | 403 => IronicError::Auth(message),
+            status @ 400..=499 => IronicError::Rejected { status, message },
+            status => IronicError::Server { status, message },
+        })
+    }
+
+    /// Every item of a paginated collection, following Ironic's `next` links.
+    async fn list_all(
+        &self,
+        path: &str,
+        key: &str,
+        node: Option<&str>,
+    ) -> Result<Vec<Value>, IronicError> {
+        let mut items = Vec::new();
+        let mut next_path = path.to_string();
+        // Bounded: a misbehaving server cannot keep us paging forever.
+        for _ in 0..100_000 {
+            let doc = self
+                .call(Method::GET, &next_path, None, node)
+                .await?
+                .json()?;
+            let page = doc[key].as_array().cloned().unwrap_or_default();
+            let empty = page.is_empty();
+            items.extend(page);
+            let Some(next) = doc["next"].as_str().filter(|_| !empty) else {
+                break;
+            };
+            // Reuse only the query of Ironic's link: its host may be a public name we cannot reach.
+            let Some((_, query)) = next.split_once('?') else {
+                break;
+            };
+            let base = path.split('?').next().unwrap_or(path);
+            next_path = format!("{base}?{query}");
+        }
+        Ok(items)
+    }
+
+    pub async fn get_node(&self, id: &str) -> Result<Node, IronicError> {
+        let reply = self
+            .call(
+                Method::GET,
+                &format!("/nodes/{}", encode(id)),
+                None,
+                Some(id),
+            )
+            .await?;
+        Ok(Node(reply.json()?))
+    }
+
+    pub async fn validate_node(&self, uuid: &str) -> Result<Value, IronicError> {
+        self.call(
+            Method::GET,
+            &format!("/nodes/{}/validate", encode(uuid)),
+            None,
+            Some(uuid),
+        )
+        .await?
+        .json()
+    }
+
+    pub async fn node_ports(&self, uuid: &str) -> Result<Vec<Port>, IronicError> {
+        let items = self
+            .list_all(
+                &format!("/ports/detail?node={}", encode(uuid)),
+                "ports",
+                Some(uuid),
+            )
+            .await?;
+        Ok(items.into_iter().map(Port).collect())
+    }
+
+    /// Every port (address and extra only), for the PXE filter.
+    pub async fn all_ports(&self) -> Result<Vec<Port>, IronicError> {
+        let items = self
+            .list_all("/ports?fields=uuid,address,extra,node_uuid", "ports", None)
+            .await?;
+        Ok(items.into_iter().map(Port).collect())
+    }
+
+    pub async fn ports_by_address(&self, mac: &str) -> Result<Vec<Port>, IronicError> {
+        let items = self
+            .list_all(
+                &format!(
+                    "/ports?address={}&fields=uuid,node_uuid,address",
+                    encode(mac)
+                ),
+                "ports",
+                None,
+            )
+            .await?;
+        Ok(items.into_iter().map(Port).collect())
+    }
+
+    /// Every node, with only the given fields.
+    pub async fn list_nodes(&self, fields: &str) -> Result<Vec<Node>, IronicError> {
+        let items = self
+            .list_all(&format!("/nodes?fields={}", encode(fields)), "nodes", None)
+            .await?;
+        Ok(items.into_iter().map(Node).collect())
+    }
+
+    pub async fn set_boot_device(
+        &self,
+        uuid: &str,
+        device: &str,
+        persistent: bool,
+    ) -> Result<(), IronicError> {
+        let body = json!({"boot_device": device, "persistent": persistent});
+        self.call(
+            Method::PUT,
+            &format!("/nodes/{}/management/boot_device", encode(uuid)),
+            Some(&body),
+            Some(uuid),
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn set_power_state(&self, uuid: &str, target: &str) -> Result<(), IronicError> {
+        let body = json!({"target": target});
+        self.call(
+            Method::PUT,
+            &format!("/nodes/{}/states/power", encode(uuid)),
+            Some(&body),
+            Some(uuid),
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn patch_node(
+        &self,
+        uuid: &str,
+        patch: &[Value],
+        reset_interfaces: bool,
+    ) -> Result<Node, IronicError> {
+        let query = if reset_interfaces {
+            "?reset_interfaces=True"
+        } else {
+            ""
+        };
+        let body = Value::Array(patch.to_vec());
+        let reply = self
+            .call(
+                Method::PATCH,
+                &format!("/nodes/{}{query}", encode(uuid)),
+                Some(&body),
+                Some(uuid),
+            )
+            .await?;
+        Ok(Node(reply.json()?))
+    }
+
+    pub async fn create_port(&self, body: &Value) -> Result<Port, IronicError> {
+        let node = body["node_uuid"].as_str();
+        Ok(Port(
+            self.call(Method::POST, "/ports", Some(body), node)
+                .await?
+                .json()?,
+        ))
+    }
+
+    pub async fn patch_port(
+        &self,
+        port_uuid: &str,
+        patch: &[Value],
+        node: &str,
+    ) -> Result<Port, IronicError> {
+        let body = Value::Array(patch.to_vec());
+        Ok(Port(
+            self.call(
+                Method::PATCH,
+                &format!("/ports/{}", encode(port_uuid)),
+                Some(&body),
+                Some(node),
+            )
+            .await?
+            .json()?,
+        ))
+    }
+
+    pub async fn delete_port(&self, port_uuid: &str, node: &str) -> Result<(), IronicError> {
+        self.call(
+            Method::DELETE,
+            &format!("/ports/{}", encode(port_uuid)),
+            None,
+            Some(node),
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn add_trait(&self, uuid: &str, name: &str) -> Result<(), IronicError> {
+        self.call(
+            Method::PUT,
+            &format!("/nodes/{}/traits/{}", encode(uuid), encode(name)),
+            None,
+            Some(uuid),
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn remove_trait(&self, uuid: &str, name: &str) -> Result<(), IronicError> {
+        self.call(
+            Method::DELETE,
+            &format!("/nodes/{}/traits/{}", encode(uuid), encode(name)),
+            None,
+            Some(uuid),
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn create_node(&self, body: &Value) -> Result<Node, IronicError> {
+        Ok(Node(
+            self.call(Method::POST, "/nodes", Some(body), None)
+                .await?
+                .json()?,
+        ))
+    }
+}
+
+fn describe_reqwest_error(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection failed"
+    } else {
+        "request failed"
+    };
+    let mut text = format!("{kind}: {e}");
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    text
+}
+
+/// Percent-encodes a path segment or query value (node names are free text).
+fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) || b == b',' {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_segments_are_encoded() {
+        assert_eq!(encode("node-1"), "node-1");
+        assert_eq!(encode("a/b c?d"), "a%2Fb%20c%3Fd");
+        assert_eq!(encode("uuid,driver_info"), "uuid,driver_info");
+    }
+
+    #[test]
+    fn only_locks_and_gateway_failures_are_transient() {
+        assert!(transient(503, b""));
+        assert!(transient(
+            409,
+            br#"{"error_message": "Node x is locked by host y"}"#
+        ));
+        assert!(!transient(
+            409,
+            br#"{"error_message": "A port with MAC address x already exists"}"#
+        ));
+        assert!(!transient(400, b""));
+        assert!(!transient(500, b""));
+    }
+}

@@ -1,0 +1,96 @@
+//! Typed failures of Ironic calls.
+
+use crate::domain::Error;
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum IronicError {
+    #[error("{message}")]
+    NotFound { message: String },
+    /// 409 that is not a transient node lock (e.g. a duplicate port MAC).
+    #[error("{message}")]
+    Conflict { message: String },
+    /// Any other 4xx: our request was refused.
+    #[error("{message} (HTTP {status})")]
+    Rejected { status: u16, message: String },
+    /// 5xx, after retries.
+    #[error("Ironic failed: {message} (HTTP {status})")]
+    Server { status: u16, message: String },
+    /// Connection refused, reset, timed out, after retries.
+    #[error("Ironic is unreachable: {0}")]
+    Unreachable(String),
+    #[error("authentication to Ironic failed: {0}")]
+    Auth(String),
+    #[error("invalid [ironic] configuration: {0}")]
+    Config(String),
+    #[error("unexpected answer from Ironic: {0}")]
+    InvalidResponse(String),
+}
+
+impl IronicError {
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, IronicError::NotFound { .. })
+    }
+
+    /// How a failure to fetch node `node_id` reaches the API's caller.
+    pub fn into_domain(self, node_id: &str) -> Error {
+        match self {
+            IronicError::NotFound { .. } => {
+                Error::not_found(format!("Node {node_id} was not found in Ironic"))
+            }
+            IronicError::Rejected { message, .. } | IronicError::Conflict { message } => {
+                Error::bad_request(format!("Cannot get node {node_id}: {message}"))
+            }
+            other => Error::unavailable(other.to_string()),
+        }
+    }
+}
+
+impl From<IronicError> for Error {
+    fn from(err: IronicError) -> Self {
+        match err {
+            IronicError::NotFound { message } => Error::not_found(message),
+            IronicError::Rejected { message, .. } | IronicError::Conflict { message } => {
+                Error::bad_request(message)
+            }
+            other => Error::unavailable(other.to_string()),
+        }
+    }
+}
+
+/// Ironic's error body: `{"error_message": "<JSON text>"}` whose inner
+/// document has a `faultstring`; fall back to the raw text.
+pub fn error_message(body: &str) -> String {
+    let outer: serde_json::Value = match serde_json::from_str(body) {
+        Ok(v) => v,
+        Err(_) => return body.trim().chars().take(500).collect(),
+    };
+    let inner = &outer["error_message"];
+    let decoded = match inner {
+        serde_json::Value::String(text) => {
+            serde_json::from_str::<serde_json::Value>(text).unwrap_or(inner.clone())
+        }
+        other => other.clone(),
+    };
+    decoded
+        .get("faultstring")
+        .and_then(|f| f.as_str())
+        .map(str::to_owned)
+        .or_else(|| decoded.as_str().map(str::to_owned))
+        .unwrap_or_else(|| body.trim().chars().take(500).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ironic_double_encoded_errors_are_unwrapped() {
+        let body = r#"{"error_message": "{\"faultstring\": \"Node abc could not be found.\", \"faultcode\": \"Client\", \"debuginfo\": null}"}"#;
+        assert_eq!(error_message(body), "Node abc could not be found.");
+        assert_eq!(
+            error_message("<html>bad gateway</html>"),
+            "<html>bad gateway</html>"
+        );
+        assert_eq!(error_message(r#"{"error_message": "plain"}"#), "plain");
+    }
+}

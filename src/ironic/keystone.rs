@@ -1,0 +1,214 @@
+//! Keystone v3 password authentication: a scoped token and the service
+//! catalog, as keystoneauth's `password` plugin gets them.
+
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PasswordAuth {
+    pub auth_url: String,
+    pub username: Option<String>,
+    pub user_id: Option<String>,
+    pub password: String,
+    pub user_domain_name: Option<String>,
+    pub user_domain_id: Option<String>,
+    pub project_name: Option<String>,
+    pub project_id: Option<String>,
+    pub project_domain_name: Option<String>,
+    pub project_domain_id: Option<String>,
+    pub system_scope: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Token {
+    pub value: String,
+    pub expires_at: Option<OffsetDateTime>,
+    pub catalog: Value,
+}
+
+impl Token {
+    /// Renew a minute early so a token never expires mid-request.
+    pub fn is_fresh(&self) -> bool {
+        match self.expires_at {
+            Some(at) => OffsetDateTime::now_utc() + time::Duration::seconds(60) < at,
+            None => true,
+        }
+    }
+}
+
+/// `.../v3` whether or not the configured URL names the version.
+pub fn v3_url(auth_url: &str) -> String {
+    let trimmed = auth_url.trim_end_matches('/');
+    if trimmed.ends_with("/v3") {
+        trimmed.to_string()
+    } else {
+        format!("{trimmed}/v3")
+    }
+}
+
+fn domain(name: &Option<String>, id: &Option<String>) -> Option<Value> {
+    match (id, name) {
+        (Some(id), _) => Some(json!({"id": id})),
+        (None, Some(name)) => Some(json!({"name": name})),
+        (None, None) => None,
+    }
+}
+
+pub fn request_body(auth: &PasswordAuth) -> Value {
+    let mut user = serde_json::Map::new();
+    if let Some(id) = &auth.user_id {
+        user.insert("id".into(), json!(id));
+    }
+    if let Some(name) = &auth.username {
+        user.insert("name".into(), json!(name));
+    }
+    if let Some(d) = domain(&auth.user_domain_name, &auth.user_domain_id) {
+        user.insert("domain".into(), d);
+    }
+    user.insert("password".into(), json!(auth.password));
+    let mut body =
+        json!({"auth": {"identity": {"methods": ["password"], "password": {"user": user}}}});
+    let scope = if let Some(system) = &auth.system_scope {
+        Some(json!({"system": {system.as_str(): true}}))
+    } else if let Some(id) = &auth.project_id {
+        Some(json!({"project": {"id": id}}))
+    } else {
+        auth.project_name.as_ref().map(|name| {
+            let mut project = json!({"name": name});
+            if let Some(d) = domain(&auth.project_domain_name, &auth.project_domain_id) {
+                project["domain"] = d;
+            }
+            json!({"project": project})
+        })
+    };
+    if let Some(scope) = scope {
+        body["auth"]["scope"] = scope;
+    }
+    body
+}
+
+pub async fn issue_token(http: &reqwest::Client, auth: &PasswordAuth) -> Result<Token, String> {
+    let url = format!("{}/auth/tokens", v3_url(&auth.auth_url));
+    let response = http
+        .post(&url)
+        .json(&request_body(auth))
+        .send()
+        .await
+        .map_err(|e| format!("cannot reach Keystone at {url}: {e}"))?;
+    let status = response.status();
+    let token = response
+        .headers()
+        .get("x-subject-token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    if !status.is_success() {
+        let message = body["error"]["message"].as_str().unwrap_or("no message");
+        return Err(format!(
+            "Keystone refused the credentials (HTTP {}): {message}",
+            status.as_u16()
+        ));
+    }
+    let value = token.ok_or_else(|| "Keystone answered without X-Subject-Token".to_string())?;
+    let expires_at = body["token"]["expires_at"]
+        .as_str()
+        .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok());
+    Ok(Token {
+        value,
+        expires_at,
+        catalog: body["token"]["catalog"].clone(),
+    })
+}
+
+/// The first endpoint of `service_type` whose interface is the earliest in
+/// `interfaces` (keystoneauth's `valid_interfaces`) and whose region matches.
+pub fn find_endpoint(
+    catalog: &Value,
+    service_type: &str,
+    interfaces: &[String],
+    region: Option<&str>,
+) -> Option<String> {
+    let services = catalog.as_array()?;
+    let service = services
+        .iter()
+        .find(|s| s["type"].as_str() == Some(service_type))?;
+    let endpoints = service["endpoints"].as_array()?;
+    for interface in interfaces {
+        let wanted = interface.trim_end_matches("URL");
+        let found = endpoints.iter().find(|e| {
+            e["interface"].as_str() == Some(wanted)
+                && region.is_none_or(|r| {
+                    e["region_id"].as_str() == Some(r) || e["region"].as_str() == Some(r)
+                })
+        });
+        if let Some(url) = found.and_then(|e| e["url"].as_str()) {
+            return Some(url.to_string());
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_suffix_is_added_once() {
+        assert_eq!(v3_url("http://k:5000"), "http://k:5000/v3");
+        assert_eq!(v3_url("http://k:5000/v3/"), "http://k:5000/v3");
+        assert_eq!(v3_url("http://k/identity"), "http://k/identity/v3");
+    }
+
+    #[test]
+    fn project_scoped_body() {
+        let body = request_body(&PasswordAuth {
+            auth_url: "x".into(),
+            username: Some("inspector".into()),
+            password: "pw".into(),
+            user_domain_name: Some("Default".into()),
+            project_name: Some("service".into()),
+            project_domain_name: Some("Default".into()),
+            ..Default::default()
+        });
+        assert_eq!(
+            body["auth"]["identity"]["password"]["user"]["name"],
+            "inspector"
+        );
+        assert_eq!(
+            body["auth"]["identity"]["password"]["user"]["domain"]["name"],
+            "Default"
+        );
+        assert_eq!(body["auth"]["scope"]["project"]["name"], "service");
+        assert_eq!(
+            body["auth"]["scope"]["project"]["domain"]["name"],
+            "Default"
+        );
+    }
+
+    #[test]
+    fn catalog_lookup_honours_interface_order_and_region() {
+        let catalog = json!([
+            {"type": "identity", "endpoints": []},
+            {"type": "baremetal", "endpoints": [
+                {"interface": "public", "region_id": "r1", "url": "http://public"},
+                {"interface": "internal", "region_id": "r2", "url": "http://internal-r2"},
+                {"interface": "internal", "region_id": "r1", "url": "http://internal-r1"}
+            ]}
+        ]);
+        let both = vec!["internal".to_string(), "public".to_string()];
+        assert_eq!(
+            find_endpoint(&catalog, "baremetal", &both, Some("r1")).as_deref(),
+            Some("http://internal-r1")
+        );
+        assert_eq!(
+            find_endpoint(&catalog, "baremetal", &both, None).as_deref(),
+            Some("http://internal-r2")
+        );
+        assert_eq!(
+            find_endpoint(&catalog, "baremetal", &["public".to_string()], None).as_deref(),
+            Some("http://public")
+        );
+        assert_eq!(find_endpoint(&catalog, "network", &both, None), None);
+    }
+}

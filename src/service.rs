@@ -1,0 +1,201 @@
+//! Wiring: from a configuration to a running service.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow, bail};
+use axum::ServiceExt;
+use axum::extract::Request;
+use inspector_core::conf::{AuthStrategy, Config};
+use inspector_core::hooks::Pipeline;
+use tokio::net::TcpListener;
+
+use crate::api::auth::{Authenticator, BasicAuth};
+use crate::app::AppState;
+use crate::domain::Inspector;
+use crate::ironic::{IronicClient, IronicSettings};
+use crate::store::{Store, StoreOptions};
+
+/// Upstream's default database: a file in the working directory.
+pub const DEFAULT_CONNECTION: &str = "sqlite:///ironic_inspector.sqlite";
+
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let url = config
+        .database
+        .connection
+        .as_deref()
+        .unwrap_or(DEFAULT_CONNECTION);
+    let options = StoreOptions {
+        max_connections: config.database.max_pool_size.max(2),
+    };
+    Store::open(url, &options)
+        .await
+        .with_context(|| format!("cannot open the database {url}"))
+}
+
+pub fn authenticator(config: &Config) -> anyhow::Result<Authenticator> {
+    match config.default.auth_strategy {
+        AuthStrategy::Noauth => {
+            tracing::warn!("auth_strategy is noauth: the API is not authenticated");
+            Ok(Authenticator::Noauth)
+        }
+        AuthStrategy::HttpBasic => {
+            let path = std::path::Path::new(&config.default.http_basic_auth_user_file);
+            Ok(Authenticator::HttpBasic(
+                BasicAuth::new(path).map_err(|e| anyhow!(e))?,
+            ))
+        }
+        AuthStrategy::Keystone => {
+            bail!("auth_strategy = keystone is not supported yet; use noauth or http_basic")
+        }
+    }
+}
+
+/// The processing hooks; an unknown hook or bad hook settings stop the
+/// service, as upstream does.
+pub fn processing_pipeline(config: &Config) -> anyhow::Result<Pipeline> {
+    let accelerators = match &config.accelerators.known_devices {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read [accelerators] known_devices {path}"))?,
+        ),
+        None => None,
+    };
+    let (pipeline, warnings) =
+        Pipeline::load(config, accelerators.as_deref()).map_err(|e| anyhow!(e))?;
+    for warning in warnings {
+        tracing::warn!("{warning}");
+    }
+    Ok(pipeline)
+}
+
+/// Everything the API needs, with the database schema brought up to date.
+pub async fn build(config: Config) -> anyhow::Result<(AppState, Arc<Inspector>)> {
+    if config.default.use_ssl {
+        bail!(
+            "[DEFAULT] use_ssl is not supported: terminate TLS in a reverse proxy in front of inspector"
+        );
+    }
+    let store = open_store(&config).await?;
+    let report = store
+        .upgrade()
+        .await
+        .context("cannot create or upgrade the database schema")?;
+    if report.created_schema {
+        tracing::info!("created the database schema");
+    }
+    if report.adopted_upstream {
+        tracing::info!("serving a database created by ironic-inspector");
+    }
+    for migration in &report.applied {
+        tracing::info!(%migration, "applied database migration");
+    }
+    let settings =
+        IronicSettings::from_config(&config.ironic).context("invalid [ironic] configuration")?;
+    let ironic = IronicClient::new(settings)?;
+    let authenticator = authenticator(&config)?;
+    let pxe = crate::pxe_filter::PxeFilter::from_config(&config)?;
+    let pipeline = processing_pipeline(&config)?;
+    let inspector = Inspector::new(Arc::new(config), store, ironic, pxe, pipeline);
+    let recovered = inspector.recover_interrupted().await?;
+    if recovered > 0 {
+        tracing::warn!(
+            count = recovered,
+            "failed introspections interrupted by the previous shutdown"
+        );
+    }
+    inspector.start_periodic_tasks();
+    Ok((AppState::new(inspector.clone(), authenticator), inspector))
+}
+
+pub enum Bound {
+    Tcp(TcpListener),
+    #[cfg(unix)]
+    Unix(tokio::net::UnixListener, std::path::PathBuf),
+}
+
+impl Bound {
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        match self {
+            Bound::Tcp(l) => l.local_addr().ok(),
+            #[cfg(unix)]
+            Bound::Unix(..) => None,
+        }
+    }
+}
+
+pub async fn bind(config: &Config) -> anyhow::Result<Bound> {
+    #[cfg(unix)]
+    if let Some(path) = &config.default.listen_unix_socket {
+        let path = std::path::PathBuf::from(path);
+        // A stale socket from a previous run would make bind fail.
+        let _ = std::fs::remove_file(&path);
+        let listener = tokio::net::UnixListener::bind(&path)
+            .with_context(|| format!("cannot listen on {}", path.display()))?;
+        if let Some(mode) = config.default.listen_unix_socket_mode {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))?;
+        }
+        return Ok(Bound::Unix(listener, path));
+    }
+    let host = config
+        .default
+        .listen_address
+        .trim_matches(|c| c == '[' || c == ']');
+    let addr: std::net::IpAddr = host
+        .parse()
+        .with_context(|| format!("invalid listen_address {host}"))?;
+    let socket = SocketAddr::new(addr, config.default.listen_port);
+    let listener = TcpListener::bind(socket)
+        .await
+        .with_context(|| format!("cannot listen on {socket}"))?;
+    Ok(Bound::Tcp(listener))
+}
+
+/// Serves until `shutdown` resolves, then lets in-flight work finish.
+pub async fn serve(
+    bound: Bound,
+    state: AppState,
+    inspector: Arc<Inspector>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let app = crate::api::app(state);
+    let make_service = ServiceExt::<Request>::into_make_service(app);
+    match bound {
+        Bound::Tcp(listener) => {
+            tracing::info!(address = ?listener.local_addr().ok(), "inspector is listening");
+            axum::serve(listener, make_service)
+                .with_graceful_shutdown(shutdown)
+                .await?;
+        }
+        #[cfg(unix)]
+        Bound::Unix(listener, path) => {
+            tracing::info!(socket = %path.display(), "inspector is listening");
+            axum::serve(listener, make_service)
+                .with_graceful_shutdown(shutdown)
+                .await?;
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+    inspector.shutdown(Duration::from_secs(30)).await;
+    Ok(())
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight work");
+}
