@@ -1,0 +1,300 @@
+//! The shipped binary, as an operator runs it: a generated inspector.conf,
+//! `db upgrade`, `config check`, `serve`, SIGTERM and SIGKILL.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::bed::{Ironic, random_mac};
+
+pub const BINARY: &str = env!("CARGO_BIN_EXE_inspector");
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub struct Served {
+    pub child: Child,
+    pub port: u16,
+    pub log: PathBuf,
+}
+
+impl Served {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit (bounded) and returns its exit code.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            assert!(
+                started.elapsed() < limit,
+                "inspector did not exit within {limit:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Writes `inspector.conf` into `dir` with the given extra lines per section.
+pub fn write_config(dir: &Path, port: u16, extra: &str) -> PathBuf {
+    let path = dir.join("inspector.conf");
+    let text = format!(
+        "[DEFAULT]\nlisten_address = 127.0.0.1\nlisten_port = {port}\nintrospection_delay = 0\n{extra}\n\
+         [database]\nconnection = sqlite:///{db}\n",
+        db = dir.join("inspector.sqlite").display()
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+pub fn run(args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(BINARY).args(args).output().unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Starts `inspector serve` and waits until `GET /v1` answers.
+pub async fn serve(config: &Path, port: u16) -> Served {
+    let log = config.with_extension("log");
+    let child = Command::new(BINARY)
+        .args(["serve", "--config-file", config.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut served = Served { child, port, log };
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let started = Instant::now();
+    loop {
+        if let Some(status) = served.child.try_wait().unwrap() {
+            panic!("inspector exited with {status}: {}", served.log_text());
+        }
+        if let Ok(r) = client.get(served.url("/v1")).send().await {
+            if r.status() == 200 {
+                break;
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "inspector did not start: {}",
+            served.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    served
+}
+
+fn client() -> reqwest::Client {
+    inspector::tls::install_crypto_provider();
+    reqwest::Client::builder().no_proxy().build().unwrap()
+}
+
+#[tokio::test]
+async fn operator_workflow_with_basic_auth() {
+    let dir = tempfile::tempdir().unwrap();
+    let htpasswd = dir.path().join("htpasswd");
+    std::fs::write(
+        &htpasswd,
+        format!("admin:{}\n", bcrypt::hash("pw", 4).unwrap()),
+    )
+    .unwrap();
+    let port = free_port();
+    let extra = format!(
+        "auth_strategy = http_basic\nhttp_basic_auth_user_file = {}\n[ironic]\nauth_type = none\nendpoint_override = http://127.0.0.1:9\n[pxe_filter]\ndriver = noop\n",
+        htpasswd.display()
+    );
+    let config = write_config(dir.path(), port, &extra);
+    let config_arg = config.to_str().unwrap();
+
+    let (code, out, err) = run(&["config", "check", "--config-file", config_arg]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("configuration OK"), "{out}");
+    let (code, out, _) = run(&["db", "upgrade", "--config-file", config_arg]);
+    assert_eq!(code, 0);
+    assert!(out.contains("created the schema"), "{out}");
+    let (code, out, _) = run(&["--config-file", config_arg, "db", "upgrade"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("the schema is up to date"), "{out}");
+
+    let mut served = serve(&config, port).await;
+    let client = client();
+    let unauthenticated = client.get(served.url("/v1/rules")).send().await.unwrap();
+    assert_eq!(unauthenticated.status(), 401);
+    let rule =
+        json!({"actions": [{"action": "add-trait", "name": "CUSTOM_X"}], "description": "e2e"});
+    let created = client
+        .post(served.url("/v1/rules"))
+        .basic_auth("admin", Some("pw"))
+        .body(rule.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let listed: serde_json::Value = client
+        .get(served.url("/v1/rules"))
+        .basic_auth("admin", Some("pw"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["rules"][0]["description"], "e2e");
+
+    served.signal("TERM");
+    assert_eq!(served.wait_exit(Duration::from_secs(10)), Some(0));
+    assert!(
+        served.log_text().contains("shutting down"),
+        "{}",
+        served.log_text()
+    );
+}
+
+#[tokio::test]
+async fn config_check_reports_every_problem_with_file_section_and_option() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("bad.conf");
+    std::fs::write(
+        &config,
+        "[DEFAULT]\nauth_strategy = kerberos\ntimeout = soon\nmade_up_option = 1\n[processing]\nadd_ports = some\n",
+    )
+    .unwrap();
+    let (code, _, err) = run(&["config", "check", "--config-file", config.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    let file = config.display().to_string();
+    for needle in [
+        format!("{file}: [DEFAULT] auth_strategy:"),
+        format!("{file}: [DEFAULT] timeout:"),
+        format!("{file}: [processing] add_ports:"),
+    ] {
+        assert!(err.contains(&needle), "missing {needle:?} in:\n{err}");
+    }
+    // An unknown option is a warning, not an error.
+    assert!(!err.contains("made_up_option:"), "{err}");
+    let (code, _, err) = run(&["serve", "--config-file", config.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+}
+
+#[tokio::test]
+async fn unknown_options_only_warn() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        free_port(),
+        "made_up_option = 1\n[made_up_section]\nx = 1\n",
+    );
+    let (code, _, err) = run(&["config", "check", "--config-file", config.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("WARNING") && err.contains("made_up_option"),
+        "{err}"
+    );
+}
+
+/// SIGKILL while nodes wait, then restart: nothing lost, timeouts still enforced.
+#[tokio::test]
+async fn sigkill_while_nodes_wait_then_restart() {
+    let ironic = Ironic::new();
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let ironic_section = format!(
+        "[ironic]\nauth_type = none\nendpoint_override = {}\nretry_interval = 1\n[pxe_filter]\ndriver = noop\n",
+        ironic.url
+    );
+    let config = write_config(
+        dir.path(),
+        port,
+        &format!("auth_strategy = noauth\n{ironic_section}"),
+    );
+    let served = serve(&config, port).await;
+    let client = client();
+    let mut nodes = Vec::new();
+    for _ in 0..3 {
+        let uuid = ironic.manageable_node(json!({})).await;
+        ironic.create_port(&uuid, &random_mac()).await;
+        let r = client
+            .post(served.url(&format!("/v1/introspection/{uuid}?manage_boot=false")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 202);
+        nodes.push(uuid);
+    }
+    served.signal("KILL");
+    drop(served);
+
+    // Restart with a short timeout: the nodes are still there, still
+    // waiting, and then the timeout task fails them.
+    let config = write_config(
+        dir.path(),
+        port,
+        &format!("auth_strategy = noauth\ntimeout = 3\nclean_up_period = 1\n{ironic_section}"),
+    );
+    let served = serve(&config, port).await;
+    for uuid in &nodes {
+        let status: serde_json::Value = client
+            .get(served.url(&format!("/v1/introspection/{uuid}")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(
+            status["state"] == "waiting" || status["error"] == "Introspection timeout",
+            "{status}"
+        );
+    }
+    let started = Instant::now();
+    for uuid in &nodes {
+        loop {
+            let status: serde_json::Value = client
+                .get(served.url(&format!("/v1/introspection/{uuid}")))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if status["state"] == "error" {
+                assert_eq!(status["error"], "Introspection timeout");
+                break;
+            }
+            assert!(started.elapsed() < Duration::from_secs(20), "{status}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}

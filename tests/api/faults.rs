@@ -1,0 +1,230 @@
+//! Ironic failures a real Ironic cannot produce on demand, injected with an
+//! HTTP mock: 409 NodeLocked and 503 bursts (retried), a slow Ironic
+//! (timeouts), and persistent failures (visible in the status, no node stuck).
+
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::helpers::{TestApp, assert_error_prefix};
+
+const NODE: &str = "6f1c7d2e-3b4a-4c5d-8e9f-0a1b2c3d4e5f";
+
+fn locked() -> ResponseTemplate {
+    let message = json!({"faultstring": format!("Node {NODE} is locked by host conductor-1, please retry after the current operation is completed."), "debuginfo": null});
+    ResponseTemplate::new(409).set_body_json(json!({"error_message": message.to_string()}))
+}
+
+/// An Ironic that knows one manageable node with one port.
+async fn ironic_with_node() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "default_version": {"id": "v1", "version": "1.115", "min_version": "1.1", "status": "CURRENT"}
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v1/nodes/{NODE}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "uuid": NODE, "name": "mocked", "provision_state": "manageable", "driver_info": {}, "properties": {}
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v1/nodes/{NODE}/validate")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"power": {"result": true, "reason": null}})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/ports/detail"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "ports": [{"uuid": "0e3f1c2a-0000-4000-8000-000000000001", "address": "52:54:00:00:00:01", "node_uuid": NODE}]
+        })))
+        .mount(&server)
+        .await;
+    server
+}
+
+async fn app_for(server: &MockServer, retries: u32, timeout_s: u64) -> TestApp {
+    let url = server.uri();
+    TestApp::spawn_with(move |c| {
+        c.ironic.endpoint_override = Some(url);
+        c.ironic.max_retries = retries;
+        c.ironic.retry_interval = 0;
+        c.ironic.timeout = Some(Duration::from_secs(timeout_s));
+        c.default.introspection_delay = 0;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn node_locked_and_503_bursts_are_retried() {
+    let server = ironic_with_node().await;
+    let boot = format!("/v1/nodes/{NODE}/management/boot_device");
+    Mock::given(method("PUT"))
+        .and(path(&boot))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(3)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path(&boot))
+        .respond_with(ResponseTemplate::new(204))
+        .with_priority(2)
+        .expect(1)
+        .mount(&server)
+        .await;
+    let power = format!("/v1/nodes/{NODE}/states/power");
+    Mock::given(method("PUT"))
+        .and(path(&power))
+        .respond_with(locked())
+        .up_to_n_times(4)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path(&power))
+        .respond_with(ResponseTemplate::new(202))
+        .with_priority(2)
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let app = app_for(&server, 5, 5).await;
+    let response = app
+        .request(Method::POST, &format!("/v1/introspection/{NODE}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    let status = app
+        .wait_for_state(NODE, "waiting", Duration::from_secs(10))
+        .await;
+    assert_eq!(status["error"], json!(null));
+    let requests = server.received_requests().await.unwrap();
+    let count = |p: &str| {
+        requests
+            .iter()
+            .filter(|r| r.url.path() == p && r.method.as_str() == "PUT")
+            .count()
+    };
+    assert_eq!((count(&boot), count(&power)), (4, 5));
+}
+
+#[tokio::test]
+async fn persistent_failures_end_in_error_with_the_reason() {
+    let server = ironic_with_node().await;
+    Mock::given(method("PUT"))
+        .and(path(format!("/v1/nodes/{NODE}/management/boot_device")))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
+    let app = app_for(&server, 2, 5).await;
+    let response = app
+        .request(Method::POST, &format!("/v1/introspection/{NODE}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    let status = app
+        .wait_for_state(NODE, "error", Duration::from_secs(10))
+        .await;
+    assert!(
+        status["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("Failed to set boot device to PXE: Ironic failed"),
+        "{status}"
+    );
+    assert_eq!(status["finished"], true);
+}
+
+#[tokio::test]
+async fn a_conflict_that_is_not_a_lock_is_not_retried() {
+    let server = ironic_with_node().await;
+    let power = format!("/v1/nodes/{NODE}/states/power");
+    Mock::given(method("PUT"))
+        .and(path(format!("/v1/nodes/{NODE}/management/boot_device")))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&server)
+        .await;
+    let conflict = json!({"error_message": json!({"faultstring": "The requested action is not allowed"}).to_string()});
+    Mock::given(method("PUT"))
+        .and(path(&power))
+        .respond_with(ResponseTemplate::new(409).set_body_json(conflict))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let app = app_for(&server, 5, 5).await;
+    app.request(Method::POST, &format!("/v1/introspection/{NODE}"))
+        .send()
+        .await
+        .unwrap();
+    let status = app
+        .wait_for_state(NODE, "error", Duration::from_secs(10))
+        .await;
+    assert_eq!(
+        status["error"],
+        "Failed to power on the node, check its power management configuration: The requested action is not allowed"
+    );
+}
+
+#[tokio::test]
+async fn a_slow_ironic_times_out_and_the_caller_gets_a_503() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(5)))
+        .mount(&server)
+        .await;
+    let app = app_for(&server, 1, 1).await;
+    let started = std::time::Instant::now();
+    let response = app
+        .request(
+            Method::POST,
+            &format!("/v1/introspection/{NODE}?manage_boot=0"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_error_prefix(response, 503, "Ironic is unreachable: timed out").await;
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        app.get(&format!("/v1/introspection/{NODE}")).await.status(),
+        404
+    );
+}
+
+#[tokio::test]
+async fn ironic_down_is_a_503_and_leaves_no_node_behind() {
+    let app = TestApp::spawn_with(|c| {
+        c.ironic.endpoint_override = Some("http://127.0.0.1:9".into());
+        c.ironic.max_retries = 1;
+        c.ironic.retry_interval = 0;
+    })
+    .await;
+    for query in ["", "?manage_boot=0"] {
+        let response = app
+            .request(Method::POST, &format!("/v1/introspection/{NODE}{query}"))
+            .send()
+            .await
+            .unwrap();
+        assert_error_prefix(response, 503, "Ironic is unreachable: connection failed").await;
+    }
+    assert_eq!(
+        app.get(&format!("/v1/introspection/{NODE}")).await.status(),
+        404
+    );
+}

@@ -1,0 +1,302 @@
+//! Starting and aborting introspection against the real Ironic (spec §5.1,
+//! §5.2), periodic timeouts and the Ironic sync (§5.7).
+
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::bed::{Ironic, env, random_mac};
+use crate::helpers::{TestApp, assert_error, assert_error_prefix, json_with_status};
+
+/// Ironic's conductor logs every boot device it was asked to set.
+fn boot_device_requests(node: &str) -> usize {
+    let log = std::fs::read_to_string(env("INSPECTOR_TEST_IRONIC_LOG")).expect("Ironic's log");
+    log.lines()
+        .filter(|l| {
+            l.contains(&format!(
+                "set_boot_device called for node {node} with device pxe"
+            ))
+        })
+        .count()
+}
+
+async fn start(app: &TestApp, node: &str, query: &str) -> reqwest::Response {
+    app.request(Method::POST, &format!("/v1/introspection/{node}{query}"))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn managed_start_by_uuid_sets_pxe_and_reboots() {
+    let ironic = Ironic::new();
+    let app = TestApp::with_ironic(|_| {}).await;
+    let uuid = ironic.manageable_node(json!({})).await;
+    let mac = random_mac();
+    ironic.create_port(&uuid, &mac).await;
+    assert_eq!(ironic.node(&uuid).await["power_state"], "power off");
+
+    let response = start(&app, &uuid, "").await;
+    assert_eq!(response.status(), 202);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    assert_eq!(response.text().await.unwrap(), "{}\n");
+    let status = app
+        .wait_for_state(&uuid, "waiting", Duration::from_secs(30))
+        .await;
+    assert_eq!(status["finished"], false);
+    assert_eq!(status["error"], json!(null));
+    ironic
+        .wait_for(&uuid, "power_state", "power on", Duration::from_secs(30))
+        .await;
+    assert_eq!(boot_device_requests(&uuid), 1);
+    // The node's MAC is a lookup attribute while it waits.
+    let attributes = app.store().node_attributes(&uuid).await.unwrap();
+    assert!(
+        attributes.contains(&("mac".to_string(), mac)),
+        "{attributes:?}"
+    );
+}
+
+#[tokio::test]
+async fn start_by_name_and_unmanaged_boot_leave_power_alone() {
+    let ironic = Ironic::new();
+    let app = TestApp::with_ironic(|_| {}).await;
+    let uuid = ironic.manageable_node(json!({})).await;
+    ironic.create_port(&uuid, &random_mac()).await;
+    let name = ironic.node(&uuid).await["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let response = start(&app, &name, "?manage_boot=0").await;
+    assert_eq!(response.status(), 202);
+    // Unmanaged boot prepares synchronously: the node already waits.
+    let status = json_with_status(app.get(&format!("/v1/introspection/{name}")).await, 200).await;
+    assert_eq!(status["uuid"], uuid.as_str());
+    assert_eq!(status["state"], "waiting");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(ironic.node(&uuid).await["power_state"], "power off");
+    assert_eq!(boot_device_requests(&uuid), 0);
+}
+
+#[tokio::test]
+async fn start_again_while_waiting_restarts() {
+    let ironic = Ironic::new();
+    let app = TestApp::with_ironic(|_| {}).await;
+    let uuid = ironic.manageable_node(json!({})).await;
+    ironic.create_port(&uuid, &random_mac()).await;
+    assert_eq!(start(&app, &uuid, "?manage_boot=false").await.status(), 202);
+    let first = app
+        .wait_for_state(&uuid, "waiting", Duration::from_secs(30))
+        .await;
+    assert_eq!(start(&app, &uuid, "").await.status(), 202);
+    let second = app
+        .wait_for_state(&uuid, "waiting", Duration::from_secs(30))
+        .await;
+    assert!(second["started_at"].as_str().unwrap() > first["started_at"].as_str().unwrap());
+    ironic
+        .wait_for(&uuid, "power_state", "power on", Duration::from_secs(30))
+        .await;
+}
+
+#[tokio::test]
+async fn abort_powers_off_and_records_the_reason() {
+    let ironic = Ironic::new();
+    let app = TestApp::with_ironic(|_| {}).await;
+    let uuid = ironic.manageable_node(json!({})).await;
+    ironic.create_port(&uuid, &random_mac()).await;
+    assert_eq!(start(&app, &uuid, "").await.status(), 202);
+    app.wait_for_state(&uuid, "waiting", Duration::from_secs(30))
+        .await;
+    ironic
+        .wait_for(&uuid, "power_state", "power on", Duration::from_secs(30))
+        .await;
+
+    let response = app
+        .request(Method::POST, &format!("/v1/introspection/{uuid}/abort"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    assert_eq!(response.text().await.unwrap(), "{}\n");
+    let status = app
+        .wait_for_state(&uuid, "error", Duration::from_secs(30))
+        .await;
+    assert_eq!(status["error"], "Canceled by operator");
+    assert_eq!(status["finished"], true);
+    ironic
+        .wait_for(&uuid, "power_state", "power off", Duration::from_secs(30))
+        .await;
+    assert!(app.store().node_attributes(&uuid).await.unwrap().is_empty());
+
+    // A second abort is accepted and changes nothing (spec §10 scenario 12c).
+    let finished_at = status["finished_at"].clone();
+    assert_eq!(
+        app.request(Method::POST, &format!("/v1/introspection/{uuid}/abort"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        202
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let again = json_with_status(app.get(&format!("/v1/introspection/{uuid}")).await, 200).await;
+    assert_eq!(
+        (again["state"].clone(), again["finished_at"].clone()),
+        (json!("error"), finished_at)
+    );
+
+    // Error allows a new start.
+    assert_eq!(start(&app, &uuid, "?manage_boot=0").await.status(), 202);
+    app.wait_for_state(&uuid, "waiting", Duration::from_secs(30))
+        .await;
+}
+
+#[tokio::test]
+async fn abort_of_an_unknown_node_is_404() {
+    let app = TestApp::with_ironic(|_| {}).await;
+    assert_error(
+        app.request(
+            Method::POST,
+            "/v1/introspection/3c9d5a3e-8b2b-4a44-9e33-9d0c6c2a9a11/abort",
+        )
+        .send()
+        .await
+        .unwrap(),
+        404,
+        "Could not find node 3c9d5a3e-8b2b-4a44-9e33-9d0c6c2a9a11 in cache",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn start_refusals() {
+    let ironic = Ironic::new();
+    let app = TestApp::with_ironic(|_| {}).await;
+    assert_error(
+        start(&app, "3c9d5a3e-8b2b-4a44-9e33-9d0c6c2a9a11", "").await,
+        404,
+        "Node 3c9d5a3e-8b2b-4a44-9e33-9d0c6c2a9a11 was not found in Ironic",
+    )
+    .await;
+    assert_error(
+        start(&app, "no-such-node-name", "").await,
+        404,
+        "Node no-such-node-name was not found in Ironic",
+    )
+    .await;
+    assert_error(
+        start(&app, "x", "?manage_boot=maybe").await,
+        400,
+        "Invalid boolean value for manage_boot: maybe",
+    )
+    .await;
+
+    // Without ports or a BMC address there is nothing to find it by later.
+    let bare = ironic.manageable_node(json!({})).await;
+    assert_error(
+        start(&app, &bare, "?manage_boot=false").await,
+        400,
+        "No lookup attributes were found, inspector won't be able to find it after introspection, consider creating \
+         ironic ports or providing an IPMI address",
+    )
+    .await;
+    let status = json_with_status(app.get(&format!("/v1/introspection/{bare}")).await, 200).await;
+    assert_eq!(status["state"], "error");
+    assert!(
+        status["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("No lookup attributes were found")
+    );
+
+    // A provisioned node is refused.
+    let available = ironic.manageable_node(json!({})).await;
+    ironic
+        .set_provision_state(&available, "provide", "available")
+        .await;
+    assert_error_prefix(
+        start(&app, &available, "").await,
+        400,
+        "Invalid provision state for introspection: \"available\", valid states are \"['enroll', 'manageable', \
+         'inspecting', 'inspect wait', 'inspect failed']\"",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn managed_boot_can_be_forbidden() {
+    let app = TestApp::with_ironic(|c| c.default.can_manage_boot = false).await;
+    assert_error(
+        start(&app, "any", "").await,
+        400,
+        "Managed boot is requested, but this installation cannot manage boot ((can_manage_boot set to False)",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_bmc_address_is_enough_to_find_the_node() {
+    let ironic = Ironic::new();
+    let app = TestApp::with_ironic(|_| {}).await;
+    let uuid = ironic
+        .manageable_node(json!({"driver_info": {"ipmi_address": "192.0.2.77"}}))
+        .await;
+    assert_eq!(start(&app, &uuid, "?manage_boot=false").await.status(), 202);
+    let attributes = app.store().node_attributes(&uuid).await.unwrap();
+    assert_eq!(
+        attributes,
+        [("bmc_address".to_string(), "192.0.2.77".to_string())]
+    );
+}
+
+#[tokio::test]
+async fn timeouts_fail_waiting_nodes() {
+    let ironic = Ironic::new();
+    let app = TestApp::with_ironic(|c| {
+        c.default.timeout = 1;
+        c.default.clean_up_period = 1;
+    })
+    .await;
+    let uuid = ironic.manageable_node(json!({})).await;
+    ironic.create_port(&uuid, &random_mac()).await;
+    assert_eq!(start(&app, &uuid, "?manage_boot=false").await.status(), 202);
+    let status = app
+        .wait_for_state(&uuid, "error", Duration::from_secs(15))
+        .await;
+    assert_eq!(status["error"], "Introspection timeout");
+    assert_eq!(status["finished"], true);
+    assert!(app.store().node_attributes(&uuid).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn nodes_deleted_in_ironic_leave_the_cache() {
+    let ironic = Ironic::new();
+    let app = TestApp::with_ironic(|c| c.default.clean_up_period = 1).await;
+    let kept = ironic.manageable_node(json!({})).await;
+    let deleted = ironic.manageable_node(json!({})).await;
+    for node in [&kept, &deleted] {
+        ironic.create_port(node, &random_mac()).await;
+        assert_eq!(start(&app, node, "?manage_boot=false").await.status(), 202);
+    }
+    ironic.delete_node(&deleted).await;
+    let started = std::time::Instant::now();
+    while app.store().get_node(&deleted).await.unwrap().is_some() {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "the deleted node is still cached"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        app.get(&format!("/v1/introspection/{deleted}"))
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        json_with_status(app.get(&format!("/v1/introspection/{kept}")).await, 200).await["state"],
+        "waiting"
+    );
+}
