@@ -1,0 +1,183 @@
+//! Python `re` for user-supplied rule patterns.
+//!
+//! Patterns are parsed by a reimplementation of CPython 3.11's `re` parser (same
+//! accepted syntax, same `re.error` texts and positions), then translated into a
+//! fancy-regex pattern whose matching is that of `re`: `re.match` for
+//! [`PyRegex::is_match_at_start`], `re.search` for [`PyRegex::search`].
+//!
+//! Known differences, all outside what the parser can detect:
+//! * case-insensitive backreferences compare with fancy-regex's Unicode simple case
+//!   folding instead of `re`'s per-character `lower()` (ASCII-only under the `a` flag):
+//!   they disagree only when the captured text holds characters such as `ſ`/`s`,
+//!   `ς`/`σ`, `µ`/`μ`, `İ`/`i`, Greek symbol variants, or any non-ASCII letter under
+//!   `(?ai)`;
+//! * a match attempt that exceeds [`BACKTRACK_LIMIT`] backtracking steps is reported as
+//!   [`MatchError`] (Python would keep going, exponentially long for patterns such as
+//!   `(a|aa)+\1b`): the caller must treat the condition as failed with an error, never
+//!   as a silent "no match".
+
+mod charset;
+mod emit;
+mod parse;
+
+use super::PyError;
+
+/// Backtracking steps allowed per match attempt before giving up with [`MatchError`]
+/// (about 0.2 s of matching in a release build).
+pub const BACKTRACK_LIMIT: usize = 10_000_000;
+
+/// Why a pattern cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReError {
+    /// Python raises `re.error` with this `str()` text (upstream validation answers
+    /// `invalid regular expression: <text>`).
+    #[error("{0}")]
+    Invalid(String),
+    /// Python raises another exception: `ValueError` ("ASCII and UNICODE flags are
+    /// incompatible") or `OverflowError` ("the repetition number is too large").
+    #[error("{0}")]
+    Exception(PyError),
+    /// Python accepts the pattern but it cannot be reproduced faithfully here
+    /// (`\N{...}` names, very deep nesting, or sizes beyond the engine's limits).
+    #[error("unsupported regular expression: {0}")]
+    Unsupported(String),
+}
+
+/// A match attempt gave up after [`BACKTRACK_LIMIT`] backtracking steps.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("regular expression {pattern:?} exceeded the backtracking limit")]
+pub struct MatchError {
+    /// The Python pattern.
+    pub pattern: String,
+}
+
+/// A compiled Python regular expression.
+#[derive(Debug, Clone)]
+pub struct PyRegex {
+    pattern: String,
+    anchored: fancy_regex::Regex,
+    unanchored: fancy_regex::Regex,
+}
+
+/// `re.compile(pattern)`.
+pub fn compile(pattern: &str) -> Result<PyRegex, ReError> {
+    let parsed = parse::parse(pattern).map_err(|e| match e {
+        parse::ParseError::Re(m) => ReError::Invalid(m),
+        parse::ParseError::Py(e) => ReError::Exception(e),
+        parse::ParseError::Unsupported(m) => ReError::Unsupported(m),
+    })?;
+    let body = emit::emit(&parsed.nodes, parsed.flags);
+    let build = |text: &str| {
+        fancy_regex::RegexBuilder::new(text)
+            .backtrack_limit(BACKTRACK_LIMIT)
+            .build()
+            .map_err(|e| ReError::Unsupported(format!("{pattern:?}: {e}")))
+    };
+    Ok(PyRegex {
+        pattern: pattern.to_string(),
+        anchored: build(&format!("\\A(?:{body})"))?,
+        unanchored: build(&body)?,
+    })
+}
+
+/// The pattern the `matches` condition really uses: upstream appends `$` unless the
+/// value's last character already is `$` (even an escaped `\$`). An empty value fails
+/// there with `IndexError: string index out of range`.
+pub fn matches_condition_pattern(value: &str) -> Result<String, PyError> {
+    match value.chars().last() {
+        None => Err(PyError::new("IndexError", "string index out of range")),
+        Some('$') => Ok(value.to_string()),
+        Some(_) => Ok(format!("{value}$")),
+    }
+}
+
+impl PyRegex {
+    /// `re.match(pattern, s) is not None`.
+    pub fn is_match_at_start(&self, s: &str) -> Result<bool, MatchError> {
+        self.anchored.is_match(s).map_err(|_| self.limit_error())
+    }
+
+    /// `re.search(pattern, s) is not None`.
+    pub fn search(&self, s: &str) -> Result<bool, MatchError> {
+        self.unanchored.is_match(s).map_err(|_| self.limit_error())
+    }
+
+    /// The Python pattern this was compiled from.
+    pub fn pattern(&self) -> &str {
+        &self.pattern
+    }
+
+    fn limit_error(&self) -> MatchError {
+        MatchError {
+            pattern: self.pattern.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(p: &str, s: &str) -> bool {
+        compile(p).unwrap().is_match_at_start(s).unwrap()
+    }
+
+    fn s(p: &str, s: &str) -> bool {
+        compile(p).unwrap().search(s).unwrap()
+    }
+
+    #[test]
+    fn basics() {
+        assert!(m("ab", "abc"));
+        assert!(!m("b", "abc"));
+        assert!(s("b", "abc"));
+        assert!(m("abc$", "abc\n"));
+        assert!(!m("abc\\Z", "abc\n"));
+        assert!(m("(?i)ABC", "abc"));
+        assert!(m(r"(a)\1", "aa"));
+        assert!(m(r"(?P<x>a)(?P=x)", "aa"));
+        assert!(!m(r"\B", ""));
+        assert!(m(r"\w+\b", "héllo"));
+        assert!(m(r"x*$", ""));
+        assert!(s(r"(?m)^b$", "a\nb\nc"));
+        assert!(m(r"(a)?(?(1)b|c)", "c"));
+        assert!(m(r"[^\x00-\U0010ffff]|a", "a"));
+    }
+
+    #[test]
+    fn errors() {
+        assert_eq!(
+            compile("(").unwrap_err(),
+            ReError::Invalid("missing ), unterminated subpattern at position 0".into())
+        );
+        assert_eq!(
+            compile("a)").unwrap_err(),
+            ReError::Invalid("unbalanced parenthesis at position 1".into())
+        );
+        assert_eq!(
+            compile("*").unwrap_err(),
+            ReError::Invalid("nothing to repeat at position 0".into())
+        );
+        assert!(matches!(
+            compile("a{4294967295}"),
+            Err(ReError::Exception(_))
+        ));
+        assert!(matches!(
+            compile(r"\N{DIGIT ONE}"),
+            Err(ReError::Unsupported(_))
+        ));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_without_exhausting_the_stack() {
+        for depth in [30, 199, 250, 5000] {
+            let p = format!("{}a{}", "(".repeat(depth), ")".repeat(depth));
+            let r = compile(&p);
+            if depth <= 30 {
+                assert!(r.unwrap().is_match_at_start("a").unwrap());
+            } else {
+                assert!(matches!(r, Err(ReError::Unsupported(_))), "{depth}");
+            }
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! `str()`, `repr()` and `ascii()` of JSON-decoded Python values.
+
+use super::num::float_repr;
+use super::uni;
+use serde_json::{Number, Value};
+
+/// Python `str(v)`: strings as they are, everything else as `repr`.
+pub fn py_str(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        _ => py_repr(v),
+    }
+}
+
+/// Python `repr(v)`.
+pub fn py_repr(v: &Value) -> String {
+    let mut out = String::new();
+    repr_into(v, &mut out);
+    out
+}
+
+/// Python `ascii(v)`: `repr` with every non-ASCII character backslash-escaped.
+pub fn py_ascii(v: &Value) -> String {
+    escape_non_ascii(&py_repr(v))
+}
+
+/// The Python type name of a JSON-decoded value (`int`, `float`, `str`, `bool`,
+/// `NoneType`, `list`, `dict`), as exception messages spell it.
+pub fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "NoneType",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if is_int(n) => "int",
+        Value::Number(_) => "float",
+        Value::String(_) => "str",
+        Value::Array(_) => "list",
+        Value::Object(_) => "dict",
+    }
+}
+
+/// Whether Python's `json` would have decoded this number as an `int`.
+pub(crate) fn is_int(n: &Number) -> bool {
+    n.is_i64() || n.is_u64()
+}
+
+pub(crate) fn number_repr(n: &Number) -> String {
+    if let Some(i) = n.as_i64() {
+        i.to_string()
+    } else if let Some(u) = n.as_u64() {
+        u.to_string()
+    } else {
+        float_repr(n.as_f64().unwrap_or(f64::NAN))
+    }
+}
+
+fn repr_into(v: &Value, out: &mut String) {
+    match v {
+        Value::Null => out.push_str("None"),
+        Value::Bool(true) => out.push_str("True"),
+        Value::Bool(false) => out.push_str("False"),
+        Value::Number(n) => out.push_str(&number_repr(n)),
+        Value::String(s) => repr_str(s, out),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                repr_into(item, out);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            out.push('{');
+            for (i, (k, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                repr_str(k, out);
+                out.push_str(": ");
+                repr_into(item, out);
+            }
+            out.push('}');
+        }
+    }
+}
+
+/// Python `repr()` of a str: quote choice and escapes as CPython's `unicode_repr`.
+pub(crate) fn repr_str(s: &str, out: &mut String) {
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    out.push(quote);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c if c.is_ascii() || uni::is_printable(c) => out.push(c),
+            c => push_hex_escape(c, out),
+        }
+    }
+    out.push(quote);
+}
+
+fn push_hex_escape(c: char, out: &mut String) {
+    let n = c as u32;
+    if n < 0x100 {
+        out.push_str(&format!("\\x{n:02x}"));
+    } else if n < 0x10000 {
+        out.push_str(&format!("\\u{n:04x}"));
+    } else {
+        out.push_str(&format!("\\U{n:08x}"));
+    }
+}
+
+/// The `backslashreplace` encoding to ASCII that `ascii()` applies to a repr.
+pub(crate) fn escape_non_ascii(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            push_hex_escape(c, &mut out);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn scalars_and_containers() {
+        assert_eq!(py_str(&json!(null)), "None");
+        assert_eq!(py_str(&json!(true)), "True");
+        assert_eq!(py_str(&json!(4.0)), "4.0");
+        assert_eq!(py_str(&json!("a'b")), "a'b");
+        assert_eq!(py_repr(&json!("a'b")), "\"a'b\"");
+        assert_eq!(py_repr(&json!("a'b\"")), "'a\\'b\"'");
+        assert_eq!(
+            py_str(&json!(["a", 1, {"k": null}])),
+            "['a', 1, {'k': None}]"
+        );
+        assert_eq!(
+            py_repr(&json!("\u{1}\u{7f}é\u{200b}")),
+            "'\\x01\\x7fé\\u200b'"
+        );
+        assert_eq!(py_ascii(&json!("é😀")), "'\\xe9\\U0001f600'");
+    }
+}
