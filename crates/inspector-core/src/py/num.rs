@@ -127,16 +127,6 @@ impl PyInt {
         }
     }
 
-    /// Nearest float (ties to even), `inf` beyond the float range, as Python's `float(int)`
-    /// would raise instead; only used where the integer is known to be in range.
-    pub fn to_f64(&self) -> f64 {
-        let mut f = 0.0f64;
-        for &l in self.magnitude.iter().rev() {
-            f = f * 4294967296.0 + l as f64;
-        }
-        if self.negative { -f } else { f }
-    }
-
     fn cmp_magnitude(&self, other: &PyInt) -> Ordering {
         self.magnitude
             .len()

@@ -48,7 +48,7 @@ pub(crate) fn decimal_value(c: char) -> Option<u32> {
 fn map_delta(table: &[(u32, u32, u32, i32)], c: u32) -> u32 {
     let i = table.partition_point(|&(lo, _, _, _)| lo <= c);
     match i.checked_sub(1).and_then(|i| table.get(i)) {
-        Some(&(lo, hi, step, delta)) if c <= hi && (c - lo) % step == 0 => {
+        Some(&(lo, hi, step, delta)) if c <= hi && (c - lo).is_multiple_of(step) => {
             c.wrapping_add_signed(delta)
         }
         _ => c,

@@ -303,8 +303,25 @@ fn emit_alternatives(branches: &[Vec<Node>], flags: u32, tail: bool, out: &mut S
 fn is_zero_width(nodes: &[Node]) -> bool {
     nodes.iter().all(|node| match node {
         Node::At(_) | Node::Assert { .. } => true,
-        Node::Group { body, .. } | Node::Atomic(body) => is_zero_width(body),
+        Node::Group { body, .. } | Node::Atomic(body) | Node::Repeat { body, .. } => {
+            is_zero_width(body)
+        }
         Node::Branch(branches) => branches.iter().all(|b| is_zero_width(b)),
+        _ => false,
+    })
+}
+
+fn has_capture(nodes: &[Node]) -> bool {
+    nodes.iter().any(|node| match node {
+        Node::Group { index: Some(_), .. } => true,
+        Node::Group { body, .. }
+        | Node::Atomic(body)
+        | Node::Repeat { body, .. }
+        | Node::Assert { body, .. } => has_capture(body),
+        Node::Branch(branches) => branches.iter().any(|b| has_capture(b)),
+        Node::GroupRefExists { yes, no, .. } => {
+            has_capture(yes) || no.as_deref().is_some_and(has_capture)
+        }
         _ => false,
     })
 }
@@ -356,10 +373,12 @@ fn emit_node(node: &Node, flags: u32, tail: bool, out: &mut String) {
             kind,
             body,
         } if is_zero_width(body) => {
-            // Repeating an assertion: once when required, else optional (greedy tries it).
+            // Repeating an assertion: once when required; when optional it always
+            // succeeds, so only its captures (if any) can matter.
             let mut inner = String::new();
             emit_seq(body, flags, false, &mut inner);
             let _ = match (*min, kind) {
+                (0, _) if !has_capture(body) => write!(out, "(?:)"),
                 (0, RepeatKind::Lazy) => write!(out, "(?:|{inner})"),
                 (0, _) => write!(out, "(?:{inner}|)"),
                 _ => write!(out, "(?:{inner})"),

@@ -6,11 +6,15 @@
 //! [`PyRegex::is_match_at_start`], `re.search` for [`PyRegex::search`].
 //!
 //! Known differences, all outside what the parser can detect:
-//! * case-insensitive backreferences compare with fancy-regex's simple case folding
-//!   instead of `re`'s per-character `lower()`;
-//! * a backtracking search that exceeds [`BACKTRACK_LIMIT`] steps is reported as
-//!   [`MatchError`] (Python would keep going, possibly for hours): the caller must treat
-//!   the condition as failed with an error, never as a silent "no match".
+//! * case-insensitive backreferences compare with fancy-regex's Unicode simple case
+//!   folding instead of `re`'s per-character `lower()` (ASCII-only under the `a` flag):
+//!   they disagree only when the captured text holds characters such as `ſ`/`s`,
+//!   `ς`/`σ`, `µ`/`μ`, `İ`/`i`, Greek symbol variants, or any non-ASCII letter under
+//!   `(?ai)`;
+//! * a match attempt that exceeds [`BACKTRACK_LIMIT`] backtracking steps is reported as
+//!   [`MatchError`] (Python would keep going, exponentially long for patterns such as
+//!   `(a|aa)+\1b`): the caller must treat the condition as failed with an error, never
+//!   as a silent "no match".
 
 mod charset;
 mod emit;
@@ -18,8 +22,9 @@ mod parse;
 
 use super::PyError;
 
-/// Backtracking steps allowed per match attempt before giving up with [`MatchError`].
-pub const BACKTRACK_LIMIT: usize = 1_000_000;
+/// Backtracking steps allowed per match attempt before giving up with [`MatchError`]
+/// (about 0.2 s of matching in a release build).
+pub const BACKTRACK_LIMIT: usize = 10_000_000;
 
 /// Why a pattern cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -161,5 +166,18 @@ mod tests {
             compile(r"\N{DIGIT ONE}"),
             Err(ReError::Unsupported(_))
         ));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_without_exhausting_the_stack() {
+        for depth in [30, 199, 250, 5000] {
+            let p = format!("{}a{}", "(".repeat(depth), ")".repeat(depth));
+            let r = compile(&p);
+            if depth <= 30 {
+                assert!(r.unwrap().is_match_at_start("a").unwrap());
+            } else {
+                assert!(matches!(r, Err(ReError::Unsupported(_))), "{depth}");
+            }
+        }
     }
 }

@@ -11,7 +11,9 @@ pub(super) const MAXREPEAT: u64 = 4_294_967_295;
 const MAXGROUPS: u64 = 1_073_741_823;
 const MAXCODE: u128 = (1 << 32) - 1;
 const MAXWIDTH: u128 = 1 << 64;
-/// Deeper nesting is refused (Python itself gives up with RecursionError near 490).
+/// Deeper nesting is refused, counted as `sre_parse` counts it (two per group level, so
+/// about 100 groups; Python itself fails with RecursionError near 490 groups, fancy-regex
+/// accepts fewer than 64).
 const MAX_NESTING: usize = 200;
 
 /// `re` flag bits, with CPython's values.
@@ -410,10 +412,7 @@ impl Parser<'_> {
         }
         let mut out = Vec::new();
         // A common first item of all alternatives moves out of the branch.
-        loop {
-            let Some(prefix) = items[0].first().cloned() else {
-                break;
-            };
+        while let Some(prefix) = items[0].first().cloned() {
             if !items
                 .iter()
                 .all(|item| item.first().is_some_and(|n| n.same_flat_item(&prefix)))
