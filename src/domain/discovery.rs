@@ -208,16 +208,15 @@ impl Inspector {
                 "Port {mac} already exists, uuid: {port}"
             )));
         }
-        if let Some(address) = &chosen {
-            if let Some(existing) = self
+        if let Some(address) = &chosen
+            && let Some(existing) = self
                 .nodes_with_bmc(std::slice::from_ref(address))
                 .await?
                 .first()
-            {
-                return Err(Error::bad_request(format!(
-                    "Node {existing} already has BMC address {address}"
-                )));
-            }
+        {
+            return Err(Error::bad_request(format!(
+                "Node {existing} already has BMC address {address}"
+            )));
         }
         data.insert("auto_discovered".into(), Value::Bool(true));
         let mut body = Map::new();

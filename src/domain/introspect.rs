@@ -264,10 +264,8 @@ impl Inspector {
             tracing::warn!(node = %uuid, error = %Error::from(e), "cannot abort introspection");
             return;
         }
-        if manage_boot {
-            if let Err(e) = self.ironic.set_power_state(&uuid, "power off").await {
-                tracing::warn!(node = %uuid, error = %e, "failed to power off the node while aborting");
-            }
+        if manage_boot && let Err(e) = self.ironic.set_power_state(&uuid, "power off").await {
+            tracing::warn!(node = %uuid, error = %e, "failed to power off the node while aborting");
         }
         if let Err(e) = self
             .finish(&uuid, Event::AbortEnd, Some("Canceled by operator"))

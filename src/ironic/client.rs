@@ -24,7 +24,7 @@ const MIN_MICROVERSION: (u32, u32) = (1, 46);
 pub enum AuthMode {
     None,
     Basic { username: String, password: String },
-    Password(PasswordAuth),
+    Password(Box<PasswordAuth>),
 }
 
 /// What the client needs from `[ironic]`.
@@ -63,7 +63,7 @@ impl IronicSettings {
                 username: required(&c.username, "username")?,
                 password: required(&c.password, "password")?,
             },
-            "password" | "v3password" => AuthMode::Password(PasswordAuth {
+            "password" | "v3password" => AuthMode::Password(Box::new(PasswordAuth {
                 auth_url: required(&c.auth_url, "auth_url")?,
                 username: c.username.clone(),
                 user_id: c.user_id.clone(),
@@ -75,7 +75,7 @@ impl IronicSettings {
                 project_domain_name: c.project_domain_name.clone(),
                 project_domain_id: c.project_domain_id.clone(),
                 system_scope: c.system_scope.clone(),
-            }),
+            })),
             other => {
                 return Err(IronicError::Config(format!(
                     "auth_type {other} is not supported (use none, http_basic or password)"
@@ -194,10 +194,8 @@ impl IronicClient {
             return Ok(None);
         };
         let mut cached = self.inner.token.lock().await;
-        if !renew {
-            if let Some(token) = cached.as_ref().filter(|t| t.is_fresh()) {
-                return Ok(Some(token.value.clone()));
-            }
+        if !renew && let Some(token) = cached.as_ref().filter(|t| t.is_fresh()) {
+            return Ok(Some(token.value.clone()));
         }
         let token = keystone::issue_token(&self.inner.http, auth)
             .await

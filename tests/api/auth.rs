@@ -42,7 +42,8 @@ async fn public_endpoints_need_no_credentials() {
 #[tokio::test]
 async fn protected_endpoints_need_valid_credentials() {
     let app = basic_app(&entry("admin", "secret")).await;
-    let cases: [(Option<(&str, &str)>, Option<&str>); 5] = [
+    type Credentials<'a> = Option<(&'a str, &'a str)>;
+    let cases: [(Credentials, Option<&str>); 5] = [
         (None, None),
         (Some(("admin", "wrong")), None),
         (Some(("nobody", "secret")), None),

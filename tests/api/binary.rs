@@ -96,16 +96,16 @@ pub async fn serve(config: &Path, port: u16) -> Served {
         .spawn()
         .unwrap();
     let mut served = Served { child, port, log };
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let client = client();
     let started = Instant::now();
     loop {
         if let Some(status) = served.child.try_wait().unwrap() {
             panic!("inspector exited with {status}: {}", served.log_text());
         }
-        if let Ok(r) = client.get(served.url("/v1")).send().await {
-            if r.status() == 200 {
-                break;
-            }
+        if let Ok(r) = client.get(served.url("/v1")).send().await
+            && r.status() == 200
+        {
+            break;
         }
         assert!(
             started.elapsed() < Duration::from_secs(20),

@@ -186,3 +186,69 @@ print(json.dumps({"rules": rules, "actions": fetched.actions, "left": len(list(b
         json!({"rules": ["sdk"], "actions": [{"action": "add-trait", "name": "CUSTOM_SDK"}], "left": 0, "statuses": 0})
     );
 }
+
+#[tokio::test]
+async fn the_cli_shows_lldp_interfaces_and_saves_data() {
+    let ironic = Ironic::new();
+    let app =
+        TestApp::with_ironic(|c| c.processing.processing_hooks.push("lldp_basic".into())).await;
+    let m = crate::processing::Machine::new();
+    let uuid = m.node(&ironic).await;
+    openstack(&app, &ironic.url, &["start", &uuid]).await;
+    app.wait_for_state(&uuid, "waiting", Duration::from_secs(30))
+        .await;
+    let response = crate::processing::post_continue(&app, &m.data()).await;
+    assert_eq!(response.status(), 200);
+    app.wait_for_state(&uuid, "finished", Duration::from_secs(30))
+        .await;
+
+    let interfaces = json_out(
+        &openstack(
+            &app,
+            &ironic.url,
+            &["interface", "list", &uuid, "-f", "json"],
+        )
+        .await,
+    );
+    let eth1 = interfaces
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["Interface"] == "eth1")
+        .cloned()
+        .unwrap_or_else(|| panic!("{interfaces}"));
+    assert_eq!(eth1["MAC Address"], m.pxe.as_str());
+    assert_eq!(eth1["Switch Chassis ID"], "11:22:33:aa:bb:cc");
+    assert_eq!(eth1["Switch Port ID"], "734");
+    let shown = json_out(
+        &openstack(
+            &app,
+            &ironic.url,
+            &["interface", "show", &uuid, "eth1", "-f", "json"],
+        )
+        .await,
+    );
+    assert_eq!(shown["switch_chassis_id"], "11:22:33:aa:bb:cc");
+    assert_eq!(shown["switch_port_id"], "734");
+
+    let saved = app.dir.path().join("saved.json");
+    openstack(
+        &app,
+        &ironic.url,
+        &["data", "save", &uuid, "--file", saved.to_str().unwrap()],
+    )
+    .await;
+    let stored: Value = app
+        .get(&format!("/v1/introspection/{uuid}/data"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(&std::fs::read_to_string(&saved).unwrap()).unwrap(),
+        stored
+    );
+    let unprocessed =
+        json_out(&openstack(&app, &ironic.url, &["data", "save", &uuid, "--unprocessed"]).await);
+    assert_eq!(unprocessed["inventory"], m.data()["inventory"]);
+}

@@ -1,12 +1,17 @@
 //! The one integration-test binary (linking once keeps builds fast).
 
 mod auth;
+mod bad_input;
 mod bed;
 mod binary;
 mod clients;
+mod concurrency;
+mod discovery;
 mod faults;
 mod helpers;
 mod introspection;
+mod legacy;
+mod payloads;
 mod processing;
 mod rules;
 mod statuses;

@@ -79,6 +79,27 @@ pub async fn post_continue(app: &TestApp, data: &Value) -> reqwest::Response {
         .unwrap()
 }
 
+/// Posts the same document `count` times at once; the statuses, sorted.
+pub async fn post_concurrently(app: &TestApp, data: &Value, count: usize) -> Vec<u16> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..count {
+        let request = app
+            .request(Method::POST, "/v1/continue")
+            .body(data.to_string());
+        tasks.spawn(async move {
+            request
+                .send()
+                .await
+                .expect("POST /v1/continue")
+                .status()
+                .as_u16()
+        });
+    }
+    let mut statuses = tasks.join_all().await;
+    statuses.sort();
+    statuses
+}
+
 async fn start(app: &TestApp, node: &str, query: &str) {
     let response = app
         .request(Method::POST, &format!("/v1/introspection/{node}{query}"))

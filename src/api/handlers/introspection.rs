@@ -136,24 +136,6 @@ pub async fn abort(
     Ok(render::accepted())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::strict_bool;
-
-    #[test]
-    fn manage_boot_spellings() {
-        for yes in ["1", "t", "True", "ON", "y", "yes"] {
-            assert_eq!(strict_bool(yes), Some(true), "{yes}");
-        }
-        for no in ["0", "f", "FALSE", "off", "n", "No"] {
-            assert_eq!(strict_bool(no), Some(false), "{no}");
-        }
-        for bad in ["", "2", "maybe", "truee"] {
-            assert_eq!(strict_bool(bad), None, "{bad}");
-        }
-    }
-}
-
 /// Reapply: an optional JSON object body replaces the stored data.
 pub async fn reapply(
     State(state): State<AppState>,
@@ -184,4 +166,22 @@ pub async fn reapply(
     };
     state.inspector().reapply(&node_id, data).await?;
     Ok(render::accepted())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strict_bool;
+
+    #[test]
+    fn manage_boot_spellings() {
+        for yes in ["1", "t", "True", "ON", "y", "yes"] {
+            assert_eq!(strict_bool(yes), Some(true), "{yes}");
+        }
+        for no in ["0", "f", "FALSE", "off", "n", "No"] {
+            assert_eq!(strict_bool(no), Some(false), "{no}");
+        }
+        for bad in ["", "2", "maybe", "truee"] {
+            assert_eq!(strict_bool(bad), None, "{bad}");
+        }
+    }
 }

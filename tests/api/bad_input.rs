@@ -1,0 +1,391 @@
+//! Hostile or broken ramdisk documents: every outcome is a 4xx or a node in
+//! `error` with a message — never a 500, a panic, a hung request or a node
+//! stuck mid-processing.
+
+use std::time::Duration;
+
+use proptest::prelude::*;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::bed::Ironic;
+use crate::helpers::{TestApp, assert_error, assert_error_prefix};
+use crate::processing::{Machine, post_continue};
+
+const ALL_HOOKS: [&str; 7] = [
+    "accelerators",
+    "extra_hardware",
+    "lldp_basic",
+    "local_link_connection",
+    "physnet_cidr_map",
+    "raid_device",
+    "example",
+];
+
+async fn all_hooks_app() -> TestApp {
+    TestApp::with_ironic(|c| {
+        c.processing
+            .processing_hooks
+            .extend(ALL_HOOKS.map(String::from));
+        c.port_physnet.cidr_map = vec!["1.2.0.0/16:physnet1".into()];
+        c.pci_devices.alias =
+            vec![r#"{"vendor_id": "8086", "product_id": "1572", "name": "nic"}"#.into()];
+    })
+    .await
+}
+
+/// Restarts introspection of the node and posts `data`; returns the HTTP
+/// status once the node has settled (finished or error).
+async fn attempt(app: &TestApp, uuid: &str, data: &Value) -> (u16, Value) {
+    let r = app
+        .request(
+            Method::POST,
+            &format!("/v1/introspection/{uuid}?manage_boot=0"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202, "restart: {}", r.text().await.unwrap());
+    let response = post_continue(app, data).await;
+    let code = response.status().as_u16();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    assert!(
+        code == 200 || code == 400,
+        "status {code} for {data}: {body}"
+    );
+    assert!(
+        body.get("error").is_none_or(|e| e["message"].is_string()),
+        "{body}"
+    );
+    let started = std::time::Instant::now();
+    loop {
+        let status: Value = app
+            .get(&format!("/v1/introspection/{uuid}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        if status["finished"] == true {
+            if status["state"] == "error" {
+                assert!(
+                    status["error"].as_str().is_some_and(|e| !e.is_empty()),
+                    "{status}"
+                );
+            }
+            return (code, status);
+        }
+        // A 400 before lookup leaves the node waiting: that is fine, the
+        // document was never matched to it.
+        if code == 400 && status["state"] == "waiting" {
+            return (code, status);
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "node stuck: {status} after {data}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Sets the value at a dotted path (numbers index arrays); false if absent.
+fn set_path(doc: &mut Value, path: &str, value: Value) -> bool {
+    let mut target = doc;
+    let parts: Vec<&str> = path.split('.').collect();
+    for (i, part) in parts.iter().enumerate() {
+        let next = match part.parse::<usize>() {
+            Ok(index) => target.get_mut(index),
+            Err(_) => target.get_mut(*part),
+        };
+        let Some(next) = next else { return false };
+        if i == parts.len() - 1 {
+            *next = value;
+            return true;
+        }
+        target = next;
+    }
+    false
+}
+
+const KEYS: [&str; 27] = [
+    "inventory",
+    "inventory.interfaces",
+    "inventory.interfaces.0",
+    "inventory.interfaces.0.name",
+    "inventory.interfaces.0.mac_address",
+    "inventory.interfaces.0.ipv4_address",
+    "inventory.interfaces.0.lldp",
+    "inventory.interfaces.0.lldp.0",
+    "inventory.interfaces.3.client_id",
+    "inventory.disks",
+    "inventory.disks.0",
+    "inventory.disks.0.size",
+    "inventory.disks.0.name",
+    "inventory.cpu",
+    "inventory.cpu.count",
+    "inventory.cpu.architecture",
+    "inventory.memory",
+    "inventory.memory.physical_mb",
+    "inventory.bmc_address",
+    "inventory.bmc_v6address",
+    "boot_interface",
+    "root_disk",
+    "root_disk.size",
+    "error",
+    "logs",
+    "pci_devices",
+    "data",
+];
+
+#[tokio::test]
+async fn wrong_types_at_every_key_the_hooks_read() {
+    let ironic = Ironic::new();
+    let app = all_hooks_app().await;
+    let m = Machine::new();
+    let uuid = m.node(&ironic).await;
+    let mut base = m.data();
+    base["pci_devices"] =
+        json!([{"vendor_id": "8086", "product_id": "1572", "bus": "0000:01:00.0"}]);
+    base["data"] = json!([["cpu", "logical", "number", "4"]]);
+    base["lldp_raw"] = json!({});
+    base["logs"] = json!("aGVsbG8=");
+    let wrong = [
+        json!(null),
+        json!(42),
+        json!("x"),
+        json!([]),
+        json!({}),
+        json!(true),
+        json!([[]]),
+        json!(-1.5),
+    ];
+    let mut outcomes = std::collections::BTreeMap::new();
+    for key in KEYS {
+        for value in &wrong {
+            let mut data = base.clone();
+            assert!(
+                set_path(&mut data, key, value.clone()),
+                "{key} missing from the document"
+            );
+            let (code, status) = attempt(&app, &uuid, &data).await;
+            *outcomes
+                .entry((code, status["state"].as_str().unwrap_or("?").to_string()))
+                .or_insert(0) += 1;
+        }
+    }
+    // Both kinds of outcome occur: some wrong values are tolerated, others refused.
+    assert!(
+        outcomes.keys().any(|(c, _)| *c == 200) && outcomes.keys().any(|(c, _)| *c == 400),
+        "{outcomes:?}"
+    );
+}
+
+#[tokio::test]
+async fn malformed_and_oversized_documents() {
+    let app = TestApp::spawn_with(|c| c.processing.max_body_size = 1024 * 1024).await;
+    for body in ["", "{", "not json", "{\"a\": }", "[1,2", "\u{0}"] {
+        let response = app
+            .request(Method::POST, "/v1/continue")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_error_prefix(response, 400, "Invalid JSON in request body").await;
+    }
+    for (body, name) in [
+        ("[]", "list"),
+        ("42", "int"),
+        ("\"x\"", "str"),
+        ("null", "NoneType"),
+        ("1.5", "float"),
+        ("true", "bool"),
+    ] {
+        let response = app
+            .request(Method::POST, "/v1/continue")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_error(
+            response,
+            400,
+            &format!("Invalid data: expected a JSON object, got {name}"),
+        )
+        .await;
+    }
+    let deep = format!("{{\"inventory\": {}{}}}", "[".repeat(100), "]".repeat(100));
+    let response = app
+        .request(Method::POST, "/v1/continue")
+        .body(deep)
+        .send()
+        .await
+        .unwrap();
+    assert_error_prefix(
+        response,
+        400,
+        "Invalid JSON: documents may nest at most 25 levels deep",
+    )
+    .await;
+    let huge = format!("{{\"x\": \"{}\"}}", "a".repeat(2 * 1024 * 1024));
+    let response = app
+        .request(Method::POST, "/v1/continue")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_error_prefix(response, 413, "Request body is larger than the limit").await;
+}
+
+#[tokio::test]
+async fn huge_arrays_are_processed_in_bounded_time() {
+    let app = TestApp::spawn().await;
+    let mut data = Machine::new().data();
+    let interfaces: Vec<Value> = (0..30_000u32)
+        .map(|i| json!({"name": format!("eth{i}"), "mac_address": format!("02:00:00:{:02x}:{:02x}:{:02x}", i >> 16, (i >> 8) & 255, i & 255)}))
+        .collect();
+    data["inventory"]["interfaces"] = Value::Array(interfaces);
+    data["inventory"]["disks"] = Value::Array(
+        (0..30_000)
+            .map(|i| json!({"name": format!("/dev/sd{i}"), "size": i}))
+            .collect(),
+    );
+    let started = std::time::Instant::now();
+    let response = post_continue(&app, &data).await;
+    assert_error_prefix(
+        response,
+        400,
+        "The following failures happened during running pre-processing hooks:",
+    )
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn sql_metacharacters_in_macs_and_bmc_addresses_are_just_data() {
+    let ironic = Ironic::new();
+    let app = TestApp::with_ironic(|_| {}).await;
+    let m = Machine::new();
+    let uuid = m.node(&ironic).await;
+    app.request(
+        Method::POST,
+        &format!("/v1/introspection/{uuid}?manage_boot=0"),
+    )
+    .send()
+    .await
+    .unwrap();
+    let hostile = [
+        "' OR '1'='1",
+        "1.2.3.4'; DROP TABLE nodes; --",
+        "\" OR \"\"=\"",
+        "%' --",
+        "x\u{0}y",
+    ];
+    for value in hostile {
+        let mut data = m.data();
+        data["inventory"]["bmc_address"] = json!(value);
+        data["inventory"]["bmc_v6address"] = json!(value);
+        for i in 0..4 {
+            data["inventory"]["interfaces"][i]["mac_address"] = json!(value);
+        }
+        data["boot_interface"] = json!(value);
+        assert_error_prefix(
+            post_continue(&app, &data).await,
+            400,
+            "The following failures happened",
+        )
+        .await;
+    }
+    // The node is untouched and still findable by its real attributes.
+    let status: Value = app
+        .get(&format!("/v1/introspection/{uuid}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["state"], "waiting");
+    assert_eq!(post_continue(&app, &m.data()).await.status(), 200);
+}
+
+/// A random edit of the document: a key removed, replaced by another JSON
+/// value, or a string/number changed.
+fn mutation() -> impl Strategy<Value = (usize, u8, Value)> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
+        ".{0,40}".prop_map(Value::from),
+    ];
+    let value = leaf.prop_recursive(3, 16, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::btree_map("[a-z_]{1,12}", inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    });
+    (0..KEYS.len(), 0u8..3, value)
+}
+
+fn remove_path(doc: &mut Value, path: &str) {
+    let (parent, last) = path.rsplit_once('.').unwrap_or(("", path));
+    let target = if parent.is_empty() {
+        Some(&mut *doc)
+    } else {
+        parent
+            .split('.')
+            .try_fold(&mut *doc, |t, p| match p.parse::<usize>() {
+                Ok(i) => t.get_mut(i),
+                Err(_) => t.get_mut(p),
+            })
+    };
+    match target {
+        Some(Value::Object(map)) => {
+            map.remove(last);
+        }
+        Some(Value::Array(items)) => {
+            if let Ok(i) = last.parse::<usize>()
+                && i < items.len()
+            {
+                items.remove(i);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Property test over the JSON → lookup → hooks → Ironic path.
+#[test]
+fn random_edits_never_break_processing() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (app, uuid, base) = runtime.block_on(async {
+        let ironic = Ironic::new();
+        let app = all_hooks_app().await;
+        let m = Machine::new();
+        let uuid = m.node(&ironic).await;
+        (app, uuid, m.data())
+    });
+    let config = ProptestConfig {
+        cases: 60,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
+    proptest!(config, |(edits in prop::collection::vec(mutation(), 1..4))| {
+        let mut data = base.clone();
+        for (key, kind, value) in edits {
+            match kind {
+                0 => remove_path(&mut data, KEYS[key]),
+                _ => { set_path(&mut data, KEYS[key], value); }
+            }
+        }
+        runtime.block_on(attempt(&app, &uuid, &data));
+    });
+}

@@ -1,0 +1,136 @@
+//! Concurrency: duplicate callbacks for one node, and many nodes processed
+//! at once on the embedded SQLite store.
+
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::bed::Ironic;
+use crate::helpers::{TestApp, json_with_status};
+use crate::processing::{Machine, post_concurrently};
+
+#[tokio::test]
+async fn fifty_callbacks_for_one_node_are_processed_once() {
+    let ironic = Ironic::new();
+    let app = TestApp::with_ironic(|_| {}).await;
+    let m = Machine::new();
+    let uuid = m.node(&ironic).await;
+    app.request(
+        Method::POST,
+        &format!("/v1/introspection/{uuid}?manage_boot=0"),
+    )
+    .send()
+    .await
+    .unwrap();
+    app.wait_for_state(&uuid, "waiting", Duration::from_secs(10))
+        .await;
+
+    let statuses = post_concurrently(&app, &m.data(), 50).await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 400),
+        "{statuses:?}"
+    );
+
+    let status = app
+        .wait_for_state(&uuid, "finished", Duration::from_secs(30))
+        .await;
+    assert_eq!(status["error"], json!(null));
+    let node = ironic.node(&uuid).await;
+    assert_eq!(node["properties"]["cpus"], "4");
+    assert_eq!(node["properties"]["local_gb"], "999");
+    let ports = ironic.ports(&uuid).await;
+    assert_eq!(ports.len(), 1, "exactly one port: {ports:?}");
+}
+
+#[tokio::test]
+async fn two_hundred_nodes_processed_at_once_on_sqlite() {
+    const NODES: usize = 200;
+    let ironic = Ironic::new();
+    let app = TestApp::with_ironic(|c| {
+        c.ironic.max_retries = 10;
+        c.database.max_pool_size = 5;
+    })
+    .await;
+
+    // Nodes in `enroll` need no state change in Ironic: introspection may
+    // start from there, which keeps the setup short.
+    let mut machines = Vec::new();
+    let mut setup = tokio::task::JoinSet::new();
+    let url = ironic.url.clone();
+    for chunk in (0..NODES).collect::<Vec<_>>().chunks(NODES / 8) {
+        let (url, chunk_len) = (url.clone(), chunk.len());
+        setup.spawn(async move {
+            let ironic = Ironic::at(&url);
+            let mut out = Vec::new();
+            for _ in 0..chunk_len {
+                let m = Machine::new();
+                let (status, node) = ironic
+                    .call(Method::POST, "/nodes", Some(json!({"driver": "fake-hardware", "driver_info": {"ipmi_address": m.bmc}})))
+                    .await;
+                assert_eq!(status, 201, "{node}");
+                let uuid = node["uuid"].as_str().unwrap().to_string();
+                ironic.create_port(&uuid, &m.pxe).await;
+                out.push((m, uuid));
+            }
+            out
+        });
+    }
+    for batch in setup.join_all().await {
+        machines.extend(batch);
+    }
+    for (_, uuid) in &machines {
+        let r = app
+            .request(
+                Method::POST,
+                &format!("/v1/introspection/{uuid}?manage_boot=0"),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
+    }
+
+    let mut posts = tokio::task::JoinSet::new();
+    for (m, _) in &machines {
+        let request = app
+            .request(Method::POST, "/v1/continue")
+            .body(m.data().to_string());
+        posts.spawn(async move {
+            let response = request.send().await.expect("POST /v1/continue");
+            (
+                response.status().as_u16(),
+                response.text().await.unwrap_or_default(),
+            )
+        });
+    }
+    let results = posts.join_all().await;
+    let failures: Vec<&(u16, String)> = results.iter().filter(|(s, _)| *s != 200).collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {NODES} failed, e.g. {:?}",
+        failures.len(),
+        failures.first()
+    );
+
+    let started = std::time::Instant::now();
+    loop {
+        let list = json_with_status(app.get("/v1/introspection?state=finished").await, 200).await;
+        if list["introspection"].as_array().unwrap().len() == NODES {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "not all finished: {}",
+            list["introspection"].as_array().unwrap().len()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let errors = json_with_status(app.get("/v1/introspection?state=error").await, 200).await;
+    assert_eq!(errors["introspection"], Value::Array(vec![]));
+}
