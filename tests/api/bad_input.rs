@@ -148,16 +148,7 @@ async fn wrong_types_at_every_key_the_hooks_read() {
     base["data"] = json!([["cpu", "logical", "number", "4"]]);
     base["lldp_raw"] = json!({});
     base["logs"] = json!("aGVsbG8=");
-    let wrong = [
-        json!(null),
-        json!(42),
-        json!("x"),
-        json!([]),
-        json!({}),
-        json!(true),
-        json!([[]]),
-        json!(-1.5),
-    ];
+    let wrong = [json!(null), json!(-1.5), json!("x"), json!([[]]), json!({})];
     let mut outcomes = std::collections::BTreeMap::new();
     for key in KEYS {
         for value in &wrong {
