@@ -9,7 +9,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use inspector_core::api_version::{self, ApiVersion};
+use inspector_core::api_version;
 use tracing::Instrument;
 
 use super::error::{ApiError, InternalDetail, error_body};
@@ -79,9 +79,4 @@ pub async fn request_context(
     }
     .instrument(span)
     .await
-}
-
-/// The requested API version, set by `request_context`.
-pub fn requested_version(request_version: Option<&ApiVersion>) -> ApiVersion {
-    request_version.copied().unwrap_or(ApiVersion::MAX)
 }

@@ -71,7 +71,6 @@ impl Inspector {
     /// matches it in Ironic. `Ok(None)`: Ironic has no such node either.
     pub(crate) async fn record_active_node(
         &self,
-        _data: &Data,
         attrs: &LookupAttributes,
     ) -> Result<Option<(String, NodeLock)>> {
         if attrs.macs.is_empty() && attrs.bmc_addresses.is_empty() {

@@ -22,7 +22,7 @@ const LOCK_WAIT: Duration = Duration::from_secs(60);
 /// The document without the ramdisk logs, which are never stored or logged.
 pub(crate) fn without_logs(data: &Data) -> Value {
     let mut copy = data.clone();
-    copy.remove("logs");
+    copy.shift_remove("logs");
     Value::Object(copy)
 }
 
@@ -111,10 +111,9 @@ impl Inspector {
             Ok(power_off) => {
                 let manage_boot = node.manage_boot;
                 let this = self.handle();
-                let data_for_finish = without_logs(data);
                 let uuid = uuid.to_string();
                 self.tasks.spawn(async move {
-                    this.finish_processing(lock, &uuid, power_off && manage_boot, &data_for_finish)
+                    this.finish_processing(lock, &uuid, power_off && manage_boot)
                         .await;
                 });
                 Ok(())
@@ -192,7 +191,7 @@ impl Inspector {
     }
 
     /// The background end of processing: power off, then `finished`.
-    async fn finish_processing(&self, lock: NodeLock, uuid: &str, power_off: bool, _data: &Value) {
+    async fn finish_processing(&self, lock: NodeLock, uuid: &str, power_off: bool) {
         if power_off {
             if let Err(e) = self.ironic().set_power_state(uuid, "power off").await {
                 let enroll = matches!(self.ironic().get_node(uuid).await, Ok(n) if n.provision_state() == "enroll");
@@ -226,7 +225,7 @@ impl Inspector {
             Ok(found) => Ok(found),
             Err(LookupFailure::NotFound) => {
                 if self.config().processing.permit_active_introspection {
-                    match self.record_active_node(data, &attrs).await {
+                    match self.record_active_node(&attrs).await {
                         Ok(Some(found)) => return Ok(found),
                         Ok(None) => {}
                         Err(e) => return Err(e.message),

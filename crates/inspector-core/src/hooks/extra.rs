@@ -106,7 +106,7 @@ pub(crate) fn extra_hardware(data: &mut Data, strict: bool) -> Result<Update, Ho
                     .into(),
             );
             if strict {
-                data.remove("data");
+                data.shift_remove("data");
             }
             return Ok(update);
         }
@@ -126,7 +126,7 @@ pub(crate) fn extra_hardware(data: &mut Data, strict: bool) -> Result<Update, Ho
         }
     }
     data.insert("extra".into(), converted.into_json());
-    data.remove("data");
+    data.shift_remove("data");
     Ok(update)
 }
 
