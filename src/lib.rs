@@ -10,6 +10,7 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod ironic;
+pub mod metrics;
 pub mod pxe_filter;
 pub mod service;
 pub mod store;

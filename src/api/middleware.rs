@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -44,6 +44,11 @@ pub async fn request_context(
         let started = Instant::now();
         let method = request.method().clone();
         let path = request.uri().path().to_owned();
+        let route = request
+            .extensions()
+            .get::<MatchedPath>()
+            .map(|m| m.as_str().to_owned())
+            .unwrap_or_else(|| "unmatched".into());
         let legacy = header_text(request.headers(), &VERSION_HEADER);
         let standard = header_text(request.headers(), &STANDARD_VERSION_HEADER);
         let mut response = match api_version::negotiate(legacy.as_deref(), standard.as_deref()) {
@@ -73,6 +78,7 @@ pub async fn request_context(
             headers.insert(REQUEST_ID_HEADER, value);
         }
         let status = response.status().as_u16();
+        crate::metrics::http_request(method.as_str(), &route, status, started.elapsed());
         let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
         tracing::info!(%method, %path, status, elapsed_ms = format_args!("{elapsed_ms:.2}"), "request");
         response

@@ -20,7 +20,7 @@ use tower_http::normalize_path::{NormalizePath, NormalizePathLayer};
 
 use crate::app::AppState;
 use error::ApiError;
-use handlers::{continue_, introspection, root, rules};
+use handlers::{continue_, health, introspection, root, rules};
 
 async fn not_found() -> Response {
     ApiError::new(
@@ -79,15 +79,25 @@ pub fn app(state: AppState) -> NormalizePath<Router> {
                 .delete(rules::delete)
                 .post(rules::create_with_uuid),
         )
+        .route("/metrics", get(health::metrics))
         .route_layer(from_fn_with_state(state.clone(), auth::require_auth));
-    let router = public
+    let mut router = public
         .merge(protected)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(from_fn_with_state(
             state.clone(),
             middleware::request_context,
-        ))
-        .with_state(state);
+        ));
+    // Like oslo.middleware's, the health check sits outside the API: no
+    // authentication and no version negotiation.
+    let health_config = &state.inspector().config().healthcheck;
+    if health_config.enabled {
+        let path = health_config.path.clone();
+        router = Router::new()
+            .route(&path, get(health::healthcheck))
+            .merge(router);
+    }
+    let router = router.with_state(state);
     NormalizePathLayer::trim_trailing_slash().layer(router)
 }

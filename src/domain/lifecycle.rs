@@ -83,6 +83,7 @@ impl Inspector {
                 .await
             {
                 Ok(()) => {
+                    crate::metrics::introspection_ended(next.as_str());
                     match error {
                         Some(e) => {
                             tracing::error!(node = uuid, from = %node.state, to = %next, error = %e, "introspection failed")

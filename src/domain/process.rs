@@ -28,7 +28,14 @@ pub(crate) fn without_logs(data: &Data) -> Value {
 
 impl Inspector {
     /// Processes a ramdisk's document; returns the node's UUID.
-    pub async fn process(&self, mut data: Data) -> Result<String> {
+    pub async fn process(&self, data: Data) -> Result<String> {
+        let started = std::time::Instant::now();
+        let result = self.process_document(data).await;
+        crate::metrics::callback_processed(started.elapsed());
+        result
+    }
+
+    async fn process_document(&self, mut data: Data) -> Result<String> {
         let unprocessed = without_logs(&data);
         let mut failures = self.pipeline.before_processing(&mut data);
         let found = match self.find_node_for(&mut data).await {

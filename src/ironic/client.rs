@@ -323,6 +323,10 @@ impl IronicClient {
                 Err(e) => Err(describe_reqwest_error(&e)),
             };
             let elapsed_ms = started.elapsed().as_millis() as u64;
+            crate::metrics::ironic_request(
+                method.as_str(),
+                outcome.as_ref().ok().map(|r| r.status),
+            );
             let node = node.unwrap_or("-");
             match outcome {
                 Ok(reply)
@@ -336,6 +340,7 @@ impl IronicClient {
                 }
                 Ok(reply) if transient(reply.status, &reply.body) && attempt < max_retries => {
                     attempt += 1;
+                    crate::metrics::ironic_retry();
                     tracing::warn!(
                         node, %method, url, status = reply.status, attempt, max_retries,
                         error = %error_message(&String::from_utf8_lossy(&reply.body)),
@@ -349,6 +354,7 @@ impl IronicClient {
                 }
                 Err(error) if attempt < max_retries => {
                     attempt += 1;
+                    crate::metrics::ironic_retry();
                     tracing::warn!(node, %method, url, attempt, max_retries, %error, "Ironic unreachable; retrying");
                     tokio::time::sleep(settings.retry_interval).await;
                 }

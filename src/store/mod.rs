@@ -208,6 +208,16 @@ impl Store {
         dispatch!(self, s => s.active_nodes().await)
     }
 
+    /// How many cached nodes are in each state.
+    pub async fn count_by_state(&self) -> Result<Vec<(String, u64)>> {
+        dispatch!(self, s => s.count_by_state().await)
+    }
+
+    /// A trivial query, to tell whether the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        dispatch!(self, s => s.ping().await)
+    }
+
     pub async fn all_node_uuids(&self) -> Result<Vec<String>> {
         dispatch!(self, s => s.all_node_uuids().await)
     }

@@ -528,6 +528,26 @@ impl SqliteStore {
         rows.iter().map(node_from_row).collect()
     }
 
+    pub async fn count_by_state(&self) -> Result<Vec<(String, u64)>> {
+        let rows =
+            sqlx::query("SELECT state, COUNT(*) AS n FROM nodes GROUP BY state ORDER BY state")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("state")?,
+                    u64::try_from(r.try_get::<i64, _>("n")?).unwrap_or(0),
+                ))
+            })
+            .collect()
+    }
+
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").fetch_one(&self.pool).await?;
+        Ok(())
+    }
+
     pub async fn all_node_uuids(&self) -> Result<Vec<String>> {
         let rows = sqlx::query("SELECT uuid FROM nodes")
             .fetch_all(&self.pool)

@@ -250,3 +250,42 @@ async fn trailing_slashes_are_ignored() {
     assert_eq!(app.get("/v1/rules/").await.status(), 200);
     assert_eq!(app.get("/v1/introspection/").await.status(), 200);
 }
+
+#[tokio::test]
+async fn the_health_check_is_off_by_default_and_open_when_enabled() {
+    let app = TestApp::spawn().await;
+    assert_eq!(app.get("/healthcheck").await.status(), 404);
+    let app = TestApp::spawn_with(|c| c.healthcheck.enabled = true).await;
+    // No version negotiation either: a bogus version header does not matter.
+    let response = app
+        .request(Method::GET, "/healthcheck")
+        .header(LEGACY, "9.9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.unwrap(), "OK");
+}
+
+#[tokio::test]
+async fn metrics_count_requests_and_nodes() {
+    let app = TestApp::spawn().await;
+    app.get("/v1/rules").await;
+    app.get("/v1/no/such/route").await;
+    let text = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        text.contains(
+            "inspector_http_requests_total{method=\"GET\",route=\"/v1/rules\",status=\"200\"}"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("route=\"unmatched\",status=\"404\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("# TYPE inspector_http_request_duration_seconds histogram"),
+        "{text}"
+    );
+    assert!(!text.contains("inspector_nodes{"), "no nodes yet: {text}");
+}

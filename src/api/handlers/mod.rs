@@ -1,6 +1,7 @@
 //! Thin handlers: extract, call one domain function, render.
 
 pub mod continue_;
+pub mod health;
 pub mod introspection;
 pub mod root;
 pub mod rules;
