@@ -95,25 +95,16 @@ impl Inspector {
             }
         }
         // Upstream did not lock here (spec §11 Q11) and a start could
-        // interleave with processing; we hold the node's lock throughout.
-        let lock = match self.locks().try_lock(&uuid) {
-            Some(lock) => lock,
-            None => {
-                if let Some(existing) = self.store().get_node(&uuid).await? {
-                    existing
-                        .state
-                        .on(Event::Start)
-                        .map_err(|e| Error::bad_request(e.to_string()))?;
-                }
-                return Err(Error::conflict("Node is locked, please, retry later"));
-            }
-        };
+        // interleave with processing; we hold the node's lock throughout. A
+        // state that refuses `start` is reported first, as upstream does.
+        let lock = self.locks().try_lock(&uuid);
         if let Some(existing) = self.store().get_node(&uuid).await? {
             existing
                 .state
                 .on(Event::Start)
                 .map_err(|e| Error::bad_request(e.to_string()))?;
         }
+        let lock = lock.ok_or_else(|| Error::conflict("Node is locked, please, retry later"))?;
         let host = bmc::bmc_host(
             node.driver_info(),
             &self.config().default.ipmi_address_fields,
