@@ -228,3 +228,107 @@ async fn ironic_down_is_a_503_and_leaves_no_node_behind() {
         404
     );
 }
+
+#[tokio::test]
+async fn http_basic_credentials_are_sent_to_ironic() {
+    let server = MockServer::start().await;
+    // "inspector:s3cret" in base64.
+    let authorized =
+        || wiremock::matchers::header("authorization", "Basic aW5zcGVjdG9yOnMzY3JldA==");
+    Mock::given(method("GET"))
+        .and(path("/"))
+        .and(authorized())
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"default_version": {"version": "1.115"}})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/nodes/by-name"))
+        .and(authorized())
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"uuid": NODE})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let url = server.uri();
+    let app = TestApp::spawn_with(move |c| {
+        c.ironic.endpoint_override = Some(url);
+        c.ironic.auth_type = "http_basic".into();
+        c.ironic.username = Some("inspector".into());
+        c.ironic.password = Some("s3cret".into());
+    })
+    .await;
+    // The name resolves through the authenticated Ironic; the node is not cached.
+    crate::helpers::assert_error(
+        app.get("/v1/introspection/by-name").await,
+        404,
+        &format!("Could not find node {NODE} in cache"),
+    )
+    .await;
+}
+
+/// A graceful shutdown waits for processing in flight: the node ends
+/// `finished`, not half-way.
+#[tokio::test]
+async fn shutdown_drains_processing_in_flight() {
+    let server = ironic_with_node().await;
+    Mock::given(method("PATCH"))
+        .and(path(format!("/v1/nodes/{NODE}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "uuid": NODE, "provision_state": "manageable", "driver_info": {}, "properties": {}
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/ports"))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .set_body_json(json!({"uuid": "0e3f1c2a-0000-4000-8000-000000000002"})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path("/v1/ports/0e3f1c2a-0000-4000-8000-000000000001"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"uuid": "0e3f1c2a-0000-4000-8000-000000000001"})),
+        )
+        .mount(&server)
+        .await;
+    // The power-off at the end of processing takes a while.
+    Mock::given(method("PUT"))
+        .and(path(format!("/v1/nodes/{NODE}/states/power")))
+        .respond_with(ResponseTemplate::new(202).set_delay(Duration::from_millis(1500)))
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path(format!("/v1/nodes/{NODE}/management/boot_device")))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&server)
+        .await;
+    let app = app_for(&server, 0, 10).await;
+    let response = app
+        .request(Method::POST, &format!("/v1/introspection/{NODE}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    app.wait_for_state(NODE, "waiting", Duration::from_secs(10))
+        .await;
+
+    let mut data = crate::processing::Machine::new().data();
+    data["inventory"]["interfaces"][0]["mac_address"] = json!("52:54:00:00:00:01");
+    data["boot_interface"] = json!("01-52-54-00-00-00-01");
+    let response = crate::processing::post_continue(&app, &data).await;
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    // The power-off is still running in the background; stop now.
+    let app = app.restart().await;
+    let status: serde_json::Value = app
+        .get(&format!("/v1/introspection/{NODE}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["state"], "finished", "{status}");
+}
