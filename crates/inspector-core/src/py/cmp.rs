@@ -102,6 +102,12 @@ pub fn to_float(v: &Value) -> Result<f64, PyError> {
     }
 }
 
+/// Python `int(v)` as a JSON number: `None` where Python raises, and also for an
+/// integer beyond 64 bits (which JSON documents here cannot hold).
+pub fn to_int_json(v: &Value) -> Option<Value> {
+    to_int(v).ok()?.to_json()
+}
+
 /// Python `int(v)`.
 pub fn to_int(v: &Value) -> Result<PyInt, PyError> {
     match v {
@@ -211,6 +217,12 @@ fn cmp_numbers(a: &Num, b: &Num) -> Option<Ordering> {
 /// Python `a <op> b` for JSON-decoded values.
 pub fn compare(op: CmpOp, a: &Value, b: &Value) -> Result<bool, PyError> {
     rich_compare(op, &Obj::of(a), &Obj::of(b))
+}
+
+/// Python `a == b` (`1 == 1.0 == True`, containers element-wise).
+pub fn eq(a: &Value, b: &Value) -> bool {
+    // Equality never raises between JSON-decoded values.
+    compare(CmpOp::Eq, a, b).unwrap_or(false)
 }
 
 /// Python `coerced <op> expected`.

@@ -69,6 +69,18 @@ pub fn format(template: &str, data: &Value) -> Result<String, FormatError> {
     Ok(out)
 }
 
+/// Python `format(s, spec)` for a str.
+pub fn format_str(s: &str, spec: &str) -> Result<String, FormatError> {
+    let spec: Vec<char> = spec.chars().collect();
+    Ok(fmtspec::format_str(s, &spec)?)
+}
+
+/// Python `format(n, spec)` for an int.
+pub fn format_int(n: i128, spec: &str) -> Result<String, FormatError> {
+    let spec: Vec<char> = spec.chars().collect();
+    Ok(fmtspec::format_int(n, "int", &spec)?)
+}
+
 /// Upstream's `_format_value` (API 1.14+): strings are formatted, lists and dicts are
 /// formatted recursively (dict keys too), other values are returned unchanged.
 pub fn format_value(v: &Value, data: &Value) -> Result<Value, FormatError> {

@@ -349,9 +349,7 @@ pub fn action_outcome(
             let path = path_param(params)?;
             let value = formatted(params, "value", data)?.unwrap_or(Value::Null);
             let explicit_reset = params.contains_key("reset_interfaces");
-            let requested = params
-                .get("reset_interfaces")
-                .is_none_or(crate::value::truthy);
+            let requested = params.get("reset_interfaces").is_none_or(py::value::truthy);
             let reset_interfaces = path.trim_matches('/') == "driver" && requested;
             Ok(ActionOutcome::Patch {
                 patch: vec![json!({"op": "add", "path": patch_path(&path), "value": value})],
@@ -380,7 +378,7 @@ pub fn action_outcome(
         ActionKind::ExtendAttribute => {
             let path = path_param(params)?;
             let value = formatted(params, "value", data)?.unwrap_or(Value::Null);
-            let unique = params.get("unique").is_some_and(crate::value::truthy);
+            let unique = params.get("unique").is_some_and(py::value::truthy);
             let (current, op) = match value_at(node, &path)? {
                 Some(existing) => (existing, "replace"),
                 None => (Value::Array(Vec::new()), "add"),

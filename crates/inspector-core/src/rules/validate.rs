@@ -8,8 +8,7 @@ use super::{
     ActionDef, ActionKind, ConditionDef, ConditionOp, Multiple, RuleDefinition, split_field,
 };
 use crate::ids::canonical_uuid;
-use crate::py::value::py_repr;
-use crate::value::{python_type_name, truthy};
+use crate::py::value::{py_repr, truthy, type_name as python_type_name};
 
 /// Why a rule cannot be created; every variant is a 400.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
