@@ -14,7 +14,10 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-use python::{is_truthy, parse_int_is_positive, py_str, quote, strip, type_name};
+use crate::py::text::strip;
+use crate::py::value::{py_str, truthy, type_name};
+use crate::py::{PyInt, int_from_str};
+use python::quote;
 use specs::DeviceValue;
 
 /// An exception upstream raises while parsing or matching hints.
@@ -255,7 +258,7 @@ fn python_equal(a: &Value, b: &Value) -> bool {
 /// (random per process); they are sorted here. Hints are visited in the map's
 /// iteration order, as upstream visits dict insertion order.
 pub fn parse_hints(hints: &Value) -> Result<RootDeviceHints, HintError> {
-    if !is_truthy(hints) {
+    if !truthy(hints) {
         return Ok(RootDeviceHints { hints: None });
     }
     let Value::Object(map) = hints else {
@@ -287,10 +290,10 @@ pub fn parse_hints(hints: &Value) -> Result<RootDeviceHints, HintError> {
             HintType::Int => {
                 let text = py_str(expression);
                 for value in extract_operator_and_values(&text, name)?.1 {
-                    let message = match parse_int_is_positive(&value) {
-                        Some(true) => continue,
-                        Some(false) => "should be a positive integer",
-                        None => "is not an integer value",
+                    let message = match int_from_str(&value) {
+                        Ok(n) if n > PyInt::from_i128(0) => continue,
+                        Ok(_) => "should be a positive integer",
+                        Err(_) => "is not an integer value",
                     };
                     return Err(HintError::value_error(format!(
                         "Root device hint \"{name}\" {message}. Current value: {text}"

@@ -9,9 +9,9 @@ use super::{
     Loaded, OptionValue, PxeDriver, Source, StoreData,
 };
 use crate::oslo::ini;
-use crate::oslo::pyfmt;
 use crate::oslo::resolve::{ConfigFile, Occurrence, Resolved, Resolver, normalize_group};
 use crate::oslo::types::Value;
+use crate::py;
 
 /// Builds the configuration from files given in precedence order (later
 /// files win, multi-valued options accumulate). Every problem is reported:
@@ -109,7 +109,7 @@ fn parse(sources: &[Source]) -> Result<Vec<ConfigFile>, Vec<ConfError>> {
                 file: source.path.clone(),
                 section: String::new(),
                 option: String::new(),
-                message: format!("{}: {}", e.message, pyfmt::repr_str(&e.text)),
+                message: format!("{}: {}", e.message, py::value::str_repr(&e.text)),
                 line: Some(e.line),
             })),
         }
@@ -293,7 +293,7 @@ impl Reader<'_> {
                 } else {
                     format!(
                         "Value {} is not a valid number of seconds",
-                        pyfmt::repr_float(secs)
+                        py::float_repr(secs)
                     )
                 };
                 self.fail(index, message)
@@ -351,7 +351,7 @@ impl Reader<'_> {
             format!(
                 "Valid values are [{}], but found {}",
                 names.join(", "),
-                pyfmt::repr_str(&s)
+                py::value::str_repr(&s)
             ),
         );
         fallback
@@ -369,7 +369,7 @@ fn out_of_range(v: i64) -> String {
 /// Hook lists are comma-separated strings; blanks are dropped.
 fn hook_list(text: &str) -> Vec<String> {
     text.split(',')
-        .map(pyfmt::strip)
+        .map(py::text::strip)
         .filter(|s| !s.is_empty())
         .map(String::from)
         .collect()

@@ -2,9 +2,9 @@
 //! oslo-config-generator writes upstream's.
 
 use super::registry::{REGISTRY, Status};
-use crate::oslo::pyfmt;
 use crate::oslo::resolve::Default;
 use crate::oslo::types::OptType;
+use crate::py;
 
 const WIDTH: usize = 70;
 
@@ -86,7 +86,7 @@ pub fn sample() -> String {
                 (None, None) => vec!["<None>"],
             };
             for value in shown {
-                let value = if pyfmt::strip(value) != value {
+                let value = if py::text::strip(value) != value {
                     format!("\"{value}\"")
                 } else {
                     value.to_string()

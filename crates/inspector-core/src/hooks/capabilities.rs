@@ -5,8 +5,8 @@
 
 use serde_json::{Value, json};
 
-use super::py::py_str;
 use super::{HookError, NodeOp};
+use crate::py::value::{py_repr, py_str, truthy};
 
 /// Ordered capability pairs, as a Python dict keeps them.
 pub type Capabilities = Vec<(String, String)>;
@@ -80,10 +80,10 @@ pub fn of_node(node: &Value) -> Result<Capabilities, String> {
         None | Some(Value::Null) => Ok(Capabilities::new()),
         Some(Value::String(s)) => parse(s),
         // Python: `if not caps: return {}`.
-        Some(other) if !super::py::truthy(other) => Ok(Capabilities::new()),
+        Some(other) if !truthy(other) => Ok(Capabilities::new()),
         Some(other) => Err(format!(
             "Node capabilities must be a string of the form k1:v1,k2:v2, got {}",
-            super::py::py_repr(other)
+            py_repr(other)
         )),
     }
 }

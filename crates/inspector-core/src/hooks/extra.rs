@@ -3,9 +3,10 @@
 use serde_json::{Map, Value, json};
 
 use super::capabilities;
-use super::py::{json_key, py_eq, py_int, py_str, truthy};
 use super::standard::{get_inventory, truncated_repr};
 use super::{Data, HookError, NodeOp, NodeView, Settings, Update};
+use crate::py::cmp::{eq as py_eq, to_int_json};
+use crate::py::value::{json_key, py_str, truthy};
 
 /// `capabilities.before_update`: boot mode and CPU-flag capabilities.
 pub(crate) fn capabilities(
@@ -137,7 +138,7 @@ fn convert_item(converted: &mut PyDict, item: &[Value]) -> Result<(), String> {
     let key1 = item.get(1).ok_or("list index out of range")?;
     let level1 = level0.setdefault(key1)?;
     let value = item.get(3).ok_or("list index out of range")?;
-    let value = py_int(value).unwrap_or_else(|| value.clone());
+    let value = to_int_json(value).unwrap_or_else(|| value.clone());
     let key2 = item.get(2).ok_or("list index out of range")?;
     level1.set(key2, Node::Leaf(value))
 }

@@ -29,7 +29,7 @@ pub(crate) fn netaddr_parse(value: &Value) -> NetaddrParse {
                 Ok(ip) => NetaddrParse::Address(ip),
                 Err(_) => NetaddrParse::Invalid(format!(
                     "failed to detect a valid IP address from {}",
-                    super::py::str_repr(s)
+                    crate::py::value::str_repr(s)
                 )),
             }
         }
@@ -38,7 +38,7 @@ pub(crate) fn netaddr_parse(value: &Value) -> NetaddrParse {
             Some(ip) => NetaddrParse::Address(ip),
             None => NetaddrParse::Invalid(format!(
                 "failed to detect a valid IP address from {}",
-                super::py::py_repr(value)
+                crate::py::value::py_repr(value)
             )),
         },
         _ => NetaddrParse::Unsupported,
@@ -104,7 +104,7 @@ impl Network {
         let invalid = || {
             format!(
                 "{} does not appear to be an IPv4 or IPv6 network",
-                super::py::str_repr(text)
+                crate::py::value::str_repr(text)
             )
         };
         let mut parts = text.split('/');

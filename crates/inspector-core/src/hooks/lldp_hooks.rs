@@ -5,10 +5,10 @@ use serde_json::{Map, Value, json};
 
 use super::ip::{Network, python_ip_address};
 use super::ports::PortsView;
-use super::py::truthy;
 use super::standard::{get_inventory, inventory_interfaces, truncated_repr};
 use super::{Data, HookError, NodeView, Settings, Update};
 use crate::lldp;
+use crate::py::value::truthy;
 
 /// `data.lldp_raw` as upstream reads it (`data.get('lldp_raw') or {}`);
 /// upstream crashes on a truthy non-object, which is ignored with a warning.

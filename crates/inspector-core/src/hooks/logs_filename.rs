@@ -4,7 +4,7 @@
 
 use time::PrimitiveDateTime;
 
-use super::py::str_repr;
+use crate::py::value::str_repr;
 
 /// File name for stored ramdisk logs per [processing] ramdisk_logs_filename_format (Python str.format with uuid, mac, bmc, dt incl. strftime specs like {dt:%Y%m%d-%H%M%S.%f}); the result must be a plain file name: reject/sanitise anything that could escape the directory (/, .., NUL) — data comes from the ramdisk.
 ///
@@ -120,13 +120,15 @@ fn replace_field(field: &str, fields: &Fields, depth: u8) -> Result<String, Stri
         value = Arg::Str(match conv {
             's' => arg_str(&value),
             'r' => arg_repr(&value),
-            'a' => ascii(&arg_repr(&value)),
+            'a' => crate::py::value::escape_non_ascii(&arg_repr(&value)),
             other => return Err(format!("Unknown conversion specifier {other}")),
         });
     }
     match value {
-        Arg::Str(s) => format_str(&s, &spec),
-        Arg::Int(i) => format_int(i, &spec),
+        Arg::Str(s) => crate::py::format::format_str(&s, &spec).map_err(|e| e.to_string()),
+        Arg::Int(i) => {
+            crate::py::format::format_int(i128::from(i), &spec).map_err(|e| e.to_string())
+        }
         Arg::DateTime(dt) if spec.is_empty() => Ok(datetime_str(dt)),
         Arg::DateTime(dt) => Ok(strftime(dt, &spec)),
     }
@@ -253,18 +255,6 @@ fn arg_repr(value: &Arg) -> String {
     }
 }
 
-/// Python `ascii()` of an already repr'd string: non-ASCII escaped.
-fn ascii(repr: &str) -> String {
-    repr.chars()
-        .map(|c| match c as u32 {
-            0..=0x7f => c.to_string(),
-            n @ 0x80..=0xff => format!("\\x{n:02x}"),
-            n @ 0x100..=0xffff => format!("\\u{n:04x}"),
-            n => format!("\\U{n:08x}"),
-        })
-        .collect()
-}
-
 /// `str(datetime)`: ISO with a space, microseconds only when non-zero.
 fn datetime_str(dt: PrimitiveDateTime) -> String {
     let mut s = format!(
@@ -280,190 +270,6 @@ fn datetime_str(dt: PrimitiveDateTime) -> String {
         s.push_str(&format!(".{:06}", dt.microsecond()));
     }
     s
-}
-
-/// A parsed standard format spec.
-#[derive(Default)]
-struct Spec {
-    fill: Option<char>,
-    align: Option<char>,
-    sign: Option<char>,
-    alternate: bool,
-    zero: bool,
-    width: usize,
-    grouping: Option<char>,
-    precision: Option<usize>,
-    kind: Option<char>,
-}
-
-fn parse_spec(spec: &str) -> Result<Spec, String> {
-    let chars: Vec<char> = spec.chars().collect();
-    let mut s = Spec::default();
-    let mut i = 0;
-    let is_align = |c: char| matches!(c, '<' | '>' | '=' | '^');
-    if chars.len() >= 2 && is_align(chars[1]) {
-        s.fill = Some(chars[0]);
-        s.align = Some(chars[1]);
-        i = 2;
-    } else if chars.first().is_some_and(|c| is_align(*c)) {
-        s.align = Some(chars[0]);
-        i = 1;
-    }
-    if let Some(&c @ ('+' | '-' | ' ')) = chars.get(i) {
-        s.sign = Some(c);
-        i += 1;
-    }
-    if chars.get(i) == Some(&'#') {
-        s.alternate = true;
-        i += 1;
-    }
-    if chars.get(i) == Some(&'0') {
-        s.zero = true;
-        i += 1;
-    }
-    let digits = |i: &mut usize| {
-        let start = *i;
-        while chars.get(*i).is_some_and(char::is_ascii_digit) {
-            *i += 1;
-        }
-        chars[start..*i].iter().collect::<String>()
-    };
-    let width = digits(&mut i);
-    if !width.is_empty() {
-        s.width = width
-            .parse()
-            .map_err(|_| "Too many decimal digits in format string".to_string())?;
-    }
-    if let Some(&c @ (',' | '_')) = chars.get(i) {
-        s.grouping = Some(c);
-        i += 1;
-    }
-    if chars.get(i) == Some(&'.') {
-        i += 1;
-        let precision = digits(&mut i);
-        if precision.is_empty() {
-            return Err("Format specifier missing precision".into());
-        }
-        s.precision = Some(
-            precision
-                .parse()
-                .map_err(|_| "Too many decimal digits in format string".to_string())?,
-        );
-    }
-    match chars.len() - i {
-        0 => {}
-        1 => s.kind = Some(chars[i]),
-        _ => return Err("Invalid format specifier".into()),
-    }
-    Ok(s)
-}
-
-fn pad(body: &str, s: &Spec, default_align: char, fill: char) -> String {
-    let len = body.chars().count();
-    if len >= s.width {
-        return body.to_string();
-    }
-    let missing = s.width - len;
-    let fill_str = |n: usize| std::iter::repeat_n(fill, n).collect::<String>();
-    match s.align.unwrap_or(default_align) {
-        '<' => format!("{body}{}", fill_str(missing)),
-        '^' => format!(
-            "{}{body}{}",
-            fill_str(missing / 2),
-            fill_str(missing - missing / 2)
-        ),
-        _ => format!("{}{body}", fill_str(missing)),
-    }
-}
-
-fn format_str(value: &str, spec: &str) -> Result<String, String> {
-    let s = parse_spec(spec)?;
-    if let Some(kind) = s.kind.filter(|k| *k != 's') {
-        return Err(format!(
-            "Unknown format code '{kind}' for object of type 'str'"
-        ));
-    }
-    if s.sign.is_some() {
-        return Err("Sign not allowed in string format specifier".into());
-    }
-    if s.alternate {
-        return Err("Alternate form (#) not allowed in string format specifier".into());
-    }
-    if s.align == Some('=') {
-        return Err("'=' alignment not allowed in string format specifier".into());
-    }
-    if let Some(g) = s.grouping {
-        return Err(format!("Cannot specify '{g}' with 's'."));
-    }
-    let body: String = match s.precision {
-        Some(p) => value.chars().take(p).collect(),
-        None => value.to_string(),
-    };
-    let fill = s.fill.unwrap_or(if s.zero { '0' } else { ' ' });
-    Ok(pad(&body, &s, '<', fill))
-}
-
-fn format_int(value: i64, spec: &str) -> Result<String, String> {
-    let s = parse_spec(spec)?;
-    if s.precision.is_some() {
-        return Err("Precision not allowed in integer format specifier".into());
-    }
-    let magnitude = value.unsigned_abs();
-    let (digits, prefix) = match s.kind {
-        None | Some('d') | Some('n') => (magnitude.to_string(), ""),
-        Some('x') => (format!("{magnitude:x}"), "0x"),
-        Some('X') => (format!("{magnitude:X}"), "0X"),
-        Some('o') => (format!("{magnitude:o}"), "0o"),
-        Some('b') => (format!("{magnitude:b}"), "0b"),
-        Some(other) => {
-            return Err(format!(
-                "Unsupported format code '{other}' for an integer field"
-            ));
-        }
-    };
-    let digits = match s.grouping {
-        Some(sep) => {
-            let group = if matches!(s.kind, None | Some('d') | Some('n')) {
-                3
-            } else {
-                4
-            };
-            let chars: Vec<char> = digits.chars().collect();
-            let mut grouped = String::new();
-            for (i, c) in chars.iter().enumerate() {
-                if i > 0 && (chars.len() - i).is_multiple_of(group) {
-                    grouped.push(sep);
-                }
-                grouped.push(*c);
-            }
-            grouped
-        }
-        None => digits,
-    };
-    let sign = match (value < 0, s.sign) {
-        (true, _) => "-",
-        (false, Some('+')) => "+",
-        (false, Some(' ')) => " ",
-        _ => "",
-    };
-    let prefix = if s.alternate { prefix } else { "" };
-    let fill = s.fill.unwrap_or(if s.zero { '0' } else { ' ' });
-    let align = s.align.or(if s.zero && s.fill.is_none() {
-        Some('=')
-    } else {
-        None
-    });
-    if align == Some('=') {
-        let head = format!("{sign}{prefix}");
-        let inner = Spec {
-            width: s.width.saturating_sub(head.chars().count()),
-            align: Some('>'),
-            ..Spec::default()
-        };
-        return Ok(format!("{head}{}", pad(&digits, &inner, '>', fill)));
-    }
-    let spec = Spec { align, ..s };
-    Ok(pad(&format!("{sign}{prefix}{digits}"), &spec, '>', fill))
 }
 
 const WEEKDAYS: [&str; 7] = [

@@ -16,7 +16,6 @@ mod lldp_hooks;
 mod logs_filename;
 mod pci;
 mod ports;
-mod py;
 mod standard;
 mod yaml;
 

@@ -4,9 +4,10 @@
 use serde_json::{Map, Value};
 
 use super::capabilities;
-use super::py::{py_eq, truthy};
 use super::standard::{truncated_repr, update_properties};
 use super::{Data, HookError, NodeView, Update};
+use crate::py::cmp::eq as py_eq;
+use crate::py::value::truthy;
 
 /// `[pci_devices]alias` parsed: `(vendor_id, product_id) -> name` in Python
 /// dict order, plus whether any alias was configured at all.

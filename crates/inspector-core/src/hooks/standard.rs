@@ -6,10 +6,12 @@ use serde_json::{Map, Value, json};
 
 use super::ip::{NetaddrParse, is_loopback, netaddr_parse};
 use super::ports::PortsView;
-use super::py::{float_floor_div, py_eq, py_int, py_repr, py_str, str_repr, truthy};
 use super::{Data, HookError, NodeOp, NodeView, PreError, Settings, Update};
 use crate::conf::{AddPorts, KeepPorts};
 use crate::lldp::is_valid_mac;
+use crate::py::cmp::{eq as py_eq, to_int_json};
+use crate::py::float_floor_div;
+use crate::py::value::{py_repr, py_str, str_repr, truthy};
 use crate::root_device;
 
 const GIB: u64 = 1 << 30;
@@ -142,13 +144,7 @@ impl Interface {
 
     /// Python `repr()` of the dict, for the "No suitable interfaces" error.
     fn repr(&self) -> String {
-        format!(
-            "{{'ip': {}, 'mac': {}, 'client_id': {}, 'pxe': {}}}",
-            py_repr(&self.ip),
-            str_repr(&self.mac),
-            py_repr(&self.client_id),
-            if self.pxe { "True" } else { "False" }
-        )
+        py_repr(&self.to_json())
     }
 }
 
@@ -614,7 +610,7 @@ pub(crate) fn scheduler(
     let count = cpu
         .and_then(|c| c.as_object())
         .and_then(|c| c.get("count"))
-        .and_then(py_int);
+        .and_then(to_int_json);
     match count {
         Some(count) => {
             data.insert("cpus".into(), count);
@@ -628,7 +624,7 @@ pub(crate) fn scheduler(
         None => update.warnings.push(cpu_warning(cpu)),
     }
     let memory = inventory.get("memory");
-    match memory.and_then(|m| m.as_object()).and_then(|m| m.get("physical_mb")).and_then(py_int) {
+    match memory.and_then(|m| m.as_object()).and_then(|m| m.get("physical_mb")).and_then(to_int_json) {
         Some(memory_mb) => {
             data.insert("memory_mb".into(), memory_mb);
         }

@@ -12,7 +12,7 @@ use serde_json::{Map, Number, Value};
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
-use super::py::json_key;
+use crate::py::value::json_key;
 
 /// Upper bound on nodes produced, so that aliases cannot blow up memory.
 const MAX_NODES: usize = 100_000;

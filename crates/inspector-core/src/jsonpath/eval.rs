@@ -83,13 +83,9 @@ fn py_slice(start: Option<i128>, end: Option<i128>, len: usize) -> std::ops::Ran
 impl<'a> Node<'a> {
     fn type_name(&self) -> &'static str {
         match self {
-            Node::Json(Value::Object(_)) => "dict",
-            Node::Json(Value::Array(_)) | Node::Wrapped(_) => "list",
-            Node::Json(Value::String(_)) | Node::Char(_) => "str",
-            Node::Json(Value::Number(n)) if n.is_f64() => "float",
-            Node::Json(Value::Number(_)) => "int",
-            Node::Json(Value::Bool(_)) => "bool",
-            Node::Json(Value::Null) => "NoneType",
+            Node::Json(v) => crate::py::value::type_name(v),
+            Node::Wrapped(_) => "list",
+            Node::Char(_) => "str",
         }
     }
 

@@ -48,26 +48,9 @@ impl Token {
     }
 }
 
-/// Python 3.11 refuses `int()` on strings with more digits than this.
-const PY_INT_MAX_STR_DIGITS: usize = 4300;
-
-/// Code points of the digit zero of every Unicode 14 `Nd` block (Python's `\d`);
-/// each block holds the ten digits 0..=9 in order.
-const ND_ZEROS: [u32; 66] = [
-    0x30, 0x660, 0x6F0, 0x7C0, 0x966, 0x9E6, 0xA66, 0xAE6, 0xB66, 0xBE6, 0xC66, 0xCE6, 0xD66,
-    0xDE6, 0xE50, 0xED0, 0xF20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0, 0x1A80, 0x1A90,
-    0x1B50, 0x1BB0, 0x1C40, 0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0, 0xA9F0, 0xAA50, 0xABF0, 0xFF10,
-    0x104A0, 0x10D30, 0x11066, 0x110F0, 0x11136, 0x111D0, 0x112F0, 0x11450, 0x114D0, 0x11650,
-    0x116C0, 0x11730, 0x118E0, 0x11950, 0x11C50, 0x11D50, 0x11DA0, 0x16A60, 0x16AC0, 0x16B50,
-    0x1D7CE, 0x1D7D8, 0x1D7E2, 0x1D7EC, 0x1D7F6, 0x1E140, 0x1E2F0, 0x1E950, 0x1FBF0,
-];
-
 /// Value of `c` if Python's `\d` matches it (and `int()` then reads it).
 fn py_digit(c: char) -> Option<u32> {
-    let cp = u32::from(c);
-    let zero = ND_ZEROS.partition_point(|&z| z <= cp).checked_sub(1)?;
-    let value = cp - ND_ZEROS[zero];
-    (value < 10).then_some(value)
+    crate::py::text::decimal_value(c)
 }
 
 fn is_id_start(c: char) -> bool {
@@ -164,12 +147,10 @@ impl Lexer {
     fn number(&mut self, start: usize) -> Result<Token, ParseError> {
         let negative = self.chars[start] == '-';
         self.pos = start + usize::from(negative);
-        let mut digits = 0usize;
         let mut magnitude = String::new();
         let mut value: i128 = 0;
         while let Some(d) = self.chars.get(self.pos).copied().and_then(py_digit) {
             self.pos += 1;
-            digits += 1;
             if d != 0 || !magnitude.is_empty() {
                 magnitude.push(char::from(b'0' + d as u8));
             }
@@ -181,13 +162,9 @@ impl Lexer {
                 value.saturating_add(d)
             };
         }
-        if digits > PY_INT_MAX_STR_DIGITS {
-            return Err(Self::error(format!(
-                "Exceeds the limit ({PY_INT_MAX_STR_DIGITS} digits) for integer string \
-                 conversion: value has {digits} digits; use sys.set_int_max_str_digits() \
-                 to increase the limit"
-            )));
-        }
+        // jsonpath-rw calls int() on the digits: only its digit limit can fail.
+        let literal: String = self.chars[start..self.pos].iter().collect();
+        crate::py::int_from_str(&literal).map_err(|e| Self::error(e.message))?;
         let text = match (magnitude.is_empty(), negative) {
             (true, _) => "0".to_string(),
             (false, true) => format!("-{magnitude}"),

@@ -12,7 +12,7 @@
 
 use std::fmt;
 
-use super::pyfmt;
+use crate::py;
 
 /// One `key = value` assignment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,7 +58,7 @@ impl fmt::Display for SyntaxError {
             "line {}, {}: {}",
             self.line,
             self.message,
-            pyfmt::repr_str(&self.text)
+            py::value::str_repr(&self.text)
         )
     }
 }
@@ -130,14 +130,14 @@ pub fn parse(text: &str) -> Result<Document, Vec<SyntaxError>> {
 
     for (index, raw) in lines(text).enumerate() {
         let lineno = index + 1;
-        let line = pyfmt::rstrip(raw);
+        let line = py::text::rstrip(raw);
         if line.is_empty() {
             flush(&mut pending, &mut doc, &mut errors);
             continue;
         }
         if line.starts_with([' ', '\t']) {
             match pending.as_mut() {
-                Some(p) => p.parts.push(pyfmt::lstrip(line).to_string()),
+                Some(p) => p.parts.push(py::text::lstrip(line).to_string()),
                 None => errors.push(SyntaxError {
                     line: lineno,
                     message: UNEXPECTED_CONTINUATION,
@@ -207,8 +207,8 @@ pub fn parse(text: &str) -> Result<Document, Vec<SyntaxError>> {
 /// Splits `key = value` / `key: value` at whichever separator comes first.
 fn split_key_value(line: &str) -> Result<(&str, &str), &'static str> {
     let sep = line.find([':', '=']).ok_or(NO_SEPARATOR)?;
-    let key = pyfmt::strip(&line[..sep]);
-    let mut value = pyfmt::strip(&line[sep + 1..]);
+    let key = py::text::strip(&line[..sep]);
+    let mut value = py::text::strip(&line[sep + 1..]);
     // One pair of matching quotes is removed; a lone quote becomes empty.
     if let (Some(first), Some(last)) = (value.chars().next(), value.chars().last())
         && (first == '"' || first == '\'')

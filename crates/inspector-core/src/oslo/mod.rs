@@ -2,7 +2,6 @@
 //! oslo.config reads `inspector.conf`, independent of which options exist.
 
 pub mod ini;
-pub mod pyfmt;
 pub mod resolve;
 pub mod template;
 pub mod types;

@@ -1,7 +1,7 @@
 //! oslo.config value types (`oslo_config/types.py`): how the text of an
 //! option becomes a typed value, and the reasons given when it cannot.
 
-use super::pyfmt;
+use crate::py::{self, PyInt};
 
 /// A typed option value, as oslo.config hands it to the program.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,13 +30,16 @@ impl Value {
         }
     }
 
-    /// Python's `repr()` of the value.
+    /// Python's `repr()` of the value. The container walk stays here rather than
+    /// in `crate::py::value::py_repr` because option values are not JSON (a float
+    /// option may be inf or nan, which `serde_json::Value` cannot hold); the
+    /// scalars use `crate::py`.
     pub fn python_repr(&self) -> String {
         match self {
             Value::None => "None".into(),
-            Value::Str(s) => pyfmt::repr_str(s),
+            Value::Str(s) => py::value::str_repr(s),
             Value::Int(i) => i.to_string(),
-            Value::Float(f) => pyfmt::repr_float(*f),
+            Value::Float(f) => py::float_repr(*f),
             Value::Bool(true) => "True".into(),
             Value::Bool(false) => "False".into(),
             Value::List(items) => {
@@ -46,7 +49,7 @@ impl Value {
             Value::Dict(pairs) => {
                 let pairs: Vec<String> = pairs
                     .iter()
-                    .map(|(k, v)| format!("{}: {}", pyfmt::repr_str(k), v.python_repr()))
+                    .map(|(k, v)| format!("{}: {}", py::value::str_repr(k), v.python_repr()))
                     .collect();
                 format!("{{{}}}", pairs.join(", "))
             }
@@ -166,74 +169,65 @@ fn convert_str(t: &StrType, text: &str) -> Result<Value, String> {
     Err(format!(
         "Valid values are [{}], but found {}",
         listed.join(", "),
-        pyfmt::repr_str(s)
+        py::value::str_repr(s)
     ))
 }
 
+/// Python `format(n, 'g')`, as `types.Number` shows its bounds.
+fn format_g(n: i64) -> String {
+    // "g" is a valid spec for every int, so this never falls back.
+    py::format::format_int(i128::from(n), "g").unwrap_or_else(|_| n.to_string())
+}
+
 /// Checks integer bounds the way `types.Number` words it.
-fn check_bounds(t: &Bounds, value: i128) -> Result<(), String> {
+fn check_bounds(t: &Bounds, value: &PyInt) -> Result<(), String> {
     if let Some(min) = t.min
-        && value < i128::from(min)
+        && *value < PyInt::from_i128(i128::from(min))
     {
         return Err(format!(
             "Should be greater than or equal to {}",
-            pyfmt::format_g(min)
+            format_g(min)
         ));
     }
     if let Some(max) = t.max
-        && value > i128::from(max)
+        && *value > PyInt::from_i128(i128::from(max))
     {
-        return Err(format!(
-            "Should be less than or equal to {}",
-            pyfmt::format_g(max)
-        ));
+        return Err(format!("Should be less than or equal to {}", format_g(max)));
     }
     Ok(())
 }
 
 fn convert_int(t: &Bounds, text: &str) -> Result<Value, String> {
     // An empty (or blank) integer is None, not an error.
-    if pyfmt::strip(text).is_empty() {
+    if py::text::strip(text).is_empty() {
         return Ok(Value::None);
     }
-    let value = pyfmt::parse_int(text).ok_or_else(|| {
-        format!(
-            "invalid literal for int() with base 10: {}",
-            pyfmt::repr_str(text)
-        )
-    })?;
-    check_bounds(t, value)?;
+    let value = py::int_from_str(text).map_err(|e| e.message)?;
+    check_bounds(t, &value)?;
     // Python integers are unbounded; ours stop at 64 bits.
-    i64::try_from(value)
+    value
+        .to_i64()
         .map(Value::Int)
-        .map_err(|_| format!("Value {value} is out of range"))
+        .ok_or_else(|| format!("Value {value} is out of range"))
 }
 
 fn convert_float(t: &Bounds, text: &str) -> Result<Value, String> {
-    if pyfmt::strip(text).is_empty() {
+    if py::text::strip(text).is_empty() {
         return Ok(Value::None);
     }
-    let value = pyfmt::parse_float(text).ok_or_else(|| {
-        format!(
-            "could not convert string to float: {}",
-            pyfmt::repr_str(text)
-        )
-    })?;
+    let value = py::float_from_str(text).map_err(|e| e.message)?;
     if let Some(min) = t.min
         && value < min as f64
     {
         return Err(format!(
             "Should be greater than or equal to {}",
-            pyfmt::format_g(min)
+            format_g(min)
         ));
     }
     if let Some(max) = t.max
         && value > max as f64
     {
-        return Err(format!(
-            "Should be less than or equal to {}",
-            pyfmt::format_g(max)
-        ));
+        return Err(format!("Should be less than or equal to {}", format_g(max)));
     }
     Ok(Value::Float(value))
 }
@@ -244,16 +238,16 @@ fn convert_bool(text: &str) -> Result<Value, String> {
         "false" | "0" | "off" | "no" => Ok(Value::Bool(false)),
         _ => Err(format!(
             "Unexpected boolean value {}",
-            pyfmt::repr_str(text)
+            py::value::str_repr(text)
         )),
     }
 }
 
 fn convert_octal(text: &str) -> Result<Value, String> {
-    let value = pyfmt::parse_octal(text).ok_or_else(|| {
+    let value = parse_octal(text).ok_or_else(|| {
         format!(
             "invalid literal for int() with base 8: {}",
-            pyfmt::repr_str(text)
+            py::value::str_repr(text)
         )
     })?;
     i64::try_from(value)
@@ -272,7 +266,7 @@ fn convert_item(item: &ItemType, text: &str) -> Result<Value, String> {
 /// comma-separated part is glued to it and conversion retried (so quoted
 /// items may contain commas).
 fn convert_list(item: &ItemType, text: &str) -> Result<Value, String> {
-    let s = pyfmt::strip(text).trim_end_matches(',');
+    let s = py::text::strip(text).trim_end_matches(',');
     if s.is_empty() {
         return Ok(Value::List(Vec::new()));
     }
@@ -281,7 +275,7 @@ fn convert_list(item: &ItemType, text: &str) -> Result<Value, String> {
     while let Some(first) = parts.next() {
         let mut candidate = first.to_string();
         loop {
-            match convert_item(item, pyfmt::strip(&candidate)) {
+            match convert_item(item, py::text::strip(&candidate)) {
                 Ok(v) => {
                     result.push(v);
                     break;
@@ -302,7 +296,7 @@ fn convert_list(item: &ItemType, text: &str) -> Result<Value, String> {
 /// `types.Dict`: `key:value` pairs separated by commas, with the same
 /// gluing rule as lists for values that fail to convert.
 fn convert_dict(value_type: &StrType, text: &str) -> Result<Value, String> {
-    let s = pyfmt::strip(text);
+    let s = py::text::strip(text);
     if s.is_empty() {
         return Ok(Value::Dict(Vec::new()));
     }
@@ -313,8 +307,8 @@ fn convert_dict(value_type: &StrType, text: &str) -> Result<Value, String> {
         let (key, value) = loop {
             let attempt = match candidate.split_once(':') {
                 None => Err("Value should be NAME:VALUE pairs separated by \",\"".to_string()),
-                Some((k, v)) => convert_str(value_type, pyfmt::strip(v))
-                    .map(|v| (pyfmt::strip(k).to_string(), v)),
+                Some((k, v)) => convert_str(value_type, py::text::strip(v))
+                    .map(|v| (py::text::strip(k).to_string(), v)),
             };
             match attempt {
                 Ok(pair) => break pair,
@@ -336,6 +330,32 @@ fn convert_dict(value_type: &StrType, text: &str) -> Result<Value, String> {
         result.push((key, value));
     }
     Ok(Value::Dict(result))
+}
+
+/// Python's `int(s, 8)` (the only base other than 10 a configuration uses);
+/// `None` where Python raises. Saturates at i128, far beyond what an option
+/// can hold.
+fn parse_octal(s: &str) -> Option<i128> {
+    let body = py::text::strip(s);
+    let (negative, body) = match body.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, body.strip_prefix('+').unwrap_or(body)),
+    };
+    let body = match body.strip_prefix("0o").or_else(|| body.strip_prefix("0O")) {
+        // A single underscore may follow the prefix: `0o_17`.
+        Some(rest) => rest.strip_prefix('_').unwrap_or(rest),
+        None => body,
+    };
+    if body.is_empty() || body.starts_with('_') || body.ends_with('_') || body.contains("__") {
+        return None;
+    }
+    let mut value: i128 = 0;
+    for c in body.chars().filter(|c| *c != '_') {
+        value = value
+            .saturating_mul(8)
+            .saturating_add(i128::from(c.to_digit(8)?));
+    }
+    Some(if negative { -value } else { value })
 }
 
 #[cfg(test)]
@@ -507,5 +527,27 @@ mod tests {
             Value::Dict(vec![("k".into(), s("v"))]).interpolated(),
             "{'k': 'v'}"
         );
+    }
+
+    #[test]
+    fn bounds_render_as_python_g_and_octal_parses_as_python() {
+        for (n, want) in [
+            (0, "0"),
+            (-1, "-1"),
+            (999_999, "999999"),
+            (1_000_000, "1e+06"),
+            (315_576_000, "3.15576e+08"),
+            (1_234_565, "1.23456e+06"),
+            (1_234_575, "1.23458e+06"),
+            (9_999_999, "1e+07"),
+        ] {
+            assert_eq!(format_g(n), want);
+        }
+        assert_eq!(parse_octal("755"), Some(0o755));
+        assert_eq!(parse_octal(" -0o755 "), Some(-0o755));
+        assert_eq!(parse_octal("0o_7"), Some(7));
+        assert_eq!(parse_octal("8"), None);
+        assert_eq!(parse_octal("7__7"), None);
+        assert_eq!(parse_octal(""), None);
     }
 }

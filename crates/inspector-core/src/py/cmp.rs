@@ -102,6 +102,12 @@ pub fn to_float(v: &Value) -> Result<f64, PyError> {
     }
 }
 
+/// Python `int(v)` as a JSON number: `None` where Python raises, and also for an
+/// integer beyond 64 bits (which JSON documents here cannot hold).
+pub fn to_int_json(v: &Value) -> Option<Value> {
+    to_int(v).ok()?.to_json()
+}
+
 /// Python `int(v)`.
 pub fn to_int(v: &Value) -> Result<PyInt, PyError> {
     match v {
@@ -213,6 +219,12 @@ pub fn compare(op: CmpOp, a: &Value, b: &Value) -> Result<bool, PyError> {
     rich_compare(op, &Obj::of(a), &Obj::of(b))
 }
 
+/// Python `a == b` (`1 == 1.0 == True`, containers element-wise).
+pub fn eq(a: &Value, b: &Value) -> bool {
+    // Equality never raises between JSON-decoded values.
+    compare(CmpOp::Eq, a, b).unwrap_or(false)
+}
+
 /// Python `coerced <op> expected`.
 pub fn compare_coerced(op: CmpOp, a: &Coerced, b: &Value) -> Result<bool, PyError> {
     rich_compare(op, &Obj::of_coerced(a), &Obj::of(b))
@@ -221,6 +233,43 @@ pub fn compare_coerced(op: CmpOp, a: &Coerced, b: &Value) -> Result<bool, PyErro
 /// A comparison condition's check: `op(coerce(field, expected), expected)`.
 pub fn check(op: CmpOp, field: &Value, expected: &Value) -> Result<bool, PyError> {
     compare_coerced(op, &coerce(field, expected)?, expected)
+}
+
+/// Python `item in container`.
+pub fn contains(container: &Value, item: &Value) -> Result<bool, PyError> {
+    match container {
+        Value::Array(items) => {
+            for candidate in items {
+                if compare(CmpOp::Eq, candidate, item)? {
+                    return Ok(true);
+                }
+            }
+            Ok(false)
+        }
+        Value::String(s) => match item {
+            Value::String(needle) => Ok(s.contains(needle.as_str())),
+            other => Err(PyError::new(
+                "TypeError",
+                format!(
+                    "'in <string>' requires string as left operand, not {}",
+                    type_name(other)
+                ),
+            )),
+        },
+        // Keys are strings, which no other hashable JSON value equals.
+        Value::Object(map) => match item {
+            Value::String(key) => Ok(map.contains_key(key)),
+            Value::Array(_) | Value::Object(_) => Err(PyError::new(
+                "TypeError",
+                format!("unhashable type: '{}'", type_name(item)),
+            )),
+            _ => Ok(false),
+        },
+        other => Err(PyError::new(
+            "TypeError",
+            format!("argument of type '{}' is not iterable", type_name(other)),
+        )),
+    }
 }
 
 fn unorderable(op: CmpOp, a: &Obj, b: &Obj) -> PyError {
@@ -316,5 +365,25 @@ mod tests {
         assert!(compare(CmpOp::Lt, &json!([1, "a"]), &json!([2, null])).unwrap());
         assert!(compare(CmpOp::Lt, &json!([1]), &json!(["a"])).is_err());
         assert!(check(CmpOp::Ne, &json!("nan"), &json!(1.0)).unwrap());
+    }
+
+    #[test]
+    fn membership() {
+        assert!(contains(&json!([1, "a"]), &json!(1.0)).unwrap());
+        assert!(contains(&json!([1]), &json!(true)).unwrap());
+        assert!(!contains(&json!([[1]]), &json!([1.5])).unwrap());
+        assert!(contains(&json!("abc"), &json!("b")).unwrap());
+        assert!(contains(&json!({"k": 1}), &json!("k")).unwrap());
+        assert!(!contains(&json!({"1": 1}), &json!(1)).unwrap());
+        let e = |c, i| contains(&c, &i).unwrap_err().message;
+        assert_eq!(
+            e(json!("abc"), json!(null)),
+            "'in <string>' requires string as left operand, not NoneType"
+        );
+        assert_eq!(e(json!({}), json!([1])), "unhashable type: 'list'");
+        assert_eq!(
+            e(json!(4.5), json!("a")),
+            "argument of type 'float' is not iterable"
+        );
     }
 }

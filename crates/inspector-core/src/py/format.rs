@@ -69,23 +69,58 @@ pub fn format(template: &str, data: &Value) -> Result<String, FormatError> {
     Ok(out)
 }
 
+/// Python `format(s, spec)` for a str.
+pub fn format_str(s: &str, spec: &str) -> Result<String, FormatError> {
+    let spec: Vec<char> = spec.chars().collect();
+    Ok(fmtspec::format_str(s, &spec)?)
+}
+
+/// Python `format(n, spec)` for an int.
+pub fn format_int(n: i128, spec: &str) -> Result<String, FormatError> {
+    let spec: Vec<char> = spec.chars().collect();
+    Ok(fmtspec::format_int(n, "int", &spec)?)
+}
+
 /// Upstream's `_format_value` (API 1.14+): strings are formatted, lists and dicts are
 /// formatted recursively (dict keys too), other values are returned unchanged.
 pub fn format_value(v: &Value, data: &Value) -> Result<Value, FormatError> {
+    format_value_located(v, data).map_err(|e| e.error)
+}
+
+/// A [`format_value`] failure together with the string that failed (the value itself,
+/// or the member of a list or dict being formatted when Python raised).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{error}")]
+pub struct LocatedFormatError {
+    /// The string whose formatting raised.
+    pub template: String,
+    /// What Python raised.
+    pub error: FormatError,
+}
+
+/// [`format_value`], telling which string failed: upstream reports a `KeyError` with
+/// the failing member, not the whole value.
+pub fn format_value_located(v: &Value, data: &Value) -> Result<Value, LocatedFormatError> {
+    let format_one = |s: &str| {
+        format(s, data).map_err(|error| LocatedFormatError {
+            template: s.to_string(),
+            error,
+        })
+    };
     Ok(match v {
-        Value::String(s) => Value::String(format(s, data)?),
+        Value::String(s) => Value::String(format_one(s)?),
         Value::Array(items) => Value::Array(
             items
                 .iter()
-                .map(|item| format_value(item, data))
+                .map(|item| format_value_located(item, data))
                 .collect::<Result<_, _>>()?,
         ),
         Value::Object(map) => {
             let mut out = Map::new();
             for (k, item) in map {
-                let key = format(k, data)?;
+                let key = format_one(k)?;
                 // Like a dict comprehension: a repeated key keeps its first position.
-                out.insert(key, format_value(item, data)?);
+                out.insert(key, format_value_located(item, data)?);
             }
             Value::Object(out)
         }

@@ -1,4 +1,5 @@
-//! Python semantics the rules engine depends on.
+//! Python semantics: the one implementation the rules engine, the hooks, root device
+//! hints and the configuration loader share.
 //!
 //! Upstream evaluates rule conditions and formats action values with plain Python
 //! (`str()`, `str.format`, `int()`/`float()`, comparison operators, `re`, `netaddr`).
@@ -10,6 +11,7 @@ pub mod cmp;
 pub mod format;
 pub mod net;
 pub mod re;
+pub mod text;
 pub mod value;
 
 mod fmtspec;
@@ -17,7 +19,7 @@ mod num;
 mod tables;
 mod uni;
 
-pub use num::PyInt;
+pub use num::{PyInt, float_floor_div, float_from_str, float_repr, int_from_str};
 
 /// A Python exception: its class name and `str(exception)`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

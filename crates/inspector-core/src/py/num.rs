@@ -110,6 +110,13 @@ impl PyInt {
         }
     }
 
+    /// The value as a JSON number when it fits in 64 bits.
+    pub fn to_json(&self) -> Option<serde_json::Value> {
+        self.to_i64()
+            .map(serde_json::Value::from)
+            .or_else(|| self.to_u64().map(serde_json::Value::from))
+    }
+
     /// The value as a `u64` when it fits.
     pub fn to_u64(&self) -> Option<u64> {
         if self.negative {
@@ -231,7 +238,7 @@ fn to_ascii_number_text(s: &str) -> Vec<Option<u8>> {
 }
 
 /// Python `int(s)` for a str (base 10).
-pub(crate) fn int_from_str(s: &str) -> Result<PyInt, PyError> {
+pub fn int_from_str(s: &str) -> Result<PyInt, PyError> {
     let invalid = || {
         let mut r = String::new();
         repr_str(s, &mut r);
@@ -303,7 +310,7 @@ pub(crate) fn int_from_str(s: &str) -> Result<PyInt, PyError> {
 }
 
 /// Python `float(s)` for a str.
-pub(crate) fn float_from_str(s: &str) -> Result<f64, PyError> {
+pub fn float_from_str(s: &str) -> Result<f64, PyError> {
     let invalid = || {
         let mut r = String::new();
         repr_str(s, &mut r);
@@ -596,7 +603,7 @@ fn layout(
 }
 
 /// Python `repr(x)` of a float.
-pub(crate) fn float_repr(x: f64) -> String {
+pub fn float_repr(x: f64) -> String {
     double_to_string(
         x,
         'r',
@@ -606,6 +613,25 @@ pub(crate) fn float_repr(x: f64) -> String {
             ..FloatFlags::default()
         },
     )
+}
+
+/// Python's `a // b` for two floats (`float_floordiv`).
+pub fn float_floor_div(a: f64, b: f64) -> f64 {
+    let modulo = a % b;
+    let mut div = (a - modulo) / b;
+    if modulo != 0.0 && ((b < 0.0) != (modulo < 0.0)) {
+        div -= 1.0;
+    }
+    if div != 0.0 {
+        let floor = div.floor();
+        if div - floor > 0.5 {
+            floor + 1.0
+        } else {
+            floor
+        }
+    } else {
+        0.0_f64.copysign(a / b)
+    }
 }
 
 #[cfg(test)]
@@ -659,5 +685,13 @@ mod tests {
         assert!(float_from_str("-nan").unwrap().is_nan());
         assert!(float_from_str("1e").is_err());
         assert!(float_from_str("1_e5").is_err());
+    }
+
+    #[test]
+    fn floor_division() {
+        assert_eq!(float_floor_div(-0.5, 1073741824.0), -1.0);
+        assert_eq!(float_floor_div(480103981056.0, 1073741824.0), 447.0);
+        assert_eq!(float_floor_div(7.0, -2.0), -4.0);
+        assert!(float_floor_div(-0.0, 3.0).is_sign_negative());
     }
 }

@@ -24,6 +24,37 @@ pub fn py_ascii(v: &Value) -> String {
     escape_non_ascii(&py_repr(v))
 }
 
+/// Python truthiness (`bool(v)`).
+pub fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+    }
+}
+
+/// Python `repr(s)` of a str.
+pub fn str_repr(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    repr_str(s, &mut out);
+    out
+}
+
+/// The key `json.dumps` writes for a dict key of a scalar type; `None` for a list
+/// or dict (unhashable in Python).
+pub fn json_key(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Null => Some("null".into()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Number(n) => Some(number_repr(n)),
+        Value::Array(_) | Value::Object(_) => None,
+    }
+}
+
 /// The Python type name of a JSON-decoded value (`int`, `float`, `str`, `bool`,
 /// `NoneType`, `list`, `dict`), as exception messages spell it.
 pub fn type_name(v: &Value) -> &'static str {
@@ -159,5 +190,29 @@ mod tests {
             "'\\x01\\x7fé\\u200b'"
         );
         assert_eq!(py_ascii(&json!("é😀")), "'\\xe9\\U0001f600'");
+    }
+
+    #[test]
+    fn truthiness_type_names_and_json_keys() {
+        let cases = [
+            (json!(null), "NoneType", false),
+            (json!(true), "bool", true),
+            (json!(0), "int", false),
+            (json!(0.0), "float", false),
+            (json!(1.5), "float", true),
+            (json!(""), "str", false),
+            (json!("x"), "str", true),
+            (json!([]), "list", false),
+            (json!({}), "dict", false),
+            (json!({"a": 1}), "dict", true),
+        ];
+        for (value, name, truth) in cases {
+            assert_eq!(type_name(&value), name);
+            assert_eq!(truthy(&value), truth, "{value}");
+        }
+        assert_eq!(json_key(&json!(1.0)).as_deref(), Some("1.0"));
+        assert_eq!(json_key(&json!(false)).as_deref(), Some("false"));
+        assert_eq!(json_key(&json!(null)).as_deref(), Some("null"));
+        assert_eq!(json_key(&json!([1])), None);
     }
 }

@@ -2,7 +2,10 @@
 //! it fails, since upstream lets those exceptions surface) and `match()`.
 
 use super::HintError;
-use super::python::{expand_tabs, float_repr, is_space, parse_float, str_repr};
+use super::python::expand_tabs;
+use crate::py::text::is_space;
+use crate::py::value::str_repr;
+use crate::py::{float_from_str, float_repr};
 
 /// Unary operators, in the grammar's (first match wins) order.
 const UNARY_OPS: [&str; 14] = [
@@ -229,12 +232,7 @@ fn python_float(value: &DeviceValue<'_>) -> Result<f64, HintError> {
 }
 
 fn float_of_str(s: &str) -> Result<f64, HintError> {
-    parse_float(s).ok_or_else(|| {
-        HintError::new(
-            "ValueError",
-            format!("could not convert string to float: {}", str_repr(s)),
-        )
-    })
+    float_from_str(s).map_err(|e| HintError::new("ValueError", e.message))
 }
 
 /// `ast.literal_eval` applied to a device value by `<all-in>`/`<range-in>`.

@@ -47,28 +47,98 @@ pub fn scope_matches(scope: Option<&str>, node: &Value) -> bool {
     }
 }
 
-/// The node as rules see it through `node://`: upstream gave the
-/// openstacksdk attribute names (`id`, `is_maintenance`, ...); both those and
-/// the Ironic API names work here.
+/// openstacksdk's `Node` attributes in `to_dict()` order, with the Ironic API
+/// field each reads (the client-side `location` is left out: it describes
+/// the SDK connection, not the node).
+const SDK_NODE_FIELDS: [(&str, &str); 64] = [
+    ("allocation_id", "allocation_uuid"),
+    ("owner", "owner"),
+    ("boot_mode", "boot_mode"),
+    ("chassis_id", "chassis_uuid"),
+    ("clean_step", "clean_step"),
+    ("conductor", "conductor"),
+    ("conductor_group", "conductor_group"),
+    ("created_at", "created_at"),
+    ("deploy_step", "deploy_step"),
+    ("description", "description"),
+    ("driver", "driver"),
+    ("driver_info", "driver_info"),
+    ("driver_internal_info", "driver_internal_info"),
+    ("extra", "extra"),
+    ("fault", "fault"),
+    ("health", "health"),
+    ("id", "uuid"),
+    ("instance_info", "instance_info"),
+    ("instance_id", "instance_uuid"),
+    ("instance_name", "instance_name"),
+    ("is_automated_clean_enabled", "automated_clean"),
+    ("is_console_enabled", "console_enabled"),
+    ("is_maintenance", "maintenance"),
+    ("is_protected", "protected"),
+    ("is_retired", "retired"),
+    ("is_secure_boot", "secure_boot"),
+    ("last_error", "last_error"),
+    ("lessee", "lessee"),
+    ("links", "links"),
+    ("maintenance_reason", "maintenance_reason"),
+    ("name", "name"),
+    ("parent_node", "parent_node"),
+    ("ports", "ports"),
+    ("port_groups", "portgroups"),
+    ("power_state", "power_state"),
+    ("properties", "properties"),
+    ("protected_reason", "protected_reason"),
+    ("provision_state", "provision_state"),
+    ("retired_reason", "retired_reason"),
+    ("raid_config", "raid_config"),
+    ("reservation", "reservation"),
+    ("resource_class", "resource_class"),
+    ("service_step", "service_step"),
+    ("runbook", "runbook"),
+    ("shard", "shard"),
+    ("states", "states"),
+    ("target_provision_state", "target_provision_state"),
+    ("target_power_state", "target_power_state"),
+    ("target_raid_config", "target_raid_config"),
+    ("traits", "traits"),
+    ("updated_at", "updated_at"),
+    ("bios_interface", "bios_interface"),
+    ("boot_interface", "boot_interface"),
+    ("console_interface", "console_interface"),
+    ("deploy_interface", "deploy_interface"),
+    ("firmware_interface", "firmware_interface"),
+    ("inspect_interface", "inspect_interface"),
+    ("management_interface", "management_interface"),
+    ("network_interface", "network_interface"),
+    ("power_interface", "power_interface"),
+    ("raid_interface", "raid_interface"),
+    ("rescue_interface", "rescue_interface"),
+    ("storage_interface", "storage_interface"),
+    ("vendor_interface", "vendor_interface"),
+];
+
+/// The node as upstream's SDK `Node` showed it: every SDK attribute, `null`
+/// when Ironic did not send the field.
+fn sdk_node(node: &Value) -> Map<String, Value> {
+    SDK_NODE_FIELDS
+        .iter()
+        .map(|(sdk, api)| {
+            let value = node.get(api).cloned().unwrap_or(Value::Null);
+            (sdk.to_string(), value)
+        })
+        .collect()
+}
+
+/// The node as rules see it through `node://`: upstream's `Node.to_dict()`
+/// (SDK attribute names such as `id`, `is_maintenance`, `null` for fields
+/// Ironic did not send), followed by the Ironic API fields under their own
+/// names, so that rules written with those (`uuid`, `maintenance`, ...)
+/// work too.
 pub fn node_for_rules(node: &Value) -> Value {
-    let Value::Object(fields) = node else {
-        return node.clone();
-    };
-    let mut out = fields.clone();
-    for (api, sdk) in [
-        ("uuid", "id"),
-        ("instance_uuid", "instance_id"),
-        ("maintenance", "is_maintenance"),
-        ("console_enabled", "is_console_enabled"),
-        ("protected", "is_protected"),
-        ("retired", "is_retired"),
-        ("automated_clean", "is_automated_clean_enabled"),
-        ("chassis_uuid", "chassis_id"),
-        ("allocation_uuid", "allocation_id"),
-        ("secure_boot", "is_secure_boot"),
-    ] {
-        if let Some(value) = fields.get(api) {
-            out.entry(sdk.to_string()).or_insert_with(|| value.clone());
+    let mut out = sdk_node(node);
+    if let Value::Object(fields) = node {
+        for (name, value) in fields {
+            out.entry(name.clone()).or_insert_with(|| value.clone());
         }
     }
     Value::Object(out)
@@ -177,50 +247,86 @@ fn check(op: ConditionOp, field: &Value, params: &Map<String, Value>) -> Result<
     }
 }
 
+/// An action's formatted parameter (spec §7.5). A missing key gets the message
+/// upstream meant to give (it passed the interpolation dict as the HTTP code, so its
+/// message stayed `... value %(val)s: %(e)s` and the answer was a broken 500); other
+/// Python exceptions are unexpected ones, as upstream reported them.
 fn formatted(
     params: &Map<String, Value>,
     key: &str,
     data: &Value,
 ) -> Result<Option<Value>, EvalError> {
-    match params.get(key) {
-        None => Ok(None),
-        Some(value) => py::format::format_value(value, data)
-            .map(Some)
-            .map_err(|e| match e {
-                FormatError::MissingKey(k) => EvalError(format!(
-                    "Invalid formatting variable key provided in value {}: {k}",
-                    py::value::py_str(value)
-                )),
-                other => EvalError(format!(
-                    "Invalid formatting of value {}: {other}",
-                    py::value::py_str(value)
-                )),
-            }),
-    }
+    let Some(value) = params.get(key) else {
+        return Ok(None);
+    };
+    py::format::format_value_located(value, data)
+        .map(Some)
+        .map_err(|e| match e.error {
+            FormatError::MissingKey(k) => EvalError(format!(
+                "Invalid formatting variable key provided in value {}: {k}",
+                e.template
+            )),
+            FormatError::Other { class, message } => unexpected(&PyError { class, message }),
+            FormatError::Unsupported(reason) => EvalError(format!(
+                "Invalid formatting of value {}: unsupported formatting: {reason}",
+                e.template
+            )),
+        })
 }
 
 fn text_param(params: &Map<String, Value>, key: &str) -> String {
     params.get(key).map(py::value::py_str).unwrap_or_default()
 }
 
-/// A node patch path always starts with `/`.
+/// A `path` parameter, which upstream strips as a str.
+fn path_param(params: &Map<String, Value>) -> Result<String, EvalError> {
+    match params.get("path") {
+        Some(Value::String(path)) => Ok(path.clone()),
+        other => Err(unexpected(&PyError {
+            class: "AttributeError".into(),
+            message: format!(
+                "'{}' object has no attribute 'strip'",
+                py::value::type_name(other.unwrap_or(&Value::Null))
+            ),
+        })),
+    }
+}
+
+/// `NodeInfo.patch` adds a leading `/` to a non-empty path.
 fn patch_path(path: &str) -> String {
-    if path.starts_with('/') {
+    if path.is_empty() || path.starts_with('/') {
         path.to_string()
     } else {
         format!("/{path}")
     }
 }
 
-/// The value at `/top/key` of the node, as upstream's `get_by_path` reads it
-/// (one level below a top-level field, the rest of the path is one key).
-fn value_at(node: &Value, path: &str) -> Option<Value> {
-    let view = node_for_rules(node);
+/// Upstream's `get_by_path`: `getattr(sdk_node, top)[key]` for `/top/key`,
+/// `getattr(sdk_node, top)` for `/top`; `None` when there is no such SDK
+/// attribute or key (upstream's `KeyError`, which makes extend-attribute
+/// start from `[]`), an error when `top` cannot be indexed by a str.
+fn value_at(node: &Value, path: &str) -> Result<Option<Value>, EvalError> {
+    let sdk = sdk_node(node);
     let trimmed = path.trim_matches('/');
-    match trimmed.split_once('/') {
-        Some((top, key)) => view.get(top)?.get(key).cloned(),
-        None => view.get(trimmed).cloned(),
-    }
+    let Some((top, key)) = trimmed.split_once('/') else {
+        return Ok(sdk.get(trimmed).cloned());
+    };
+    let Some(container) = sdk.get(top) else {
+        return Ok(None);
+    };
+    let message = match container {
+        Value::Object(map) => return Ok(map.get(key).cloned()),
+        Value::String(_) => "string indices must be integers, not 'str'".to_string(),
+        Value::Array(_) => "list indices must be integers or slices, not str".to_string(),
+        other => format!(
+            "'{}' object is not subscriptable",
+            py::value::type_name(other)
+        ),
+    };
+    Err(unexpected(&PyError {
+        class: "TypeError".into(),
+        message,
+    }))
 }
 
 /// What one action asks for, given the current node.
@@ -240,12 +346,10 @@ pub fn action_outcome(
             params, "name",
         ))])),
         ActionKind::SetAttribute => {
-            let path = text_param(params, "path");
+            let path = path_param(params)?;
             let value = formatted(params, "value", data)?.unwrap_or(Value::Null);
             let explicit_reset = params.contains_key("reset_interfaces");
-            let requested = params
-                .get("reset_interfaces")
-                .is_none_or(crate::value::truthy);
+            let requested = params.get("reset_interfaces").is_none_or(py::value::truthy);
             let reset_interfaces = path.trim_matches('/') == "driver" && requested;
             Ok(ActionOutcome::Patch {
                 patch: vec![json!({"op": "add", "path": patch_path(&path), "value": value})],
@@ -254,31 +358,44 @@ pub fn action_outcome(
             })
         }
         ActionKind::SetCapability => {
-            let name = text_param(params, "name");
+            // Upstream passes the capability as a keyword argument.
+            let Some(Value::String(name)) = params.get("name") else {
+                return Err(unexpected(&PyError {
+                    class: "TypeError".into(),
+                    message: "keywords must be strings".into(),
+                }));
+            };
             let value = formatted(params, "value", data)?.filter(|v| !v.is_null());
-            let update = vec![(name, value.as_ref().and_then(capabilities::value_to_string))];
+            let update = vec![(
+                name.clone(),
+                value.as_ref().and_then(capabilities::value_to_string),
+            )];
             let op = capabilities::update_op(node, &update).map_err(|e| EvalError(e.0))?;
             Ok(op
                 .map(|op| ActionOutcome::Ops(vec![op]))
                 .unwrap_or(ActionOutcome::Nothing))
         }
         ActionKind::ExtendAttribute => {
-            let path = text_param(params, "path");
+            let path = path_param(params)?;
             let value = formatted(params, "value", data)?.unwrap_or(Value::Null);
-            let unique = params.get("unique").is_some_and(crate::value::truthy);
-            let (current, op) = match value_at(node, &path) {
+            let unique = params.get("unique").is_some_and(py::value::truthy);
+            let (current, op) = match value_at(node, &path)? {
                 Some(existing) => (existing, "replace"),
                 None => (Value::Array(Vec::new()), "add"),
             };
-            let Value::Array(mut items) = current else {
-                return Err(EvalError(format!(
-                    "Unexpected exception AttributeError during processing: '{}' object has no attribute 'append'",
-                    py::value::type_name(&current)
-                )));
-            };
-            if unique && items.contains(&value) {
+            // `if not unique or value not in values: values.append(value)`.
+            if unique && py::cmp::contains(&current, &value).map_err(|e| unexpected(&e))? {
                 return Ok(ActionOutcome::Nothing);
             }
+            let Value::Array(mut items) = current else {
+                return Err(unexpected(&PyError {
+                    class: "AttributeError".into(),
+                    message: format!(
+                        "'{}' object has no attribute 'append'",
+                        py::value::type_name(&current)
+                    ),
+                }));
+            };
             items.push(value);
             Ok(ActionOutcome::Patch {
                 patch: vec![json!({"op": op, "path": patch_path(&path), "value": items})],

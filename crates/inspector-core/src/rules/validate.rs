@@ -8,8 +8,7 @@ use super::{
     ActionDef, ActionKind, ConditionDef, ConditionOp, Multiple, RuleDefinition, split_field,
 };
 use crate::ids::canonical_uuid;
-use crate::py::value::py_repr;
-use crate::value::{python_type_name, truthy};
+use crate::py::value::{py_repr, truthy, type_name as python_type_name};
 
 /// Why a rule cannot be created; every variant is a 400.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -64,12 +63,10 @@ pub fn parse_rule(body: &Value) -> Result<RuleDefinition, RuleError> {
     let empty = Value::Array(Vec::new());
     let conditions_json = body.get("conditions").unwrap_or(&empty);
     let actions_json = body.get("actions").unwrap_or(&empty);
+    // Upstream validates the conditions completely (schema, then each one)
+    // before it looks at the actions.
     check_conditions_schema(conditions_json)
         .map_err(|e| RuleError(format!("Validation failed for conditions: {e}")))?;
-    check_actions_schema(actions_json)
-        .map_err(|e| RuleError(format!("Validation failed for actions: {e}")))?;
-
-    // Both schemas passed, so the shapes below are known.
     let mut conditions = Vec::new();
     for cond in conditions_json.as_array().into_iter().flatten() {
         let Some(cond) = cond.as_object() else {
@@ -77,6 +74,8 @@ pub fn parse_rule(body: &Value) -> Result<RuleDefinition, RuleError> {
         };
         conditions.push(parse_condition(cond)?);
     }
+    check_actions_schema(actions_json)
+        .map_err(|e| RuleError(format!("Validation failed for actions: {e}")))?;
     let mut actions = Vec::new();
     for action in actions_json.as_array().into_iter().flatten() {
         let Some(action) = action.as_object() else {
@@ -309,5 +308,56 @@ fn validate_action_params(kind: ActionKind, params: &Map<String, Value>) -> Resu
         ActionKind::ExtendAttribute => check_param_names(params, &["path", "value"], &["unique"]),
         ActionKind::AddTrait | ActionKind::RemoveTrait => check_param_names(params, &["name"], &[]),
         ActionKind::Example => check_param_names(params, &[], &[]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn error(body: Value) -> String {
+        parse_rule(&body).unwrap_err().0
+    }
+
+    #[test]
+    fn conditions_are_validated_before_the_actions_schema() {
+        assert_eq!(
+            error(json!({"conditions": [{"op": "eq", "field": "x", "value": 1, "y": 2}]})),
+            "Invalid parameters for operator eq: unexpected parameter(s): y"
+        );
+        assert_eq!(
+            error(
+                json!({"conditions": [{"op": "eq", "field": "f://x", "value": 1}], "actions": 5})
+            ),
+            "Unsupported scheme for field: f, valid values are node:// or data://"
+        );
+        assert_eq!(
+            error(json!({"conditions": [], "actions": [{"action": "fail"}], "scope": 5})),
+            "Invalid scope: expected a string, got int"
+        );
+    }
+
+    #[test]
+    fn null_parameters_count_as_absent() {
+        let ok = |body: Value| parse_rule(&body).map(|_| ()).map_err(|e| e.0);
+        assert_eq!(
+            ok(
+                json!({"actions": [{"action": "set-attribute", "path": "/a", "value": null,
+                "reset_interfaces": null}]})
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            ok(json!({"actions": [{"action": "example", "x": null}]})),
+            Ok(())
+        );
+        assert_eq!(
+            error(
+                json!({"conditions": [{"op": "is-empty", "field": "x", "value": 1, "extra": 2}],
+                "actions": [{"action": "example"}]})
+            ),
+            "Invalid parameters for operator is-empty: unexpected parameter(s): value, extra"
+        );
     }
 }
