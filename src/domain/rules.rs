@@ -139,9 +139,12 @@ impl Inspector {
             if !eval::scope_matches(definition.scope.as_deref(), &snapshot) {
                 continue;
             }
-            if eval::conditions_match(&definition.conditions, &data, &snapshot)
-                .map_err(|e| Error::bad_request(format!("Rule {} failed: {e}", rule.uuid)))?
-            {
+            // The error text is upstream's, as operators know it from there.
+            let matches = eval::conditions_match(&definition.conditions, &data, &snapshot).map_err(|e| {
+                tracing::warn!(node = %node_info.uuid, rule = %rule.uuid, error = %e, "rule conditions failed");
+                Error::bad_request(e.0)
+            })?;
+            if matches {
                 tracing::info!(node = %node_info.uuid, rule = %rule.uuid, "rule matches");
                 matched.push(definition);
             }

@@ -14,4 +14,3 @@ pub mod root_device;
 pub mod rules;
 pub mod state;
 pub mod timestamp;
-pub mod value;

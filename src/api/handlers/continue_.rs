@@ -4,7 +4,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use inspector_core::value::python_type_name;
+use inspector_core::py::value::type_name;
 use serde_json::{Value, json};
 
 use crate::api::body::{self, BodyLimits};
@@ -31,7 +31,7 @@ pub async fn continue_(
         other => {
             return Err(ApiError::bad_request(format!(
                 "Invalid data: expected a JSON object, got {}",
-                python_type_name(&other)
+                type_name(&other)
             )));
         }
     };

@@ -153,7 +153,7 @@ pub async fn reapply(
             Ok(other) => {
                 return Err(ApiError::bad_request(format!(
                     "Invalid data: expected a JSON object, got {}",
-                    inspector_core::value::python_type_name(&other)
+                    inspector_core::py::value::type_name(&other)
                 )));
             }
             Err(crate::api::body::ParseFailure::Invalid(_)) => {
