@@ -18,7 +18,7 @@ mod pci;
 mod ports;
 mod py;
 mod standard;
-mod yaml;
+pub(crate) mod yaml;
 
 use serde_json::{Map, Value};
 
