@@ -10,6 +10,8 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod ironic;
+pub mod keystone;
+pub mod policy;
 pub mod pxe_filter;
 pub mod service;
 pub mod store;

@@ -7,6 +7,7 @@ mod clients;
 mod faults;
 mod helpers;
 mod introspection;
+mod keystone;
 mod processing;
 mod rules;
 mod statuses;
