@@ -28,9 +28,11 @@ IRONIC32_PORT=$(free_port)
 # Ironic 32.1.0 calls this inspector (its 'inspector' inspect interface);
 # the legacy tests start ours on exactly this port.
 LEGACY_INSPECTOR_PORT=$(free_port)
+KEYSTONE_PORT=$(free_port)
 cleanup() {
     IRONIC_PORT=$IRONIC_PORT scripts/testbed/ironic.sh stop || true
     IRONIC_PORT=$IRONIC32_PORT scripts/testbed/ironic.sh stop || true
+    KEYSTONE_PORT=$KEYSTONE_PORT scripts/testbed/keystone.sh stop || true
 }
 trap cleanup EXIT
 
@@ -38,6 +40,9 @@ step "starting Ironic 39.0.0 and 32.1.0"
 IRONIC_VENV=39 IRONIC_PORT=$IRONIC_PORT scripts/testbed/ironic.sh start
 IRONIC_VENV=32 IRONIC_PORT=$IRONIC32_PORT INSPECTOR_URL="http://127.0.0.1:$LEGACY_INSPECTOR_PORT" \
     scripts/testbed/ironic.sh start
+
+step "starting Keystone (Ironic 39.0.0 in its catalog)"
+KEYSTONE_PORT=$KEYSTONE_PORT KEYSTONE_BAREMETAL_URL="http://127.0.0.1:$IRONIC_PORT" scripts/testbed/keystone.sh start
 
 step "building a reference database with the real ironic-inspector 12.5.0"
 UPSTREAM_DB="$TESTBED_DIR/upstream-reference.sqlite"
@@ -50,6 +55,8 @@ export INSPECTOR_TEST_IRONIC32_URL="http://127.0.0.1:$IRONIC32_PORT"
 export INSPECTOR_TEST_LEGACY_PORT="$LEGACY_INSPECTOR_PORT"
 export INSPECTOR_TEST_VENV="$TESTBED_DIR/venv-ironic"
 export INSPECTOR_TEST_UPSTREAM_DB="$UPSTREAM_DB"
+export INSPECTOR_TEST_KEYSTONE_URL="http://127.0.0.1:$KEYSTONE_PORT"
+export INSPECTOR_TEST_KEYSTONE_USERS="$TESTBED_DIR/keystone-$KEYSTONE_PORT/users.json"
 
 step "running the tests"
 if command -v cargo-nextest >/dev/null 2>&1; then

@@ -17,6 +17,8 @@ pub struct LoadedConfig {
     pub config: Config,
     pub warnings: Vec<String>,
     pub files: Vec<PathBuf>,
+    /// Where relative `[oslo_policy]` files are looked up first.
+    pub policy_search_dirs: Vec<PathBuf>,
 }
 
 /// Every problem found, one per line, each naming its file.
@@ -56,6 +58,7 @@ pub fn load(
                 .take(1),
         );
     }
+    let policy_search_dirs = crate::policy::config_search_dirs(&files, config_dirs);
     let mut errors = Vec::new();
     for dir in config_dirs {
         match conf_files_in(dir) {
@@ -86,6 +89,7 @@ pub fn load(
             config: loaded.config,
             warnings: loaded.warnings,
             files,
+            policy_search_dirs,
         }),
         Err(errs) => Err(ConfigErrors(errs.iter().map(ToString::to_string).collect())),
     }

@@ -39,6 +39,17 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// API access policy tools (auth_strategy = keystone).
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Print the default policy as a commented YAML policy file.
+    GenerateSample,
 }
 
 #[derive(Subcommand)]
@@ -66,6 +77,13 @@ fn load_config(cli: &Cli) -> Result<inspector::config::LoadedConfig, ExitCode> {
 
 async fn run(cli: Cli) -> Result<(), ExitCode> {
     match &cli.command {
+        Command::Policy {
+            command: PolicyCommand::GenerateSample,
+        } => {
+            let defaults = inspector_core::policy::inspector_defaults();
+            print!("{}", inspector_core::policy::sample(&defaults));
+            Ok(())
+        }
         Command::Config {
             command: ConfigCommand::Sample,
         } => {
@@ -130,9 +148,12 @@ async fn run(cli: Cli) -> Result<(), ExitCode> {
             let bound = inspector::service::bind(&loaded.config)
                 .await
                 .map_err(fail)?;
-            let (state, inspector) = inspector::service::build(loaded.config)
-                .await
-                .map_err(fail)?;
+            let (state, inspector) = inspector::service::build_with_config_dirs(
+                loaded.config,
+                &loaded.policy_search_dirs,
+            )
+            .await
+            .map_err(fail)?;
             inspector::service::serve(
                 bound,
                 state,

@@ -12,7 +12,7 @@ use inspector_core::conf::{AuthStrategy, Config};
 use inspector_core::hooks::Pipeline;
 use tokio::net::TcpListener;
 
-use crate::api::auth::{Authenticator, BasicAuth};
+use crate::api::auth::{Authenticator, BasicAuth, KeystoneAuth};
 use crate::app::AppState;
 use crate::domain::Inspector;
 use crate::ironic::{IronicClient, IronicSettings};
@@ -35,7 +35,12 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
         .with_context(|| format!("cannot open the database {url}"))
 }
 
-pub fn authenticator(config: &Config) -> anyhow::Result<Authenticator> {
+/// `config_dirs`: where relative `[oslo_policy]` files are looked up first
+/// (see [`crate::policy::config_search_dirs`]).
+pub fn authenticator(
+    config: &Config,
+    config_dirs: &[std::path::PathBuf],
+) -> anyhow::Result<Authenticator> {
     match config.default.auth_strategy {
         AuthStrategy::Noauth => {
             tracing::warn!("auth_strategy is noauth: the API is not authenticated");
@@ -47,9 +52,9 @@ pub fn authenticator(config: &Config) -> anyhow::Result<Authenticator> {
                 BasicAuth::new(path).map_err(|e| anyhow!(e))?,
             ))
         }
-        AuthStrategy::Keystone => {
-            bail!("auth_strategy = keystone is not supported yet; use noauth or http_basic")
-        }
+        AuthStrategy::Keystone => Ok(Authenticator::Keystone(Box::new(
+            KeystoneAuth::from_config(config, config_dirs).map_err(|e| anyhow!(e))?,
+        ))),
     }
 }
 
@@ -73,6 +78,14 @@ pub fn processing_pipeline(config: &Config) -> anyhow::Result<Pipeline> {
 
 /// Everything the API needs, with the database schema brought up to date.
 pub async fn build(config: Config) -> anyhow::Result<(AppState, Arc<Inspector>)> {
+    build_with_config_dirs(config, &[]).await
+}
+
+/// [`build`], relative policy files looked up in `config_dirs` first.
+pub async fn build_with_config_dirs(
+    config: Config,
+    config_dirs: &[std::path::PathBuf],
+) -> anyhow::Result<(AppState, Arc<Inspector>)> {
     if config.default.use_ssl {
         bail!(
             "[DEFAULT] use_ssl is not supported: terminate TLS in a reverse proxy in front of inspector"
@@ -95,7 +108,7 @@ pub async fn build(config: Config) -> anyhow::Result<(AppState, Arc<Inspector>)>
     let settings =
         IronicSettings::from_config(&config.ironic).context("invalid [ironic] configuration")?;
     let ironic = IronicClient::new(settings)?;
-    let authenticator = authenticator(&config)?;
+    let authenticator = authenticator(&config, config_dirs)?;
     let pxe = crate::pxe_filter::PxeFilter::from_config(&config)?;
     let pipeline = processing_pipeline(&config)?;
     let inspector = Inspector::new(Arc::new(config), store, ironic, pxe, pipeline);

@@ -15,13 +15,15 @@
 #                     python-openstackclient, python-ironic-inspector-client,
 #                     constrained by OpenStack stable/2025.2
 #                     upper-constraints (constraints/).
+#   venv-keystone     keystone 28.1.0 (2025.2) + gunicorn to serve it,
+#                     constrained by the same upper-constraints.
 #
 # A venv is (re)created when it is missing, when its stamp (hash of Python
 # version, package list and constraints file) differs, or when its key
 # packages do not import with the expected versions.
 #
 # Env: TESTBED_DIR (default <repo>/target/testbed), TESTBED_PYTHON (default
-# python3, >= 3.10), TESTBED_FORCE=1 recreates both venvs,
+# python3, >= 3.10), TESTBED_FORCE=1 recreates every venv,
 # TESTBED_SKIP_APT=1 skips the Debian package check.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -137,7 +139,7 @@ check_python
 CONSTRAINTS_39="$TESTBED_SCRIPTS/constraints/venv-ironic.txt"
 CONSTRAINTS_32="$TESTBED_SCRIPTS/constraints/upper-constraints-stable-2025.2.txt"
 
-# Both venvs install in parallel: pip is mostly waiting on downloads and
+# The venvs install in parallel: pip is mostly waiting on downloads and
 # unpacking, which two cores overlap well. Each job logs to its own file.
 make_venv venv-ironic "$CONSTRAINTS_39" \
     "ironic==39.0.0 ironic-inspector==12.5.0 ironic-python-agent==13.0.0" \
@@ -147,9 +149,13 @@ JOB39=$!
 make_venv venv-ironic32 "$CONSTRAINTS_32" "ironic==32.1.0" \
     ironic==32.1.0 python-ironicclient python-ironic-inspector-client python-openstackclient &
 JOB32=$!
+make_venv venv-keystone "$CONSTRAINTS_32" "keystone==28.1.0 gunicorn==23.0.0" \
+    keystone==28.1.0 gunicorn &
+JOBKS=$!
 RC=0
 wait "$JOB39" || RC=1
 wait "$JOB32" || RC=1
+wait "$JOBKS" || RC=1
 ((RC == 0)) || die "venv installation failed (see messages above)"
 
 log "install complete in $(since "$T_TOTAL") s; venvs in $TESTBED_DIR"

@@ -48,7 +48,8 @@ pub fn app(state: AppState) -> NormalizePath<Router> {
     let public = Router::new()
         .route("/", get(root::versions))
         .route("/{version}", get(root::version_resources))
-        .route("/v1/continue", post(continue_::continue_));
+        .route("/v1/continue", post(continue_::continue_))
+        .route_layer(from_fn_with_state(state.clone(), auth::public_policy));
     let protected = Router::new()
         .route("/v1/introspection", get(introspection::list_statuses))
         .route(

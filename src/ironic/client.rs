@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 use super::error::{IronicError, error_message};
-use super::keystone::{self, PasswordAuth, Token};
 use super::models::{Node, Port};
+use crate::keystone::{self, PasswordAuth, Token};
 use inspector_core::conf;
 
 /// The newest Bare Metal API microversion inspector asks for; what
@@ -199,7 +199,7 @@ impl IronicClient {
         }
         let token = keystone::issue_token(&self.inner.http, auth)
             .await
-            .map_err(IronicError::Auth)?;
+            .map_err(|e| IronicError::Auth(e.to_string()))?;
         let value = token.value.clone();
         *cached = Some(token);
         Ok(Some(value))

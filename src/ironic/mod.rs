@@ -4,7 +4,6 @@
 
 mod client;
 mod error;
-mod keystone;
 mod models;
 
 pub use client::{IronicClient, IronicSettings};

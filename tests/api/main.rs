@@ -10,6 +10,7 @@ mod discovery;
 mod faults;
 mod helpers;
 mod introspection;
+mod keystone;
 mod legacy;
 mod payloads;
 mod processing;

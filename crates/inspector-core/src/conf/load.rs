@@ -650,8 +650,11 @@ fn build(r: &mut Reader<'_>) -> Config {
     ka.auth_url = r.opt_string(g, "auth_url");
     ka.auth_type = r.opt_string(g, "auth_type");
     ka.username = r.opt_string(g, "username");
+    ka.user_id = r.opt_string(g, "user_id");
     ka.password = r.opt_string(g, "password");
     ka.project_name = r.opt_string(g, "project_name");
+    ka.project_id = r.opt_string(g, "project_id");
+    ka.system_scope = r.opt_string(g, "system_scope");
     ka.user_domain_name = r.opt_string(g, "user_domain_name");
     ka.project_domain_name = r.opt_string(g, "project_domain_name");
     ka.user_domain_id = r.opt_string(g, "user_domain_id");
@@ -659,9 +662,23 @@ fn build(r: &mut Reader<'_>) -> Config {
     ka.region_name = r.opt_string(g, "region_name");
     ka.interface = r.opt_string(g, "interface");
     ka.cafile = r.opt_string(g, "cafile");
+    ka.certfile = r.opt_string(g, "certfile");
+    ka.keyfile = r.opt_string(g, "keyfile");
     ka.insecure = r.boolean(g, "insecure", ka.insecure);
     ka.http_connect_timeout = r.seconds(g, "http_connect_timeout");
+    ka.http_request_max_retries =
+        r.number(g, "http_request_max_retries", ka.http_request_max_retries);
     ka.token_cache_time = r.number(g, "token_cache_time", ka.token_cache_time);
+    ka.service_token_roles = r.list(
+        g,
+        "service_token_roles",
+        std::mem::take(&mut ka.service_token_roles),
+    );
+    ka.service_token_roles_required = r.boolean(
+        g,
+        "service_token_roles_required",
+        ka.service_token_roles_required,
+    );
 
     let po = &mut c.oslo_policy;
     po.policy_file = r.string(

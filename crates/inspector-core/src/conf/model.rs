@@ -503,8 +503,11 @@ pub struct KeystoneAuthtoken {
     pub auth_url: Option<String>,
     pub auth_type: Option<String>,
     pub username: Option<String>,
+    pub user_id: Option<String>,
     pub password: Option<String>,
     pub project_name: Option<String>,
+    pub project_id: Option<String>,
+    pub system_scope: Option<String>,
     pub user_domain_name: Option<String>,
     pub project_domain_name: Option<String>,
     pub user_domain_id: Option<String>,
@@ -512,10 +515,17 @@ pub struct KeystoneAuthtoken {
     pub region_name: Option<String>,
     pub interface: Option<String>,
     pub cafile: Option<String>,
+    pub certfile: Option<String>,
+    pub keyfile: Option<String>,
     pub insecure: bool,
     pub http_connect_timeout: Option<Duration>,
+    /// Retries of a Keystone request that could not connect.
+    pub http_request_max_retries: u32,
     /// Seconds a validated token is cached; upstream's default is 300.
     pub token_cache_time: i64,
+    /// An `X-Service-Token` must carry one of these roles to count.
+    pub service_token_roles: Vec<String>,
+    pub service_token_roles_required: bool,
 }
 
 impl Default for KeystoneAuthtoken {
@@ -525,8 +535,11 @@ impl Default for KeystoneAuthtoken {
             auth_url: None,
             auth_type: None,
             username: None,
+            user_id: None,
             password: None,
             project_name: None,
+            project_id: None,
+            system_scope: None,
             user_domain_name: None,
             project_domain_name: None,
             user_domain_id: None,
@@ -534,9 +547,14 @@ impl Default for KeystoneAuthtoken {
             region_name: None,
             interface: Some("internal".into()),
             cafile: None,
+            certfile: None,
+            keyfile: None,
             insecure: false,
             http_connect_timeout: None,
+            http_request_max_retries: 3,
             token_cache_time: 300,
+            service_token_roles: vec!["service".into()],
+            service_token_roles_required: true,
         }
     }
 }

@@ -1804,8 +1804,7 @@ fn keystone_authtoken(g: &mut GroupBuilder<'_>) {
         int(),
         Some("3"),
         "Retries of a failed Keystone request.",
-    )
-    .unsupported();
+    );
     g.add(
         "cache",
         string(),
@@ -1818,10 +1817,8 @@ fn keystone_authtoken(g: &mut GroupBuilder<'_>) {
         string(),
         None,
         "Client certificate for Keystone.",
-    )
-    .unsupported();
-    g.add("keyfile", string(), None, "Key of the client certificate.")
-        .unsupported();
+    );
+    g.add("keyfile", string(), None, "Key of the client certificate.");
     g.add("cafile", string(), None, "CA bundle verifying Keystone.");
     g.add(
         "insecure",
@@ -1955,15 +1952,13 @@ fn keystone_authtoken(g: &mut GroupBuilder<'_>) {
         list(),
         Some("service"),
         "Roles a service token must have.",
-    )
-    .unsupported();
+    );
     g.add(
         "service_token_roles_required",
         boolean(),
         Some("true"),
         "Enforce service_token_roles.",
-    )
-    .unsupported();
+    );
     g.add(
         "service_type",
         string(),
@@ -2013,8 +2008,7 @@ fn keystone_authtoken(g: &mut GroupBuilder<'_>) {
         string(),
         None,
         "System scope of the service user.",
-    )
-    .unsupported();
+    );
     g.add(
         "domain_id",
         string(),
@@ -2031,8 +2025,7 @@ fn keystone_authtoken(g: &mut GroupBuilder<'_>) {
     .unsupported();
     g.add("project_id", string(), None, "Project of the service user.")
         .old_name("tenant-id")
-        .old_name("tenant_id")
-        .unsupported();
+        .old_name("tenant_id");
     g.add(
         "project_name",
         string(),
@@ -2069,8 +2062,7 @@ fn keystone_authtoken(g: &mut GroupBuilder<'_>) {
         "Default domain of the service user.",
     )
     .unsupported();
-    g.add("user_id", string(), None, "Service user ID.")
-        .unsupported();
+    g.add("user_id", string(), None, "Service user ID.");
     g.add("username", string(), None, "Service user name.")
         .old_name("user-name")
         .old_name("user_name");
@@ -2095,8 +2087,9 @@ fn oslo_policy(g: &mut GroupBuilder<'_>) {
         "enforce_scope",
         boolean(),
         Some("true"),
-        "Check the scope of tokens (from older oslo.policy).",
-    );
+        "Check the scope of tokens; no inspector rule declares scope types.",
+    )
+    .ignored();
     g.add(
         "enforce_new_defaults",
         boolean(),

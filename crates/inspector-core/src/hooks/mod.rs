@@ -17,7 +17,7 @@ mod logs_filename;
 mod pci;
 mod ports;
 mod standard;
-mod yaml;
+pub(crate) mod yaml;
 
 use serde_json::{Map, Value};
 

@@ -260,7 +260,7 @@ fn is_float(text: &str) -> bool {
         None => (body, None),
     };
     let exponent_ok = exponent.is_none_or(|e| {
-        let (sign, digits_part) = (e.as_bytes().first(), &e[e.len().min(1)..]);
+        let (sign, digits_part) = (e.as_bytes().first(), e.get(1..).unwrap_or(""));
         matches!(sign, Some(b'-' | b'+')) && all(digits_part, |b| b.is_ascii_digit())
     });
     let Some((whole, fraction)) = mantissa.split_once('.') else {

@@ -1,5 +1,11 @@
-//! Keystone v3 password authentication: a scoped token and the service
-//! catalog, as keystoneauth's `password` plugin gets them.
+//! The Keystone v3 client, in one place: password authentication (a scoped
+//! token and the service catalog, as keystoneauth's `password` plugin gets
+//! them), used by the Ironic client and by token validation, which checks
+//! the tokens of API callers as keystonemiddleware does.
+
+mod validator;
+
+pub use validator::{TokenInfo, TokenValidator, Unavailable, ValidatorSettings, http_client};
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -18,6 +24,18 @@ pub struct PasswordAuth {
     pub project_domain_name: Option<String>,
     pub project_domain_id: Option<String>,
     pub system_scope: Option<String>,
+}
+
+/// Why Keystone did not issue a token.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IssueError {
+    /// No answer (connection refused, timeout): worth retrying.
+    #[error("cannot reach Keystone at {url}: {message}")]
+    Unreachable { url: String, message: String },
+    #[error("Keystone refused the credentials (HTTP {status}): {message}")]
+    Refused { status: u16, message: String },
+    #[error("{0}")]
+    Invalid(String),
 }
 
 #[derive(Debug, Clone)]
@@ -88,14 +106,17 @@ pub fn request_body(auth: &PasswordAuth) -> Value {
     body
 }
 
-pub async fn issue_token(http: &reqwest::Client, auth: &PasswordAuth) -> Result<Token, String> {
+pub async fn issue_token(http: &reqwest::Client, auth: &PasswordAuth) -> Result<Token, IssueError> {
     let url = format!("{}/auth/tokens", v3_url(&auth.auth_url));
     let response = http
         .post(&url)
         .json(&request_body(auth))
         .send()
         .await
-        .map_err(|e| format!("cannot reach Keystone at {url}: {e}"))?;
+        .map_err(|e| IssueError::Unreachable {
+            url: url.clone(),
+            message: error_chain(&e),
+        })?;
     let status = response.status();
     let token = response
         .headers()
@@ -105,12 +126,13 @@ pub async fn issue_token(http: &reqwest::Client, auth: &PasswordAuth) -> Result<
     let body: Value = response.json().await.unwrap_or(Value::Null);
     if !status.is_success() {
         let message = body["error"]["message"].as_str().unwrap_or("no message");
-        return Err(format!(
-            "Keystone refused the credentials (HTTP {}): {message}",
-            status.as_u16()
-        ));
+        return Err(IssueError::Refused {
+            status: status.as_u16(),
+            message: message.to_string(),
+        });
     }
-    let value = token.ok_or_else(|| "Keystone answered without X-Subject-Token".to_string())?;
+    let value = token
+        .ok_or_else(|| IssueError::Invalid("Keystone answered without X-Subject-Token".into()))?;
     let expires_at = body["token"]["expires_at"]
         .as_str()
         .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok());
@@ -119,6 +141,18 @@ pub async fn issue_token(http: &reqwest::Client, auth: &PasswordAuth) -> Result<
         expires_at,
         catalog: body["token"]["catalog"].clone(),
     })
+}
+
+/// An error and its causes, e.g. "error sending request: connection refused".
+pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// The first endpoint of `service_type` whose interface is the earliest in

@@ -1,55 +1,15 @@
-//! Authentication of non-public endpoints. Public ones (`/`, `/{version}`,
-//! `/v1/continue`) never reach this layer: it is attached per route, after
-//! routing, as upstream checks authentication inside each endpoint (so an
-//! unknown URL is a 404 even without credentials).
+//! HTTP basic authentication against an htpasswd file (spec §2.1).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::SystemTime;
 
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 
-use super::error::ApiError;
-use crate::app::AppState;
-
-/// How requests are authenticated, from `[DEFAULT] auth_strategy`.
-pub enum Authenticator {
-    Noauth,
-    HttpBasic(BasicAuth),
-}
-
-/// The authenticated caller, for logs.
-#[derive(Debug, Clone)]
-pub struct Identity {
-    pub user: Option<String>,
-}
-
-pub async fn require_auth(
-    State(state): State<AppState>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let identity = match state.authenticator() {
-        Authenticator::Noauth => Identity { user: None },
-        Authenticator::HttpBasic(basic) => match basic
-            .authenticate(request.headers().get(header::AUTHORIZATION))
-            .await
-        {
-            Ok(user) => Identity { user: Some(user) },
-            Err(response) => return response,
-        },
-    };
-    if let Some(user) = &identity.user {
-        tracing::debug!(user = %user, "authenticated");
-    }
-    request.extensions_mut().insert(identity);
-    next.run(request).await
-}
+use crate::api::error::ApiError;
 
 fn unauthorized() -> Response {
     let mut err = ApiError::new(StatusCode::UNAUTHORIZED, "Authentication required");
@@ -150,7 +110,10 @@ impl BasicAuth {
     }
 
     /// The user name, or the response to send instead.
-    async fn authenticate(&self, header: Option<&HeaderValue>) -> Result<String, Response> {
+    pub(super) async fn authenticate(
+        &self,
+        header: Option<&HeaderValue>,
+    ) -> Result<String, Response> {
         let Some((user, password)) = header.and_then(decode_basic) else {
             return Err(unauthorized());
         };

@@ -1,0 +1,247 @@
+//! `auth_strategy = keystone`: the caller's `X-Auth-Token` (and optional
+//! `X-Service-Token`) validated by Keystone, then the route's policy rule
+//! enforced on the credentials oslo.context would build from them.
+//!
+//! Answers: 401 `Authentication required` (with `WWW-Authenticate: Keystone
+//! uri="..."`) without a valid token on a protected route; 403 `Access
+//! denied by policy`; 503 when Keystone cannot be asked or the policy files
+//! cannot be read. Upstream (keystonemiddleware with a delayed decision)
+//! turns an unreachable Keystone into a 401; we answer 503 so that callers
+//! can tell an outage from a bad token. On public routes an invalid token,
+//! or an unreachable Keystone, makes the caller anonymous, as upstream.
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use inspector_core::policy::PolicyError;
+use serde_json::{Map, Value, json};
+
+use super::Identity;
+use crate::api::error::ApiError;
+use crate::keystone::{TokenInfo, TokenValidator, ValidatorSettings, http_client};
+use crate::policy::PolicyStore;
+use inspector_core::conf::Config;
+
+/// Keystone authentication with oslo.policy authorization.
+pub struct KeystoneAuth {
+    validator: TokenValidator,
+    policy: PolicyStore,
+    /// `Keystone uri="<www_authenticate_uri>"`.
+    challenge: HeaderValue,
+    /// A service token counts only with one of these roles (when required).
+    service_token_roles: Vec<String>,
+    service_token_roles_required: bool,
+}
+
+/// The validated tokens of a request.
+struct Caller {
+    user: Option<TokenInfo>,
+    service: Option<TokenInfo>,
+}
+
+impl KeystoneAuth {
+    /// From `[keystone_authtoken]` and `[oslo_policy]`; `config_dirs` are
+    /// where relative policy files are looked up first.
+    pub fn from_config(
+        config: &Config,
+        config_dirs: &[std::path::PathBuf],
+    ) -> Result<Self, String> {
+        let c = &config.keystone_authtoken;
+        let validator = TokenValidator::new(http_client(c)?, ValidatorSettings::from_config(c)?);
+        let policy = PolicyStore::new(&config.oslo_policy, config_dirs)?;
+        // keystonemiddleware falls back to the identity endpoint it authenticates with.
+        let uri = c
+            .www_authenticate_uri
+            .as_deref()
+            .or(c.auth_url.as_deref())
+            .unwrap_or_default();
+        Self::new(
+            validator,
+            policy,
+            uri,
+            c.service_token_roles.clone(),
+            c.service_token_roles_required,
+        )
+    }
+
+    pub fn new(
+        validator: TokenValidator,
+        policy: PolicyStore,
+        www_authenticate_uri: &str,
+        service_token_roles: Vec<String>,
+        service_token_roles_required: bool,
+    ) -> Result<Self, String> {
+        let challenge = HeaderValue::from_str(&format!("Keystone uri=\"{www_authenticate_uri}\""))
+            .map_err(|_| {
+                format!("www_authenticate_uri {www_authenticate_uri:?} is not a valid header value")
+            })?;
+        Ok(Self {
+            validator,
+            policy,
+            challenge,
+            service_token_roles,
+            service_token_roles_required,
+        })
+    }
+
+    /// Authenticates the request and checks `rule`; the response to send
+    /// instead when either fails.
+    pub async fn authorize(
+        &self,
+        headers: &HeaderMap,
+        rule: &str,
+        public: bool,
+    ) -> Result<Identity, Response> {
+        let caller = match self.caller(headers).await {
+            Ok(Some(caller)) => caller,
+            Ok(None) | Err(_) if public => Caller {
+                user: None,
+                service: None,
+            },
+            Ok(None) => return Err(self.unauthorized()),
+            Err(unavailable) => {
+                tracing::warn!("refusing a request: {unavailable}");
+                return Err(ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "The Keystone service is temporarily unavailable: the token cannot be validated",
+                )
+                .into_response());
+            }
+        };
+        let policy = self.policy.current().map_err(|e| {
+            tracing::error!("refusing a request: {e}");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The API access policy cannot be loaded",
+            )
+            .into_response()
+        })?;
+        let creds = credentials(&caller, public);
+        let allowed = match policy.enforce(rule, &Map::new(), &creds) {
+            Ok(allowed) => allowed,
+            Err(e @ PolicyError::Evaluation { .. }) => {
+                tracing::warn!("{e}; access denied");
+                false
+            }
+            Err(e @ PolicyError::NotRegistered(_)) => {
+                tracing::error!("{e}; access denied");
+                false
+            }
+        };
+        let user = caller
+            .user
+            .as_ref()
+            .and_then(|u| u.user_name.clone().or_else(|| u.user_id.clone()));
+        if !allowed {
+            tracing::info!(rule, user = ?user, "access denied by policy");
+            return Err(
+                ApiError::new(StatusCode::FORBIDDEN, "Access denied by policy").into_response(),
+            );
+        }
+        Ok(Identity { user })
+    }
+
+    /// `Ok(None)` when the request carries no valid identity: no token, an
+    /// invalid or expired one, or an invalid service token.
+    async fn caller(
+        &self,
+        headers: &HeaderMap,
+    ) -> Result<Option<Caller>, crate::keystone::Unavailable> {
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+        };
+        let Some(token) = header("x-auth-token") else {
+            return Ok(None);
+        };
+        let Some(user) = self.validator.validate(token).await? else {
+            return Ok(None);
+        };
+        let service = match header("x-service-token") {
+            None => None,
+            Some(token) => match self.validator.validate(token).await? {
+                Some(service) if self.service_roles_ok(&service) => Some(service),
+                _ => return Ok(None),
+            },
+        };
+        Ok(Some(Caller {
+            user: Some(user),
+            service,
+        }))
+    }
+
+    fn service_roles_ok(&self, service: &TokenInfo) -> bool {
+        !self.service_token_roles_required
+            || service.roles.iter().any(|r| {
+                self.service_token_roles
+                    .iter()
+                    .any(|wanted| wanted.eq_ignore_ascii_case(r))
+            })
+    }
+
+    fn unauthorized(&self) -> Response {
+        let mut err = ApiError::new(StatusCode::UNAUTHORIZED, "Authentication required");
+        err.www_authenticate = Some(self.challenge.clone());
+        err.into_response()
+    }
+}
+
+/// oslo.context's policy values for the caller, plus inspector's
+/// `is_public_api` (absent values are `None`, as upstream: a check such as
+/// `project_id:None` matches them).
+fn credentials(caller: &Caller, public: bool) -> Map<String, Value> {
+    let user = caller.user.as_ref();
+    let service = caller.service.as_ref();
+    let roles = |t: Option<&TokenInfo>| json!(t.map(|t| t.roles.clone()).unwrap_or_default());
+    let mut creds = Map::new();
+    creds.insert(
+        "user_id".into(),
+        json!(user.and_then(|u| u.user_id.clone())),
+    );
+    creds.insert(
+        "user_domain_id".into(),
+        json!(user.and_then(|u| u.user_domain_id.clone())),
+    );
+    creds.insert(
+        "system_scope".into(),
+        json!(user.and_then(|u| u.system_scope.clone())),
+    );
+    creds.insert(
+        "domain_id".into(),
+        json!(user.and_then(|u| u.domain_id.clone())),
+    );
+    creds.insert(
+        "project_id".into(),
+        json!(user.and_then(|u| u.project_id.clone())),
+    );
+    creds.insert(
+        "project_domain_id".into(),
+        json!(user.and_then(|u| u.project_domain_id.clone())),
+    );
+    creds.insert("roles".into(), roles(user));
+    creds.insert(
+        "is_admin_project".into(),
+        json!(user.is_none_or(|u| u.is_admin_project)),
+    );
+    creds.insert(
+        "service_user_id".into(),
+        json!(service.and_then(|s| s.user_id.clone())),
+    );
+    creds.insert(
+        "service_user_domain_id".into(),
+        json!(service.and_then(|s| s.user_domain_id.clone())),
+    );
+    creds.insert(
+        "service_project_id".into(),
+        json!(service.and_then(|s| s.project_id.clone())),
+    );
+    creds.insert(
+        "service_project_domain_id".into(),
+        json!(service.and_then(|s| s.project_domain_id.clone())),
+    );
+    creds.insert("service_roles".into(), roles(service));
+    creds.insert("is_public_api".into(), json!(public));
+    creds
+}
