@@ -9,6 +9,7 @@ pub mod json_depth;
 pub mod jsonpath;
 pub mod lldp;
 pub mod oslo;
+pub mod pxe;
 pub mod py;
 pub mod root_device;
 pub mod rules;
