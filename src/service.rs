@@ -106,6 +106,10 @@ pub async fn build(config: Config) -> anyhow::Result<(AppState, Arc<Inspector>)>
             "failed introspections interrupted by the previous shutdown"
         );
     }
+    inspector
+        .init_pxe_filter()
+        .await
+        .context("cannot start the PXE filter ([pxe_filter] driver)")?;
     inspector.start_periodic_tasks();
     Ok((AppState::new(inspector.clone(), authenticator), inspector))
 }

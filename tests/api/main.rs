@@ -8,6 +8,7 @@ mod faults;
 mod helpers;
 mod introspection;
 mod processing;
+mod pxe;
 mod rules;
 mod statuses;
 mod upstream_db;

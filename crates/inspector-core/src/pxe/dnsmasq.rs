@@ -75,6 +75,34 @@ impl HostFile {
         };
         Some((HostFile::Mac(mac), entry))
     }
+
+    /// The entry of an existing file when its content is exactly what the
+    /// filter writes for it (used when purging: such a file can stay).
+    pub fn verified(name: &str, content: &[u8]) -> Option<(HostFile, Entry)> {
+        let (file, entry) = HostFile::classify(name, content.len() as u64)?;
+        (file.content(entry).as_bytes() == content).then_some((file, entry))
+    }
+}
+
+/// The temporary file a write of `file` by process `pid` goes through
+/// before it is renamed into place. dnsmasq ignores names starting with a
+/// dot, so it never reads a file that is still being written.
+pub fn temp_name(file: &HostFile, pid: u32) -> String {
+    format!(".{}.{pid}.tmp", file.name())
+}
+
+/// Whether `name` is a temporary file of [`temp_name`]'s form (left behind
+/// when a process died between writing and renaming).
+pub fn is_temp_name(name: &str) -> bool {
+    let Some(inner) = name.strip_prefix('.').and_then(|n| n.strip_suffix(".tmp")) else {
+        return false;
+    };
+    let Some((file, pid)) = inner.rsplit_once('.') else {
+        return false;
+    };
+    !pid.is_empty()
+        && pid.bytes().all(|b| b.is_ascii_digit())
+        && (file == UNKNOWN_HOSTS_FILE || Mac::parse(file).is_some())
 }
 
 /// One file to write.
@@ -184,17 +212,27 @@ pub fn plan(
     writes
 }
 
-/// The writes when Ironic's ports are unknown and the directory has never
-/// been synchronised: deny every MAC without a file, so that nothing boots
-/// the ramdisk by accident until Ironic answers.
+/// The writes when Ironic's ports are unknown and the filter starts: deny
+/// every MAC without a file and every MAC allowed by a file kept from before,
+/// so that nothing boots the ramdisk by accident until Ironic answers.
 pub fn plan_fail_closed(view: &HostsView) -> Vec<Write> {
-    if view.unknown_hosts == Some(Entry::Deny) {
-        return Vec::new();
+    let mut writes: Vec<Write> = view
+        .macs
+        .iter()
+        .filter(|(_, entry)| **entry == Entry::Allow)
+        .map(|(mac, _)| Write {
+            file: HostFile::Mac(mac.clone()),
+            entry: Entry::Deny,
+        })
+        .collect();
+    if view.unknown_hosts != Some(Entry::Deny) {
+        writes.push(Write {
+            file: HostFile::UnknownHosts,
+            entry: Entry::Deny,
+        });
     }
-    vec![Write {
-        file: HostFile::UnknownHosts,
-        entry: Entry::Deny,
-    }]
+    writes.sort_by(|a, b| a.file.cmp(&b.file));
+    writes
 }
 
 #[cfg(test)]
@@ -271,6 +309,31 @@ mod tests {
     }
 
     #[test]
+    fn only_exact_contents_are_verified() {
+        let m = "52:54:00:00:00:01";
+        assert_eq!(
+            HostFile::verified(m, b"52:54:00:00:00:01,ignore\n"),
+            Some((HostFile::Mac(mac(m)), Entry::Deny))
+        );
+        assert_eq!(
+            HostFile::verified(m, b"52:54:00:00:00:01\n"),
+            Some((HostFile::Mac(mac(m)), Entry::Allow))
+        );
+        assert_eq!(HostFile::verified(m, b"52:54:00:00:00:02,ignore\n"), None);
+        assert_eq!(HostFile::verified(m, b"52:54:00:00:00:01,IGNORE\n"), None);
+        assert_eq!(HostFile::verified(m, b"xx"), None);
+        assert_eq!(
+            HostFile::verified(UNKNOWN_HOSTS_FILE, b"*:*:*:*:*:*\n"),
+            Some((HostFile::UnknownHosts, Entry::Allow))
+        );
+        assert_eq!(
+            HostFile::verified(UNKNOWN_HOSTS_FILE, b"*:*:*:*:*:+\n"),
+            None
+        );
+        assert_eq!(HostFile::verified("junk", b"52:54:00:00:00:01\n"), None);
+    }
+
+    #[test]
     fn first_sync_denies_everyone_but_active_macs() {
         let view = HostsView::default();
         let s = sets(
@@ -340,15 +403,48 @@ mod tests {
     }
 
     #[test]
-    fn fail_closed_denies_the_wildcard_once() {
-        let view = HostsView::default();
+    fn temp_names_are_hidden_from_dnsmasq() {
+        let file = HostFile::Mac(mac("52:54:00:00:00:01"));
+        let name = temp_name(&file, 4242);
+        assert_eq!(name, ".52:54:00:00:00:01.4242.tmp");
+        assert!(is_temp_name(&name));
+        assert!(is_temp_name(&temp_name(&HostFile::UnknownHosts, 1)));
+        assert_eq!(HostFile::classify(&name, 18), None);
+        for other in [
+            ".52:54:00:00:00:01.tmp",
+            ".52:54:00:00:00:01.x1.tmp",
+            ".foo.12.tmp",
+            "52:54:00:00:00:01.12.tmp",
+            ".52:54:00:00:00:01.12",
+            ".bashrc",
+        ] {
+            assert!(!is_temp_name(other), "{other}");
+        }
+    }
+
+    #[test]
+    fn fail_closed_denies_the_wildcard_and_kept_allows() {
+        let view = HostsView::from_listing([
+            ("52:54:00:00:00:01", 25),
+            ("52:54:00:00:00:02", 18),
+            (UNKNOWN_HOSTS_FILE, 12),
+        ]);
         let writes = plan_fail_closed(&view);
         assert_eq!(
             names(&writes),
-            [(UNKNOWN_HOSTS_FILE.to_string(), Entry::Deny)]
+            [
+                ("52:54:00:00:00:02".to_string(), Entry::Deny),
+                (UNKNOWN_HOSTS_FILE.to_string(), Entry::Deny)
+            ]
         );
         let mut view = view;
-        view.record(&writes[0]);
+        for w in &writes {
+            view.record(w);
+        }
         assert_eq!(plan_fail_closed(&view), []);
+        assert_eq!(
+            names(&plan_fail_closed(&HostsView::default())),
+            [(UNKNOWN_HOSTS_FILE.to_string(), Entry::Deny)]
+        );
     }
 }

@@ -10,6 +10,25 @@ use super::Mac;
 /// Characters of `xx:xx:xx:xx:xx:xx:xx:xx`.
 const GUID_CHARS: usize = 23;
 
+/// The neighbour table of an EoIB interface. The name must be a plain
+/// interface name, so that the path stays inside `/sys/class/net`.
+pub fn neighbours_path(interface: &str) -> Result<String, String> {
+    let plain = !interface.is_empty()
+        && interface.len() <= 15
+        && interface != "."
+        && interface != ".."
+        && interface
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '@' | '-'));
+    if plain {
+        Ok(format!("/sys/class/net/{interface}/eth/neighs"))
+    } else {
+        Err(format!(
+            "[iptables] ethoib_interfaces: {interface:?} is not an interface name"
+        ))
+    }
+}
+
 /// The InfiniBand GUID of a client id: its last 23 characters (all of it
 /// when shorter).
 pub fn guid_of(client_id: &str) -> &str {
@@ -47,8 +66,8 @@ pub fn emac_for_client_id(client_id: &str, tables: &[&str]) -> Option<Mac> {
     let guid = guid_of(client_id);
     tables
         .iter()
-        .filter_map(|table| emac_in_table(table, guid))
-        .last()
+        .rev()
+        .find_map(|table| emac_in_table(table, guid))
 }
 
 #[cfg(test)]
@@ -59,6 +78,17 @@ mod tests {
     const TABLE: &str = "EMAC=02:00:02:97:00:01 IMAC=97:fe:80:00:00:00:00:00:00:7c:fe:90:03:00:29:26:52 \
                          EMAC=02:00:00:61:00:02 IMAC=61:fe:80:00:00:00:00:00:00:7c:fe:90:03:00:29:24:4f\n\
                          EMAC=02:00:00:61:00:03 IMAC=61:fe:80:00:00:00:00:00:00:7c:fe:90:03:00:29:24:50\n";
+
+    #[test]
+    fn neighbour_tables_stay_in_sys_class_net() {
+        assert_eq!(
+            neighbours_path("ib0.8001").unwrap(),
+            "/sys/class/net/ib0.8001/eth/neighs"
+        );
+        for bad in ["", ".", "..", "../etc", "a/b", "ib 0", "abcdefghijklmnop"] {
+            assert!(neighbours_path(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn guid_is_the_last_23_characters() {
