@@ -119,6 +119,10 @@ pub async fn build_with_config_dirs(
             "failed introspections interrupted by the previous shutdown"
         );
     }
+    inspector
+        .init_pxe_filter()
+        .await
+        .context("cannot start the PXE filter ([pxe_filter] driver)")?;
     inspector.start_periodic_tasks();
     Ok((AppState::new(inspector.clone(), authenticator), inspector))
 }

@@ -2,9 +2,12 @@
 # Install what the real-OpenStack test bed needs; idempotent and quick when
 # everything is already there.
 #
-#   Debian packages   curl, procps, and the tools ironic-python-agent's
-#                     inventory collectors shell out to; apt-get only runs
-#                     when one of them is missing (needs root).
+#   Debian packages   curl, procps, the tools ironic-python-agent's
+#                     inventory collectors shell out to, and the PXE filter
+#                     tests' dnsmasq-base (DHCP server), busybox (udhcpc
+#                     DHCP client), iptables (iptables, ip6tables,
+#                     iptables-restore) and iproute2 (ip netns); apt-get only
+#                     runs when one of them is missing (needs root).
 #   venv-ironic       ironic 39.0.0, ironic-inspector 12.5.0 (the upstream
 #                     service we reimplement), ironic-python-agent 13.0.0,
 #                     python-ironicclient, python-ironic-inspector-client,
@@ -33,7 +36,8 @@ PY="${TESTBED_PYTHON:-python3}"
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 
 APT_PACKAGES=(curl procps lshw dmidecode ipmitool pciutils udev usbutils ethtool
-              mdadm hdparm smartmontools efibootmgr parted gdisk)
+              mdadm hdparm smartmontools efibootmgr parted gdisk
+              dnsmasq-base busybox iptables iproute2)
 
 install_apt() {
     local t missing=() p

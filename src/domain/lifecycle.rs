@@ -108,6 +108,11 @@ impl Inspector {
     pub(crate) async fn fail(&self, uuid: &str, message: &str) {
         if let Err(e) = self.finish(uuid, Event::Error, Some(message)).await {
             tracing::warn!(node = uuid, error = ?e, original = message, "could not record the failure");
+            return;
+        }
+        // The node's MACs may no longer boot the ramdisk.
+        if let Err(e) = self.sync_pxe_filter().await {
+            tracing::warn!(node = uuid, error = %e, "PXE filter sync after a failure failed; the periodic sync will retry");
         }
     }
 }

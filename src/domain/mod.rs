@@ -95,6 +95,11 @@ impl Inspector {
         self.pxe.sync(self).await
     }
 
+    /// Sets the PXE filter up and applies a first sync (service start).
+    pub async fn init_pxe_filter(&self) -> anyhow::Result<()> {
+        self.pxe.init(self).await
+    }
+
     pub fn config(&self) -> &Config {
         &self.config
     }
@@ -121,6 +126,7 @@ impl Inspector {
                 "background work did not finish in time"
             );
         }
+        self.pxe.tear_down().await;
         self.store.close().await;
     }
 

@@ -219,6 +219,10 @@ impl Inspector {
             tracing::warn!(node = uuid, error = %Error::from(e), "cannot mark the node finished");
         }
         drop(lock);
+        // The node's MACs may no longer boot the ramdisk.
+        if let Err(e) = self.sync_pxe_filter().await {
+            tracing::warn!(node = uuid, error = %e, "PXE filter sync after processing failed; the periodic sync will retry");
+        }
     }
 
     /// Cache lookup by BMC addresses and MACs, then the fallbacks (active

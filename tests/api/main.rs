@@ -14,6 +14,7 @@ mod keystone;
 mod legacy;
 mod payloads;
 mod processing;
+mod pxe;
 mod rules;
 mod statuses;
 mod upstream_db;

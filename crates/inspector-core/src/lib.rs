@@ -10,6 +10,7 @@ pub mod jsonpath;
 pub mod lldp;
 pub mod oslo;
 pub mod policy;
+pub mod pxe;
 pub mod py;
 pub mod root_device;
 pub mod rules;

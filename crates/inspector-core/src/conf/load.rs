@@ -529,6 +529,11 @@ fn build(r: &mut Reader<'_>) -> Config {
     );
     f.sync_period = r.number("pxe_filter", "sync_period", f.sync_period);
     f.deny_unknown_macs = r.boolean("pxe_filter", "deny_unknown_macs", f.deny_unknown_macs);
+    f.command_prefix = r.string(
+        "pxe_filter",
+        "command_prefix",
+        std::mem::take(&mut f.command_prefix),
+    );
 
     let dn = &mut c.dnsmasq_pxe_filter;
     dn.dhcp_hostsdir = r.string(
@@ -757,6 +762,34 @@ fn keystone_client(r: &mut Reader<'_>, g: &str, fallback: KeystoneClient) -> Key
     }
 }
 
+/// Command lines the PXE filter will run must split into words.
+fn check_commands(c: &Config, r: &mut Reader<'_>) {
+    let mut commands = vec![("pxe_filter", "command_prefix", &c.pxe_filter.command_prefix)];
+    if c.pxe_filter.driver == PxeDriver::Dnsmasq {
+        let d = &c.dnsmasq_pxe_filter;
+        commands.push((
+            "dnsmasq_pxe_filter",
+            "dnsmasq_start_command",
+            &d.dnsmasq_start_command,
+        ));
+        commands.push((
+            "dnsmasq_pxe_filter",
+            "dnsmasq_stop_command",
+            &d.dnsmasq_stop_command,
+        ));
+    }
+    for (group, name, text) in commands {
+        if let Err(e) = crate::pxe::command::split(text)
+            && let Some(index) = r.index(group, name)
+        {
+            r.fail(
+                index,
+                format!("Configuration error: [{group}]{name} cannot be split into words: {e}"),
+            );
+        }
+    }
+}
+
 /// The consistency checks upstream makes at start-up that need no I/O.
 fn check(c: &Config, r: &mut Reader<'_>) {
     if c.processing.add_ports == AddPorts::Disabled
@@ -779,6 +812,7 @@ fn check(c: &Config, r: &mut Reader<'_>) {
              is enabled. These options cannot both be enabled simultaneously.",
         );
     }
+    check_commands(c, r);
     if c.default.use_ssl
         && (c.ssl.cert_file.is_none() || c.ssl.key_file.is_none())
         && let Some(index) = r.index("DEFAULT", "use_ssl")

@@ -213,6 +213,9 @@ pub struct PxeFilter {
     pub driver: PxeDriver,
     pub sync_period: u64,
     pub deny_unknown_macs: bool,
+    /// Inspector extension: words put before every command the filter runs
+    /// (upstream always used `sudo ironic-inspector-rootwrap <config>`).
+    pub command_prefix: String,
 }
 
 impl Default for PxeFilter {
@@ -221,6 +224,7 @@ impl Default for PxeFilter {
             driver: PxeDriver::Iptables,
             sync_period: 15,
             deny_unknown_macs: false,
+            command_prefix: String::new(),
         }
     }
 }

@@ -293,6 +293,16 @@ fn build() -> Registry {
              machine while an introspection runs. Nodes then need at least one enrolled port, and no \
              node_not_found_hook may be set.",
         );
+            g.add(
+            "command_prefix",
+            string(),
+            Some(""),
+            "Inspector extension: words put before every command the PXE filter runs (iptables, \
+             iptables-restore, dnsmasq_start_command, dnsmasq_stop_command), split like a shell would but \
+             never run by one. Upstream always used 'sudo ironic-inspector-rootwrap <rootwrap_config>'; set \
+             it to that to keep rootwrap (its filters must then allow iptables-restore too), or leave it \
+             empty when inspector itself has the privileges (root or CAP_NET_ADMIN).",
+        );
         },
     );
     group(
@@ -317,13 +327,16 @@ fn build() -> Registry {
                 "dnsmasq_start_command",
                 string(),
                 Some(""),
-                "Shell command starting dnsmasq after the first synchronisation; empty: none.",
+                "Command starting dnsmasq after the first synchronisation; empty: none. It runs without a \
+                 shell (write sh -c '...' for shell syntax), through [pxe_filter] command_prefix, and must \
+                 return: a failure stops inspector.",
             );
             g.add(
                 "dnsmasq_stop_command",
                 string(),
                 Some(""),
-                "Shell command stopping dnsmasq when the driver stops; empty: none.",
+                "Command stopping dnsmasq when the driver stops; empty: none. Run like \
+                 dnsmasq_start_command; a failure is only logged.",
             );
         },
     );

@@ -1,0 +1,353 @@
+//! The dnsmasq driver with a real dnsmasq: the service writes the hosts
+//! directory, starts dnsmasq in a namespace through `dnsmasq_start_command`,
+//! and a DHCP client in another namespace gets a lease or not.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use inspector_core::conf::{Config, PxeDriver};
+use reqwest::Method;
+use serde_json::json;
+use tempfile::TempDir;
+
+use super::{DhcpLink, DnsmasqGuard, SwitchableProxy, eventually, require_tools};
+use crate::bed::{Ironic, env, random_mac};
+use crate::helpers::{TestApp, json_with_status};
+use crate::processing::{Machine, post_continue};
+
+/// Dropped in field order: dnsmasq is killed while its pid file exists.
+struct Bed {
+    dnsmasq: DnsmasqGuard,
+    link: DhcpLink,
+    state: TempDir,
+}
+
+impl Bed {
+    fn new() -> Self {
+        require_tools();
+        let link = DhcpLink::new();
+        let state = tempfile::tempdir().unwrap();
+        std::fs::create_dir(state.path().join("hosts")).unwrap();
+        let dnsmasq = DnsmasqGuard {
+            pid_file: state.path().join("dnsmasq.pid"),
+        };
+        Self {
+            dnsmasq,
+            link,
+            state,
+        }
+    }
+
+    fn hostsdir(&self) -> PathBuf {
+        self.state.path().join("hosts")
+    }
+
+    /// The driver configured to run this bed's dnsmasq; the stop command
+    /// needs a shell, written the documented way.
+    fn configure(&self, c: &mut Config) {
+        c.pxe_filter.driver = PxeDriver::Dnsmasq;
+        c.dnsmasq_pxe_filter.dhcp_hostsdir = self.hostsdir().display().to_string();
+        c.dnsmasq_pxe_filter.dnsmasq_start_command = self
+            .link
+            .dnsmasq_command(&self.hostsdir(), self.state.path());
+        c.dnsmasq_pxe_filter.dnsmasq_stop_command = format!(
+            "sh -c 'kill \"$(cat {})\"'",
+            self.dnsmasq.pid_file.display()
+        );
+    }
+
+    fn file(&self, name: &str) -> Option<String> {
+        std::fs::read_to_string(self.hostsdir().join(name)).ok()
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.state.path().join("dnsmasq.log")).unwrap_or_default()
+    }
+}
+
+fn allow(mac: &str) -> Option<String> {
+    Some(format!("{mac}\n"))
+}
+
+fn deny(mac: &str) -> Option<String> {
+    Some(format!("{mac},ignore\n"))
+}
+
+const WILDCARD_ALLOW: &str = "*:*:*:*:*:*\n";
+const WILDCARD_DENY: &str = "*:*:*:*:*:*,ignore\n";
+
+async fn start(app: &TestApp, node: &str) {
+    let response = app
+        .request(
+            Method::POST,
+            &format!("/v1/introspection/{node}?manage_boot=false"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
+    app.wait_for_state(node, "waiting", Duration::from_secs(30))
+        .await;
+}
+
+/// Abort finishes in the background, and its sync right after the state
+/// changes: callers wait for the filter with `eventually`.
+async fn abort(app: &TestApp, node: &str) {
+    let response = app
+        .request(Method::POST, &format!("/v1/introspection/{node}/abort"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    app.wait_for_state(node, "error", Duration::from_secs(30))
+        .await;
+}
+
+/// Denied MACs get no lease, allowed ones do, and starting, aborting and
+/// finishing introspection flip that with the sync each of them runs (the
+/// periodic sync is too slow to matter here).
+#[tokio::test]
+async fn leases_follow_introspection() {
+    let bed = Bed::new();
+    let ironic = Ironic::new();
+    let m = Machine::new();
+    let node = m.node(&ironic).await;
+    ironic.create_port(&node, &m.pxe).await;
+    let idle_node = ironic.manageable_node(json!({})).await;
+    let idle_mac = random_mac();
+    ironic.create_port(&idle_node, &idle_mac).await;
+    let stranger = random_mac();
+
+    let app = TestApp::with_ironic(|c| {
+        bed.configure(c);
+        c.pxe_filter.sync_period = 600;
+    })
+    .await;
+    assert!(bed.dnsmasq.running(), "the start command started dnsmasq");
+    assert_eq!(bed.file(&m.pxe), deny(&m.pxe));
+    assert_eq!(bed.file(&idle_mac), deny(&idle_mac));
+    assert_eq!(
+        bed.file("unknown_hosts_filter").as_deref(),
+        Some(WILDCARD_DENY)
+    );
+    assert!(!bed.link.lease(&m.pxe).await, "no introspection: denied");
+    assert!(
+        !bed.link.lease(&stranger).await,
+        "no introspection: unknown denied"
+    );
+
+    start(&app, &node).await;
+    assert_eq!(bed.file(&m.pxe), allow(&m.pxe));
+    assert_eq!(
+        bed.file("unknown_hosts_filter").as_deref(),
+        Some(WILDCARD_ALLOW)
+    );
+    assert!(bed.link.lease(&m.pxe).await, "under introspection: allowed");
+    assert!(
+        bed.link.lease(&stranger).await,
+        "introspection running: unknown allowed"
+    );
+    assert!(
+        !bed.link.lease(&idle_mac).await,
+        "other known nodes stay denied"
+    );
+
+    abort(&app, &node).await;
+    eventually(
+        "the aborted node's file denies it",
+        Duration::from_secs(10),
+        || bed.file(&m.pxe) == deny(&m.pxe),
+    )
+    .await;
+    assert!(!bed.link.lease(&m.pxe).await, "aborted: denied");
+    assert!(
+        !bed.link.lease(&stranger).await,
+        "idle again: unknown denied"
+    );
+
+    start(&app, &node).await;
+    assert!(bed.link.lease(&m.pxe).await, "started again: allowed");
+    json_with_status(post_continue(&app, &m.data()).await, 200).await;
+    app.wait_for_state(&node, "finished", Duration::from_secs(30))
+        .await;
+    eventually(
+        "the finished node's file denies it",
+        Duration::from_secs(10),
+        || bed.file(&m.pxe) == deny(&m.pxe),
+    )
+    .await;
+    assert!(!bed.link.lease(&m.pxe).await, "finished: denied");
+
+    // dnsmasq never read a temporary file, only entries.
+    let log = bed.log();
+    assert!(
+        log.contains(&format!("read {}", bed.hostsdir().join(&m.pxe).display())),
+        "{log}"
+    );
+    assert!(
+        !log.contains(&format!("{}/.", bed.hostsdir().display())),
+        "{log}"
+    );
+
+    // Shutdown runs the stop command.
+    app.inspector.shutdown(Duration::from_secs(10)).await;
+    eventually("dnsmasq stopped", Duration::from_secs(10), || {
+        !bed.dnsmasq.running()
+    })
+    .await;
+}
+
+/// The temporary names the driver writes through are ignored by dnsmasq,
+/// and the rename into place is noticed: the atomic-write scheme checked
+/// against the real dnsmasq.
+#[tokio::test]
+async fn dnsmasq_ignores_temporary_files_and_reads_renamed_ones() {
+    let bed = Bed::new();
+    let mac = random_mac();
+    let hosts = bed.hostsdir();
+    std::fs::write(hosts.join("unknown_hosts_filter"), WILDCARD_DENY).unwrap();
+    let words =
+        inspector_core::pxe::command::split(&bed.link.dnsmasq_command(&hosts, bed.state.path()))
+            .unwrap();
+    super::sh(&words.iter().map(String::as_str).collect::<Vec<_>>());
+    eventually("dnsmasq running", Duration::from_secs(10), || {
+        bed.dnsmasq.running()
+    })
+    .await;
+
+    let file =
+        inspector_core::pxe::dnsmasq::HostFile::Mac(inspector_core::pxe::Mac::parse(&mac).unwrap());
+    let temp = hosts.join(inspector_core::pxe::dnsmasq::temp_name(
+        &file,
+        std::process::id(),
+    ));
+    std::fs::write(&temp, format!("{mac}\n")).unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !bed.link.lease(&mac).await,
+        "a temporary file is not an entry"
+    );
+    std::fs::rename(&temp, hosts.join(&mac)).unwrap();
+    eventually(
+        "dnsmasq read the renamed file",
+        Duration::from_secs(5),
+        || {
+            bed.log()
+                .contains(&format!("read {}", hosts.join(&mac).display()))
+        },
+    )
+    .await;
+    assert!(
+        bed.link.lease(&mac).await,
+        "the renamed file allows the MAC"
+    );
+    assert!(!bed.log().contains(&temp.display().to_string()));
+}
+
+fn hostsdir_snapshot(dir: &Path) -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().into_string().unwrap(),
+                std::fs::read_to_string(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// While Ironic cannot be reached the files stay as they are; once it is
+/// back, the next periodic sync applies what changed meanwhile.
+#[tokio::test]
+async fn ironic_outage_keeps_the_files_and_the_next_sync_catches_up() {
+    let bed = Bed::new();
+    let ironic = Ironic::new();
+    let proxy = SwitchableProxy::start(&env("INSPECTOR_TEST_IRONIC_URL")).await;
+    let node = ironic.manageable_node(json!({})).await;
+    let mac = random_mac();
+    ironic.create_port(&node, &mac).await;
+    let app = TestApp::with_ironic(|c| {
+        bed.configure(c);
+        c.ironic.endpoint_override = Some(proxy.url.clone());
+        c.ironic.max_retries = 0;
+        c.pxe_filter.sync_period = 1;
+    })
+    .await;
+    start(&app, &node).await;
+    assert_eq!(bed.file(&mac), allow(&mac));
+
+    proxy.set_up(false);
+    // Waits for a periodic sync that may be running, and cannot reach Ironic.
+    assert_eq!(app.inspector.sync_pxe_filter().await, Ok(()));
+    let before = hostsdir_snapshot(&bed.hostsdir());
+    let other = ironic.manageable_node(json!({})).await;
+    let new_mac = random_mac();
+    ironic.create_port(&other, &new_mac).await;
+    assert_eq!(app.inspector.sync_pxe_filter().await, Ok(()));
+    // Several periodic syncs fail to reach Ironic meanwhile.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(hostsdir_snapshot(&bed.hostsdir()), before);
+    assert!(
+        bed.link.lease(&mac).await,
+        "still allowed during the outage"
+    );
+
+    proxy.set_up(true);
+    eventually("the new port is denied", Duration::from_secs(15), || {
+        bed.file(&new_mac) == deny(&new_mac)
+    })
+    .await;
+    assert_eq!(bed.file(&mac), allow(&mac));
+    assert!(!bed.link.lease(&new_mac).await);
+}
+
+/// Starting while Ironic is down closes the filter (discovery would
+/// otherwise let every unknown host in); the first sync that reaches
+/// Ironic opens it as configured.
+#[tokio::test]
+async fn starting_without_ironic_fails_closed() {
+    let bed = Bed::new();
+    let ironic = Ironic::new();
+    let proxy = SwitchableProxy::start(&env("INSPECTOR_TEST_IRONIC_URL")).await;
+    let node = ironic.manageable_node(json!({})).await;
+    let mac = random_mac();
+    ironic.create_port(&node, &mac).await;
+    proxy.set_up(false);
+    let app = TestApp::with_ironic(|c| {
+        bed.configure(c);
+        c.ironic.endpoint_override = Some(proxy.url.clone());
+        c.ironic.max_retries = 0;
+        c.pxe_filter.sync_period = 1;
+        c.processing.node_not_found_hook = Some("enroll".into());
+    })
+    .await;
+    assert_eq!(
+        hostsdir_snapshot(&bed.hostsdir()),
+        [(
+            "unknown_hosts_filter".to_string(),
+            WILDCARD_DENY.to_string()
+        )]
+    );
+    assert!(
+        !bed.link.lease(&random_mac()).await,
+        "closed while Ironic is unknown"
+    );
+
+    proxy.set_up(true);
+    eventually(
+        "discovery opens the wildcard",
+        Duration::from_secs(15),
+        || bed.file("unknown_hosts_filter").as_deref() == Some(WILDCARD_ALLOW),
+    )
+    .await;
+    assert_eq!(bed.file(&mac), deny(&mac));
+    assert!(
+        bed.link.lease(&random_mac()).await,
+        "discovery: unknown hosts boot"
+    );
+    assert!(!bed.link.lease(&mac).await, "known, idle nodes do not");
+    drop(app);
+}
