@@ -63,19 +63,11 @@ impl IronicSettings {
                 username: required(&c.username, "username")?,
                 password: required(&c.password, "password")?,
             },
-            "password" | "v3password" => AuthMode::Password(Box::new(PasswordAuth {
-                auth_url: required(&c.auth_url, "auth_url")?,
-                username: c.username.clone(),
-                user_id: c.user_id.clone(),
-                password: required(&c.password, "password")?,
-                user_domain_name: c.user_domain_name.clone(),
-                user_domain_id: c.user_domain_id.clone(),
-                project_name: c.project_name.clone(),
-                project_id: c.project_id.clone(),
-                project_domain_name: c.project_domain_name.clone(),
-                project_domain_id: c.project_domain_id.clone(),
-                system_scope: c.system_scope.clone(),
-            })),
+            "password" | "v3password" => AuthMode::Password(Box::new(crate::password_auth_from!(
+                c,
+                required(&c.auth_url, "auth_url")?,
+                required(&c.password, "password")?
+            ))),
             other => {
                 return Err(IronicError::Config(format!(
                     "auth_type {other} is not supported (use none, http_basic or password)"

@@ -26,6 +26,28 @@ pub struct PasswordAuth {
     pub system_scope: Option<String>,
 }
 
+/// A `PasswordAuth` from any config group with keystoneauth's option
+/// names (`[ironic]`, `[keystone_authtoken]`); `auth_url` and `password` are
+/// given already checked.
+#[macro_export]
+macro_rules! password_auth_from {
+    ($group:expr, $auth_url:expr, $password:expr) => {
+        $crate::keystone::PasswordAuth {
+            auth_url: $auth_url,
+            username: $group.username.clone(),
+            user_id: $group.user_id.clone(),
+            password: $password,
+            user_domain_name: $group.user_domain_name.clone(),
+            user_domain_id: $group.user_domain_id.clone(),
+            project_name: $group.project_name.clone(),
+            project_id: $group.project_id.clone(),
+            project_domain_name: $group.project_domain_name.clone(),
+            project_domain_id: $group.project_domain_id.clone(),
+            system_scope: $group.system_scope.clone(),
+        }
+    };
+}
+
 /// Why Keystone did not issue a token.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IssueError {

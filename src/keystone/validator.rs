@@ -62,19 +62,11 @@ impl ValidatorSettings {
             return Err("[keystone_authtoken] username (or user_id) is required".into());
         }
         Ok(Self {
-            auth: PasswordAuth {
-                auth_url: required(&c.auth_url, "auth_url")?,
-                username: c.username.clone(),
-                user_id: c.user_id.clone(),
-                password: required(&c.password, "password")?,
-                user_domain_name: c.user_domain_name.clone(),
-                user_domain_id: c.user_domain_id.clone(),
-                project_name: c.project_name.clone(),
-                project_id: c.project_id.clone(),
-                project_domain_name: c.project_domain_name.clone(),
-                project_domain_id: c.project_domain_id.clone(),
-                system_scope: c.system_scope.clone(),
-            },
+            auth: crate::password_auth_from!(
+                c,
+                required(&c.auth_url, "auth_url")?,
+                required(&c.password, "password")?
+            ),
             interface: c.interface.clone().unwrap_or_else(|| "internal".into()),
             region_name: c.region_name.clone(),
             cache_time: c.token_cache_time,

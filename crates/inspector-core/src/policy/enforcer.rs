@@ -144,7 +144,11 @@ impl Policy {
     ) -> Result<bool, EvalError> {
         // oslo.policy mirrors `system_scope` as `system` for older rules.
         let mut creds = creds.clone();
-        if let Some(scope) = creds.get("system_scope").filter(|v| truthy(v)).cloned() {
+        if let Some(scope) = creds
+            .get("system_scope")
+            .filter(|v| crate::py::value::truthy(v))
+            .cloned()
+        {
             creds.insert("system".into(), scope);
         }
         check.evaluate(target, &creds, self, 0)
@@ -208,17 +212,5 @@ impl Policy {
             Check::And(items) | Check::Or(items) => items.iter().any(|i| self.has_cycle(i, seen)),
             _ => false,
         }
-    }
-}
-
-/// Python truthiness of a JSON value.
-fn truthy(value: &Value) -> bool {
-    match value {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(o) => !o.is_empty(),
     }
 }
