@@ -77,17 +77,17 @@ def loadavg():
     return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
 
 
+def cpu_times():
+    """(total, idle, steal) jiffies of all CPUs since boot (guest time is in user)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:9]]
+    return sum(fields), fields[3] + fields[4], fields[7]
+
+
 def machine_busy(seconds=1.0):
     """Fraction of all CPUs busy over `seconds` (what others use while we idle)."""
-
-    def sample():
-        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
-        idle = fields[3] + fields[4]
-        return sum(fields), idle
-
-    total0, idle0 = sample()
+    total0, idle0, _ = cpu_times()
     time.sleep(seconds)
-    total1, idle1 = sample()
+    total1, idle1, _ = cpu_times()
     return round(1 - (idle1 - idle0) / max(1, total1 - total0), 3)
 
 
@@ -117,10 +117,20 @@ def status_kib(pid, key):
 
 
 class Group:
-    """Memory of a process group (a server and whatever it forked)."""
+    """Memory and CPU time of a process group (a server and whatever it forked)."""
 
     def __init__(self, pgid):
         self.pgid = pgid
+
+    def cpu_seconds(self):
+        total = 0
+        for pid in group_pids(self.pgid):
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])
+            except (OSError, IndexError, ValueError):
+                pass
+        return total / os.sysconf("SC_CLK_TCK")
 
     def rss_mib(self):
         return round(sum(status_kib(p, "VmRSS") for p in group_pids(self.pgid)) / 1024, 1)
@@ -276,7 +286,7 @@ class Server:
 class Bench:
     def __init__(self, args, profile):
         self.args, self.p = args, profile
-        self.work = Path(args.work)
+        self.work = Path(args.work).resolve()
         self.loadgen = args.loadgen
         self.samples = {UPSTREAM: {}, OURS: {}}
         self.scale = {}
@@ -416,8 +426,12 @@ class Bench:
             for c in self.p["concurrencies"]:
                 self.phase(svc, rep, f"GET {name} c={c}")
                 group.reset_peak()
+                cpu = group.cpu_seconds()
                 r = self.wrk(url, c)
+                cpu = group.cpu_seconds() - cpu
                 self.record(svc, f"{name}_c{c}_rps", r["rps"])
+                # CPU per request depends little on other load on the machine.
+                self.record(svc, f"{name}_c{c}_cpu_us", 1e6 * cpu / max(1, r["requests"]))
                 self.record(svc, f"{name}_c{c}_p50_ms", r["p50_ms"])
                 self.record(svc, f"{name}_c{c}_p99_ms", r["p99_ms"])
                 self.record(svc, f"{name}_c{c}_peak_rss_mib", group.peak_mib())
@@ -521,6 +535,12 @@ class Bench:
         finally:
             server.stop()
             self.running.remove(server)
+            self.save_partial()
+
+    def save_partial(self):
+        """What was measured so far, in case a later phase fails."""
+        partial = {"samples": self.samples, "scale": self.scale, "phases": self.phases, "notes": self.notes}
+        (self.work / "raw-partial.json").write_text(json.dumps(partial))
 
     def scale_run(self):
         n = self.p["scale_nodes"]
@@ -568,6 +588,7 @@ class Bench:
             self.running.remove(server)
 
     def run(self):
+        self.cpu_at_start = cpu_times()
         self.work.mkdir(parents=True, exist_ok=True)
         self.rules_path = self.rules_file()
         self.start_ironic()
@@ -585,6 +606,9 @@ class Bench:
             for server in list(self.running):
                 server.stop()
             self.stop_ironic()
+            total, _, steal = cpu_times()
+            # CPU time the hypervisor gave to other guests (0 on bare metal).
+            self.steal = round((steal - self.cpu_at_start[2]) / max(1, total - self.cpu_at_start[0]), 3)
 
 
 # --- machine and versions --------------------------------------------------------
@@ -614,7 +638,14 @@ def describe_machine(args):
     versions = command_output([venv_python, "-c",
                                "import importlib.metadata as m, sys; print(sys.version.split()[0], "
                                "m.version('ironic'), m.version('ironic-inspector'), m.version('eventlet'))"]).split()
-    virt = command_output(["systemd-detect-virt"]) or ("kvm" if "hypervisor" in Path("/proc/cpuinfo").read_text() else "")
+    vm = command_output(["systemd-detect-virt", "--vm"])
+    container = command_output(["systemd-detect-virt", "--container"])
+    if not vm and "hypervisor" in Path("/proc/cpuinfo").read_text():
+        vm = "a hypervisor"
+    virt = ", ".join(x for x in (
+        f"{vm} virtual machine" if vm and vm != "none" else "",
+        f"{container} container" if container and container != "none" else "",
+    ) if x)
     return {
         "cpu": cpu,
         "cpus": os.cpu_count(),
@@ -627,7 +658,7 @@ def describe_machine(args):
         "ironic": versions[1] if len(versions) > 1 else "",
         "ironic_inspector": versions[2] if len(versions) > 2 else "",
         "eventlet": versions[3] if len(versions) > 3 else "",
-        "wrk": command_output(["sh", "-c", "wrk -v 2>&1 | head -1"]),
+        "wrk": command_output(["sh", "-c", "wrk -v 2>&1 | head -1"]).split(" [")[0],
         "commit": command_output(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"]),
     }
 
@@ -651,6 +682,7 @@ for _c in (1, 8, 32):
         (f"status_c{_c}_rps", f"GET /v1/introspection/<uuid>, c={_c}: throughput", "req/s", "higher"),
         (f"status_c{_c}_p50_ms", f"GET /v1/introspection/<uuid>, c={_c}: p50", "ms", "lower"),
         (f"status_c{_c}_p99_ms", f"GET /v1/introspection/<uuid>, c={_c}: p99", "ms", "lower"),
+        (f"status_c{_c}_cpu_us", f"GET /v1/introspection/<uuid>, c={_c}: service CPU per request", "µs", "lower"),
         (f"status_c{_c}_peak_rss_mib", f"GET /v1/introspection/<uuid>, c={_c}: peak RSS", "MiB", "lower"),
     ]
 for _c in (1, 8, 32):
@@ -658,6 +690,7 @@ for _c in (1, 8, 32):
         (f"root_c{_c}_rps", f"GET /v1 (trivial endpoint), c={_c}: throughput", "req/s", "higher"),
         (f"root_c{_c}_p50_ms", f"GET /v1, c={_c}: p50", "ms", "lower"),
         (f"root_c{_c}_p99_ms", f"GET /v1, c={_c}: p99", "ms", "lower"),
+        (f"root_c{_c}_cpu_us", f"GET /v1, c={_c}: service CPU per request", "µs", "lower"),
     ]
 METRICS += [
     ("list_page_p50_ms", "GET /v1/introspection first page (1,000 of 10,000): p50", "ms", "lower"),
@@ -791,11 +824,12 @@ def report(raw, out_dir):
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "benchmarks.json").write_text(json.dumps(doc, indent=1) + "\n")
-    (out_dir / "benchmarks.md").write_text(markdown(doc, agg, checks))
+    analysis = (out_dir / "benchmarks-analysis.md").exists()
+    (out_dir / "benchmarks.md").write_text(markdown(doc, agg, checks, analysis))
     return doc
 
 
-def markdown(doc, agg, checks):
+def markdown(doc, agg, checks, analysis):
     m, s, load = doc["machine"], doc["settings"], doc["load"]
     lines = [
         "# Benchmarks: inspector against ironic-inspector 12.5.0",
@@ -805,7 +839,7 @@ def markdown(doc, agg, checks):
         f"{m['ironic']} (fake-hardware) on 127.0.0.1, with the same `inspector.conf` (noauth, SQLite, "
         "`store_data = database`, `introspection_delay = 0`, `[pxe_filter] driver = noop`, hooks "
         "`$default_processing_hooks,extra_hardware,lldp_basic,local_link_connection`, `add_ports = all`, "
-        "`keep_ports = all`, INFO logging to a file). Each figure is the median of "
+        "`keep_ports = all`, `clean_up_period = 0`, INFO logging to a file). Each figure is the median of "
         f"{s['reps']} repetition{'s' if s['reps'] != 1 else ''} (the services alternate who goes first), with min–max in parentheses; "
         "ratios are inspector ÷ upstream of the medians. How to run: [bench/README.md](../bench/README.md).",
         "",
@@ -818,17 +852,26 @@ def markdown(doc, agg, checks):
         f"| OS, kernel | {m['os']}, Linux {m['kernel']} |",
         f"| upstream | ironic-inspector {m['ironic_inspector']} (Python {m['python']}, eventlet {m['eventlet']}) |",
         f"| inspector | commit {m['commit']}, release build, {m['rustc']} |",
-        f"| Ironic | {m['ironic']}, API and conductor in one process, SQLite, debug logging |",
+        f"| Ironic | {m['ironic']}, API and conductor in one process, SQLite, INFO logging (`scripts/testbed/ironic.sh`) |",
         f"| load generators | {m['wrk']} (GETs, one thread); `bench/loadgen` (POSTs, walks, whole introspections) |",
         "",
         "Load from other work on the machine while the benchmark ran (it is shared): "
         f"1-minute load average {load['loadavg_min']:.2f}–{load['loadavg_max']:.2f} (median "
         f"{load['loadavg_median']:.2f}) at the start of each phase; CPU busy while both services were idle, "
         f"sampled for 1 s before each service's run: {load['busy_min'] * 100:.0f}–{load['busy_max'] * 100:.0f}% "
-        f"of all cores. {load['verdict']}",
+        f"of all cores"
+        + (f"; CPU time stolen by the hypervisor over the whole run: {load['steal'] * 100:.1f}%"
+           if load.get("steal") is not None else "")
+        + f". {verdict(load)} Repetitions of one service can differ by tens of percent on this "
+        "virtual machine (see the min–max ranges): compare within a repetition as well as medians.",
         "",
         "## Targets",
         "",
+        *([
+            "Why the missed ones are missed, what was profiled and fixed: "
+            "[benchmarks-analysis.md](benchmarks-analysis.md).",
+            "",
+        ] if analysis else []),
         "| target (inspector vs upstream, same run) | measured | met |",
         "|---|---|---|",
     ]
@@ -915,17 +958,20 @@ def load_summary(bench):
     loads = [p["loadavg"][0] for p in bench.phases]
     busy = [b for svc in (UPSTREAM, OURS) for b in bench.samples[svc].get("machine_busy_before", [])]
     busy_max = max(busy) if busy else 0
-    verdict = ("The machine was busy with other work: treat small differences as noise; the large ratios hold."
-               if busy_max > 0.25 or (loads and max(loads) > (os.cpu_count() or 1))
-               else "The machine was quiet.")
     return {
+        "steal": getattr(bench, "steal", None),
         "loadavg_min": min(loads) if loads else 0,
         "loadavg_max": max(loads) if loads else 0,
         "loadavg_median": statistics.median(loads) if loads else 0,
         "busy_min": min(busy) if busy else 0,
         "busy_max": busy_max,
-        "verdict": verdict,
     }
+
+
+def verdict(load):
+    if load["busy_max"] > 0.25 or (load.get("steal") or 0) > 0.05:
+        return "The machine was busy with other work: treat small differences as noise; the large ratios hold."
+    return "Other work on the machine was light."
 
 
 def main():
@@ -974,7 +1020,7 @@ def main():
         "notes": bench.notes,
         "load": load_summary(bench),
     }
-    raw_path = Path(args.work) / "raw.json"
+    raw_path = bench.work / "raw.json"
     raw_path.write_text(json.dumps(raw, indent=1))
     report(raw, out_dir)
     log(f"done in {raw['duration_s']} s; raw results {raw_path}; report {out_dir / 'benchmarks.md'}")

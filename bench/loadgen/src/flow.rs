@@ -141,7 +141,8 @@ impl Bed {
                     node[field]
                 );
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            // Every poll costs Ironic, the bottleneck of the setup, a request.
+            tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
 
