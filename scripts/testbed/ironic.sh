@@ -24,6 +24,7 @@
 #                   see loopback_host in lib.sh)
 #   IRONIC_FRESH    1 (default) wipes the state dir on start; 0 keeps the DB
 #   IRONIC_START_TIMEOUT  seconds to wait for readiness (default 120)
+#   IRONIC_DEBUG    true (default) logs at DEBUG; false for benchmarks
 #   TESTBED_DIR     default <repo>/target/testbed
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -70,7 +71,7 @@ write_config() {
 host = testbed-ironic-$IRONIC_PORT
 auth_strategy = noauth
 rpc_transport = none
-debug = true
+debug = ${IRONIC_DEBUG:-true}
 # keystoneauth.session=DEBUG logs every request Ironic makes (to an inspector)
 default_log_levels = amqp=WARNING,amqplib=WARNING,sqlalchemy=WARNING,oslo.messaging=INFO,oslo_messaging=INFO,iso8601=WARNING,requests=WARNING,urllib3.connectionpool=WARNING,keystonemiddleware=WARNING,keystoneauth=INFO,keystoneauth.session=DEBUG,stevedore=INFO,openstack=INFO,futurist=INFO,oslo_policy=WARNING,oslo_concurrency.lockutils=WARNING,ironicclient=WARNING,cotyledon=INFO
 log_file = $LOGFILE

@@ -123,14 +123,21 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
         // Every connection to ":memory:" is a separate database: keep exactly one, forever.
+        // No ping before handing a connection out: an SQLite connection is a
+        // file handle that cannot drop like a network one, and the ping is a
+        // round trip to the connection's worker thread that doubled the cost
+        // of a one-query request (docs/benchmarks.md).
         let pool_options = if in_memory {
             SqlitePoolOptions::new()
+                .test_before_acquire(false)
                 .max_connections(1)
                 .min_connections(1)
                 .idle_timeout(None)
                 .max_lifetime(None)
         } else {
-            SqlitePoolOptions::new().max_connections(options.max_connections.max(1))
+            SqlitePoolOptions::new()
+                .test_before_acquire(false)
+                .max_connections(options.max_connections.max(1))
         };
         let pool = pool_options.connect_with(connect).await?;
         Ok(Self { pool })

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Benchmark kit: upstream ironic-inspector 12.5.0 and inspector, side by side,
+# against one real Ironic on 127.0.0.1; writes docs/benchmarks.md and
+# docs/benchmarks.json (see bench/README.md).
+#
+#   bench/run.sh            full run (3 repetitions, about 20 minutes)
+#   bench/run.sh --quick    one small repetition, report in target/bench/quick/
+#   bench/run.sh --help     every option of bench/bench.py
+#
+# Installs what it needs (idempotent): wrk from Debian, the test bed venvs
+# (scripts/testbed/install.sh: Ironic 39 and ironic-inspector 12.5.0 from
+# PyPI), and release builds of the service and of bench/loadgen.
+set -euo pipefail
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+
+if [[ " $* " == *" --help "* || " $* " == *" -h "* ]]; then
+    exec python3 bench/bench.py --help
+fi
+
+log() { echo "[bench $(date +%H:%M:%S)] $*" >&2; }
+
+if ! command -v wrk >/dev/null 2>&1; then
+    [[ "$(id -u)" == 0 ]] || { echo "wrk is missing: apt-get install wrk (as root)" >&2; exit 1; }
+    log "installing wrk"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >/dev/null
+fi
+
+log "test bed venvs"
+scripts/testbed/install.sh
+
+log "release build of inspector and loadgen"
+cargo build --release -p inspector -p inspector-bench
+TARGET="${CARGO_TARGET_DIR:-$REPO/target}"
+
+exec python3 bench/bench.py --inspector "$TARGET/release/inspector" --loadgen "$TARGET/release/loadgen" \
+    ${TESTBED_DIR:+--testbed-dir "$TESTBED_DIR"} "$@"
