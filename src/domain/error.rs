@@ -52,6 +52,16 @@ impl From<StoreError> for Error {
             StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) => {
                 Error::unavailable(format!("The database is not available: {err}"))
             }
+            StoreError::Read(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::DatabaseBusy
+                        | rusqlite::ErrorCode::DatabaseLocked
+                        | rusqlite::ErrorCode::CannotOpen
+                ) =>
+            {
+                Error::unavailable(format!("The database is not available: {err}"))
+            }
             _ => Error::internal(err.to_string()),
         }
     }

@@ -4,6 +4,7 @@
 
 mod schema;
 mod sqlite;
+mod sqlite_read;
 
 use inspector_core::state::State;
 use serde_json::{Map, Value};
@@ -15,6 +16,11 @@ pub use schema::{ALEMBIC_HEAD, MigrationReport};
 pub enum StoreError {
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    #[error("database error: {0}")]
+    Read(#[from] rusqlite::Error),
+    /// A read on the blocking pool panicked or was cancelled at shutdown.
+    #[error("database read did not complete: {0}")]
+    ReadAborted(String),
     #[error("database content is invalid: {0}")]
     Corrupt(String),
     #[error("{0}")]

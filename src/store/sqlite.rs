@@ -1,16 +1,17 @@
 //! SQLite backend: WAL, a busy timeout, `BEGIN IMMEDIATE` for every
 //! read-then-write transaction (a deferred one can fail with SQLITE_BUSY on
-//! upgrade even with a busy timeout), and short transactions.
+//! upgrade even with a busy timeout), and short transactions. Writes go
+//! through sqlx; reads run on the caller's thread (`sqlite_read`).
 
-use std::str::FromStr;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use inspector_core::state::State;
 use inspector_core::timestamp;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{AssertSqlSafe, Row, Sqlite, Transaction};
 use time::PrimitiveDateTime;
@@ -20,17 +21,39 @@ use super::schema::{
     self, ALEMBIC_HEAD, BASE_DESCRIPTION, BASE_VERSION, MIGRATIONS, MIGRATIONS_TABLE,
     MigrationReport,
 };
-use super::{
-    ActionRecord, ConditionRecord, ListQuery, NodeRecord, Result, RuleRecord, RuleSummary,
-    StoreError, StoreOptions,
-};
+use super::sqlite_read::Readers;
+use super::{ListQuery, NodeRecord, Result, RuleRecord, RuleSummary, StoreError, StoreOptions};
 
-/// SQLite allows at most 32766 bound variables; lookups are chunked well below.
-const LOOKUP_CHUNK: usize = 200;
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    readers: Arc<Readers>,
+    /// Declared last so that it is dropped after every connection is closed.
+    _scratch: Option<Arc<ScratchFile>>,
+}
+
+/// The file behind `sqlite://`: upstream's URL for an in-memory database.
+/// An in-memory database cannot be shared by sqlx's connections and the
+/// readers' own, so it lives in a temporary file removed with the store.
+struct ScratchFile(PathBuf);
+
+impl ScratchFile {
+    fn new() -> Self {
+        let name = format!("inspector-{}.sqlite", Uuid::new_v4());
+        Self(std::env::temp_dir().join(name))
+    }
+}
+
+impl Drop for ScratchFile {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut path = self.0.clone().into_os_string();
+            path.push(suffix);
+            let _ = std::fs::remove_file(path);
+        }
+    }
 }
 
 /// Where an oslo.db SQLite URL points: `sqlite:///rel`, `sqlite:////abs`,
@@ -55,96 +78,54 @@ fn sqlite_path(url: &str) -> Result<Option<String>> {
     Ok(Some(path.to_string()))
 }
 
-fn node_from_row(row: &SqliteRow) -> Result<NodeRecord> {
-    let state_text: String = row.try_get("state")?;
-    let state = State::from_str(&state_text)
-        .map_err(|_| StoreError::Corrupt(format!("unknown state {state_text:?} in nodes")))?;
-    let started_at: Option<String> = row.try_get("started_at")?;
-    let finished_at: Option<String> = row.try_get("finished_at")?;
-    let manage_boot: Option<bool> = row.try_get("manage_boot")?;
-    Ok(NodeRecord {
-        uuid: row.try_get("uuid")?,
-        state,
-        started_at: parse_ts(started_at.as_deref())?,
-        finished_at: parse_ts(finished_at.as_deref())?,
-        error: row.try_get("error")?,
-        // Rows written before manage_boot existed mean "managed".
-        manage_boot: manage_boot.unwrap_or(true),
-    })
-}
-
-fn parse_ts(text: Option<&str>) -> Result<Option<PrimitiveDateTime>> {
-    match text {
-        None => Ok(None),
-        Some(t) => timestamp::from_db(t)
-            .map(Some)
-            .ok_or_else(|| StoreError::Corrupt(format!("unreadable timestamp {t:?}"))),
-    }
-}
-
-fn params_from_text(text: Option<String>) -> Result<Map<String, Value>> {
-    match text {
-        None => Ok(Map::new()),
-        Some(t) => match serde_json::from_str::<Value>(&t) {
-            Ok(Value::Object(map)) => Ok(map),
-            Ok(Value::Null) => Ok(Map::new()),
-            _ => Err(StoreError::Corrupt(format!(
-                "rule parameters are not a JSON object: {t:?}"
-            ))),
-        },
-    }
-}
-
-fn placeholders(start: usize, count: usize) -> String {
-    (start..start + count)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-const NODE_COLUMNS: &str = "uuid, state, started_at, finished_at, error, manage_boot";
-
 impl SqliteStore {
     pub async fn open(url: &str, options: &StoreOptions) -> Result<Self> {
-        let base = match sqlite_path(url)? {
-            Some(path) => SqliteConnectOptions::new()
-                .filename(path)
-                .create_if_missing(true),
-            None => SqliteConnectOptions::from_str("sqlite::memory:")?,
+        let scratch = match sqlite_path(url)? {
+            Some(_) => None,
+            None => Some(Arc::new(ScratchFile::new())),
         };
-        let in_memory = sqlite_path(url)?.is_none();
-        let connect = base
-            .journal_mode(if in_memory {
-                SqliteJournalMode::Memory
-            } else {
-                SqliteJournalMode::Wal
-            })
+        let path = match (&scratch, sqlite_path(url)?) {
+            (Some(scratch), _) => scratch.0.clone(),
+            (None, path) => PathBuf::from(path.unwrap_or_default()),
+        };
+        let connect = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(10))
+            .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
-        // Every connection to ":memory:" is a separate database: keep exactly one, forever.
         // No ping before handing a connection out: an SQLite connection is a
         // file handle that cannot drop like a network one, and the ping is a
         // round trip to the connection's worker thread that doubled the cost
         // of a one-query request (docs/benchmarks.md).
-        let pool_options = if in_memory {
-            SqlitePoolOptions::new()
-                .test_before_acquire(false)
-                .max_connections(1)
-                .min_connections(1)
-                .idle_timeout(None)
-                .max_lifetime(None)
-        } else {
-            SqlitePoolOptions::new()
-                .test_before_acquire(false)
-                .max_connections(options.max_connections.max(1))
-        };
-        let pool = pool_options.connect_with(connect).await?;
-        Ok(Self { pool })
+        let pool = SqlitePoolOptions::new()
+            .test_before_acquire(false)
+            .max_connections(options.max_connections.max(1))
+            .connect_with(connect)
+            .await?;
+        Ok(Self {
+            pool,
+            readers: Arc::new(Readers::new(path, BUSY_TIMEOUT)),
+            _scratch: scratch,
+        })
     }
 
     pub async fn close(&self) {
+        self.readers.close();
         self.pool.close().await;
+    }
+
+    /// Reads that may return many rows run on the blocking pool, so a large
+    /// result never holds up a runtime thread.
+    async fn read_in_background<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&Readers) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let readers = Arc::clone(&self.readers);
+        tokio::task::spawn_blocking(move || read(&readers))
+            .await
+            .map_err(|e| StoreError::ReadAborted(e.to_string()))?
     }
 
     async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>> {
@@ -268,61 +249,12 @@ impl SqliteStore {
     }
 
     pub async fn get_node(&self, uuid: &str) -> Result<Option<NodeRecord>> {
-        let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {NODE_COLUMNS} FROM nodes WHERE uuid = $1"
-        )))
-        .bind(uuid)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(node_from_row).transpose()
+        self.readers.get_node(uuid)
     }
 
     pub async fn list_nodes(&self, query: &ListQuery) -> Result<Vec<NodeRecord>> {
-        let mut conditions = Vec::new();
-        let mut next = 1;
-        if !query.states.is_empty() {
-            conditions.push(format!(
-                "state IN ({})",
-                placeholders(next, query.states.len())
-            ));
-            next += query.states.len();
-        }
-        let marker = match &query.marker {
-            None => None,
-            Some(m) => {
-                let node = self
-                    .get_node(m)
-                    .await?
-                    .ok_or_else(|| StoreError::MarkerNotFound(m.clone()))?;
-                conditions.push(format!(
-                    "(started_at < ${a} OR (started_at = ${a} AND uuid < ${b}))",
-                    a = next,
-                    b = next + 1
-                ));
-                next += 2;
-                Some(node)
-            }
-        };
-        let where_clause = if conditions.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", conditions.join(" AND "))
-        };
-        let sql = format!(
-            "SELECT {NODE_COLUMNS} FROM nodes {where_clause} ORDER BY started_at DESC, uuid DESC LIMIT ${next}"
-        );
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for state in &query.states {
-            q = q.bind(state.as_str());
-        }
-        if let Some(m) = &marker {
-            q = q
-                .bind(m.started_at.map(timestamp::to_db))
-                .bind(m.uuid.clone());
-        }
-        q = q.bind(i64::from(query.limit));
-        let rows = q.fetch_all(&self.pool).await?;
-        rows.iter().map(node_from_row).collect()
+        let query = query.clone();
+        self.read_in_background(move |r| r.list_nodes(&query)).await
     }
 
     async fn delete_node_rows(tx: &mut Transaction<'static, Sqlite>, uuid: &str) -> Result<()> {
@@ -463,111 +395,46 @@ impl SqliteStore {
     }
 
     pub async fn node_attributes(&self, uuid: &str) -> Result<Vec<(String, String)>> {
-        let rows = sqlx::query("SELECT name, value FROM attributes WHERE node_uuid = $1 AND value IS NOT NULL ORDER BY name, value")
-            .bind(uuid)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get("name")?, r.try_get("value")?)))
-            .collect()
+        self.readers.node_attributes(uuid)
     }
 
     pub async fn find_by_attributes(
         &self,
         pairs: &[(String, String)],
     ) -> Result<Vec<(String, u32)>> {
-        let mut unique: Vec<&(String, String)> =
-            pairs.iter().filter(|(_, v)| !v.is_empty()).collect();
-        unique.sort();
-        unique.dedup();
-        let mut scores: std::collections::BTreeMap<String, u32> = Default::default();
-        for chunk in unique.chunks(LOOKUP_CHUNK) {
-            let clauses: Vec<String> = (0..chunk.len())
-                .map(|i| format!("(name = ${} AND value = ${})", 2 * i + 1, 2 * i + 2))
-                .collect();
-            let sql = format!(
-                "SELECT node_uuid, COUNT(*) AS score FROM attributes WHERE {} GROUP BY node_uuid",
-                clauses.join(" OR ")
-            );
-            let mut q = sqlx::query(AssertSqlSafe(sql));
-            for (name, value) in chunk {
-                q = q.bind(name.as_str()).bind(value.as_str());
-            }
-            for row in q.fetch_all(&self.pool).await? {
-                let uuid: Option<String> = row.try_get("node_uuid")?;
-                let score: i64 = row.try_get("score")?;
-                if let Some(uuid) = uuid {
-                    *scores.entry(uuid).or_default() += u32::try_from(score).unwrap_or(u32::MAX);
-                }
-            }
-        }
-        Ok(scores.into_iter().collect())
+        self.readers.find_by_attributes(pairs)
     }
 
     pub async fn active_macs(&self) -> Result<Vec<String>> {
-        let rows = sqlx::query(
-            "SELECT DISTINCT value FROM attributes WHERE name = 'mac' AND value IS NOT NULL",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(|r| Ok(r.try_get("value")?)).collect()
+        self.read_in_background(|r| r.active_macs()).await
     }
 
     pub async fn active_started_before(
         &self,
         before: PrimitiveDateTime,
     ) -> Result<Vec<NodeRecord>> {
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {NODE_COLUMNS} FROM nodes WHERE finished_at IS NULL AND started_at < $1"
-        )))
-        .bind(timestamp::to_db(before))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(node_from_row).collect()
+        self.read_in_background(move |r| r.active_nodes(Some(before)))
+            .await
     }
 
     pub async fn active_nodes(&self) -> Result<Vec<NodeRecord>> {
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {NODE_COLUMNS} FROM nodes WHERE finished_at IS NULL"
-        )))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(node_from_row).collect()
+        self.read_in_background(|r| r.active_nodes(None)).await
     }
 
     pub async fn count_by_state(&self) -> Result<Vec<(String, u64)>> {
-        let rows =
-            sqlx::query("SELECT state, COUNT(*) AS n FROM nodes GROUP BY state ORDER BY state")
-                .fetch_all(&self.pool)
-                .await?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    r.try_get("state")?,
-                    u64::try_from(r.try_get::<i64, _>("n")?).unwrap_or(0),
-                ))
-            })
-            .collect()
+        self.readers.count_by_state()
     }
 
     pub async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").fetch_one(&self.pool).await?;
-        Ok(())
+        self.readers.ping()
     }
 
     pub async fn all_node_uuids(&self) -> Result<Vec<String>> {
-        let rows = sqlx::query("SELECT uuid FROM nodes")
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(|r| Ok(r.try_get("uuid")?)).collect()
+        self.read_in_background(|r| r.all_node_uuids()).await
     }
 
     pub async fn any_active(&self) -> Result<bool> {
-        let row =
-            sqlx::query("SELECT EXISTS (SELECT 1 FROM nodes WHERE finished_at IS NULL) AS active")
-                .fetch_one(&self.pool)
-                .await?;
-        Ok(row.try_get::<bool, _>("active")?)
+        self.readers.any_active()
     }
 
     pub async fn store_data(&self, uuid: &str, processed: bool, data: &str) -> Result<()> {
@@ -584,16 +451,7 @@ impl SqliteStore {
     }
 
     pub async fn get_data(&self, uuid: &str, processed: bool) -> Result<Option<String>> {
-        let row =
-            sqlx::query("SELECT data FROM introspection_data WHERE uuid = $1 AND processed = $2")
-                .bind(uuid)
-                .bind(processed)
-                .fetch_optional(&self.pool)
-                .await?;
-        match row {
-            Some(r) => Ok(r.try_get("data")?),
-            None => Ok(None),
-        }
+        self.readers.get_data(uuid, processed)
     }
 
     pub async fn create_rule(&self, rule: &RuleRecord) -> Result<()> {
@@ -644,106 +502,15 @@ impl SqliteStore {
     }
 
     pub async fn list_rules(&self) -> Result<Vec<RuleSummary>> {
-        let rows =
-            sqlx::query("SELECT uuid, description, scope FROM rules ORDER BY created_at, uuid")
-                .fetch_all(&self.pool)
-                .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(RuleSummary {
-                    uuid: r.try_get("uuid")?,
-                    description: r.try_get("description")?,
-                    scope: r.try_get("scope")?,
-                })
-            })
-            .collect()
-    }
-
-    async fn rules_where(&self, uuid: Option<&str>) -> Result<Vec<RuleRecord>> {
-        let mut conn = self.pool.acquire().await?;
-        let filter = if uuid.is_some() {
-            "WHERE uuid = $1"
-        } else {
-            ""
-        };
-        let mut q = sqlx::query(AssertSqlSafe(format!(
-            "SELECT uuid, created_at, description, scope FROM rules {filter} ORDER BY created_at, uuid"
-        )));
-        if let Some(u) = uuid {
-            q = q.bind(u);
-        }
-        let rule_rows = q.fetch_all(&mut *conn).await?;
-        let mut rules = Vec::with_capacity(rule_rows.len());
-        for row in &rule_rows {
-            let created: String = row.try_get("created_at")?;
-            rules.push(RuleRecord {
-                uuid: row.try_get("uuid")?,
-                created_at: parse_ts(Some(&created))?.unwrap_or(PrimitiveDateTime::MIN),
-                description: row.try_get("description")?,
-                scope: row.try_get("scope")?,
-                conditions: Vec::new(),
-                actions: Vec::new(),
-            });
-        }
-        if rules.is_empty() {
-            return Ok(rules);
-        }
-        let index: std::collections::HashMap<String, usize> = rules
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.uuid.clone(), i))
-            .collect();
-        let rule_filter = if uuid.is_some() {
-            "WHERE rule = $1"
-        } else {
-            ""
-        };
-        let mut q = sqlx::query(AssertSqlSafe(format!(
-            "SELECT rule, op, multiple, invert, field, params FROM rule_conditions {rule_filter} ORDER BY id"
-        )));
-        if let Some(u) = uuid {
-            q = q.bind(u);
-        }
-        for row in q.fetch_all(&mut *conn).await? {
-            let rule: Option<String> = row.try_get("rule")?;
-            let Some(&i) = rule.as_ref().and_then(|r| index.get(r)) else {
-                continue;
-            };
-            let invert: Option<bool> = row.try_get("invert")?;
-            let field: Option<String> = row.try_get("field")?;
-            rules[i].conditions.push(ConditionRecord {
-                op: row.try_get("op")?,
-                field: field.unwrap_or_default(),
-                multiple: row.try_get("multiple")?,
-                invert: invert.unwrap_or(false),
-                params: params_from_text(row.try_get("params")?)?,
-            });
-        }
-        let mut q = sqlx::query(AssertSqlSafe(format!(
-            "SELECT rule, action, params FROM rule_actions {rule_filter} ORDER BY id"
-        )));
-        if let Some(u) = uuid {
-            q = q.bind(u);
-        }
-        for row in q.fetch_all(&mut *conn).await? {
-            let rule: Option<String> = row.try_get("rule")?;
-            let Some(&i) = rule.as_ref().and_then(|r| index.get(r)) else {
-                continue;
-            };
-            rules[i].actions.push(ActionRecord {
-                action: row.try_get("action")?,
-                params: params_from_text(row.try_get("params")?)?,
-            });
-        }
-        Ok(rules)
+        self.readers.list_rules()
     }
 
     pub async fn all_rules(&self) -> Result<Vec<RuleRecord>> {
-        self.rules_where(None).await
+        self.read_in_background(|r| r.rules_where(None)).await
     }
 
     pub async fn get_rule(&self, uuid: &str) -> Result<Option<RuleRecord>> {
-        Ok(self.rules_where(Some(uuid)).await?.into_iter().next())
+        Ok(self.readers.rules_where(Some(uuid))?.into_iter().next())
     }
 
     pub async fn delete_rule(&self, uuid: &str) -> Result<bool> {

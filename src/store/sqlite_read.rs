@@ -1,0 +1,396 @@
+//! Reads of the SQLite backend, run on the caller's thread.
+//!
+//! sqlx drives every SQLite connection from a thread of its own, so each
+//! query is a round trip between threads; for a 10 µs index lookup that
+//! hand-off cost more than the query (docs/benchmarks-analysis.md). WAL lets
+//! readers proceed while a writer holds the lock, so a read never waits on
+//! another transaction and can run inline on the async task without
+//! stalling the runtime. Writes stay on sqlx: they may wait for the write
+//! lock (busy timeout), which must not block a runtime thread.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use inspector_core::state::State;
+use inspector_core::timestamp;
+use rusqlite::{Connection, OpenFlags, Row, params_from_iter};
+use serde_json::{Map, Value};
+use time::PrimitiveDateTime;
+
+use super::{
+    ActionRecord, ConditionRecord, ListQuery, NodeRecord, Result, RuleRecord, RuleSummary,
+    StoreError,
+};
+
+/// SQLite allows at most 32766 bound variables; lookups are chunked well below.
+const LOOKUP_CHUNK: usize = 200;
+
+/// Connections kept open between reads; more are opened under load and
+/// closed when they come back to a full pool.
+const MAX_IDLE: usize = 8;
+
+const NODE_COLUMNS: &str = "uuid, state, started_at, finished_at, error, manage_boot";
+
+pub(super) struct Readers {
+    path: PathBuf,
+    busy_timeout: Duration,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl Readers {
+    pub(super) fn new(path: PathBuf, busy_timeout: Duration) -> Self {
+        Self {
+            path,
+            busy_timeout,
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn open(&self) -> Result<Connection> {
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(self.busy_timeout)?;
+        // A reader must never write, even by mistake.
+        conn.pragma_update(None, "query_only", true)?;
+        Ok(conn)
+    }
+
+    /// Runs `f` on an idle connection, opening one if none is free.
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let pooled = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let conn = match pooled {
+            Some(conn) => conn,
+            None => self.open()?,
+        };
+        let result = f(&conn);
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() < MAX_IDLE {
+            idle.push(conn);
+        }
+        result
+    }
+
+    /// Closes the idle connections (the database is being closed).
+    pub(super) fn close(&self) {
+        self.idle.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
+    pub(super) fn get_node(&self, uuid: &str) -> Result<Option<NodeRecord>> {
+        self.read(|conn| node_by_uuid(conn, uuid))
+    }
+
+    pub(super) fn list_nodes(&self, query: &ListQuery) -> Result<Vec<NodeRecord>> {
+        self.read(|conn| {
+            let mut conditions = Vec::new();
+            let mut values: Vec<rusqlite::types::Value> = Vec::new();
+            if !query.states.is_empty() {
+                conditions.push(format!(
+                    "state IN ({})",
+                    vec!["?"; query.states.len()].join(", ")
+                ));
+                values.extend(query.states.iter().map(|s| s.as_str().to_string().into()));
+            }
+            if let Some(m) = &query.marker {
+                let marker = node_by_uuid(conn, m)?
+                    .ok_or_else(|| StoreError::MarkerNotFound(m.clone()))?;
+                conditions.push("(started_at < ? OR (started_at = ? AND uuid < ?))".into());
+                let started = marker.started_at.map(timestamp::to_db);
+                values.push(started.clone().into());
+                values.push(started.into());
+                values.push(marker.uuid.into());
+            }
+            let where_clause = if conditions.is_empty() {
+                String::new()
+            } else {
+                format!("WHERE {}", conditions.join(" AND "))
+            };
+            values.push(i64::from(query.limit).into());
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {NODE_COLUMNS} FROM nodes {where_clause} ORDER BY started_at DESC, uuid DESC LIMIT ?"
+            ))?;
+            let mut rows = stmt.query(params_from_iter(values))?;
+            let mut nodes = Vec::new();
+            while let Some(row) = rows.next()? {
+                nodes.push(node_from_row(row)?);
+            }
+            Ok(nodes)
+        })
+    }
+
+    pub(super) fn node_attributes(&self, uuid: &str) -> Result<Vec<(String, String)>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT name, value FROM attributes WHERE node_uuid = ? AND value IS NOT NULL ORDER BY name, value",
+            )?;
+            let pairs = stmt
+                .query_map([uuid], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(pairs)
+        })
+    }
+
+    pub(super) fn find_by_attributes(
+        &self,
+        pairs: &[(String, String)],
+    ) -> Result<Vec<(String, u32)>> {
+        let mut unique: Vec<&(String, String)> =
+            pairs.iter().filter(|(_, v)| !v.is_empty()).collect();
+        unique.sort();
+        unique.dedup();
+        let mut scores: std::collections::BTreeMap<String, u32> = Default::default();
+        self.read(|conn| {
+            for chunk in unique.chunks(LOOKUP_CHUNK) {
+                let clauses = vec!["(name = ? AND value = ?)"; chunk.len()].join(" OR ");
+                let mut stmt = conn.prepare_cached(&format!(
+                    "SELECT node_uuid, COUNT(*) FROM attributes WHERE {clauses} GROUP BY node_uuid"
+                ))?;
+                let values = chunk
+                    .iter()
+                    .flat_map(|(name, value)| [name.as_str(), value.as_str()]);
+                let mut rows = stmt.query(params_from_iter(values))?;
+                while let Some(row) = rows.next()? {
+                    let uuid: Option<String> = row.get(0)?;
+                    let score: i64 = row.get(1)?;
+                    if let Some(uuid) = uuid {
+                        *scores.entry(uuid).or_default() +=
+                            u32::try_from(score).unwrap_or(u32::MAX);
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        Ok(scores.into_iter().collect())
+    }
+
+    pub(super) fn active_macs(&self) -> Result<Vec<String>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT DISTINCT value FROM attributes WHERE name = 'mac' AND value IS NOT NULL",
+            )?;
+            let macs = stmt
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(macs)
+        })
+    }
+
+    /// Unfinished nodes, all or those started before `before`.
+    pub(super) fn active_nodes(
+        &self,
+        before: Option<PrimitiveDateTime>,
+    ) -> Result<Vec<NodeRecord>> {
+        self.read(|conn| {
+            let (filter, bound) = match before {
+                Some(t) => ("AND started_at < ?", vec![timestamp::to_db(t)]),
+                None => ("", Vec::new()),
+            };
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {NODE_COLUMNS} FROM nodes WHERE finished_at IS NULL {filter}"
+            ))?;
+            let mut rows = stmt.query(params_from_iter(bound))?;
+            let mut nodes = Vec::new();
+            while let Some(row) = rows.next()? {
+                nodes.push(node_from_row(row)?);
+            }
+            Ok(nodes)
+        })
+    }
+
+    pub(super) fn count_by_state(&self) -> Result<Vec<(String, u64)>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT state, COUNT(*) FROM nodes GROUP BY state ORDER BY state",
+            )?;
+            let counts = stmt
+                .query_map([], |r| {
+                    Ok((r.get(0)?, u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0)))
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(counts)
+        })
+    }
+
+    pub(super) fn ping(&self) -> Result<()> {
+        self.read(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?))
+    }
+
+    pub(super) fn all_node_uuids(&self) -> Result<Vec<String>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached("SELECT uuid FROM nodes")?;
+            let uuids = stmt
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(uuids)
+        })
+    }
+
+    pub(super) fn any_active(&self) -> Result<bool> {
+        self.read(|conn| {
+            Ok(conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM nodes WHERE finished_at IS NULL)",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+    }
+
+    pub(super) fn get_data(&self, uuid: &str, processed: bool) -> Result<Option<String>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT data FROM introspection_data WHERE uuid = ? AND processed = ?",
+            )?;
+            let mut rows = stmt.query(rusqlite::params![uuid, processed])?;
+            match rows.next()? {
+                Some(row) => Ok(row.get(0)?),
+                None => Ok(None),
+            }
+        })
+    }
+
+    pub(super) fn list_rules(&self) -> Result<Vec<RuleSummary>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT uuid, description, scope FROM rules ORDER BY created_at, uuid",
+            )?;
+            let rules = stmt
+                .query_map([], |r| {
+                    Ok(RuleSummary {
+                        uuid: r.get(0)?,
+                        description: r.get(1)?,
+                        scope: r.get(2)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(rules)
+        })
+    }
+
+    /// Rules with their conditions and actions: all, or the one named.
+    pub(super) fn rules_where(&self, uuid: Option<&str>) -> Result<Vec<RuleRecord>> {
+        self.read(|conn| {
+            let (filter, rule_filter) = match uuid {
+                Some(_) => ("WHERE uuid = ?", "WHERE rule = ?"),
+                None => ("", ""),
+            };
+            let bound: Vec<&str> = uuid.into_iter().collect();
+            let mut rules = Vec::new();
+            {
+                let mut stmt = conn.prepare_cached(&format!(
+                    "SELECT uuid, created_at, description, scope FROM rules {filter} ORDER BY created_at, uuid"
+                ))?;
+                let mut rows = stmt.query(params_from_iter(&bound))?;
+                while let Some(row) = rows.next()? {
+                    let created: String = row.get(1)?;
+                    rules.push(RuleRecord {
+                        uuid: row.get(0)?,
+                        created_at: parse_ts(Some(&created))?.unwrap_or(PrimitiveDateTime::MIN),
+                        description: row.get(2)?,
+                        scope: row.get(3)?,
+                        conditions: Vec::new(),
+                        actions: Vec::new(),
+                    });
+                }
+            }
+            if rules.is_empty() {
+                return Ok(rules);
+            }
+            let index: std::collections::HashMap<String, usize> = rules
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (r.uuid.clone(), i))
+                .collect();
+            let owner = |rule: Option<String>| rule.and_then(|r| index.get(&r).copied());
+            {
+                let mut stmt = conn.prepare_cached(&format!(
+                    "SELECT rule, op, multiple, invert, field, params FROM rule_conditions {rule_filter} ORDER BY id"
+                ))?;
+                let mut rows = stmt.query(params_from_iter(&bound))?;
+                while let Some(row) = rows.next()? {
+                    let Some(i) = owner(row.get(0)?) else {
+                        continue;
+                    };
+                    let invert: Option<bool> = row.get(3)?;
+                    let field: Option<String> = row.get(4)?;
+                    let condition = ConditionRecord {
+                        op: row.get(1)?,
+                        field: field.unwrap_or_default(),
+                        multiple: row.get(2)?,
+                        invert: invert.unwrap_or(false),
+                        params: params_from_text(row.get(5)?)?,
+                    };
+                    rules[i].conditions.push(condition);
+                }
+            }
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT rule, action, params FROM rule_actions {rule_filter} ORDER BY id"
+            ))?;
+            let mut rows = stmt.query(params_from_iter(&bound))?;
+            while let Some(row) = rows.next()? {
+                let Some(i) = owner(row.get(0)?) else {
+                    continue;
+                };
+                let action = ActionRecord {
+                    action: row.get(1)?,
+                    params: params_from_text(row.get(2)?)?,
+                };
+                rules[i].actions.push(action);
+            }
+            Ok(rules)
+        })
+    }
+}
+
+fn node_by_uuid(conn: &Connection, uuid: &str) -> Result<Option<NodeRecord>> {
+    let mut stmt =
+        conn.prepare_cached(&format!("SELECT {NODE_COLUMNS} FROM nodes WHERE uuid = ?"))?;
+    let mut rows = stmt.query([uuid])?;
+    match rows.next()? {
+        Some(row) => Ok(Some(node_from_row(row)?)),
+        None => Ok(None),
+    }
+}
+
+/// A `nodes` row selected with [`NODE_COLUMNS`], in that order.
+fn node_from_row(row: &Row<'_>) -> Result<NodeRecord> {
+    let state_text: String = row.get(1)?;
+    let state = State::from_str(&state_text)
+        .map_err(|_| StoreError::Corrupt(format!("unknown state {state_text:?} in nodes")))?;
+    let started_at: Option<String> = row.get(2)?;
+    let finished_at: Option<String> = row.get(3)?;
+    let manage_boot: Option<bool> = row.get(5)?;
+    Ok(NodeRecord {
+        uuid: row.get(0)?,
+        state,
+        started_at: parse_ts(started_at.as_deref())?,
+        finished_at: parse_ts(finished_at.as_deref())?,
+        error: row.get(4)?,
+        // Rows written before manage_boot existed mean "managed".
+        manage_boot: manage_boot.unwrap_or(true),
+    })
+}
+
+pub(super) fn parse_ts(text: Option<&str>) -> Result<Option<PrimitiveDateTime>> {
+    match text {
+        None => Ok(None),
+        Some(t) => timestamp::from_db(t)
+            .map(Some)
+            .ok_or_else(|| StoreError::Corrupt(format!("unreadable timestamp {t:?}"))),
+    }
+}
+
+fn params_from_text(text: Option<String>) -> Result<Map<String, Value>> {
+    match text {
+        None => Ok(Map::new()),
+        Some(t) => match serde_json::from_str::<Value>(&t) {
+            Ok(Value::Object(map)) => Ok(map),
+            Ok(Value::Null) => Ok(Map::new()),
+            _ => Err(StoreError::Corrupt(format!(
+                "rule parameters are not a JSON object: {t:?}"
+            ))),
+        },
+    }
+}
