@@ -141,18 +141,17 @@ impl Inspector {
     /// lingering until their timeout. `waiting` nodes keep waiting.
     pub async fn recover_interrupted(&self) -> Result<usize> {
         let mut recovered = 0;
-        for node in self.store().active_nodes().await? {
+        // Only the states a running task holds; waiting nodes, however
+        // many, stay untouched and unread.
+        let interrupted = [
+            State::Starting,
+            State::Processing,
+            State::Reapplying,
+            State::Enrolling,
+            State::Aborting,
+        ];
+        for node in self.store().active_nodes_in(&interrupted).await? {
             let uuid = node.uuid.clone();
-            if !matches!(
-                node.state,
-                State::Starting
-                    | State::Processing
-                    | State::Reapplying
-                    | State::Enrolling
-                    | State::Aborting
-            ) {
-                continue;
-            }
             let message = format!(
                 "Introspection was interrupted by a restart of inspector while {}",
                 node.state

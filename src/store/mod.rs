@@ -209,9 +209,9 @@ impl Store {
         dispatch!(self, s => s.active_started_before(before).await)
     }
 
-    /// Every node whose introspection has not finished.
-    pub async fn active_nodes(&self) -> Result<Vec<NodeRecord>> {
-        dispatch!(self, s => s.active_nodes().await)
+    /// Nodes whose introspection has not finished and is in one of `states`.
+    pub async fn active_nodes_in(&self, states: &[State]) -> Result<Vec<NodeRecord>> {
+        dispatch!(self, s => s.active_nodes_in(states).await)
     }
 
     /// How many cached nodes are in each state.

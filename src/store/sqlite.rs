@@ -21,7 +21,7 @@ use super::schema::{
     self, ALEMBIC_HEAD, BASE_DESCRIPTION, BASE_VERSION, MIGRATIONS, MIGRATIONS_TABLE,
     MigrationReport,
 };
-use super::sqlite_read::Readers;
+use super::sqlite_read::{ActiveFilter, Readers};
 use super::{ListQuery, NodeRecord, Result, RuleRecord, RuleSummary, StoreError, StoreOptions};
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -413,12 +413,14 @@ impl SqliteStore {
         &self,
         before: PrimitiveDateTime,
     ) -> Result<Vec<NodeRecord>> {
-        self.read_in_background(move |r| r.active_nodes(Some(before)))
+        self.read_in_background(move |r| r.active_nodes(&ActiveFilter::StartedBefore(before)))
             .await
     }
 
-    pub async fn active_nodes(&self) -> Result<Vec<NodeRecord>> {
-        self.read_in_background(|r| r.active_nodes(None)).await
+    pub async fn active_nodes_in(&self, states: &[State]) -> Result<Vec<NodeRecord>> {
+        let states = states.to_vec();
+        self.read_in_background(move |r| r.active_nodes(&ActiveFilter::InStates(states)))
+            .await
     }
 
     pub async fn count_by_state(&self) -> Result<Vec<(String, u64)>> {

@@ -33,6 +33,11 @@ const MAX_IDLE: usize = 8;
 
 const NODE_COLUMNS: &str = "uuid, state, started_at, finished_at, error, manage_boot";
 
+pub(super) enum ActiveFilter {
+    StartedBefore(PrimitiveDateTime),
+    InStates(Vec<State>),
+}
+
 pub(super) struct Readers {
     path: PathBuf,
     busy_timeout: Duration,
@@ -178,18 +183,20 @@ impl Readers {
         })
     }
 
-    /// Unfinished nodes, all or those started before `before`.
-    pub(super) fn active_nodes(
-        &self,
-        before: Option<PrimitiveDateTime>,
-    ) -> Result<Vec<NodeRecord>> {
+    /// Unfinished nodes started before `before`, or in one of `states`.
+    pub(super) fn active_nodes(&self, filter: &ActiveFilter) -> Result<Vec<NodeRecord>> {
         self.read(|conn| {
-            let (filter, bound) = match before {
-                Some(t) => ("AND started_at < ?", vec![timestamp::to_db(t)]),
-                None => ("", Vec::new()),
+            let (clause, bound): (String, Vec<String>) = match filter {
+                ActiveFilter::StartedBefore(t) => {
+                    ("started_at < ?".into(), vec![timestamp::to_db(*t)])
+                }
+                ActiveFilter::InStates(states) => (
+                    format!("state IN ({})", vec!["?"; states.len()].join(", ")),
+                    states.iter().map(|s| s.as_str().to_string()).collect(),
+                ),
             };
             let mut stmt = conn.prepare_cached(&format!(
-                "SELECT {NODE_COLUMNS} FROM nodes WHERE finished_at IS NULL {filter}"
+                "SELECT {NODE_COLUMNS} FROM nodes WHERE finished_at IS NULL AND {clause}"
             ))?;
             let mut rows = stmt.query(params_from_iter(bound))?;
             let mut nodes = Vec::new();

@@ -331,3 +331,44 @@ async fn data_endpoints_say_when_storage_is_off() {
         .await;
     }
 }
+
+/// A restart fails the introspections a crashed task held (starting,
+/// processing, ...) and leaves waiting and finished ones as they were.
+#[tokio::test]
+async fn restart_fails_only_interrupted_introspections() {
+    let app = TestApp::spawn().await;
+    let started = datetime!(2026-01-01 10:00:00);
+    let rows = [
+        (A, State::Starting, None),
+        (B, State::Processing, None),
+        (C, State::Waiting, None),
+        (D, State::Finished, Some(datetime!(2026-01-01 10:05:00))),
+    ];
+    for (uuid, state, finished) in rows {
+        app.store()
+            .add_node(&node(uuid, state, started, finished), &[])
+            .await
+            .unwrap();
+    }
+    let app = app.restart().await;
+    for (uuid, state, error) in [
+        (
+            A,
+            "error",
+            json!("Introspection was interrupted by a restart of inspector while starting"),
+        ),
+        (
+            B,
+            "error",
+            json!("Introspection was interrupted by a restart of inspector while processing"),
+        ),
+        (C, "waiting", json!(null)),
+        (D, "finished", json!(null)),
+    ] {
+        let status =
+            json_with_status(app.get(&format!("/v1/introspection/{uuid}")).await, 200).await;
+        assert_eq!(status["state"], state, "{uuid}: {status}");
+        assert_eq!(status["error"], error, "{uuid}: {status}");
+        assert_eq!(status["finished"], state != "waiting", "{uuid}: {status}");
+    }
+}
