@@ -1,7 +1,14 @@
 //! A node being processed: its Ironic document and ports, kept current as
 //! hooks and rules change them, and the Ironic operations they ask for.
+//!
+//! The hooks' node patches are gathered and sent as one PATCH (upstream
+//! sends one per hook): each is applied to the local document at once, so
+//! the next hook sees the node as it would after Ironic's answer, and the
+//! gathered operations go to Ironic before anything else that needs Ironic,
+//! before rules and at the end of the hooks.
 
 use inspector_core::hooks::NodeOp;
+use inspector_core::json_patch;
 use serde_json::{Value, json};
 
 use super::{Error, Inspector, Result};
@@ -12,6 +19,11 @@ pub(crate) struct NodeInfo<'a> {
     pub uuid: String,
     pub node: Node,
     ports: Option<Vec<Port>>,
+    /// Node patches applied locally but not sent, one entry per hook's
+    /// patch, so a refused batch can be replayed as upstream sends it.
+    pending: Vec<Vec<Value>>,
+    /// The `reset_interfaces` of every pending patch (they never mix).
+    pending_reset: bool,
 }
 
 fn ironic_failure(action: &str, uuid: &str, err: IronicError) -> Error {
@@ -22,6 +34,8 @@ fn ironic_failure(action: &str, uuid: &str, err: IronicError) -> Error {
     }
 }
 
+const UPDATE_NODE: &str = "update node properties";
+
 impl<'a> NodeInfo<'a> {
     pub fn new(inspector: &'a Inspector, node: Node) -> Self {
         Self {
@@ -29,10 +43,13 @@ impl<'a> NodeInfo<'a> {
             uuid: node.uuid().to_string(),
             node,
             ports: None,
+            pending: Vec::new(),
+            pending_reset: false,
         }
     }
 
-    /// The node's ports, fetched once and after every port change.
+    /// The node's ports: fetched once, then kept current from Ironic's
+    /// answers to our port changes; fetched again when an outcome is unknown.
     pub async fn ports(&mut self) -> Result<&[Port]> {
         if self.ports.is_none() {
             let ports = self
@@ -52,6 +69,7 @@ impl<'a> NodeInfo<'a> {
 
     /// Re-reads the node, e.g. before rules see it.
     pub async fn refresh(&mut self) -> Result<()> {
+        self.flush().await?;
         self.node = self
             .inspector
             .ironic()
@@ -62,12 +80,50 @@ impl<'a> NodeInfo<'a> {
         Ok(())
     }
 
-    /// Runs a hook's or a rule's operations in order.
+    /// Runs a rule's operations in order, each sent at once.
     pub async fn execute(&mut self, ops: Vec<NodeOp>) -> Result<()> {
+        self.flush().await?;
         for op in ops {
-            self.execute_one(op).await?;
+            self.execute_one(op, false).await?;
         }
         Ok(())
+    }
+
+    /// Runs a hook's operations in order; node patches are only queued (see
+    /// the module's comment), the caller ends with [`NodeInfo::flush`].
+    pub async fn queue(&mut self, ops: Vec<NodeOp>) -> Result<()> {
+        for op in ops {
+            self.execute_one(op, true).await?;
+        }
+        Ok(())
+    }
+
+    /// Sends the queued node patches as one PATCH; Ironic's answer replaces
+    /// the local document.
+    pub async fn flush(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let groups = std::mem::take(&mut self.pending);
+        let reset_interfaces = self.pending_reset;
+        let combined = groups.concat();
+        match self.patch(&combined, reset_interfaces).await {
+            Ok(()) => Ok(()),
+            Err(IronicError::Rejected { .. } | IronicError::Conflict { .. })
+                if groups.len() > 1 =>
+            {
+                // Upstream would have applied the patches before the refused
+                // one and failed with that one's error: replay to match it.
+                tracing::info!(node = %self.uuid, patches = groups.len(), "Ironic refused the combined node patch; sending the patches one by one");
+                for group in &groups {
+                    self.patch(group, reset_interfaces)
+                        .await
+                        .map_err(|e| ironic_failure(UPDATE_NODE, &self.uuid, e))?;
+                }
+                Ok(())
+            }
+            Err(e) => Err(ironic_failure(UPDATE_NODE, &self.uuid, e)),
+        }
     }
 
     pub async fn patch(
@@ -85,21 +141,54 @@ impl<'a> NodeInfo<'a> {
         Ok(())
     }
 
-    async fn execute_one(&mut self, op: NodeOp) -> Result<()> {
+    /// Applies a hook's node patch to the local document and queues it.
+    async fn queue_patch(&mut self, patch: Vec<Value>, reset_interfaces: bool) -> Result<()> {
+        if self.pending_reset != reset_interfaces {
+            self.flush().await?;
+        }
+        let local = json_patch::apply(&self.node.0, &patch);
+        self.pending.push(patch);
+        self.pending_reset = reset_interfaces;
+        match local {
+            Ok(doc) => {
+                self.node = Node(doc);
+                Ok(())
+            }
+            Err(e) => {
+                // Ironic decides and words the error, as it did before batching.
+                tracing::debug!(node = %self.uuid, error = %e, "node patch not applicable locally; sending it now");
+                self.flush().await
+            }
+        }
+    }
+
+    fn cached_port(&mut self, uuid: &str) -> Option<&mut Port> {
+        self.ports.as_mut()?.iter_mut().find(|p| p.uuid() == uuid)
+    }
+
+    async fn execute_one(&mut self, op: NodeOp, defer_node_patch: bool) -> Result<()> {
         let ironic = self.inspector.ironic().clone();
         let uuid = self.uuid.clone();
-        match op {
-            NodeOp::PatchNode {
-                patch,
-                reset_interfaces,
-            } => {
-                if patch.is_empty() {
-                    return Ok(());
-                }
-                self.patch(&patch, reset_interfaces)
-                    .await
-                    .map_err(|e| ironic_failure("update node properties", &uuid, e))?;
+        if let NodeOp::PatchNode {
+            patch,
+            reset_interfaces,
+        } = op
+        {
+            if patch.is_empty() {
+                return Ok(());
             }
+            if defer_node_patch {
+                return self.queue_patch(patch, reset_interfaces).await;
+            }
+            return self
+                .patch(&patch, reset_interfaces)
+                .await
+                .map_err(|e| ironic_failure(UPDATE_NODE, &uuid, e));
+        }
+        // Whatever else Ironic is asked comes after the node patches before it.
+        self.flush().await?;
+        match op {
+            NodeOp::PatchNode { .. } => unreachable!("handled above"),
             NodeOp::CreatePort {
                 address,
                 extra,
@@ -108,16 +197,20 @@ impl<'a> NodeInfo<'a> {
                 let body = json!({"node_uuid": uuid, "address": address, "extra": extra, "pxe_enabled": pxe_enabled});
                 match ironic.create_port(&body).await {
                     Ok(port) => {
-                        tracing::info!(node = %uuid, port = %port.uuid(), %address, pxe_enabled, "created port")
+                        tracing::info!(node = %uuid, port = %port.uuid(), %address, pxe_enabled, "created port");
+                        // Ironic lists a node's ports oldest first.
+                        if let Some(ports) = self.ports.as_mut() {
+                            ports.push(port);
+                        }
                     }
                     Err(IronicError::Conflict { message }) => {
-                        tracing::warn!(node = %uuid, %address, %message, "port already exists")
+                        tracing::warn!(node = %uuid, %address, %message, "port already exists");
+                        self.ports = None;
                     }
                     Err(e) => {
                         return Err(ironic_failure(&format!("create port {address}"), &uuid, e));
                     }
                 }
-                self.ports = None;
             }
             NodeOp::PatchPort {
                 uuid: port,
@@ -128,18 +221,22 @@ impl<'a> NodeInfo<'a> {
                     return Ok(());
                 }
                 match ironic.patch_port(&port, &patch, &uuid).await {
-                    Ok(_) => {
+                    Ok(updated) => {
                         let shown = Value::Array(patch);
-                        tracing::debug!(node = %uuid, %port, patch = %shown, "updated port")
+                        tracing::debug!(node = %uuid, %port, patch = %shown, "updated port");
+                        match self.cached_port(&port) {
+                            Some(cached) => *cached = updated,
+                            None => self.ports = None,
+                        }
                     }
                     Err(
                         IronicError::Rejected { message, .. } | IronicError::Conflict { message },
                     ) if tolerate_rejection => {
-                        tracing::warn!(node = %uuid, %port, %message, "Ironic refused the port update; ignored")
+                        tracing::warn!(node = %uuid, %port, %message, "Ironic refused the port update; ignored");
+                        self.ports = None;
                     }
                     Err(e) => return Err(ironic_failure(&format!("update port {port}"), &uuid, e)),
                 }
-                self.ports = None;
             }
             NodeOp::DeletePort {
                 uuid: port,
@@ -152,7 +249,10 @@ impl<'a> NodeInfo<'a> {
                         return Err(ironic_failure(&format!("delete port {address}"), &uuid, e));
                     }
                 }
-                self.ports = None;
+                // Either way the port is gone.
+                if let Some(ports) = self.ports.as_mut() {
+                    ports.retain(|p| p.uuid() != port);
+                }
             }
             NodeOp::AddTrait(name) => {
                 ironic

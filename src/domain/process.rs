@@ -149,12 +149,26 @@ impl Inspector {
         self.save_data(&node_info.uuid, true, &without_logs(data))
             .await;
         self.sync_pxe_filter().await.map_err(Error::unavailable)?;
-        node_info.refresh().await?;
-        self.apply_rules(node_info, data).await?;
+        self.run_rules(node_info, data).await?;
         Ok(!keep_power_on && self.config().processing.power_off)
     }
 
+    /// Every hook's `before_update`; their node patches go to Ironic as one
+    /// PATCH at the latest when the hooks are done, also when one fails.
     pub(crate) async fn run_post_hooks(
+        &self,
+        node_info: &mut NodeInfo<'_>,
+        data: &mut Data,
+    ) -> Result<()> {
+        let result = self.run_post_hooks_queued(node_info, data).await;
+        // The queued patches came from hooks that ran before any failure, so
+        // upstream had sent them: they reach Ironic, and their refusal is the
+        // failure upstream would have met first.
+        node_info.flush().await?;
+        result
+    }
+
+    async fn run_post_hooks_queued(
         &self,
         node_info: &mut NodeInfo<'_>,
         data: &mut Data,
@@ -177,9 +191,21 @@ impl Inspector {
             for warning in &update.warnings {
                 tracing::warn!(node = %node_info.uuid, hook = name, "{warning}");
             }
-            node_info.execute(update.ops).await?;
+            node_info.queue(update.ops).await?;
         }
         Ok(())
+    }
+
+    /// Introspection rules against the node as Ironic has it now; with no
+    /// rules there is nothing to re-read the node for (upstream does not
+    /// either: its node cache reloads lazily).
+    pub(crate) async fn run_rules(&self, node_info: &mut NodeInfo<'_>, data: &Data) -> Result<()> {
+        let rules = self.store().all_rules().await?;
+        if rules.is_empty() {
+            return Ok(());
+        }
+        node_info.refresh().await?;
+        self.apply_rules(node_info, data, &rules).await
     }
 
     /// Stores a document when `store_data = database`; a failure is logged,

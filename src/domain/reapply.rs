@@ -103,7 +103,6 @@ impl Inspector {
         let mut node_info = NodeInfo::new(self, node);
         self.run_post_hooks(&mut node_info, data).await?;
         self.save_data(uuid, true, &without_logs(data)).await;
-        node_info.refresh().await?;
-        self.apply_rules(&mut node_info, data).await
+        self.run_rules(&mut node_info, data).await
     }
 }

@@ -119,16 +119,13 @@ impl Inspector {
         &self,
         node_info: &mut super::node_info::NodeInfo<'_>,
         data: &inspector_core::hooks::Data,
+        rules: &[RuleRecord],
     ) -> Result<()> {
         use inspector_core::rules::eval::{self, ActionOutcome};
-        let rules = self.store.all_rules().await?;
-        if rules.is_empty() {
-            return Ok(());
-        }
         let data = Value::Object(data.clone());
         let snapshot = node_info.node.0.clone();
         let mut matched = Vec::new();
-        for rule in &rules {
+        for rule in rules {
             let definition = match definition(rule) {
                 Ok(d) => d,
                 Err(e) => {

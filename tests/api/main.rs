@@ -10,6 +10,7 @@ mod discovery;
 mod faults;
 mod helpers;
 mod introspection;
+mod ironic_calls;
 mod keystone;
 mod legacy;
 mod payloads;

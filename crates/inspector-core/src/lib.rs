@@ -6,6 +6,7 @@ pub mod conf;
 pub mod hooks;
 pub mod ids;
 pub mod json_depth;
+pub mod json_patch;
 pub mod jsonpath;
 pub mod lldp;
 pub mod oslo;
