@@ -100,8 +100,8 @@ impl Readers {
                 values.extend(query.states.iter().map(|s| s.as_str().to_string().into()));
             }
             if let Some(m) = &query.marker {
-                let marker = node_by_uuid(conn, m)?
-                    .ok_or_else(|| StoreError::MarkerNotFound(m.clone()))?;
+                let marker =
+                    node_by_uuid(conn, m)?.ok_or_else(|| StoreError::MarkerNotFound(m.clone()))?;
                 conditions.push("(started_at < ? OR (started_at = ? AND uuid < ?))".into());
                 let started = marker.started_at.map(timestamp::to_db);
                 values.push(started.clone().into());
@@ -114,15 +114,11 @@ impl Readers {
                 format!("WHERE {}", conditions.join(" AND "))
             };
             values.push(i64::from(query.limit).into());
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT {NODE_COLUMNS} FROM nodes {where_clause} ORDER BY started_at DESC, uuid DESC LIMIT ?"
-            ))?;
-            let mut rows = stmt.query(params_from_iter(values))?;
-            let mut nodes = Vec::new();
-            while let Some(row) = rows.next()? {
-                nodes.push(node_from_row(row)?);
-            }
-            Ok(nodes)
+            nodes_where(
+                conn,
+                &format!("{where_clause} ORDER BY started_at DESC, uuid DESC LIMIT ?"),
+                params_from_iter(values),
+            )
         })
     }
 
@@ -195,15 +191,11 @@ impl Readers {
                     states.iter().map(|s| s.as_str().to_string()).collect(),
                 ),
             };
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT {NODE_COLUMNS} FROM nodes WHERE finished_at IS NULL AND {clause}"
-            ))?;
-            let mut rows = stmt.query(params_from_iter(bound))?;
-            let mut nodes = Vec::new();
-            while let Some(row) = rows.next()? {
-                nodes.push(node_from_row(row)?);
-            }
-            Ok(nodes)
+            nodes_where(
+                conn,
+                &format!("WHERE finished_at IS NULL AND {clause}"),
+                params_from_iter(bound),
+            )
         })
     }
 
@@ -352,13 +344,22 @@ impl Readers {
 }
 
 fn node_by_uuid(conn: &Connection, uuid: &str) -> Result<Option<NodeRecord>> {
-    let mut stmt =
-        conn.prepare_cached(&format!("SELECT {NODE_COLUMNS} FROM nodes WHERE uuid = ?"))?;
-    let mut rows = stmt.query([uuid])?;
-    match rows.next()? {
-        Some(row) => Ok(Some(node_from_row(row)?)),
-        None => Ok(None),
+    Ok(nodes_where(conn, "WHERE uuid = ?", [uuid])?.pop())
+}
+
+/// `nodes` rows selected by `tail` (a WHERE clause, ordering, limit).
+fn nodes_where(
+    conn: &Connection,
+    tail: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<NodeRecord>> {
+    let mut stmt = conn.prepare_cached(&format!("SELECT {NODE_COLUMNS} FROM nodes {tail}"))?;
+    let mut rows = stmt.query(params)?;
+    let mut nodes = Vec::new();
+    while let Some(row) = rows.next()? {
+        nodes.push(node_from_row(row)?);
     }
+    Ok(nodes)
 }
 
 /// A `nodes` row selected with [`NODE_COLUMNS`], in that order.

@@ -172,6 +172,19 @@ impl TestApp {
         .await
     }
 
+    /// Starts introspection (`query` is e.g. `?manage_boot=false`); expects 202.
+    pub async fn start_introspection(&self, node: &str, query: &str) {
+        let response = self
+            .request(
+                reqwest::Method::POST,
+                &format!("/v1/introspection/{node}{query}"),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
+    }
+
     /// Polls the status until it is in `state` (bounded).
     pub async fn wait_for_state(&self, uuid: &str, state: &str, limit: Duration) -> Value {
         let started = Instant::now();

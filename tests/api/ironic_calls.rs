@@ -122,12 +122,7 @@ async fn one_callback_costs_eight_ironic_calls() {
     let existing = ironic.create_port(&uuid, &m.eth3).await;
     let bogus = random_mac();
     let bogus_port = ironic.create_port(&uuid, &bogus).await;
-    let response = app
-        .request(reqwest::Method::POST, &format!("/v1/introspection/{uuid}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 202);
+    app.start_introspection(&uuid, "").await;
     app.wait_for_state(&uuid, "waiting", Duration::from_secs(30))
         .await;
     ironic
@@ -203,15 +198,7 @@ async fn rules_read_the_node_again_and_late_hook_patches_are_sent() {
         "actions": [{"action": "set-attribute", "path": "/extra/marked", "value": "{data[cpus]}"}],
     });
     json_with_status(app.post_json("/v1/rules", &rule).await, 201).await;
-    let response = app
-        .request(
-            reqwest::Method::POST,
-            &format!("/v1/introspection/{uuid}?manage_boot=false"),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 202);
+    app.start_introspection(&uuid, "?manage_boot=false").await;
     app.wait_for_state(&uuid, "waiting", Duration::from_secs(30))
         .await;
 
@@ -296,15 +283,7 @@ async fn a_refused_batch_is_replayed_patch_by_patch() {
         c.processing.add_ports = inspector_core::conf::AddPorts::Disabled;
     })
     .await;
-    let response = app
-        .request(
-            reqwest::Method::POST,
-            &format!("/v1/introspection/{NODE}?manage_boot=0"),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 202);
+    app.start_introspection(NODE, "?manage_boot=0").await;
     app.wait_for_state(NODE, "waiting", Duration::from_secs(10))
         .await;
 

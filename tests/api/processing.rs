@@ -100,15 +100,6 @@ pub async fn post_concurrently(app: &TestApp, data: &Value, count: usize) -> Vec
     statuses
 }
 
-async fn start(app: &TestApp, node: &str, query: &str) {
-    let response = app
-        .request(Method::POST, &format!("/v1/introspection/{node}{query}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
-}
-
 /// The "standard patch set": what the default hooks write on the node.
 fn assert_standard_properties(node: &Value, local_gb: &str) {
     let p = &node["properties"];
@@ -144,7 +135,7 @@ async fn scenario_01_bmc_lookup_and_standard_processing() {
     let app = TestApp::with_ironic(app_config).await;
     let m = Machine::new();
     let uuid = m.node(&ironic).await;
-    start(&app, &uuid, "").await;
+    app.start_introspection(&uuid, "").await;
     app.wait_for_state(&uuid, "waiting", Duration::from_secs(30))
         .await;
     ironic
@@ -185,7 +176,7 @@ async fn scenario_02_ports_created_updated_and_deleted() {
     let existing = ironic.create_port(&uuid, &m.eth3).await;
     let bogus = random_mac();
     ironic.create_port(&uuid, &bogus).await;
-    start(&app, &uuid, "?manage_boot=false").await;
+    app.start_introspection(&uuid, "?manage_boot=false").await;
     json_with_status(post_continue(&app, &m.data()).await, 200).await;
     finished(&app, &uuid).await;
 
@@ -234,7 +225,7 @@ async fn scenario_03_pxe_enabled_left_alone_when_disabled() {
             Some(json!([{"op": "replace", "path": "/pxe_enabled", "value": false}])),
         )
         .await;
-    start(&app, &uuid, "?manage_boot=false").await;
+    app.start_introspection(&uuid, "?manage_boot=false").await;
     json_with_status(post_continue(&app, &m.data()).await, 200).await;
     finished(&app, &uuid).await;
     let ports = ironic.ports(&uuid).await;
@@ -262,7 +253,7 @@ async fn scenario_04_status_list_and_links() {
     for _ in 0..3 {
         let m = Machine::new();
         let uuid = m.node(&ironic).await;
-        start(&app, &uuid, "?manage_boot=false").await;
+        app.start_introspection(&uuid, "?manage_boot=false").await;
         machines.push((m, uuid));
     }
     let list = json_with_status(app.get("/v1/introspection").await, 200).await;
@@ -320,7 +311,7 @@ async fn scenario_05_unmanaged_boot() {
     let app = TestApp::with_ironic(app_config).await;
     let m = Machine::new();
     let uuid = m.node(&ironic).await;
-    start(&app, &uuid, "?manage_boot=false").await;
+    app.start_introspection(&uuid, "?manage_boot=false").await;
     json_with_status(post_continue(&app, &m.data()).await, 200).await;
     finished(&app, &uuid).await;
     let node = ironic.node(&uuid).await;
@@ -357,7 +348,7 @@ async fn scenario_07_rules_on_processed_data() {
     }
     let m = Machine::new();
     let uuid = m.node(&ironic).await;
-    start(&app, &uuid, "?manage_boot=false").await;
+    app.start_introspection(&uuid, "?manage_boot=false").await;
     json_with_status(post_continue(&app, &m.data()).await, 200).await;
     finished(&app, &uuid).await;
     let node = ironic.node(&uuid).await;
@@ -386,7 +377,7 @@ async fn scenario_08_node_fields_and_formatted_values() {
         json_with_status(app.post_json("/v1/rules", rule).await, 201).await;
     }
     let uuid = m.node(&ironic).await;
-    start(&app, &uuid, "?manage_boot=false").await;
+    app.start_introspection(&uuid, "?manage_boot=false").await;
     json_with_status(post_continue(&app, &m.data()).await, 200).await;
     finished(&app, &uuid).await;
     let node = ironic.node(&uuid).await;
@@ -403,7 +394,7 @@ async fn scenario_09_root_device_hints() {
     let uuid = ironic
         .manageable_node(json!({"driver_info": {"ipmi_address": m.bmc}, "properties": {"root_device": {"size": 20}}}))
         .await;
-    start(&app, &uuid, "?manage_boot=false").await;
+    app.start_introspection(&uuid, "?manage_boot=false").await;
     json_with_status(post_continue(&app, &m.data()).await, 200).await;
     finished(&app, &uuid).await;
     assert_standard_properties(&ironic.node(&uuid).await, "19");
@@ -417,7 +408,7 @@ async fn scenario_10_abort_then_data_is_refused() {
     let app = TestApp::with_ironic(app_config).await;
     let m = Machine::new();
     let uuid = m.node(&ironic).await;
-    start(&app, &uuid, "").await;
+    app.start_introspection(&uuid, "").await;
     app.wait_for_state(&uuid, "waiting", Duration::from_secs(30))
         .await;
     assert_eq!(
@@ -452,7 +443,7 @@ async fn scenario_11_stored_data_and_reapply() {
     let app = TestApp::with_ironic(app_config).await;
     let m = Machine::new();
     let uuid = m.node(&ironic).await;
-    start(&app, &uuid, "?manage_boot=false").await;
+    app.start_introspection(&uuid, "?manage_boot=false").await;
     json_with_status(post_continue(&app, &m.data()).await, 200).await;
     let first = finished(&app, &uuid).await;
 
@@ -529,8 +520,8 @@ async fn scenario_12_edge_state_transitions() {
     let m = Machine::new();
     let uuid = m.node(&ironic).await;
     // (a) two starts in a row; (b) abort then start again.
-    start(&app, &uuid, "?manage_boot=false").await;
-    start(&app, &uuid, "?manage_boot=false").await;
+    app.start_introspection(&uuid, "?manage_boot=false").await;
+    app.start_introspection(&uuid, "?manage_boot=false").await;
     app.wait_for_state(&uuid, "waiting", Duration::from_secs(10))
         .await;
     app.request(Method::POST, &format!("/v1/introspection/{uuid}/abort"))
@@ -539,7 +530,7 @@ async fn scenario_12_edge_state_transitions() {
         .unwrap();
     app.wait_for_state(&uuid, "error", Duration::from_secs(10))
         .await;
-    start(&app, &uuid, "?manage_boot=false").await;
+    app.start_introspection(&uuid, "?manage_boot=false").await;
     app.wait_for_state(&uuid, "waiting", Duration::from_secs(10))
         .await;
     // (d) a node forced into `processing` refuses data and ends in error.
@@ -569,7 +560,7 @@ async fn scenario_12_edge_state_transitions() {
     );
     assert_eq!(status["finished"], true);
     // (e) process to finished, then reapply twice.
-    start(&app, &uuid, "?manage_boot=false").await;
+    app.start_introspection(&uuid, "?manage_boot=false").await;
     json_with_status(post_continue(&app, &m.data()).await, 200).await;
     finished(&app, &uuid).await;
     for _ in 0..2 {
@@ -596,7 +587,7 @@ async fn scenario_13_without_root_disk() {
     let mut data = m.data();
     data.as_object_mut().unwrap().remove("root_disk");
     data["inventory"]["disks"] = json!([]);
-    start(&app, &uuid, "?manage_boot=false").await;
+    app.start_introspection(&uuid, "?manage_boot=false").await;
     json_with_status(post_continue(&app, &data).await, 200).await;
     finished(&app, &uuid).await;
     assert_standard_properties(&ironic.node(&uuid).await, "0");
@@ -610,7 +601,7 @@ async fn scenario_14_lldp_processed() {
     let app = TestApp::with_ironic(app_config).await;
     let m = Machine::new();
     let uuid = m.node(&ironic).await;
-    start(&app, &uuid, "?manage_boot=false").await;
+    app.start_introspection(&uuid, "?manage_boot=false").await;
     json_with_status(post_continue(&app, &m.data()).await, 200).await;
     finished(&app, &uuid).await;
     let processed = json_with_status(
@@ -684,7 +675,7 @@ async fn a_ramdisk_error_while_waiting_ends_in_error_with_its_message() {
     let app = TestApp::with_ironic(app_config).await;
     let m = Machine::new();
     let uuid = m.node(&ironic).await;
-    start(&app, &uuid, "?manage_boot=false").await;
+    app.start_introspection(&uuid, "?manage_boot=false").await;
     let mut data = m.data();
     data["error"] = json!("no disks found, the ramdisk is sad");
     assert_error_prefix(
