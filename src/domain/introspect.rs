@@ -97,14 +97,16 @@ impl Inspector {
         // Upstream did not lock here (spec §11 Q11) and a start could
         // interleave with processing; we hold the node's lock throughout. A
         // state that refuses `start` is reported first, as upstream does.
-        let lock = self.locks().try_lock(&uuid);
-        if let Some(existing) = self.store().get_node(&uuid).await? {
-            existing
-                .state
-                .on(Event::Start)
-                .map_err(|e| Error::bad_request(e.to_string()))?;
-        }
-        let lock = lock.ok_or_else(|| Error::conflict("Node is locked, please, retry later"))?;
+        self.refuse_start_in_wrong_state(&uuid).await?;
+        // A node that just finished is still locked for the instant between
+        // its final write and the release: wait a little, as abort does.
+        let lock = self
+            .locks()
+            .lock_within(&uuid, super::BUSY_PATIENCE)
+            .await
+            .ok_or_else(|| Error::conflict("Node is locked, please, retry later"))?;
+        // The state may have moved while we waited.
+        self.refuse_start_in_wrong_state(&uuid).await?;
         let host = bmc::bmc_host(
             node.driver_info(),
             &self.config().default.ipmi_address_fields,
@@ -246,6 +248,16 @@ impl Inspector {
         let this = self.handle();
         self.tasks
             .spawn(async move { this.abort_locked(lock, node.manage_boot).await });
+        Ok(())
+    }
+
+    async fn refuse_start_in_wrong_state(&self, uuid: &str) -> Result<()> {
+        if let Some(existing) = self.store().get_node(uuid).await? {
+            existing
+                .state
+                .on(Event::Start)
+                .map_err(|e| Error::bad_request(e.to_string()))?;
+        }
         Ok(())
     }
 

@@ -300,3 +300,37 @@ async fn nodes_deleted_in_ironic_leave_the_cache() {
         "waiting"
     );
 }
+
+/// A node still locked for an instant (its processing is writing the end)
+/// is waited for; one locked for longer gets 409.
+#[tokio::test]
+async fn start_waits_briefly_for_a_locked_node() {
+    let ironic = Ironic::new();
+    let app = TestApp::with_ironic(|_| {}).await;
+    let uuid = ironic.manageable_node(json!({})).await;
+    ironic.create_port(&uuid, &random_mac()).await;
+
+    let lock = app.inspector.locks().lock(&uuid).await;
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        drop(lock);
+    });
+    assert_eq!(start(&app, &uuid, "?manage_boot=false").await.status(), 202);
+    release.await.unwrap();
+    app.wait_for_state(&uuid, "waiting", Duration::from_secs(30))
+        .await;
+
+    let _held = app.inspector.locks().lock(&uuid).await;
+    let started = std::time::Instant::now();
+    assert_error(
+        start(&app, &uuid, "?manage_boot=false").await,
+        409,
+        "Node is locked, please, retry later",
+    )
+    .await;
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+}
