@@ -16,13 +16,8 @@
 //! only), then REQUESTS (default 2000) warm requests, counting the Keystone
 //! requests each phase made.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
-use axum::extract::Request;
-use axum::response::Response;
 use inspector_core::conf::{AuthStrategy, Config};
 use serde_json::{Value, json};
 
@@ -31,58 +26,10 @@ fn env(name: &str) -> String {
         .unwrap_or_else(|_| panic!("{name} is not set (see the header of this file)"))
 }
 
-/// Counts the requests it forwards to Keystone.
-#[derive(Clone, Default)]
-struct Counter {
-    all: Arc<AtomicUsize>,
-    seen: Arc<Mutex<Vec<String>>>,
-}
-
-async fn start_proxy(origin: String, counter: Counter) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
-    let app = axum::Router::new().fallback(move |request: Request| {
-        let (client, origin, counter) = (client.clone(), origin.clone(), counter.clone());
-        async move {
-            let (parts, body) = request.into_parts();
-            let path = parts
-                .uri
-                .path_and_query()
-                .map(|p| p.as_str())
-                .unwrap_or("/")
-                .to_string();
-            counter.all.fetch_add(1, Ordering::SeqCst);
-            counter
-                .seen
-                .lock()
-                .unwrap()
-                .push(format!("{} {path}", parts.method));
-            let body = axum::body::to_bytes(body, usize::MAX).await.unwrap();
-            let mut outgoing = client.request(parts.method.clone(), format!("{origin}{path}"));
-            for (name, value) in &parts.headers {
-                if name != "host" && name != "content-length" {
-                    outgoing = outgoing.header(name, value);
-                }
-            }
-            let reply = outgoing.body(body).send().await.unwrap();
-            let mut response = Response::builder().status(reply.status().as_u16());
-            for (name, value) in reply.headers() {
-                if !matches!(
-                    name.as_str(),
-                    "transfer-encoding" | "content-length" | "connection"
-                ) {
-                    response = response.header(name, value);
-                }
-            }
-            response
-                .body(Body::from(reply.bytes().await.unwrap()))
-                .unwrap()
-        }
-    });
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    url
-}
+// The API tests use all of it; this example only counts.
+#[allow(dead_code)]
+#[path = "../tests/api/recording_proxy.rs"]
+mod recording_proxy;
 
 async fn serve(config: Config) -> (String, tokio::sync::oneshot::Sender<()>) {
     let bound = inspector::service::bind(&config).await.unwrap();
@@ -189,13 +136,13 @@ async fn main() {
     let baseline = warm(&client, &noauth_url, None, requests).await;
     let _ = stop_noauth.send(());
 
-    let counter = Counter::default();
-    let proxy = start_proxy(keystone.clone(), counter.clone()).await;
+    let proxy = recording_proxy::RecordingProxy::start(&keystone).await;
+    let seen = || proxy.calls().len();
     let mut config = base_config(&dir.path().join("ks"));
     std::fs::create_dir_all(dir.path().join("ks")).unwrap();
     config.default.auth_strategy = AuthStrategy::Keystone;
     let k = &mut config.keystone_authtoken;
-    k.auth_url = Some(proxy.clone());
+    k.auth_url = Some(proxy.url.clone());
     // No `admin` identity endpoint in the test bed's catalog: validation
     // falls back to auth_url, i.e. goes through the counting proxy.
     k.interface = Some("admin".into());
@@ -210,17 +157,17 @@ async fn main() {
     let first_token = token(&client, &keystone, &users).await;
     let second_token = token(&client, &keystone, &users).await;
 
-    let before = counter.all.load(Ordering::SeqCst);
+    let before = seen();
     let very_first = get(&client, &url, Some(&first_token)).await;
-    let very_first_calls = counter.all.load(Ordering::SeqCst) - before;
+    let very_first_calls = seen() - before;
 
-    let before = counter.all.load(Ordering::SeqCst);
+    let before = seen();
     let cold = get(&client, &url, Some(&second_token)).await;
-    let cold_calls = counter.all.load(Ordering::SeqCst) - before;
+    let cold_calls = seen() - before;
 
-    let before = counter.all.load(Ordering::SeqCst);
+    let before = seen();
     let hot = warm(&client, &url, Some(&second_token), requests).await;
-    let warm_calls = counter.all.load(Ordering::SeqCst) - before;
+    let warm_calls = seen() - before;
     let _ = stop.send(());
 
     println!("GET /v1/introspection, {requests} warm requests per row\n");
@@ -248,7 +195,7 @@ async fn main() {
     );
     println!(
         "\nKeystone requests seen: {:?}",
-        counter.seen.lock().unwrap()
+        proxy.calls().iter().map(|c| c.line()).collect::<Vec<_>>()
     );
     assert_eq!(warm_calls, 0, "a warm request went to Keystone");
 }

@@ -117,6 +117,14 @@ impl Ironic {
         self.ok(Method::GET, &format!("/nodes/{id}"), None).await
     }
 
+    /// A manageable node with one port of a fresh MAC: (node, MAC).
+    pub async fn node_with_port(&self) -> (String, String) {
+        let node = self.manageable_node(json!({})).await;
+        let mac = random_mac();
+        self.create_port(&node, &mac).await;
+        (node, mac)
+    }
+
     pub async fn create_port(&self, node: &str, mac: &str) -> Value {
         self.ok(
             Method::POST,

@@ -100,12 +100,7 @@ async fn node_locked_and_503_bursts_are_retried() {
         .await;
 
     let app = app_for(&server, 5, 5).await;
-    let response = app
-        .request(Method::POST, &format!("/v1/introspection/{NODE}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 202);
+    app.start_introspection(NODE, "").await;
     let status = app
         .wait_for_state(NODE, "waiting", Duration::from_secs(10))
         .await;
@@ -129,12 +124,7 @@ async fn persistent_failures_end_in_error_with_the_reason() {
         .mount(&server)
         .await;
     let app = app_for(&server, 2, 5).await;
-    let response = app
-        .request(Method::POST, &format!("/v1/introspection/{NODE}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 202);
+    app.start_introspection(NODE, "").await;
     let status = app
         .wait_for_state(NODE, "error", Duration::from_secs(10))
         .await;
@@ -165,10 +155,7 @@ async fn a_conflict_that_is_not_a_lock_is_not_retried() {
         .mount(&server)
         .await;
     let app = app_for(&server, 5, 5).await;
-    app.request(Method::POST, &format!("/v1/introspection/{NODE}"))
-        .send()
-        .await
-        .unwrap();
+    app.start_introspection(NODE, "").await;
     let status = app
         .wait_for_state(NODE, "error", Duration::from_secs(10))
         .await;
@@ -308,12 +295,7 @@ async fn shutdown_drains_processing_in_flight() {
         .mount(&server)
         .await;
     let app = app_for(&server, 0, 10).await;
-    let response = app
-        .request(Method::POST, &format!("/v1/introspection/{NODE}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 202);
+    app.start_introspection(NODE, "").await;
     app.wait_for_state(NODE, "waiting", Duration::from_secs(10))
         .await;
 

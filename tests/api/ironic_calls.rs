@@ -4,13 +4,9 @@
 //! real Ironic, whose resulting state is asserted as well; the replay of a
 //! refused batch uses a mock, as a real Ironic refuses no hook patch.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -18,83 +14,27 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 use crate::bed::{Ironic, env, random_mac};
 use crate::helpers::{TestApp, json_with_status};
 use crate::processing::{Machine, post_continue};
+use crate::recording_proxy::RecordingProxy;
 
-/// One request as the proxy saw it: method, path with query, body.
-type Call = (String, String, String);
-
-struct Proxy {
-    target: String,
-    client: reqwest::Client,
-    calls: Mutex<Vec<Call>>,
-}
-
-/// Forwards every request to the real Ironic and records it.
-async fn forward(
-    State(proxy): State<Arc<Proxy>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let target = uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
-    proxy.calls.lock().unwrap().push((
-        method.to_string(),
-        target.clone(),
-        String::from_utf8_lossy(&body).into_owned(),
-    ));
-    let mut request = proxy
-        .client
-        .request(method, format!("{}{target}", proxy.target));
-    for (name, value) in &headers {
-        if name != "host" && name != "content-length" {
-            request = request.header(name, value);
-        }
-    }
-    let answer = match request.body(body).send().await {
-        Ok(answer) => answer,
-        Err(e) => return (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
-    };
-    let status = answer.status();
-    let content_type = answer.headers().get("content-type").cloned();
-    let bytes = answer.bytes().await.unwrap_or_default();
-    let mut response = (status, bytes).into_response();
-    if let Some(value) = content_type {
-        response.headers_mut().insert("content-type", value);
-    }
-    response
-}
-
-async fn start_proxy(target: &str) -> (String, Arc<Proxy>) {
-    let proxy = Arc::new(Proxy {
-        target: target.trim_end_matches('/').to_string(),
-        client: reqwest::Client::builder().no_proxy().build().unwrap(),
-        calls: Mutex::new(Vec::new()),
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let app = axum::Router::new()
-        .fallback(forward)
-        .with_state(proxy.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (url, proxy)
+async fn start_proxy(target: &str) -> (String, Arc<RecordingProxy>) {
+    let proxy = RecordingProxy::start(target).await;
+    (proxy.url.clone(), proxy)
 }
 
 /// The calls that concern `node` or its `ports` (by path, query or body),
 /// shortened to "METHOD /path" with the UUIDs named; the periodic tasks'
 /// calls are left out.
-fn calls_for(proxy: &Proxy, node: &str, ports: &[(&str, &str)]) -> Vec<String> {
+fn calls_for(proxy: &RecordingProxy, node: &str, ports: &[(&str, &str)]) -> Vec<String> {
     proxy
-        .calls
-        .lock()
-        .unwrap()
+        .calls()
         .iter()
-        .filter(|(_, target, body)| {
-            target.contains(node)
-                || body.contains(node)
-                || ports.iter().any(|(uuid, _)| target.contains(uuid))
+        .filter(|c| {
+            c.target.contains(node)
+                || c.body.contains(node)
+                || ports.iter().any(|(uuid, _)| c.target.contains(uuid))
         })
-        .map(|(method, target, _)| {
-            let mut shown = format!("{method} {}", target.split('?').next().unwrap_or(""))
+        .map(|c| {
+            let mut shown = format!("{} {}", c.method, c.target.split('?').next().unwrap_or(""))
                 .replace(node, "<node>");
             for (uuid, name) in ports {
                 shown = shown.replace(uuid, name);
@@ -129,7 +69,7 @@ async fn one_callback_costs_eight_ironic_calls() {
         .wait_for(&uuid, "power_state", "power on", Duration::from_secs(30))
         .await;
 
-    proxy.calls.lock().unwrap().clear();
+    proxy.clear();
     json_with_status(post_continue(&app, &m.data()).await, 200).await;
     let status = app
         .wait_for_state(&uuid, "finished", Duration::from_secs(30))
@@ -202,7 +142,7 @@ async fn rules_read_the_node_again_and_late_hook_patches_are_sent() {
     app.wait_for_state(&uuid, "waiting", Duration::from_secs(30))
         .await;
 
-    proxy.calls.lock().unwrap().clear();
+    proxy.clear();
     let mut data = m.data();
     data["inventory"]["boot"] = json!({"current_boot_mode": "uefi"});
     json_with_status(post_continue(&app, &data).await, 200).await;

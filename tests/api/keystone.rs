@@ -7,12 +7,9 @@
 //! authenticating through Keystone.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::extract::Request;
-use axum::response::Response;
 use inspector_core::conf::{AuthStrategy, Config};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -22,6 +19,7 @@ use tokio::process::Command;
 
 use crate::bed::{Ironic, env, random_mac};
 use crate::helpers::{TestApp, assert_error, json_with_status};
+use crate::recording_proxy::RecordingProxy;
 
 /// The test-bed Keystone and its users (password, project or system scope).
 struct Keystone {
@@ -472,84 +470,18 @@ async fn role_matrix_over_every_endpoint() {
     assert_error(response, 403, "Access denied by policy").await;
 }
 
-/// A minimal reverse proxy in front of Keystone that records the requests
-/// it forwards, to count Keystone round trips.
-struct CountingProxy {
-    url: String,
-    seen: Arc<Mutex<Vec<String>>>,
+/// A recording proxy in front of Keystone, to count its round trips.
+async fn keystone_proxy(auth_url: &str) -> Arc<RecordingProxy> {
+    RecordingProxy::start(auth_url.trim_end_matches('/').trim_end_matches("/v3")).await
 }
 
-impl CountingProxy {
-    async fn start(target: &str) -> CountingProxy {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let origin = target
-            .trim_end_matches('/')
-            .trim_end_matches("/v3")
-            .to_string();
-        let client = reqwest::Client::builder().no_proxy().build().unwrap();
-        let recorded = seen.clone();
-        let app = axum::Router::new().fallback(move |request: Request| {
-            let (client, origin, recorded) = (client.clone(), origin.clone(), recorded.clone());
-            async move { forward(&client, &origin, &recorded, request).await }
-        });
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        CountingProxy { url, seen }
-    }
-
-    fn validations(&self) -> usize {
-        self.count("GET /v3/auth/tokens")
-    }
-
-    fn count(&self, prefix: &str) -> usize {
-        self.seen
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|r| r.starts_with(prefix))
-            .count()
-    }
-}
-
-async fn forward(
-    client: &reqwest::Client,
-    origin: &str,
-    recorded: &Mutex<Vec<String>>,
-    request: Request,
-) -> Response {
-    let (parts, body) = request.into_parts();
-    let path = parts
-        .uri
-        .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or("/");
-    recorded
-        .lock()
-        .unwrap()
-        .push(format!("{} {path}", parts.method));
-    let body = axum::body::to_bytes(body, usize::MAX).await.unwrap();
-    let mut outgoing = client.request(parts.method.clone(), format!("{origin}{path}"));
-    for (name, value) in &parts.headers {
-        if name != "host" && name != "content-length" {
-            outgoing = outgoing.header(name, value);
-        }
-    }
-    let reply = outgoing.body(body).send().await.unwrap();
-    let mut response = Response::builder().status(reply.status().as_u16());
-    for (name, value) in reply.headers() {
-        if name != "transfer-encoding" && name != "content-length" && name != "connection" {
-            response = response.header(name, value);
-        }
-    }
-    response
-        .body(Body::from(reply.bytes().await.unwrap()))
-        .unwrap()
+fn validations(proxy: &RecordingProxy) -> usize {
+    proxy.count("GET /v3/auth/tokens")
 }
 
 /// Validation goes to the proxy: with no `admin` identity endpoint in the
 /// catalog, the validator falls back to auth_url.
-fn through(proxy: &CountingProxy, c: &mut Config) {
+fn through(proxy: &RecordingProxy, c: &mut Config) {
     c.keystone_authtoken.auth_url = Some(proxy.url.clone());
     c.keystone_authtoken.interface = Some("admin".into());
 }
@@ -558,7 +490,7 @@ fn through(proxy: &CountingProxy, c: &mut Config) {
 async fn validated_tokens_are_cached_until_token_cache_time() {
     const CACHE_TIME: u64 = 15;
     let keystone = Keystone::new();
-    let proxy = CountingProxy::start(&keystone.auth_url).await;
+    let proxy = keystone_proxy(&keystone.auth_url).await;
     let app = keystone
         .app(|c| {
             through(&proxy, c);
@@ -579,7 +511,7 @@ async fn validated_tokens_are_cached_until_token_cache_time() {
             200
         );
     }
-    assert_eq!(proxy.validations(), 1, "{:?}", proxy.seen.lock().unwrap());
+    assert_eq!(validations(&proxy), 1, "{:?}", proxy.calls());
     // One service token, reused.
     assert_eq!(proxy.count("POST /v3/auth/tokens"), 1);
 
@@ -594,26 +526,26 @@ async fn validated_tokens_are_cached_until_token_cache_time() {
         call(&app, Some(&token), &Method::GET, "/v1/introspection", None).await,
         200
     );
-    assert_eq!(proxy.validations(), 1);
+    assert_eq!(validations(&proxy), 1);
     let stale_at = validated_before + Duration::from_millis(CACHE_TIME * 1000 + 200);
     tokio::time::sleep_until(stale_at.into()).await;
     assert_eq!(
         call(&app, Some(&token), &Method::GET, "/v1/introspection", None).await,
         401
     );
-    assert_eq!(proxy.validations(), 2);
+    assert_eq!(validations(&proxy), 2);
     // Invalid tokens are not cached: each use asks Keystone.
     assert_eq!(
         call(&app, Some(&token), &Method::GET, "/v1/introspection", None).await,
         401
     );
-    assert_eq!(proxy.validations(), 3);
+    assert_eq!(validations(&proxy), 3);
 }
 
 #[tokio::test]
 async fn a_cached_token_stops_working_when_it_expires() {
     let keystone = Keystone::new();
-    let proxy = CountingProxy::start(&keystone.auth_url).await;
+    let proxy = keystone_proxy(&keystone.auth_url).await;
     let app = keystone.app(|c| through(&proxy, c)).await;
     // Get the service token first, so the short-lived token's first use
     // costs a single round trip.
@@ -631,14 +563,14 @@ async fn a_cached_token_stops_working_when_it_expires() {
             continue;
         }
         assert_eq!(code, 200);
-        let validations = proxy.validations();
+        let before = validations(&proxy);
         sleep_until(expires_at).await;
         assert_eq!(
             call(&app, Some(&token), &Method::GET, "/v1/rules", None).await,
             401
         );
         // Known expired from the cached expiry: Keystone is not asked again.
-        assert_eq!(proxy.validations(), validations);
+        assert_eq!(validations(&proxy), before);
         return;
     }
     panic!("Keystone is too slow to use a short-lived token before it expires");

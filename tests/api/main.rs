@@ -16,6 +16,7 @@ mod legacy;
 mod payloads;
 mod processing;
 mod pxe;
+mod recording_proxy;
 mod rules;
 mod statuses;
 mod upstream_db;

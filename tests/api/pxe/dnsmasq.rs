@@ -6,11 +6,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use inspector_core::conf::{Config, PxeDriver};
-use reqwest::Method;
-use serde_json::json;
 use tempfile::TempDir;
 
-use super::{DhcpLink, DnsmasqGuard, SwitchableProxy, eventually, require_tools};
+use super::{DhcpLink, DnsmasqGuard, SwitchableProxy, abort, eventually, require_tools, start};
 use crate::bed::{Ironic, env, random_mac};
 use crate::helpers::{TestApp, json_with_status};
 use crate::processing::{Machine, post_continue};
@@ -76,36 +74,6 @@ fn deny(mac: &str) -> Option<String> {
 const WILDCARD_ALLOW: &str = "*:*:*:*:*:*\n";
 const WILDCARD_DENY: &str = "*:*:*:*:*:*,ignore\n";
 
-async fn start(app: &TestApp, node: &str) {
-    let response = app
-        .request(
-            Method::POST,
-            &format!("/v1/introspection/{node}?manage_boot=false"),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
-    app.wait_for_state(node, "waiting", Duration::from_secs(30))
-        .await;
-}
-
-/// Abort finishes in the background, and its sync right after the state
-/// changes: callers wait for the filter with `eventually`.
-async fn abort(app: &TestApp, node: &str) {
-    let response = app
-        .request(Method::POST, &format!("/v1/introspection/{node}/abort"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 202);
-    app.wait_for_state(node, "error", Duration::from_secs(30))
-        .await;
-}
-
-/// Denied MACs get no lease, allowed ones do, and starting, aborting and
-/// finishing introspection flip that with the sync each of them runs (the
-/// periodic sync is too slow to matter here).
 #[tokio::test]
 async fn leases_follow_introspection() {
     let bed = Bed::new();
@@ -113,9 +81,7 @@ async fn leases_follow_introspection() {
     let m = Machine::new();
     let node = m.node(&ironic).await;
     ironic.create_port(&node, &m.pxe).await;
-    let idle_node = ironic.manageable_node(json!({})).await;
-    let idle_mac = random_mac();
-    ironic.create_port(&idle_node, &idle_mac).await;
+    let (_, idle_mac) = ironic.node_with_port().await;
     let stranger = random_mac();
 
     let app = TestApp::with_ironic(|c| {
@@ -266,9 +232,7 @@ async fn ironic_outage_keeps_the_files_and_the_next_sync_catches_up() {
     let bed = Bed::new();
     let ironic = Ironic::new();
     let proxy = SwitchableProxy::start(&env("INSPECTOR_TEST_IRONIC_URL")).await;
-    let node = ironic.manageable_node(json!({})).await;
-    let mac = random_mac();
-    ironic.create_port(&node, &mac).await;
+    let (node, mac) = ironic.node_with_port().await;
     let app = TestApp::with_ironic(|c| {
         bed.configure(c);
         c.ironic.endpoint_override = Some(proxy.url.clone());
@@ -283,9 +247,7 @@ async fn ironic_outage_keeps_the_files_and_the_next_sync_catches_up() {
     // Waits for a periodic sync that may be running, and cannot reach Ironic.
     assert_eq!(app.inspector.sync_pxe_filter().await, Ok(()));
     let before = hostsdir_snapshot(&bed.hostsdir());
-    let other = ironic.manageable_node(json!({})).await;
-    let new_mac = random_mac();
-    ironic.create_port(&other, &new_mac).await;
+    let (_, new_mac) = ironic.node_with_port().await;
     assert_eq!(app.inspector.sync_pxe_filter().await, Ok(()));
     // Several periodic syncs fail to reach Ironic meanwhile.
     tokio::time::sleep(Duration::from_millis(2500)).await;
@@ -312,9 +274,7 @@ async fn starting_without_ironic_fails_closed() {
     let bed = Bed::new();
     let ironic = Ironic::new();
     let proxy = SwitchableProxy::start(&env("INSPECTOR_TEST_IRONIC_URL")).await;
-    let node = ironic.manageable_node(json!({})).await;
-    let mac = random_mac();
-    ironic.create_port(&node, &mac).await;
+    let (_, mac) = ironic.node_with_port().await;
     proxy.set_up(false);
     let app = TestApp::with_ironic(|c| {
         bed.configure(c);

@@ -11,11 +11,9 @@ use inspector::pxe_filter::runner::CommandRunner;
 use inspector_core::conf::{Config, IpVersion, Iptables, PxeDriver};
 use inspector_core::pxe::Mac;
 use inspector_core::pxe::iptables::Rules;
-use reqwest::Method;
-use serde_json::json;
 
-use super::{Netns, SwitchableProxy, eventually, require_tools};
-use crate::bed::{Ironic, env, random_mac};
+use super::{Netns, SwitchableProxy, abort, eventually, require_tools, start};
+use crate::bed::{Ironic, env};
 use crate::helpers::{TestApp, json_with_status};
 use crate::processing::{Machine, post_continue};
 
@@ -90,36 +88,6 @@ fn filtered_macs(
     try_filtered_macs(rules, port, target, final_target).unwrap_or_else(|e| panic!("{e}"))
 }
 
-async fn start(app: &TestApp, node: &str) {
-    let response = app
-        .request(
-            Method::POST,
-            &format!("/v1/introspection/{node}?manage_boot=false"),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
-    app.wait_for_state(node, "waiting", Duration::from_secs(30))
-        .await;
-}
-
-/// Abort finishes in the background, and its sync right after the state
-/// changes: callers wait for the filter with `eventually`.
-async fn abort(app: &TestApp, node: &str) {
-    let response = app
-        .request(Method::POST, &format!("/v1/introspection/{node}/abort"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 202);
-    app.wait_for_state(node, "error", Duration::from_secs(30))
-        .await;
-}
-
-/// REJECT while idle; every known MAC but the introspected node's dropped
-/// while it runs; REJECT again after abort and after processing; nothing
-/// left after shutdown.
 #[tokio::test]
 async fn chain_follows_introspection() {
     require_tools();
@@ -128,9 +96,7 @@ async fn chain_follows_introspection() {
     let m = Machine::new();
     let node = m.node(&ironic).await;
     ironic.create_port(&node, &m.pxe).await;
-    let idle_node = ironic.manageable_node(json!({})).await;
-    let idle_mac = random_mac();
-    ironic.create_port(&idle_node, &idle_mac).await;
+    let (_, idle_mac) = ironic.node_with_port().await;
 
     let app = TestApp::with_ironic(|c| configure(&ns, c)).await;
     assert_eq!(ns.rules("iptables"), rejecting());
@@ -170,9 +136,7 @@ async fn deny_unknown_macs_over_ipv6() {
     require_tools();
     let ns = Netns::new();
     let ironic = Ironic::new();
-    let node = ironic.manageable_node(json!({})).await;
-    let mac = random_mac();
-    ironic.create_port(&node, &mac).await;
+    let (node, mac) = ironic.node_with_port().await;
     let app = TestApp::with_ironic(|c| {
         configure(&ns, c);
         c.pxe_filter.deny_unknown_macs = true;
@@ -308,9 +272,7 @@ async fn ironic_outage_keeps_the_chain_and_the_next_sync_catches_up() {
     let ns = Netns::new();
     let ironic = Ironic::new();
     let proxy = SwitchableProxy::start(&env("INSPECTOR_TEST_IRONIC_URL")).await;
-    let node = ironic.manageable_node(json!({})).await;
-    let mac = random_mac();
-    ironic.create_port(&node, &mac).await;
+    let (node, mac) = ironic.node_with_port().await;
     let app = TestApp::with_ironic(|c| {
         configure(&ns, c);
         c.ironic.endpoint_override = Some(proxy.url.clone());
@@ -325,9 +287,7 @@ async fn ironic_outage_keeps_the_chain_and_the_next_sync_catches_up() {
     assert_eq!(app.inspector.sync_pxe_filter().await, Ok(()));
     let before = ns.rules("iptables");
     assert!(!filtered_macs(&before, 67, "drop", "accept").contains(&mac));
-    let other = ironic.manageable_node(json!({})).await;
-    let new_mac = random_mac();
-    ironic.create_port(&other, &new_mac).await;
+    let (_, new_mac) = ironic.node_with_port().await;
     assert_eq!(app.inspector.sync_pxe_filter().await, Ok(()));
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(ns.rules("iptables"), before);
@@ -349,9 +309,7 @@ async fn starting_without_ironic_rejects_until_it_answers() {
     let ns = Netns::new();
     let ironic = Ironic::new();
     let proxy = SwitchableProxy::start(&env("INSPECTOR_TEST_IRONIC_URL")).await;
-    let node = ironic.manageable_node(json!({})).await;
-    let mac = random_mac();
-    ironic.create_port(&node, &mac).await;
+    let (_, mac) = ironic.node_with_port().await;
     proxy.set_up(false);
     let _app = TestApp::with_ironic(|c| {
         configure(&ns, c);

@@ -18,6 +18,8 @@ use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
+use crate::helpers::TestApp;
+
 const TOOLS: &[&str] = &[
     "ip",
     "dnsmasq",
@@ -325,4 +327,27 @@ pub async fn eventually(what: &str, limit: Duration, mut check: impl FnMut() -> 
         assert!(started.elapsed() < limit, "{what} after {limit:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Starts introspection without managed boot and waits for `waiting`.
+async fn start(app: &TestApp, node: &str) {
+    app.start_introspection(node, "?manage_boot=false").await;
+    app.wait_for_state(node, "waiting", Duration::from_secs(30))
+        .await;
+}
+
+/// Abort finishes in the background, and its sync right after the state
+/// changes: callers wait for the filter with `eventually`.
+async fn abort(app: &TestApp, node: &str) {
+    let response = app
+        .request(
+            reqwest::Method::POST,
+            &format!("/v1/introspection/{node}/abort"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    app.wait_for_state(node, "error", Duration::from_secs(30))
+        .await;
 }

@@ -1,0 +1,116 @@
+//! A reverse proxy on 127.0.0.1 that forwards every request to a real
+//! service (Ironic, Keystone) and records it, to count round trips. Shared
+//! by the API tests and `examples/keystone_auth_bench.rs`.
+
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+
+/// One request as the proxy saw it.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub method: String,
+    /// Path and query.
+    pub target: String,
+    pub body: String,
+}
+
+impl Call {
+    /// "METHOD /path?query".
+    pub fn line(&self) -> String {
+        format!("{} {}", self.method, self.target)
+    }
+}
+
+pub struct RecordingProxy {
+    pub url: String,
+    origin: String,
+    client: reqwest::Client,
+    calls: Mutex<Vec<Call>>,
+}
+
+impl RecordingProxy {
+    /// Serves a proxy to `origin` (scheme, host and port; paths are kept).
+    pub async fn start(origin: &str) -> Arc<RecordingProxy> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let proxy = Arc::new(RecordingProxy {
+            url: format!("http://{}", listener.local_addr().unwrap()),
+            origin: origin.trim_end_matches('/').to_string(),
+            client: reqwest::Client::builder().no_proxy().build().unwrap(),
+            calls: Mutex::new(Vec::new()),
+        });
+        let app = axum::Router::new()
+            .fallback(forward)
+            .with_state(proxy.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        proxy
+    }
+
+    pub fn calls(&self) -> Vec<Call> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    pub fn clear(&self) {
+        self.calls.lock().unwrap().clear();
+    }
+
+    /// How many recorded requests start with `prefix` ("METHOD /path").
+    pub fn count(&self, prefix: &str) -> usize {
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|c| c.line().starts_with(prefix))
+            .count()
+    }
+}
+
+async fn forward(
+    State(proxy): State<Arc<RecordingProxy>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let target = uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
+    proxy.calls.lock().unwrap().push(Call {
+        method: method.to_string(),
+        target: target.clone(),
+        body: String::from_utf8_lossy(&body).into_owned(),
+    });
+    let mut request = proxy
+        .client
+        .request(method, format!("{}{target}", proxy.origin));
+    for (name, value) in &headers {
+        if name != "host" && name != "content-length" {
+            request = request.header(name, value);
+        }
+    }
+    let answer = match request.body(body).send().await {
+        Ok(answer) => answer,
+        Err(e) => return (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+    };
+    let status = answer.status();
+    let kept: Vec<_> = answer
+        .headers()
+        .iter()
+        .filter(|(name, _)| {
+            !matches!(
+                name.as_str(),
+                "transfer-encoding" | "content-length" | "connection"
+            )
+        })
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect();
+    let bytes = answer.bytes().await.unwrap_or_default();
+    let mut response = (status, bytes).into_response();
+    // The service's own headers replace the ones axum set for raw bytes.
+    response.headers_mut().remove("content-type");
+    for (name, value) in kept {
+        response.headers_mut().append(name, value);
+    }
+    response
+}
