@@ -222,17 +222,8 @@ cmd_stop() {
 }
 
 cmd_status() {
-    local pid
-    if ! pid="$(pidfile_alive "$PIDFILE")"; then
-        echo "ironic on port $IRONIC_PORT: not running"
-        return 3
-    fi
-    if ironic_ready; then
-        echo "ironic on port $IRONIC_PORT: running (pid $pid, $(cat "$STATE/venv")) at $IRONIC_URL"
-        return 0
-    fi
-    echo "ironic on port $IRONIC_PORT: pid $pid alive but not answering at $IRONIC_URL"
-    return 1
+    service_status "ironic on port $IRONIC_PORT" "$PIDFILE" "$IRONIC_URL" ironic_ready \
+        "$(cat "$STATE/venv" 2>/dev/null)"
 }
 
 case "${1:-}" in

@@ -164,17 +164,7 @@ cmd_stop() {
 }
 
 cmd_status() {
-    local pid
-    if ! pid="$(pidfile_alive "$PIDFILE")"; then
-        echo "keystone on port $KEYSTONE_PORT: not running"
-        return 3
-    fi
-    if keystone_ready; then
-        echo "keystone on port $KEYSTONE_PORT: running (pid $pid) at $KEYSTONE_URL"
-        return 0
-    fi
-    echo "keystone on port $KEYSTONE_PORT: pid $pid alive but not answering at $KEYSTONE_URL"
-    return 1
+    service_status "keystone on port $KEYSTONE_PORT" "$PIDFILE" "$KEYSTONE_URL" keystone_ready
 }
 
 case "${1:-}" in

@@ -176,3 +176,20 @@ loopback_host() {
     die "no host name resolves to 127.0.0.1 (needed by Ironic 32's inspector callback URL):" \
         "add '127.0.0.1 $TESTBED_HOSTS_NAME' to /etc/hosts or set TESTBED_LOOPBACK_HOST"
 }
+
+# The `status` command of the service scripts: prints the state of the
+# service behind a pid file; exit status 0 running and answering (READY_FN
+# succeeds), 1 alive but not answering, 3 not running.
+service_status() {
+    local name="$1" pidfile="$2" url="$3" ready_fn="$4" detail="${5:-}" pid
+    if ! pid="$(pidfile_alive "$pidfile")"; then
+        echo "$name: not running"
+        return 3
+    fi
+    if "$ready_fn"; then
+        echo "$name: running (pid $pid${detail:+, $detail}) at $url"
+        return 0
+    fi
+    echo "$name: pid $pid alive but not answering at $url"
+    return 1
+}

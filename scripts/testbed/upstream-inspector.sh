@@ -144,17 +144,7 @@ cmd_stop() {
 }
 
 cmd_status() {
-    local pid
-    if ! pid="$(pidfile_alive "$PIDFILE")"; then
-        echo "ironic-inspector on port $INSPECTOR_PORT: not running"
-        return 3
-    fi
-    if inspector_ready; then
-        echo "ironic-inspector on port $INSPECTOR_PORT: running (pid $pid) at $INSPECTOR_URL"
-        return 0
-    fi
-    echo "ironic-inspector on port $INSPECTOR_PORT: pid $pid alive but not answering at $INSPECTOR_URL"
-    return 1
+    service_status "ironic-inspector on port $INSPECTOR_PORT" "$PIDFILE" "$INSPECTOR_URL" inspector_ready
 }
 
 case "${1:-}" in
