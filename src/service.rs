@@ -180,6 +180,18 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let app = crate::api::app(state);
     let make_service = ServiceExt::<Request>::into_make_service(app);
+    // The database, the PXE filter's first sync and the listener are all in
+    // place (see build_with_config_dirs and bind): systemd may send traffic.
+    let notifier = crate::systemd::Notifier::from_env();
+    let _watchdog = notifier.start_watchdog();
+    let shutdown = {
+        let notifier = notifier.clone();
+        async move {
+            shutdown.await;
+            notifier.stopping();
+        }
+    };
+    notifier.ready();
     match bound {
         Bound::Tcp(listener) => {
             tracing::info!(address = ?listener.local_addr().ok(), "inspector is listening");

@@ -443,6 +443,7 @@ fn build(r: &mut Reader<'_>) -> Config {
     d.debug = r.boolean("DEFAULT", "debug", d.debug);
     d.log_file = r.opt_string("DEFAULT", "log_file");
     d.log_dir = r.opt_string("DEFAULT", "log_dir");
+    d.watch_log_file = r.boolean("DEFAULT", "watch_log_file", d.watch_log_file);
     d.use_json = r.boolean("DEFAULT", "use_json", d.use_json);
     d.max_request_body_size = r.number("DEFAULT", "max_request_body_size", d.max_request_body_size);
 

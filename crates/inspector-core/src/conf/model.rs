@@ -63,6 +63,8 @@ pub struct DefaultGroup {
     pub debug: bool,
     pub log_file: Option<String>,
     pub log_dir: Option<String>,
+    /// Accepted from older oslo.log; the log file is reopened on SIGHUP.
+    pub watch_log_file: bool,
     pub use_json: bool,
     /// Inspector extension: body limit for every endpoint but the ramdisk
     /// callback and reapply (bytes).
@@ -102,6 +104,7 @@ impl Default for DefaultGroup {
             debug: false,
             log_file: None,
             log_dir: None,
+            watch_log_file: false,
             use_json: false,
             max_request_body_size: 1024 * 1024,
         }

@@ -953,6 +953,13 @@ fn default_group(g: &mut GroupBuilder<'_>) {
         "Directory of log_file when it is a relative path.",
     )
     .old_name("logdir");
+    g.add(
+        "watch_log_file",
+        boolean(),
+        Some("false"),
+        "Older oslo.log: watch log_file and reopen it when it is moved. inspector reopens log_file on \
+         SIGHUP instead (logrotate's postrotate, systemd's reload), whatever this says.",
+    );
     g.add("use_syslog", boolean(), Some("false"), "Log to syslog.")
         .unsupported();
     g.add(
