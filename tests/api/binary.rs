@@ -336,10 +336,20 @@ impl NotifySocket {
 async fn systemd_notifications_ready_watchdog_stopping() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
+    // The dnsmasq filter, with Ironic unreachable (no retries): its first
+    // sync closes the filter, then the start command leaves a mark.
+    let hostsdir = dir.path().join("hostsdir");
+    std::fs::create_dir(&hostsdir).unwrap();
+    let started_mark = dir.path().join("dnsmasq-started");
     let config = write_config(
         dir.path(),
         port,
-        "auth_strategy = noauth\n[ironic]\nauth_type = none\nendpoint_override = http://127.0.0.1:9\n[pxe_filter]\ndriver = noop\n",
+        &format!(
+            "auth_strategy = noauth\n[ironic]\nauth_type = none\nendpoint_override = http://127.0.0.1:9\nmax_retries = 0\n\
+             [pxe_filter]\ndriver = dnsmasq\n[dnsmasq_pxe_filter]\ndhcp_hostsdir = {}\ndnsmasq_start_command = touch {}\n",
+            hostsdir.display(),
+            started_mark.display()
+        ),
     );
     let notify = NotifySocket::bind_abstract();
     let log = config.with_extension("log");
@@ -369,9 +379,15 @@ async fn systemd_notifications_ready_watchdog_stopping() {
         before_ready.push(message);
         assert!(started.elapsed() < Duration::from_secs(20));
     }
-    // systemd starts dependent units at READY=1: they must find the port open.
+    // systemd starts dependent units at READY=1: they must find the port
+    // open and the PXE filter in place.
     std::net::TcpStream::connect(("127.0.0.1", port))
         .expect("READY=1 was sent before the port accepted connections");
+    assert!(
+        hostsdir.join("unknown_hosts_filter").exists() && started_mark.exists(),
+        "READY=1 was sent before the PXE filter's first sync: {}",
+        served.log_text()
+    );
     assert!(
         before_ready.iter().all(|m| m == "WATCHDOG=1"),
         "{before_ready:?}"
