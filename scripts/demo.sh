@@ -23,6 +23,9 @@
 # default target/testbed; needs venv-ironic: scripts/testbed/install.sh --walkthrough).
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# Relative paths given by the caller are relative to where it runs.
+[[ -z "${INSPECTOR_BIN:-}" || "$INSPECTOR_BIN" == /* ]] || INSPECTOR_BIN="$PWD/$INSPECTOR_BIN"
+[[ -z "${DEMO_PAYLOAD:-}" || "$DEMO_PAYLOAD" == /* ]] || DEMO_PAYLOAD="$PWD/$DEMO_PAYLOAD"
 cd "$REPO"
 source scripts/testbed/lib.sh
 
