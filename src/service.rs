@@ -13,7 +13,7 @@ use inspector_core::hooks::Pipeline;
 use tokio::net::TcpListener;
 
 use crate::api::auth::{Authenticator, BasicAuth, KeystoneAuth};
-use crate::app::AppState;
+use crate::api::state::AppState;
 use crate::domain::Inspector;
 use crate::ironic::{IronicClient, IronicSettings};
 use crate::store::{Store, StoreOptions};
@@ -178,23 +178,19 @@ pub async fn serve(
     inspector: Arc<Inspector>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let app = crate::api::app(state);
-    let make_service = ServiceExt::<Request>::into_make_service(app);
     // The database, the PXE filter's first sync and the listener are all in
     // place (see build_with_config_dirs and bind): systemd may send traffic.
     let notifier = crate::systemd::Notifier::from_env();
     let _watchdog = notifier.start_watchdog();
-    let shutdown = {
-        let notifier = notifier.clone();
-        async move {
-            shutdown.await;
-            notifier.stopping();
-        }
-    };
+    let shutdown = notifier.stopping_when(shutdown);
     notifier.ready();
+
+    let app = crate::api::app(state);
+    let make_service = ServiceExt::<Request>::into_make_service(app);
     match bound {
         Bound::Tcp(listener) => {
-            tracing::info!(address = ?listener.local_addr().ok(), "inspector is listening");
+            let address = listener.local_addr()?;
+            tracing::info!(%address, "inspector is listening");
             axum::serve(listener, make_service)
                 .with_graceful_shutdown(shutdown)
                 .await?;

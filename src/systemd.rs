@@ -6,6 +6,7 @@
 //! stops coming. Without `NOTIFY_SOCKET` (not run by systemd) nothing is
 //! sent.
 
+use std::future::Future;
 use std::os::unix::net::{SocketAddr, UnixDatagram};
 use std::sync::Arc;
 use std::time::Duration;
@@ -68,6 +69,18 @@ impl Notifier {
     /// Shutdown has begun.
     pub fn stopping(&self) {
         self.notify("STOPPING=1");
+    }
+
+    /// `shutdown`, followed by `STOPPING=1` as soon as it resolves.
+    pub fn stopping_when(
+        &self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        let notifier = self.clone();
+        async move {
+            shutdown.await;
+            notifier.stopping();
+        }
     }
 
     /// Sends `WATCHDOG=1` every half of `WATCHDOG_USEC` when systemd asks for

@@ -1,5 +1,5 @@
 //! The typed configuration: one struct per `inspector.conf` group, holding the
-//! options the service reads. Defaults are upstream's (spec §9) unless marked
+//! options the service reads. Defaults are upstream's (upstream-behaviour §config) unless marked
 //! as an inspector extension.
 
 use std::time::Duration;
