@@ -541,16 +541,21 @@ mod tests {
         );
     }
 
-    /// A revoked file whose MAC became a port meanwhile stays: the sync
-    /// writes it as any port's.
+    /// A stale allow entry is denied even while unknown hosts may boot;
+    /// should its MAC become a port meanwhile, the file stays and the next
+    /// sync writes it as any port's.
     #[tokio::test]
     async fn a_revoked_entry_of_a_new_port_is_kept() {
         let dir = dir_with(&[("52:54:00:00:00:05", "52:54:00:00:00:05\n")]);
         let mut f = filter(dir.path(), true);
         f.init().await.unwrap();
-        f.apply(&sets(&[], &[]), &POLICY, false).await.unwrap();
+        f.apply(&sets(&[], &[]), &POLICY, true).await.unwrap();
+        assert_eq!(
+            contents(dir.path())["52:54:00:00:00:05"],
+            "52:54:00:00:00:05,ignore\n"
+        );
         let now_a_port = sets(&["52:54:00:00:00:05"], &["52:54:00:00:00:05"]);
-        assert_eq!(f.apply(&now_a_port, &POLICY, true).await.unwrap(), 2);
+        assert_eq!(f.apply(&now_a_port, &POLICY, true).await.unwrap(), 1);
         assert_eq!(
             contents(dir.path())["52:54:00:00:00:05"],
             "52:54:00:00:00:05\n"
