@@ -7,6 +7,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use inspector_core::conf::DnsmasqPxeFilter;
 use inspector_core::pxe::dnsmasq::{self as plan, Entry, HostFile, HostsView, Write};
@@ -25,9 +26,15 @@ pub struct DnsmasqFilter {
     view: Option<HostsView>,
     /// A purge kept files the first sync has yet to re-affirm.
     purged: bool,
-    /// Stale allow files the first sync rewrote to deny, removed at the next.
+    /// Stale allow files the first sync rewrote to deny, and when: removed
+    /// by a later sync.
     revoked: Vec<HostFile>,
+    revoked_at: Option<Instant>,
 }
+
+/// How long a revoked file stays before a sync removes it: dnsmasq reads a
+/// changed file as soon as inotify tells it, well within this.
+const REVOKE_GRACE: Duration = Duration::from_secs(1);
 
 fn command_words(option: &str, text: &str) -> Result<Vec<String>, String> {
     let words = command::split(text)
@@ -54,6 +61,7 @@ impl DnsmasqFilter {
             view: None,
             purged: false,
             revoked: Vec::new(),
+            revoked_at: None,
         })
     }
 
@@ -140,18 +148,31 @@ impl DnsmasqFilter {
     /// re-reads a file that still exists. When the service starts dnsmasq
     /// (`dnsmasq_start_command`), dnsmasq is not running yet and the files
     /// simply go. Otherwise dnsmasq may already serve a stale allow entry:
-    /// its file is rewritten to deny now and removed at the next sync,
-    /// once dnsmasq has read the deny.
+    /// its file is rewritten to deny now and removed by a later sync, once
+    /// dnsmasq has had time to read the deny.
     async fn remove_unaffirmed(
         &mut self,
         mut view: HostsView,
         ironic: Option<&HashSet<Mac>>,
     ) -> Result<HostsView, String> {
         let mut steps = Vec::new();
-        for file in &self.revoked {
-            let now_known = matches!(file, HostFile::Mac(mac) if ironic.is_some_and(|known| known.contains(mac)));
-            if !now_known {
-                steps.push(Cleanup::Remove(file.clone()));
+        let mut pending = Vec::new();
+        let dnsmasq_had_time = self
+            .revoked_at
+            .is_some_and(|at| at.elapsed() >= REVOKE_GRACE);
+        let previous = std::mem::take(&mut self.revoked);
+        for file in previous.iter().cloned() {
+            let now_known = matches!(&file, HostFile::Mac(mac) if ironic.is_some_and(|known| known.contains(mac)));
+            if now_known {
+                continue;
+            }
+            if dnsmasq_had_time {
+                steps.push(Cleanup::Remove(file));
+            } else {
+                // Kept from the plan (a view read again after a failed
+                // write has it) until it goes.
+                view.forget(&file);
+                pending.push(file);
             }
         }
         if self.purged {
@@ -166,7 +187,7 @@ impl DnsmasqFilter {
         }
         if steps.is_empty() {
             self.purged = false;
-            self.revoked.clear();
+            self.revoked = pending;
             return Ok(view);
         }
         let dir = self.dir.clone();
@@ -198,17 +219,24 @@ impl DnsmasqFilter {
         .await
         .map_err(|e| format!("hosts directory task failed: {e}"))?;
         // On failure the view is dropped and read again next time, and the
-        // same cleanup is attempted again.
-        let revoked = outcome?;
+        // cleanup is attempted again.
+        let revoked = match outcome {
+            Ok(revoked) => revoked,
+            Err(e) => {
+                self.revoked = previous;
+                return Err(e);
+            }
+        };
         if !revoked.is_empty() {
             tracing::info!(
                 dir = %self.dir.display(),
                 count = revoked.len(),
-                "stale allow entries denied; their files go at the next sync"
+                "stale allow entries denied; their files go at a later sync"
             );
+            self.revoked_at = Some(Instant::now());
         }
         self.purged = false;
-        self.revoked = revoked;
+        self.revoked = pending.into_iter().chain(revoked).collect();
         Ok(view)
     }
 
@@ -534,6 +562,14 @@ mod tests {
                 ("unknown_hosts_filter".into(), "*:*:*:*:*:*\n".into()),
             ])
         );
+        // Right after, dnsmasq may not have read the deny yet: the file
+        // stays, and the plan leaves it alone.
+        assert_eq!(f.apply(&one, &POLICY, true).await.unwrap(), 0);
+        assert_eq!(
+            contents(dir.path())["52:54:00:00:00:05"],
+            "52:54:00:00:00:05,ignore\n"
+        );
+        f.revoked_at = Some(Instant::now() - REVOKE_GRACE);
         assert_eq!(f.apply(&one, &POLICY, true).await.unwrap(), 0);
         assert_eq!(
             contents(dir.path()).keys().collect::<Vec<_>>(),
