@@ -957,8 +957,8 @@ fn default_group(g: &mut GroupBuilder<'_>) {
         "watch_log_file",
         boolean(),
         Some("false"),
-        "Older oslo.log: watch log_file and reopen it when it is moved. inspector reopens log_file on \
-         SIGHUP instead (logrotate's postrotate, systemd's reload), whatever this says.",
+        "Older oslo.log: watch log_file and reopen it when it is moved. inspector always reopens \
+         log_file on SIGHUP instead (logrotate's postrotate, systemd's reload); accepted, changes nothing.",
     );
     g.add("use_syslog", boolean(), Some("false"), "Log to syslog.")
         .unsupported();
