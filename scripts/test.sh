@@ -58,6 +58,9 @@ export INSPECTOR_TEST_UPSTREAM_DB="$UPSTREAM_DB"
 export INSPECTOR_TEST_KEYSTONE_URL="http://127.0.0.1:$KEYSTONE_PORT"
 export INSPECTOR_TEST_KEYSTONE_USERS="$TESTBED_DIR/keystone-$KEYSTONE_PORT/users.json"
 
+step "the README's walk-through (scripts/demo.sh) against Ironic 39.0.0"
+DEMO_IRONIC_URL="http://127.0.0.1:$IRONIC_PORT" INSPECTOR_BIN=target/debug/inspector scripts/demo.sh
+
 step "running the tests"
 if command -v cargo-nextest >/dev/null 2>&1; then
     cargo nextest run --workspace --no-fail-fast

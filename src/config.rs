@@ -16,6 +16,8 @@ pub const DEFAULT_CONFIG_FILES: &[&str] = &[
 pub struct LoadedConfig {
     pub config: Config,
     pub warnings: Vec<String>,
+    /// Those of `warnings` about unknown sections and options.
+    pub unknown_names: Vec<String>,
     pub files: Vec<PathBuf>,
     /// Where relative `[oslo_policy]` files are looked up first.
     pub policy_search_dirs: Vec<PathBuf>,
@@ -88,6 +90,7 @@ pub fn load(
         Ok(loaded) => Ok(LoadedConfig {
             config: loaded.config,
             warnings: loaded.warnings,
+            unknown_names: loaded.unknown_names,
             files,
             policy_search_dirs,
         }),

@@ -61,7 +61,11 @@ enum DbCommand {
 #[derive(Subcommand)]
 enum ConfigCommand {
     /// Parse and validate the configuration; print every problem.
-    Check,
+    Check {
+        /// Unknown sections and options are errors (exit status 2), not warnings.
+        #[arg(long)]
+        strict: bool,
+    },
     /// Print a sample configuration with every option and its default.
     Sample,
 }
@@ -91,11 +95,22 @@ async fn run(cli: Cli) -> Result<(), ExitCode> {
             Ok(())
         }
         Command::Config {
-            command: ConfigCommand::Check,
+            command: ConfigCommand::Check { strict },
         } => {
             let loaded = load_config(&cli)?;
             for warning in &loaded.warnings {
-                eprintln!("WARNING: {warning}");
+                if *strict && loaded.unknown_names.contains(warning) {
+                    eprintln!("ERROR: {warning}");
+                } else {
+                    eprintln!("WARNING: {warning}");
+                }
+            }
+            if *strict && !loaded.unknown_names.is_empty() {
+                eprintln!(
+                    "ERROR: {} unknown section(s) or option(s) (--strict)",
+                    loaded.unknown_names.len()
+                );
+                return Err(ExitCode::from(2));
             }
             let files: Vec<String> = loaded
                 .files

@@ -182,7 +182,8 @@ pub async fn serve(
     let make_service = ServiceExt::<Request>::into_make_service(app);
     match bound {
         Bound::Tcp(listener) => {
-            tracing::info!(address = ?listener.local_addr().ok(), "inspector is listening");
+            let address = listener.local_addr()?;
+            tracing::info!(%address, "inspector is listening");
             axum::serve(listener, make_service)
                 .with_graceful_shutdown(shutdown)
                 .await?;

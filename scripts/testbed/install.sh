@@ -25,11 +25,22 @@
 # version, package list and constraints file) differs, or when its key
 # packages do not import with the expected versions.
 #
+# --walkthrough installs only what the README's walk-through (scripts/demo.sh)
+# needs: venv-ironic and the Debian packages curl and procps; no venv-ironic32,
+# no venv-keystone, no IPA collector or PXE test packages.
+#
 # Env: TESTBED_DIR (default <repo>/target/testbed), TESTBED_PYTHON (default
 # python3, >= 3.10), TESTBED_FORCE=1 recreates every venv,
 # TESTBED_SKIP_APT=1 skips the Debian package check.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+WALKTHROUGH_ONLY=0
+case "${1:-}" in
+    "") ;;
+    --walkthrough) WALKTHROUGH_ONLY=1 ;;
+    *) die "usage: $0 [--walkthrough]" ;;
+esac
 
 T_TOTAL=$(now_s)
 PY="${TESTBED_PYTHON:-python3}"
@@ -38,6 +49,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 APT_PACKAGES=(curl procps lshw dmidecode ipmitool pciutils udev usbutils ethtool
               mdadm hdparm smartmontools efibootmgr parted gdisk
               dnsmasq-base busybox iptables iproute2)
+((WALKTHROUGH_ONLY)) && APT_PACKAGES=(curl procps)
 
 install_apt() {
     local t missing=() p
@@ -150,6 +162,11 @@ make_venv venv-ironic "$CONSTRAINTS_39" \
     ironic==39.0.0 ironic-inspector==12.5.0 ironic-python-agent==13.0.0 \
     python-ironicclient python-ironic-inspector-client openstacksdk python-openstackclient &
 JOB39=$!
+if ((WALKTHROUGH_ONLY)); then
+    wait "$JOB39" || die "venv installation failed (see messages above)"
+    log "walk-through install complete in $(since "$T_TOTAL") s; venv-ironic in $TESTBED_DIR"
+    exit 0
+fi
 make_venv venv-ironic32 "$CONSTRAINTS_32" "ironic==32.1.0" \
     ironic==32.1.0 python-ironicclient python-ironic-inspector-client python-openstackclient &
 JOB32=$!

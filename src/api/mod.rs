@@ -31,7 +31,7 @@ async fn not_found() -> Response {
     .into_response()
 }
 
-/// Upstream answered with an HTML page here (spec §1.2); we keep the status.
+/// Upstream answered with an HTML page here (upstream-behaviour §api-errors); we keep the status.
 async fn method_not_allowed(request: Request) -> Response {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,

@@ -1,4 +1,4 @@
-//! BMC addresses of a node, as lookup attributes (spec §5.1 step 4).
+//! BMC addresses of a node, as lookup attributes (upstream-behaviour §bmc-address).
 
 use std::net::IpAddr;
 

@@ -1,5 +1,5 @@
-//! Nodes the cache does not know: introspection of active nodes (spec §5.6)
-//! and discovery, which enrolls unknown machines in Ironic (spec §5.5).
+//! Nodes the cache does not know: introspection of active nodes (upstream-behaviour §active-nodes)
+//! and discovery, which enrolls unknown machines in Ironic (upstream-behaviour §discovery).
 
 use std::collections::BTreeSet;
 

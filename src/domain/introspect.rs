@@ -1,4 +1,4 @@
-//! Starting and aborting introspection (spec §5.1, §5.2).
+//! Starting and aborting introspection (upstream-behaviour §start, §abort).
 
 use std::time::{Duration, Instant};
 
@@ -94,7 +94,7 @@ impl Inspector {
                 )));
             }
         }
-        // Upstream did not lock here (spec §11 Q11) and a start could
+        // Upstream did not lock here (upstream-behaviour §q11) and a start could
         // interleave with processing; we hold the node's lock throughout. A
         // state that refuses `start` is reported first, as upstream does.
         self.refuse_start_in_wrong_state(&uuid).await?;
@@ -141,8 +141,9 @@ impl Inspector {
         }
     }
 
-    /// Step 7 of spec §5.1: lookup attributes, PXE filter, boot device and
-    /// power; ends in `waiting`, or in `error` with the reason.
+    /// Steps 7-10 of upstream-behaviour §start: lookup attributes, PXE
+    /// filter, boot device and power; ends in `waiting`, or in `error` with
+    /// the reason.
     async fn prepare_node(&self, lock: NodeLock, node: Node, manage_boot: bool) -> Result<()> {
         let uuid = lock.uuid().to_string();
         let outcome = self.prepare_node_steps(&uuid, &node, manage_boot).await;

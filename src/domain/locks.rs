@@ -1,4 +1,4 @@
-//! Per-node locks (spec §3.5): the ramdisk callback holds a node's lock from
+//! Per-node locks (upstream-behaviour §locks): the ramdisk callback holds a node's lock from
 //! lookup until the node finishes; abort and reapply only try it (409 when
 //! busy). Guards are owned, so a background task can keep one.
 

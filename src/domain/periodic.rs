@@ -1,4 +1,4 @@
-//! Background work that runs on a timer (spec §5.7): failing introspections
+//! Background work that runs on a timer (upstream-behaviour §periodic): failing introspections
 //! that exceeded `timeout`, forgetting nodes deleted from Ironic, and
 //! recovering from an interrupted previous run.
 

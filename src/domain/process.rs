@@ -1,4 +1,4 @@
-//! The ramdisk callback (spec §5.3): pre-processing hooks, lookup, the node
+//! The ramdisk callback (upstream-behaviour §callback): pre-processing hooks, lookup, the node
 //! lock from lookup until the node finishes, post-processing hooks, stored
 //! data, the PXE filter, rules, and the power-off in the background.
 
@@ -280,7 +280,7 @@ impl Inspector {
         }
     }
 
-    /// `find_node` of spec §3.4: the node owning most of the attributes,
+    /// `find_node` of upstream-behaviour §find-node: the node owning most of the attributes,
     /// locked; ties and finished nodes are failures.
     pub(crate) async fn lookup(
         &self,
@@ -329,7 +329,7 @@ impl Inspector {
 
 /// Why lookup failed. The texts are deliberately generic: the callback is
 /// unauthenticated, and naming nodes or attributes would help an attacker
-/// (spec §11.4); details go to the log.
+/// (upstream-behaviour §lookup-errors); details go to the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum LookupFailure {
     NotFound,

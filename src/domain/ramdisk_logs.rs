@@ -1,5 +1,6 @@
-//! Ramdisk logs (spec §5.8): the base64 tarball the ramdisk sends is kept in
-//! `ramdisk_logs_dir` when processing fails, or always if configured.
+//! Ramdisk logs (upstream-behaviour §ramdisk-logs): the base64 tarball the
+//! ramdisk sends is kept in `ramdisk_logs_dir` when processing fails, or
+//! always if configured.
 
 use base64::Engine;
 use inspector_core::hooks::{Data, lookup_attributes};

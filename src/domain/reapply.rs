@@ -1,4 +1,4 @@
-//! Reapplying hooks and rules to stored or supplied data (spec §5.4).
+//! Reapplying hooks and rules to stored or supplied data (upstream-behaviour §reapply).
 
 use inspector_core::conf::StoreData;
 use inspector_core::hooks::Data;
@@ -16,8 +16,9 @@ impl Inspector {
     pub async fn reapply(&self, node_id: &str, data: Option<Data>) -> Result<()> {
         let uuid = self.resolve_node(node_id).await?;
         let data = data.filter(|d| !d.is_empty());
-        // Upstream saved supplied data before checking the cache (spec §1.7.9);
-        // checking first keeps unknown nodes from leaving orphan rows.
+        // Upstream saved supplied data before checking the cache
+        // (upstream-behaviour §api-reapply); checking first keeps unknown
+        // nodes from leaving orphan rows.
         self.store()
             .get_node(&uuid)
             .await?

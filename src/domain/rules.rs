@@ -114,7 +114,7 @@ fn definition(rule: &RuleRecord) -> std::result::Result<RuleDefinition, String> 
 
 impl Inspector {
     /// Evaluates every rule's scope and conditions against the same node
-    /// snapshot, then runs the actions of the matching ones in order (§7.4).
+    /// snapshot, then runs the actions of the matching ones in order (upstream-behaviour §rules).
     pub(crate) async fn apply_rules(
         &self,
         node_info: &mut super::node_info::NodeInfo<'_>,

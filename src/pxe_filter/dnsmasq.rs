@@ -1,4 +1,4 @@
-//! The dnsmasq driver (spec §8.3): files in dnsmasq's `--dhcp-hostsdir`,
+//! The dnsmasq driver (upstream-behaviour §pxe-dnsmasq): files in dnsmasq's `--dhcp-hostsdir`,
 //! which dnsmasq watches with inotify. The directory's state is kept in
 //! memory, so a sync writes only the files whose entry changes; each write
 //! goes to a hidden temporary file that is then renamed over the entry, so

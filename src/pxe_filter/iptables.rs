@@ -1,4 +1,4 @@
-//! The iptables driver (spec §8.4): a chain that DHCP traffic on
+//! The iptables driver (upstream-behaviour §pxe-iptables): a chain that DHCP traffic on
 //! `dnsmasq_interface` jumps to. The rules come from the core crate; this
 //! module runs them through the command runner and remembers what the chain
 //! holds, so that a sync with nothing new runs no command at all.

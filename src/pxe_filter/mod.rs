@@ -1,4 +1,4 @@
-//! PXE filtering (spec §8): only nodes under introspection (and, with
+//! PXE filtering (upstream-behaviour §pxe): only nodes under introspection (and, with
 //! discovery, unknown machines) may PXE-boot the introspection ramdisk.
 //!
 //! The framework keeps upstream's behaviour (initialised at start, synced

@@ -146,7 +146,7 @@ impl Store {
     }
 
     /// Replaces whatever the cache held for the node with a fresh row and its
-    /// lookup attributes, wiping its options and stored data (spec §3.2).
+    /// lookup attributes, wiping its options and stored data (upstream-behaviour §cache-rows).
     pub async fn add_node(&self, node: &NodeRecord, attributes: &[(&str, &str)]) -> Result<()> {
         dispatch!(self, s => s.add_node(node, attributes).await)
     }

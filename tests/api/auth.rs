@@ -1,4 +1,4 @@
-//! HTTP basic authentication (spec §2.1): public endpoints stay open, the
+//! HTTP basic authentication (upstream-behaviour §auth-basic): public endpoints stay open, the
 //! rest need a valid bcrypt htpasswd entry, the file is re-read on change.
 
 use reqwest::Method;

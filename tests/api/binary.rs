@@ -224,6 +224,101 @@ async fn unknown_options_only_warn() {
     );
 }
 
+/// A misspelt option or section is reported with the closest known name.
+#[tokio::test]
+async fn config_check_suggests_the_closest_known_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        free_port(),
+        "made_up_option = 1\n[ironic]\nendpont_override = http://127.0.0.1:9\n[ironc]\nx = 1\n",
+    );
+    let (code, _, err) = run(&["config", "check", "--config-file", config.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let file = config.display().to_string();
+    for line in [
+        format!(
+            "WARNING: {file}: [ironic] endpont_override: unknown option; did you mean endpoint_override?"
+        ),
+        format!("WARNING: {file}: [ironc]: unknown section; did you mean [ironic]?"),
+        // Nothing close: no suggestion.
+        format!("WARNING: {file}: [DEFAULT] made_up_option: unknown option, ignored"),
+    ] {
+        assert!(
+            err.lines().any(|l| l == line),
+            "missing {line:?} in:\n{err}"
+        );
+    }
+}
+
+/// `config check --strict` fails on unknown names (for CI pipelines); without
+/// it they only warn.
+#[tokio::test]
+async fn config_check_strict_makes_unknown_names_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let clean = write_config(dir.path(), free_port(), "");
+    let clean = clean.to_str().unwrap();
+    let (code, _, err) = run(&["config", "check", "--strict", "--config-file", clean]);
+    assert_eq!(code, 0, "{err}");
+
+    let typo = dir.path().join("typo.conf");
+    std::fs::write(&typo, "[ironic]\nendpont_override = http://127.0.0.1:9\n").unwrap();
+    let typo = typo.to_str().unwrap();
+    let (code, _, err) = run(&[
+        "config",
+        "check",
+        "--config-file",
+        clean,
+        "--config-file",
+        typo,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains(&format!("WARNING: {typo}: [ironic] endpont_override:")),
+        "{err}"
+    );
+    let (code, out, err) = run(&[
+        "config",
+        "check",
+        "--strict",
+        "--config-file",
+        clean,
+        "--config-file",
+        typo,
+    ]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains(&format!(
+            "ERROR: {typo}: [ironic] endpont_override: unknown option"
+        )),
+        "{err}"
+    );
+    assert!(!out.contains("configuration OK"), "{out}");
+}
+
+#[tokio::test]
+async fn startup_log_shows_the_listen_address_as_host_and_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let config = write_config(
+        dir.path(),
+        port,
+        "auth_strategy = noauth\n[ironic]\nauth_type = none\nendpoint_override = http://127.0.0.1:9\n[pxe_filter]\ndriver = noop\n",
+    );
+    let mut served = serve(&config, port).await;
+    served.signal("TERM");
+    assert_eq!(served.wait_exit(Duration::from_secs(10)), Some(0));
+    let log = served.log_text();
+    let line = log
+        .lines()
+        .find(|l| l.contains("inspector is listening"))
+        .unwrap_or_else(|| panic!("no listening line in:\n{log}"));
+    assert!(
+        line.ends_with(&format!("inspector is listening address=127.0.0.1:{port}")),
+        "{line}"
+    );
+}
+
 /// SIGKILL while nodes wait, then restart: nothing lost, timeouts still enforced.
 #[tokio::test]
 async fn sigkill_while_nodes_wait_then_restart() {

@@ -1,5 +1,5 @@
-//! Discovery (`node_not_found_hook = enroll`, spec §5.5) and the ramdisk
-//! logs kept on failure (§5.8), against the real Ironic.
+//! Discovery (`node_not_found_hook = enroll`, upstream-behaviour §discovery) and the
+//! ramdisk logs kept on failure (upstream-behaviour §ramdisk-logs), against the real Ironic.
 
 use std::time::Duration;
 

@@ -1,5 +1,5 @@
-//! Starting and aborting introspection against the real Ironic (spec §5.1,
-//! §5.2), periodic timeouts and the Ironic sync (§5.7).
+//! Starting and aborting introspection against the real Ironic (upstream-behaviour
+//! §start, §abort), periodic timeouts and the Ironic sync (upstream-behaviour §periodic).
 
 use std::time::Duration;
 
@@ -130,7 +130,8 @@ async fn abort_powers_off_and_records_the_reason() {
         .await;
     assert!(app.store().node_attributes(&uuid).await.unwrap().is_empty());
 
-    // A second abort is accepted and changes nothing (spec §10 scenario 12c).
+    // A second abort is accepted and changes nothing
+    // (upstream-behaviour §functional, scenario 12c).
     let finished_at = status["finished_at"].clone();
     assert_eq!(
         app.request(Method::POST, &format!("/v1/introspection/{uuid}/abort"))

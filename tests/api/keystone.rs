@@ -1,10 +1,11 @@
 //! `auth_strategy = keystone` against the real test-bed Keystone
 //! (scripts/testbed/keystone.sh, at INSPECTOR_TEST_KEYSTONE_URL; its users
-//! and passwords in the users.json at INSPECTOR_TEST_KEYSTONE_USERS): the role matrix of spec §2.3 over every
-//! endpoint of §1.5, token caching, expiry and revocation, an unreachable
-//! Keystone, policy files edited at run time, legacy defaults, the Ironic
-//! client finding Ironic through the Keystone catalog, and the real clients
-//! authenticating through Keystone.
+//! and passwords in the users.json at INSPECTOR_TEST_KEYSTONE_USERS): the role matrix of
+//! upstream-behaviour §auth-policy over every endpoint of §api-endpoints,
+//! token caching, expiry and revocation, an unreachable Keystone, policy
+//! files edited at run time, legacy defaults, the Ironic client finding
+//! Ironic through the Keystone catalog, and the real clients authenticating
+//! through Keystone.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -205,9 +206,9 @@ enum Access {
     Admin,
 }
 
-/// Every endpoint of spec §1.5, with a request whose outcome, once allowed,
-/// is fixed (an unknown node or rule, an invalid rule): no test state
-/// changes, so every caller sees the same code.
+/// Every endpoint of upstream-behaviour §api-endpoints, with a request whose
+/// outcome, once allowed, is fixed (an unknown node or rule, an invalid
+/// rule): no test state changes, so every caller sees the same code.
 fn endpoints() -> Vec<(Method, String, Option<Value>, Access, u16)> {
     let n = NODE;
     vec![
@@ -302,7 +303,7 @@ fn endpoints() -> Vec<(Method, String, Option<Value>, Access, u16)> {
     ]
 }
 
-/// What a caller may do under the default policy (spec §2.3).
+/// What a caller may do under the default policy (upstream-behaviour §auth-policy).
 #[derive(Clone, Copy, PartialEq, Debug)]
 enum Role {
     /// No valid identity: 401 on protected endpoints.

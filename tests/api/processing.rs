@@ -1,5 +1,5 @@
 //! The ramdisk callback and processing against the real Ironic: the 16
-//! functional scenarios of upstream's `test/functional.py` (spec §10), with
+//! functional scenarios of upstream's `test/functional.py` (upstream-behaviour §functional), with
 //! real Ironic state asserted instead of recorded mock calls.
 
 use std::time::Duration;
@@ -32,7 +32,7 @@ impl Machine {
         }
     }
 
-    /// The ramdisk document of upstream's functional tests (spec §10.1).
+    /// The ramdisk document of upstream's functional tests (upstream-behaviour §functional).
     pub fn data(&self) -> Value {
         json!({
             "boot_interface": format!("01-{}", self.pxe.replace(':', "-")),
@@ -684,7 +684,7 @@ async fn a_ramdisk_error_while_waiting_ends_in_error_with_its_message() {
         "The following failures happened during running pre-processing hooks:\nPreprocessing hook ramdisk_error: Ramdisk reported error: no disks found",
     )
     .await;
-    // Spec §11 Q1: upstream left the node waiting and lost the message.
+    // upstream-behaviour §q1: upstream left the node waiting and lost the message.
     let status = app
         .wait_for_state(&uuid, "error", Duration::from_secs(10))
         .await;

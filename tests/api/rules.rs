@@ -1,4 +1,4 @@
-//! The rules API (spec §1.7.10, §7.6).
+//! The rules API (upstream-behaviour §api-rules, §rules-validation).
 
 use reqwest::Method;
 use serde_json::{Value, json};

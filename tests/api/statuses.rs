@@ -1,5 +1,5 @@
-//! Introspection statuses, the list API and stored data (spec §1.6.2,
-//! §1.7.5, §1.7.6, §1.7.8), over rows put in the store directly.
+//! Introspection statuses, the list API and stored data (upstream-behaviour
+//! §api-statuses), over rows put in the store directly.
 
 use inspector::store::NodeRecord;
 use inspector_core::state::State;

@@ -1,5 +1,6 @@
 //! Version negotiation, discovery documents and the conventions every
-//! response follows (spec §1.1–§1.3).
+//! response follows (upstream-behaviour
+//! §api-conventions, §api-errors, §api-versions).
 
 use reqwest::Method;
 use serde_json::json;

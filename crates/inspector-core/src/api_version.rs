@@ -1,4 +1,4 @@
-//! API microversion negotiation (spec §1.3), without the HTTP plumbing.
+//! API microversion negotiation (upstream-behaviour §api-versions), without the HTTP plumbing.
 
 use std::fmt;
 
@@ -33,7 +33,7 @@ pub const SERVICE_TYPE: &str = "baremetal-introspection";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum VersionError {
-    /// Upstream meant this to be a 400 but crashed with a 500 (spec §11 Q2).
+    /// Upstream meant this to be a 400 but crashed with a 500 (upstream-behaviour §q2).
     #[error("Malformed API version: expected string in form of X.Y or latest")]
     Malformed,
     #[error("Unsupported API version {0}, supported range is {min} to {max}", min = ApiVersion::MIN, max = ApiVersion::MAX)]
@@ -44,7 +44,7 @@ pub enum VersionError {
 /// (`X-OpenStack-Ironic-Inspector-API-Version`) and the standard one
 /// (`OpenStack-API-Version`). The legacy header wins when both are sent,
 /// because it is what clients have always sent; upstream ignored the standard
-/// one altogether (spec §11 Q3).
+/// one altogether (upstream-behaviour §q3).
 pub fn negotiate(legacy: Option<&str>, standard: Option<&str>) -> Result<ApiVersion, VersionError> {
     let requested = match legacy {
         Some(value) => Some(value),

@@ -1,4 +1,4 @@
-//! Node identifiers: which strings count as UUIDs (spec §1.6.4).
+//! Node identifiers: which strings count as UUIDs (upstream-behaviour §node-ids).
 
 /// The canonical (lower-case, hyphenated) form of a UUID-like string, or None
 /// when the value must be treated as an Ironic node name. Accepts what oslo's

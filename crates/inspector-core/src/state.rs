@@ -1,6 +1,6 @@
-//! The introspection state machine (spec §4) as a pure transition table.
+//! The introspection state machine (upstream-behaviour §states) as a pure transition table.
 //!
-//! Deliberate deviation from upstream (spec §11 Q1): `waiting` and `aborting`
+//! Deliberate deviation from upstream (upstream-behaviour §q1): `waiting` and `aborting`
 //! accept the `error` event. Upstream's table lacks it, so a ramdisk that
 //! reported an error left the node `waiting` until the timeout, and the real
 //! error text was lost.
@@ -159,7 +159,8 @@ mod tests {
         Event::AbortEnd,
     ];
 
-    /// The full table of spec §4.3, row by row, with the Q1 additions marked.
+    /// The full table of upstream-behaviour §transitions, row by row, with the additions of
+    /// upstream-behaviour §q1 marked.
     /// `None` = invalid transition.
     fn expected(state: State, event: Event) -> Option<State> {
         use State as S;

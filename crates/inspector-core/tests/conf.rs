@@ -574,13 +574,31 @@ fn warnings_name_file_section_and_option() {
             "a.conf: [DEFAULT] no_such: unknown option, ignored",
             "a.conf: [nowhere]: unknown section, ignored",
             "b.conf: [PROCESSING] bogus: unknown option, ignored",
-            "b.conf: [default]: unknown section, ignored",
+            "b.conf: [default]: unknown section; did you mean [DEFAULT]?",
             "a.conf: [DEFAULT] logfile: deprecated, use [DEFAULT] log_file instead",
             "a.conf: [DEFAULT] use_syslog: this option is not supported by inspector and is ignored",
         ]
     );
+    // What `config check --strict` refuses: the unknown names only.
+    assert_eq!(loaded.unknown_names, loaded.warnings[..4]);
     assert_eq!(loaded.config.default.log_file.as_deref(), Some("x"));
     assert!(!loaded.config.default.debug, "[default] is not [DEFAULT]");
+}
+
+#[test]
+fn unknown_names_suggest_the_closest_known_name() {
+    let loaded = ok(
+        "[DEFAULT]\nlisten_prot = 5050\n[ironic]\nendpont_override = http://i\n[Ironc]\nx = 1\n[pxe_filter]\ndrvier = noop\n",
+    );
+    assert_eq!(
+        loaded.warnings,
+        [
+            "inspector.conf: [DEFAULT] listen_prot: unknown option; did you mean listen_port?",
+            "inspector.conf: [ironic] endpont_override: unknown option; did you mean endpoint_override?",
+            "inspector.conf: [Ironc]: unknown section; did you mean [ironic]?",
+            "inspector.conf: [pxe_filter] drvier: unknown option; did you mean driver?",
+        ]
+    );
 }
 
 #[test]

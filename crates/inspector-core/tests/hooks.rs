@@ -286,7 +286,7 @@ fn data_diff(before: &Data, after: &Data) -> Value {
 }
 
 /// Documented differences in the operations, applied to both sides:
-/// * spec Q13: no port PATCH with an empty patch list;
+/// * upstream-behaviour §q13: no port PATCH with an empty patch list;
 /// * a capabilities PATCH that writes the node's current value is skipped;
 /// * local_link_connection sends one `add` per item with the value of the
 ///   last TLV (upstream: one per TLV, in TLV order; same end result);
@@ -478,7 +478,7 @@ fn deviation(name: &str) -> Option<Deviation> {
         "crash_pci_device_without_ids" => SameAs("pci_no_aliases"),
         // Upstream: KeyError on a matching device without `bus`.
         "accel_missing_bus" => SameAs("accel_none_found"),
-        // Upstream: KeyError (spec Q15) or AttributeError; the interface or
+        // Upstream: KeyError (upstream-behaviour §q15) or AttributeError; the interface or
         // the malformed lldp_raw is ignored instead.
         "lldp_no_all_interfaces_entry"
         | "lldp_raw_not_dict"
@@ -489,7 +489,7 @@ fn deviation(name: &str) -> Option<Deviation> {
             "raid_device",
             "Node extra/block_devices must be an object with a list of serials, got 'oops'",
         ),
-        // Spec Q13: upstream compares the inventory MAC case-sensitively with
+        // upstream-behaviour §q13: upstream compares the inventory MAC case-sensitively with
         // Ironic's lower-case address and misses the port.
         "llc_uppercase_inventory_mac" => Custom(|outcome| {
             assert_eq!(
@@ -602,7 +602,7 @@ fn pinned_deviations() {
             .clone();
         (ours, theirs)
     };
-    // Spec Q13: upstream PATCHes the port with an empty patch list.
+    // upstream-behaviour §q13: upstream PATCHes the port with an empty patch list.
     let (ours, theirs) = ops_of("llc_empty_tlvs", "local_link_connection");
     assert!(
         theirs.iter().any(|op| op["patch"] == json!([])),
@@ -613,7 +613,7 @@ fn pinned_deviations() {
     // Upstream writes unchanged capabilities back.
     let (ours, theirs) = ops_of("caps_unchanged", "capabilities");
     assert_eq!((ours.len(), theirs.len()), (0, 1));
-    // Spec Q14, kept: no physnet patch with overwrite_existing = false, even
+    // upstream-behaviour §q14, kept: no physnet patch with overwrite_existing = false, even
     // for a port without a physical network.
     let (ours, theirs) = ops_of("phys_keep_existing", "physnet_cidr_map");
     assert!(ours.is_empty() && theirs.is_empty());

@@ -148,7 +148,7 @@ fn operator_soup_matches_upstream() {
 
 #[test]
 fn functional_test_root_device_hint() {
-    // spec §10.2 scenario 9: {"size": 20} selects the 20 GiB disk.
+    // upstream-behaviour §functional, scenario 9: {"size": 20} selects the 20 GiB disk.
     let disks = [
         json!({"name": "/dev/sda", "size": 1000u64 << 30, "model": "Big Data Disk"}),
         json!({"name": "/dev/sdb", "size": 20u64 << 30, "model": "Small OS Disk"}),

@@ -46,7 +46,8 @@ fn upstream_error(index: &Value) -> String {
     if class == "Error" {
         match e.get("intended") {
             Some(intended) => {
-                // Pinned: upstream never interpolated this message (spec §7.5).
+                // Pinned: upstream never interpolated this message
+                // (upstream-behaviour §rules-actions).
                 assert!(message.contains("%(val)s"), "{message}");
                 intended.as_str().expect("intended").to_string()
             }

@@ -1,4 +1,4 @@
-//! HTTP basic authentication against an htpasswd file (spec §2.1).
+//! HTTP basic authentication against an htpasswd file (upstream-behaviour §auth-basic).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -1,4 +1,4 @@
-//! Authentication and authorization (spec §2). Two layers, both attached
+//! Authentication and authorization (upstream-behaviour §auth). Two layers, both attached
 //! after routing (as upstream checks inside each endpoint, so an unknown URL
 //! is a 404 even without credentials): [`require_auth`] on the protected
 //! routes, [`public_policy`] on `/`, `/{version}` and `/v1/continue`, which
@@ -80,7 +80,7 @@ pub async fn public_policy(
     next.run(request).await
 }
 
-/// The policy rule of a route (spec §1.5).
+/// The policy rule of a route (upstream-behaviour §api-endpoints).
 fn policy_rule(request: &Request) -> &'static str {
     let route = request
         .extensions()

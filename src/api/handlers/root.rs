@@ -20,7 +20,7 @@ pub async fn versions(base: BaseUrl) -> Response {
 }
 
 /// Resources of a major version; upstream answers every other single path
-/// segment with this route's 404 (spec §11 Q18), which we keep.
+/// segment with this route's 404 (upstream-behaviour §q18), which we keep.
 pub async fn version_resources(
     Path(version): Path<String>,
     base: BaseUrl,

@@ -1,4 +1,4 @@
-//! PXE filtering with the real tools (spec §8): a real dnsmasq serving DHCP
+//! PXE filtering with the real tools (upstream-behaviour §pxe): a real dnsmasq serving DHCP
 //! in a network namespace to a real DHCP client (busybox udhcpc) in another,
 //! and real iptables chains built in a namespace. Everything runs as root
 //! in namespaces created and removed by each test (unique names, so tests

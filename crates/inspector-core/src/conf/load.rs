@@ -4,6 +4,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use super::registry::{REGISTRY, Registry, Status};
+use super::suggest;
 use super::{
     AddPorts, ConfError, Config, KeepPorts, Loaded, OptionValue, PxeDriver, Source, StoreData,
 };
@@ -19,7 +20,8 @@ use crate::py;
 pub fn load(sources: &[Source]) -> Result<Loaded, Vec<ConfError>> {
     let registry = &*REGISTRY;
     let files = parse(sources)?;
-    let mut warnings = unknown_names(registry, sources, &files);
+    let unknown_names = unknown_names(registry, sources, &files);
+    let mut warnings = unknown_names.clone();
 
     let resolver = Resolver::new(&registry.opts, &files);
     let defaults = Resolver::new(&registry.opts, &[]);
@@ -105,6 +107,7 @@ pub fn load(sources: &[Source]) -> Result<Loaded, Vec<ConfError>> {
     Ok(Loaded {
         config,
         warnings,
+        unknown_names,
         values,
     })
 }
@@ -144,8 +147,10 @@ fn unknown_names(registry: &Registry, sources: &[Source], files: &[ConfigFile]) 
             if !registry.knows_section(&group) {
                 if reported.insert((group, String::new())) {
                     warnings.push(format!(
-                        "{}: [{}]: unknown section, ignored",
-                        source.path, section.name
+                        "{}: [{}]: {}",
+                        source.path,
+                        section.name,
+                        suggest::unknown_section(registry, &section.name)
                     ));
                 }
                 continue;
@@ -158,8 +163,11 @@ fn unknown_names(registry: &Registry, sources: &[Source], files: &[ConfigFile]) 
                     && reported.insert((group.clone(), assignment.key.clone()))
                 {
                     warnings.push(format!(
-                        "{}: [{}] {}: unknown option, ignored",
-                        source.path, section.name, assignment.key
+                        "{}: [{}] {}: {}",
+                        source.path,
+                        section.name,
+                        assignment.key,
+                        suggest::unknown_option(registry, &group, &assignment.key)
                     ));
                 }
             }

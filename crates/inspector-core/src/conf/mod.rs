@@ -10,12 +10,14 @@ mod load;
 mod model;
 mod registry;
 mod sample;
+mod suggest;
 
 use std::fmt;
 
 pub use load::load;
 pub use model::*;
 pub use sample::sample;
+pub use suggest::{closest, edit_distance};
 
 use crate::oslo::types::Value;
 
@@ -34,6 +36,9 @@ pub struct Loaded {
     /// Problems that do not prevent starting: unknown sections and options,
     /// deprecated names, unsupported options set to non-default values.
     pub warnings: Vec<String>,
+    /// The warnings about unknown sections and options (also in
+    /// `warnings`), which `config check --strict` treats as errors.
+    pub unknown_names: Vec<String>,
     /// The value of every known option, in registry order (what upstream
     /// logs at start-up in debug mode).
     pub values: Vec<OptionValue>,

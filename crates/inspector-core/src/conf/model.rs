@@ -3,7 +3,8 @@
 //! names, status and secrecy. From these declarations come the registry
 //! (what loading and the sample know), the structs the service reads, their
 //! `Default`s (the values when no file sets anything) and their loading.
-//! Types, defaults and deprecated names are upstream's; the help texts are
+//! Types, defaults and deprecated names are upstream's (upstream-behaviour
+//! §config) unless marked as an inspector extension; the help texts are
 //! ours.
 
 use std::sync::LazyLock;

@@ -73,7 +73,7 @@ pub(crate) fn lldp_basic(data: &mut Data, interfaces_shared: bool) -> Result<Upd
         if processed.is_empty() {
             continue;
         }
-        // Upstream crashes (KeyError, spec Q15) when the interface is not in
+        // Upstream crashes (KeyError, upstream-behaviour §q15) when the interface is not in
         // `all_interfaces` (no valid MAC address): skipped with a warning.
         let Some(Value::Object(entry)) = data
             .get_mut("all_interfaces")
@@ -100,7 +100,7 @@ pub(crate) fn lldp_basic(data: &mut Data, interfaces_shared: bool) -> Result<Upd
 
 /// The interface's MAC and its Ironic port, for interfaces that
 /// `validate_interfaces` accepted. The inventory MAC is lower-cased before
-/// the lookup (upstream compares it verbatim, spec Q13).
+/// the lookup (upstream compares it verbatim, upstream-behaviour §q13).
 fn interface_port<'a>(
     data: &Data,
     iface: &'a Map<String, Value>,
@@ -187,7 +187,7 @@ pub(crate) fn local_link_connection(
                 }
             }
         }
-        // Spec Q13: upstream PATCHes even an empty list; we do not.
+        // upstream-behaviour §q13: upstream PATCHes even an empty list; we do not.
         if items.is_empty() {
             continue;
         }
@@ -240,7 +240,7 @@ fn physnet_for(interfaces: &[Value], name: &str, cidr_map: &[(Network, String)])
 
 /// `physnet_cidr_map.before_update`: set each port's `physical_network`.
 ///
-/// Spec Q14, kept as upstream: with `overwrite_existing = false` nothing is
+/// upstream-behaviour §q14, kept as upstream: with `overwrite_existing = false` nothing is
 /// ever patched, even a port without a physical network.
 pub(crate) fn physnet_cidr_map(
     data: &mut Data,

@@ -1,4 +1,4 @@
-//! Processing hooks (spec §6), as pure functions: `before_processing`
+//! Processing hooks (upstream-behaviour §hooks), as pure functions: `before_processing`
 //! mutates the introspection data; `before_update` mutates it and returns
 //! the Ironic operations to perform. The service runs the operations, in
 //! order, refreshes its view of the node and ports, then calls the next hook.

@@ -330,7 +330,7 @@ pub(super) fn mac_phy(data: &[u8]) -> Result<MacPhy, DecodeError> {
 ///
 /// Upstream's table maps both "10BASE-T hdx" and "10BASE-T fdx" to the hdx bit
 /// (bit 14), so the fdx bit (13) is never reported and the hdx bit reports
-/// both. This is reproduced on purpose (spec Q15): the processed data is read
+/// both. This is reproduced on purpose (upstream-behaviour §q15): the processed data is read
 /// by clients and introspection rules, and must stay byte-identical to what
 /// ironic-inspector stores for the same switch.
 const PMD_BITS: [(u16, &str); 15] = [

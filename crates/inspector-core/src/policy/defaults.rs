@@ -1,4 +1,4 @@
-//! The rules inspector registers, with their defaults (spec §2.3).
+//! The rules inspector registers, with their defaults (upstream-behaviour §auth-policy).
 
 /// An API operation a rule protects, for the sample file.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,4 +1,4 @@
-//! Authorization as oslo.policy decides it (spec §2.3): the policy language
+//! Authorization as oslo.policy decides it (upstream-behaviour §auth-policy): the policy language
 //! (`role:`, `rule:`, generic `kind:match` checks with `%(key)s` target
 //! fields, `@`, `!`, `and`, `or`, `not`, parentheses), inspector's default
 //! rules, overrides from policy files, and the sample file.

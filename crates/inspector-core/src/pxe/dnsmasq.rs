@@ -1,4 +1,4 @@
-//! The dnsmasq driver's hosts directory (spec §8.3): one file per MAC, named
+//! The dnsmasq driver's hosts directory (upstream-behaviour §pxe-dnsmasq): one file per MAC, named
 //! after the MAC, holding `<mac>\n` (may boot) or `<mac>,ignore\n` (ignored
 //! by dnsmasq), plus the wildcard file `unknown_hosts_filter` for every MAC
 //! without a file. Files are never deleted while the filter runs: dnsmasq

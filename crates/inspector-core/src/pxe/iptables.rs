@@ -1,4 +1,4 @@
-//! The iptables driver's chain (spec §8.4). DHCP traffic arriving on
+//! The iptables driver's chain (upstream-behaviour §pxe-iptables). DHCP traffic arriving on
 //! `dnsmasq_interface` (`-p udp --dport 67`, or 547 for IPv6) jumps to the
 //! chain `firewall_chain`, which holds one of:
 //!

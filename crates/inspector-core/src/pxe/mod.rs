@@ -1,4 +1,4 @@
-//! PXE filtering decisions (spec §8), without any I/O: which MAC addresses
+//! PXE filtering decisions (upstream-behaviour §pxe), without any I/O: which MAC addresses
 //! may PXE-boot the introspection ramdisk, what the dnsmasq driver writes to
 //! its hosts directory, and which iptables rules the iptables driver builds.
 //!

@@ -1,5 +1,6 @@
-//! Evaluating rules (spec §7.3–§7.5): scopes, conditions over jsonpath-rw
-//! fields with Python semantics, and what each action asks of Ironic.
+//! Evaluating rules (upstream-behaviour §rules-conditions, §rules-actions):
+//! scopes, conditions over jsonpath-rw fields with Python semantics, and what
+//! each action asks of Ironic.
 
 use serde_json::{Map, Value, json};
 
@@ -247,10 +248,11 @@ fn check(op: ConditionOp, field: &Value, params: &Map<String, Value>) -> Result<
     }
 }
 
-/// An action's formatted parameter (spec §7.5). A missing key gets the message
-/// upstream meant to give (it passed the interpolation dict as the HTTP code, so its
-/// message stayed `... value %(val)s: %(e)s` and the answer was a broken 500); other
-/// Python exceptions are unexpected ones, as upstream reported them.
+/// An action's formatted parameter (upstream-behaviour §rules-actions). A
+/// missing key gets the message upstream meant to give (it passed the
+/// interpolation dict as the HTTP code, so its message stayed
+/// `... value %(val)s: %(e)s` and the answer was a broken 500); other Python
+/// exceptions are unexpected ones, as upstream reported them.
 fn formatted(
     params: &Map<String, Value>,
     key: &str,

@@ -1,4 +1,4 @@
-//! Introspection rules (spec §7): their definitions, validation at creation
+//! Introspection rules (upstream-behaviour §rules): their definitions, validation at creation
 //! time, and (in `eval`) how they are checked against introspection data.
 
 pub mod eval;

@@ -1,6 +1,7 @@
 //! Validation of a rule posted to `POST /v1/rules`, in upstream's order and
-//! with upstream's messages (spec §7.6). Schema errors carry only the first
-//! line of the Python jsonschema text, which is all clients rely on.
+//! with upstream's messages (upstream-behaviour §rules-validation). Schema
+//! errors carry only the first line of the Python jsonschema text, which is
+//! all clients rely on.
 
 use serde_json::{Map, Value};
 

@@ -66,7 +66,8 @@ def load(name):
         return json.load(f)
 
 
-# The functional-test fixture (spec §10.1, test/base.py InventoryTest).
+# The functional-test fixture (upstream-behaviour §functional; upstream's
+# test/base.py InventoryTest).
 FUNCTIONAL = {
     "boot_interface": "01-11-22-33-44-55-66",
     "inventory": {

@@ -51,7 +51,7 @@ def load_docs():
 
 
 HANDWRITTEN = [
-    # rule fields from the spec (§7, §10) and upstream tests
+    # rule fields from upstream-behaviour §rules and §functional, and upstream's tests
     'memory_mb', 'local_gb', 'cpus', 'cpu_arch', 'root_disk.wwn', 'root_disk',
     'inventory.interfaces[*].ipv4_address', 'i.do.not.exist', 'inventory.cpu.count',
     'properties.local_gb', 'driver_info.ipmi_address', 'interfaces[*].ip',

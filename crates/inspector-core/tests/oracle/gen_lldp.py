@@ -155,7 +155,7 @@ for iface in inventory["inventory"]["interfaces"]:
     assert nv == want, (iface["name"], nv, want)
     case("handmade:" + iface["name"], tlvs)
 
-# spec section 10.1: functional test TLVs
+# upstream-behaviour §functional: the functional tests' TLVs
 case("functional", [[1, "04112233aabbcc"], [2, "07373334"], [3, "003c"]])
 
 # --- Every TLV type and subtype upstream handles ----------------------------
