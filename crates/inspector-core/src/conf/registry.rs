@@ -306,7 +306,22 @@ impl<T: FromOpt> Field for T {
 /// opt(...)` is read into field `name` (converted by [`FromOpt`] for `Type`,
 /// or by the function after `=>`); `name = opt(...)` is registered but not
 /// read; `name: Set = set()...` nests another set. Fields come in
-/// declaration order, which is also the order of the sample.
+/// declaration order, which is also the order of the sample. For example:
+///
+/// ```text
+/// options! {
+///     pub struct Healthcheck {
+///         enabled: bool = opt(boolean(), "false", "Serve a health check."),
+///         detailed = opt(boolean(), "false", "Show details.").unsupported(),
+///     }
+/// }
+/// ```
+///
+/// declares `[<group>] enabled` and `[<group>] detailed`, and generates
+/// `struct Healthcheck { pub enabled: bool }` with its loader; the group is
+/// given where the set is used (see [`groups!`]). Fields cannot carry doc
+/// attributes (macro_rules cannot repeat them inside the optional type), so
+/// notes on a field are plain comments.
 macro_rules! options {
     (
         $(#[$meta:meta])*
