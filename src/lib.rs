@@ -5,7 +5,6 @@
 //! logic lives in the `inspector-core` crate.
 
 pub mod api;
-pub mod app;
 pub mod clock;
 pub mod config;
 pub mod domain;

@@ -13,7 +13,7 @@ use inspector_core::hooks::Pipeline;
 use tokio::net::TcpListener;
 
 use crate::api::auth::{Authenticator, BasicAuth, KeystoneAuth};
-use crate::app::AppState;
+use crate::api::state::AppState;
 use crate::domain::Inspector;
 use crate::ironic::{IronicClient, IronicSettings};
 use crate::store::{Store, StoreOptions};

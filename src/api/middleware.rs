@@ -13,7 +13,7 @@ use inspector_core::api_version;
 use tracing::Instrument;
 
 use super::error::{ApiError, InternalDetail, error_body};
-use crate::app::AppState;
+use crate::api::state::AppState;
 
 pub const VERSION_HEADER: HeaderName =
     HeaderName::from_static("x-openstack-ironic-inspector-api-version");

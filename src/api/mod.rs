@@ -8,19 +8,21 @@ pub mod handlers;
 pub mod links;
 pub mod middleware;
 pub mod render;
+pub mod routes;
+pub mod state;
 
 use axum::Router;
 use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use tower::Layer;
 use tower_http::normalize_path::{NormalizePath, NormalizePathLayer};
 
-use crate::app::AppState;
 use error::ApiError;
-use handlers::{continue_, health, introspection, root, rules};
+use handlers::health;
+use state::AppState;
 
 async fn not_found() -> Response {
     ApiError::new(
@@ -45,45 +47,7 @@ async fn method_not_allowed(request: Request) -> Response {
 
 /// The application, trailing slashes ignored on every route.
 pub fn app(state: AppState) -> NormalizePath<Router> {
-    let public = Router::new()
-        .route("/", get(root::versions))
-        .route("/{version}", get(root::version_resources))
-        .route("/v1/continue", post(continue_::continue_))
-        .route_layer(from_fn_with_state(state.clone(), auth::public_policy));
-    let protected = Router::new()
-        .route("/v1/introspection", get(introspection::list_statuses))
-        .route(
-            "/v1/introspection/{node_id}",
-            get(introspection::get_status).post(introspection::start),
-        )
-        .route(
-            "/v1/introspection/{node_id}/abort",
-            post(introspection::abort),
-        )
-        .route(
-            "/v1/introspection/{node_id}/data",
-            get(introspection::get_data),
-        )
-        .route(
-            "/v1/introspection/{node_id}/data/unprocessed",
-            get(introspection::get_unprocessed_data).post(introspection::reapply),
-        )
-        .route(
-            "/v1/rules",
-            get(rules::list)
-                .post(rules::create)
-                .delete(rules::delete_all),
-        )
-        .route(
-            "/v1/rules/{uuid}",
-            get(rules::get)
-                .delete(rules::delete)
-                .post(rules::create_with_uuid),
-        )
-        .route("/metrics", get(health::metrics))
-        .route_layer(from_fn_with_state(state.clone(), auth::require_auth));
-    let mut router = public
-        .merge(protected)
+    let mut router = routes::router(state.authenticator())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(from_fn_with_state(

@@ -15,6 +15,7 @@ mod ramdisk_logs;
 mod reapply;
 mod rules;
 mod status;
+mod views;
 
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
@@ -26,6 +27,7 @@ use tokio_util::task::TaskTracker;
 
 pub use error::{Error, ErrorKind, Result};
 pub use status::ListRequest;
+pub use views::{ActionView, ConditionView, RuleSummaryView, RuleView, StatusView};
 
 use crate::ironic::IronicClient;
 use crate::pxe_filter::PxeFilter;

@@ -4,29 +4,31 @@
 use inspector_core::rules::{self, RuleDefinition};
 use serde_json::Value;
 
-use super::{Error, Inspector, Result};
-use crate::store::{ActionRecord, ConditionRecord, RuleRecord, RuleSummary, StoreError};
+use super::{Error, Inspector, Result, RuleSummaryView, RuleView};
+use crate::store::{ActionRecord, ConditionRecord, RuleRecord, StoreError};
 
 impl Inspector {
-    pub async fn create_rule(&self, body: &Value) -> Result<RuleRecord> {
+    pub async fn create_rule(&self, body: &Value) -> Result<RuleView> {
         let definition = rules::parse_rule(body).map_err(|e| Error::bad_request(e.0))?;
         let record = to_record(definition);
         match self.store.create_rule(&record).await {
             Err(StoreError::DuplicateRule(uuid)) => Err(Error::conflict(format!(
                 "Rule with UUID {uuid} already exists"
             ))),
-            other => other.map(|()| record).map_err(Error::from),
+            other => other.map(|()| record.into()).map_err(Error::from),
         }
     }
 
-    pub async fn list_rules(&self) -> Result<Vec<RuleSummary>> {
-        Ok(self.store.list_rules().await?)
+    pub async fn list_rules(&self) -> Result<Vec<RuleSummaryView>> {
+        let rules = self.store.list_rules().await?;
+        Ok(rules.into_iter().map(RuleSummaryView::from).collect())
     }
 
-    pub async fn get_rule(&self, uuid: &str) -> Result<RuleRecord> {
+    pub async fn get_rule(&self, uuid: &str) -> Result<RuleView> {
         self.store
             .get_rule(uuid)
             .await?
+            .map(RuleView::from)
             .ok_or_else(|| Error::not_found(format!("Rule {uuid} was not found")))
     }
 

@@ -4,8 +4,8 @@ use inspector_core::conf::StoreData;
 use inspector_core::ids::canonical_uuid;
 use inspector_core::state::State;
 
-use super::{Error, Inspector, Result};
-use crate::store::{ListQuery, NodeRecord, StoreError};
+use super::{Error, Inspector, Result, StatusView};
+use crate::store::{ListQuery, StoreError};
 
 /// The list API's raw query parameters, validated here.
 #[derive(Debug, Default, Clone)]
@@ -16,15 +16,16 @@ pub struct ListRequest {
 }
 
 impl Inspector {
-    pub async fn status(&self, node_id: &str) -> Result<NodeRecord> {
+    pub async fn status(&self, node_id: &str) -> Result<StatusView> {
         let uuid = self.resolve_node(node_id).await?;
         self.store
             .get_node(&uuid)
             .await?
+            .map(StatusView::from)
             .ok_or_else(|| Error::not_found(format!("Could not find node {uuid} in cache")))
     }
 
-    pub async fn list_statuses(&self, request: &ListRequest) -> Result<Vec<NodeRecord>> {
+    pub async fn list_statuses(&self, request: &ListRequest) -> Result<Vec<StatusView>> {
         let max = self.config.default.api_max_limit;
         let limit = match request.limit.as_deref() {
             None => max,
@@ -77,8 +78,18 @@ impl Inspector {
             Err(StoreError::MarkerNotFound(_)) => {
                 Err(Error::not_found("The requested node was not found."))
             }
-            other => Ok(other?),
+            other => Ok(other?.into_iter().map(StatusView::from).collect()),
         }
+    }
+
+    /// How many nodes are in each state, for the metrics.
+    pub async fn count_by_state(&self) -> Result<Vec<(String, u64)>> {
+        Ok(self.store.count_by_state().await?)
+    }
+
+    /// Whether the database answers, for the health check.
+    pub async fn database_answers(&self) -> Result<()> {
+        Ok(self.store.ping().await?)
     }
 
     /// The stored processed or unprocessed data of a node, as JSON text.

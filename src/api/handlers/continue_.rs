@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::api::body::{self, BodyLimits};
 use crate::api::error::ApiError;
 use crate::api::render;
-use crate::app::AppState;
+use crate::api::state::AppState;
 
 pub fn processing_limits(state: &AppState) -> BodyLimits {
     let processing = &state.inspector().config().processing;

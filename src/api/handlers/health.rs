@@ -6,12 +6,12 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::api::error::ApiError;
-use crate::app::AppState;
+use crate::api::state::AppState;
 
 /// `OK` when the database answers, 503 otherwise (plain text, as
 /// oslo.middleware's healthcheck answers).
 pub async fn healthcheck(State(state): State<AppState>) -> Response {
-    match state.inspector().store().ping().await {
+    match state.inspector().database_answers().await {
         Ok(()) => (
             StatusCode::OK,
             [(header::CONTENT_TYPE, "text/plain; charset=UTF-8")],
@@ -31,12 +31,7 @@ pub async fn healthcheck(State(state): State<AppState>) -> Response {
 }
 
 pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let nodes = state
-        .inspector()
-        .store()
-        .count_by_state()
-        .await
-        .map_err(crate::domain::Error::from)?;
+    let nodes = state.inspector().count_by_state().await?;
     let text = crate::metrics::render(&nodes);
     Ok((
         StatusCode::OK,

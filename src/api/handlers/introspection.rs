@@ -10,11 +10,10 @@ use serde_json::{Value, json};
 use crate::api::error::ApiError;
 use crate::api::links::BaseUrl;
 use crate::api::render;
-use crate::app::AppState;
-use crate::domain::ListRequest;
-use crate::store::NodeRecord;
+use crate::api::state::AppState;
+use crate::domain::{ListRequest, StatusView};
 
-fn status_json(node: &NodeRecord, base: &BaseUrl) -> Value {
+fn status_json(node: &StatusView, base: &BaseUrl) -> Value {
     json!({
         "uuid": node.uuid,
         "state": node.state.as_str(),

@@ -21,9 +21,11 @@ pub async fn versions(base: BaseUrl) -> Response {
 
 /// Resources of a major version; upstream answers every other single path
 /// segment with this route's 404 (upstream-behaviour §q18), which we keep.
+/// The route table passes the resources in.
 pub async fn version_resources(
     Path(version): Path<String>,
     base: BaseUrl,
+    resources: Vec<&'static str>,
 ) -> Result<Response, ApiError> {
     if version != "v1" {
         return Err(ApiError::new(
@@ -31,7 +33,7 @@ pub async fn version_resources(
             format!("Version {version} not found."),
         ));
     }
-    let resources: Vec<_> = ["continue", "introspection", "rules"]
+    let resources: Vec<_> = resources
         .iter()
         .map(|name| json!({"name": name, "links": [{"href": base.link(&format!("/v1/{name}")), "rel": "self"}]}))
         .collect();

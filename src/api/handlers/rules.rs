@@ -12,19 +12,19 @@ use crate::api::body::{self, BodyLimits};
 use crate::api::error::ApiError;
 use crate::api::links::BaseUrl;
 use crate::api::render;
-use crate::app::AppState;
-use crate::store::{RuleRecord, RuleSummary};
+use crate::api::state::AppState;
+use crate::domain::{RuleSummaryView, RuleView};
 
 fn links(base: &BaseUrl, uuid: &str) -> Value {
     json!([{"href": base.relative(&format!("/v1/rules/{uuid}")), "rel": "self"}])
 }
 
-fn summary_json(rule: &RuleSummary, base: &BaseUrl) -> Value {
+fn summary_json(rule: &RuleSummaryView, base: &BaseUrl) -> Value {
     json!({"uuid": rule.uuid, "description": rule.description, "scope": rule.scope, "links": links(base, &rule.uuid)})
 }
 
 /// The full rule: conditions and actions carry their parameters at top level.
-fn rule_json(rule: &RuleRecord, base: &BaseUrl) -> Value {
+fn rule_json(rule: &RuleView, base: &BaseUrl) -> Value {
     let conditions: Vec<Value> = rule
         .conditions
         .iter()

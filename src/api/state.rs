@@ -23,7 +23,9 @@ impl AppState {
         &self.inspector
     }
 
-    pub fn authenticator(&self) -> &Authenticator {
+    /// Shared with each route's authentication layer, which needs nothing
+    /// else of the state.
+    pub fn authenticator(&self) -> &Arc<Authenticator> {
         &self.authenticator
     }
 
