@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use inspector_core::ids::uuid_hex;
 use inspector_core::state::State;
 use inspector_core::timestamp;
 use serde_json::Value;
@@ -21,7 +22,7 @@ use super::schema::{
     self, ALEMBIC_HEAD, BASE_DESCRIPTION, BASE_VERSION, MIGRATIONS, MIGRATIONS_TABLE,
     MigrationReport,
 };
-use super::sqlite_read::{ActiveFilter, Readers};
+use super::sqlite_read::{ActiveFilter, FIND_RULE, Readers};
 use super::{ListQuery, NodeRecord, Result, RuleRecord, RuleSummary, StoreError, StoreOptions};
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -456,8 +457,24 @@ impl SqliteStore {
         self.readers.get_data(uuid, processed)
     }
 
+    /// The stored UUID of the rule named by any form of its UUID.
+    async fn find_rule(
+        tx: &mut Transaction<'static, Sqlite>,
+        uuid: &str,
+    ) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar(FIND_RULE)
+            .bind(uuid)
+            .bind(uuid_hex(uuid))
+            .fetch_optional(&mut **tx)
+            .await?)
+    }
+
     pub async fn create_rule(&self, rule: &RuleRecord) -> Result<()> {
         let mut tx = self.write_tx().await?;
+        // The same UUID in another form is the same rule.
+        if Self::find_rule(&mut tx, &rule.uuid).await?.is_some() {
+            return Err(StoreError::DuplicateRule(rule.uuid.clone()));
+        }
         let inserted = sqlx::query(
             "INSERT INTO rules (uuid, created_at, description, disabled, scope) VALUES ($1, $2, $3, $4, $5)",
         )
@@ -517,16 +534,19 @@ impl SqliteStore {
 
     pub async fn delete_rule(&self, uuid: &str) -> Result<bool> {
         let mut tx = self.write_tx().await?;
+        let Some(stored) = Self::find_rule(&mut tx, uuid).await? else {
+            return Ok(false);
+        };
         sqlx::query("DELETE FROM rule_conditions WHERE rule = $1")
-            .bind(uuid)
+            .bind(&stored)
             .execute(&mut *tx)
             .await?;
         sqlx::query("DELETE FROM rule_actions WHERE rule = $1")
-            .bind(uuid)
+            .bind(&stored)
             .execute(&mut *tx)
             .await?;
         let done = sqlx::query("DELETE FROM rules WHERE uuid = $1")
-            .bind(uuid)
+            .bind(&stored)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;

@@ -13,6 +13,7 @@ use std::str::FromStr;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use inspector_core::ids::uuid_hex;
 use inspector_core::state::State;
 use inspector_core::timestamp;
 use rusqlite::{Connection, OpenFlags, Row, params_from_iter};
@@ -23,6 +24,18 @@ use super::{
     ActionRecord, ConditionRecord, ListQuery, NodeRecord, Result, RuleRecord, RuleSummary,
     StoreError,
 };
+
+/// The stored UUID of the rule a client names, `?1` being the name and
+/// `?2` its 32 hex digits (NULL when it is not UUID-like). A rule keeps the
+/// UUID string its client gave (hex, hyphenated, upper case...), and any
+/// form of that UUID finds it; an exact match wins, in a database where
+/// upstream stored two forms of one UUID. The expression reduces a stored
+/// UUID as `inspector_core::ids::uuid_hex` does; the table is small (rules
+/// are written by hand), so its scan costs nothing.
+pub(super) const FIND_RULE: &str = "SELECT uuid FROM rules \
+     WHERE uuid = ?1 OR replace(replace(replace(replace(replace(lower(uuid), \
+     'urn:', ''), 'uuid:', ''), '{', ''), '}', ''), '-', '') = ?2 \
+     ORDER BY uuid = ?1 DESC, created_at, uuid LIMIT 1";
 
 /// SQLite allows at most 32766 bound variables; lookups are chunked well below.
 const LOOKUP_CHUNK: usize = 200;
@@ -268,14 +281,26 @@ impl Readers {
         })
     }
 
-    /// Rules with their conditions and actions: all, or the one named.
+    /// Rules with their conditions and actions: all, or the one named (in
+    /// any form of its UUID, see [`FIND_RULE`]).
     pub(super) fn rules_where(&self, uuid: Option<&str>) -> Result<Vec<RuleRecord>> {
         self.read(|conn| {
-            let (filter, rule_filter) = match uuid {
+            let stored = match uuid {
+                Some(lookup) => {
+                    let mut stmt = conn.prepare_cached(FIND_RULE)?;
+                    let mut rows = stmt.query(rusqlite::params![lookup, uuid_hex(lookup)])?;
+                    match rows.next()? {
+                        Some(row) => Some(row.get::<_, String>(0)?),
+                        None => return Ok(Vec::new()),
+                    }
+                }
+                None => None,
+            };
+            let (filter, rule_filter) = match stored {
                 Some(_) => ("WHERE uuid = ?", "WHERE rule = ?"),
                 None => ("", ""),
             };
-            let bound: Vec<&str> = uuid.into_iter().collect();
+            let bound: Vec<&str> = stored.as_deref().into_iter().collect();
             let mut rules = Vec::new();
             {
                 let mut stmt = conn.prepare_cached(&format!(

@@ -151,6 +151,25 @@ async fn the_cli_starts_lists_and_shows_statuses() {
     assert_eq!(status["error"], "Canceled by operator");
 }
 
+/// Runs a Python script with openstacksdk against the app (its URL is
+/// `sys.argv[1]`); the script prints one JSON document.
+async fn run_sdk_script(app: &TestApp, script: &str) -> Value {
+    let output = Command::new(venv_bin("python"))
+        .arg("-c")
+        .arg(script)
+        .arg(format!("http://{}", app.addr))
+        .env("no_proxy", "127.0.0.1")
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    json_out(&String::from_utf8_lossy(&output.stdout))
+}
+
 #[tokio::test]
 async fn openstacksdk_drives_rules_and_statuses() {
     let app = TestApp::spawn().await;
@@ -167,20 +186,7 @@ bi.delete_introspection_rule(rule.id)
 print(json.dumps({"rules": rules, "actions": fetched.actions, "left": len(list(bi.introspection_rules())),
                   "statuses": len(list(bi.introspections()))}))
 "#;
-    let output = Command::new(venv_bin("python"))
-        .arg("-c")
-        .arg(script)
-        .arg(format!("http://{}", app.addr))
-        .env("no_proxy", "127.0.0.1")
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let result = json_out(&String::from_utf8_lossy(&output.stdout));
+    let result = run_sdk_script(&app, script).await;
     assert_eq!(
         result,
         json!({"rules": ["sdk"], "actions": [{"action": "add-trait", "name": "CUSTOM_SDK"}], "left": 0, "statuses": 0})
@@ -251,4 +257,35 @@ async fn the_cli_shows_lldp_interfaces_and_saves_data() {
     let unprocessed =
         json_out(&openstack(&app, &ironic.url, &["data", "save", &uuid, "--unprocessed"]).await);
     assert_eq!(unprocessed["inventory"], m.data()["inventory"]);
+}
+
+/// openstacksdk's documented way to choose a rule's ID, `uuid.uuid4().hex`:
+/// the rule it returns, a later fetch, the list and a delete all use that
+/// string.
+#[tokio::test]
+async fn openstacksdk_keeps_a_chosen_hex_rule_id() {
+    let app = TestApp::spawn().await;
+    let script = r#"
+import json, sys, uuid
+import openstack
+conn = openstack.connection.Connection(auth_type="none", baremetal_introspection_endpoint_override=sys.argv[1])
+bi = conn.baremetal_introspection
+chosen = uuid.uuid4().hex
+rule = bi.create_introspection_rule(id=chosen, actions=[{"action": "add-trait", "name": "CUSTOM_SDK"}])
+fetched = bi.get_introspection_rule(chosen)
+by_other_form = bi.get_introspection_rule(str(uuid.UUID(chosen)))
+listed = [r.id for r in bi.introspection_rules()]
+bi.delete_introspection_rule(chosen, ignore_missing=False)
+print(json.dumps({"chosen": chosen, "created": rule.id, "fetched": fetched.id,
+                  "by_other_form": by_other_form.id, "listed": listed,
+                  "left": len(list(bi.introspection_rules()))}))
+"#;
+    let result = run_sdk_script(&app, script).await;
+    let chosen = result["chosen"].as_str().unwrap();
+    assert_eq!(chosen.len(), 32, "{result}");
+    assert_eq!(
+        result,
+        json!({"chosen": chosen, "created": chosen, "fetched": chosen, "by_other_form": chosen,
+               "listed": [chosen], "left": 0})
+    );
 }

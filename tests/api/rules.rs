@@ -429,3 +429,150 @@ async fn rules_can_be_created_at_their_own_url() {
     .await;
     assert_eq!(rule_count(&app).await, 1);
 }
+
+const HEX_ID: &str = "0a5f3c1e9b7d4e2f8c6a1b3d5e7f9a0b";
+const HYPHENATED_ID: &str = "0a5f3c1e-9b7d-4e2f-8c6a-1b3d5e7f9a0b";
+
+/// Creates the sample rule at its own URL, as openstacksdk does.
+async fn create_at(app: &TestApp, uuid: &str) -> Value {
+    json_with_status(
+        app.post_json(&format!("/v1/rules/{uuid}"), &sample_rule())
+            .await,
+        201,
+    )
+    .await
+}
+
+fn rule_uuids(listed: &Value) -> Vec<&str> {
+    listed["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["uuid"].as_str().unwrap())
+        .collect()
+}
+
+/// openstacksdk posts a rule chosen as `uuid.uuid4().hex` to its own URL;
+/// the answer, later reads and the list keep that string, and the rule is
+/// found by either form.
+#[tokio::test]
+async fn a_chosen_hex_id_is_kept_and_found_by_either_form() {
+    let app = TestApp::spawn().await;
+    let created = create_at(&app, HEX_ID).await;
+    assert_eq!(created["uuid"], HEX_ID);
+    assert_eq!(
+        created["links"],
+        json!([{"href": format!("/v1/rules/{HEX_ID}"), "rel": "self"}])
+    );
+    for form in [HEX_ID, HYPHENATED_ID, &HYPHENATED_ID.to_ascii_uppercase()] {
+        let fetched = json_with_status(app.get(&format!("/v1/rules/{form}")).await, 200).await;
+        assert_eq!(fetched, created, "GET by {form}");
+    }
+    assert_eq!(
+        rule_uuids(&json_with_status(app.get("/v1/rules").await, 200).await),
+        [HEX_ID]
+    );
+
+    // Upper case is kept too; a form longer than the 36 characters of the
+    // database column is stored hyphenated.
+    let upper = "7459BF7C-9FF9-43A8-BA9F-48542ECDA66C";
+    let mut rule = sample_rule();
+    rule["uuid"] = json!(upper);
+    let created = json_with_status(app.post_json("/v1/rules", &rule).await, 201).await;
+    assert_eq!(created["uuid"], upper);
+    let fetched = json_with_status(
+        app.get("/v1/rules/7459bf7c9ff943a8ba9f48542ecda66c").await,
+        200,
+    )
+    .await;
+    assert_eq!(fetched["uuid"], upper);
+    rule["uuid"] = json!("urn:uuid:3f0b5a7e-5e1c-4c2b-9d7a-8e6f5d4c3b2a");
+    let created = json_with_status(app.post_json("/v1/rules", &rule).await, 201).await;
+    assert_eq!(created["uuid"], "3f0b5a7e-5e1c-4c2b-9d7a-8e6f5d4c3b2a");
+
+    // The body may name the path's UUID in the other form.
+    let other = "5c9e6a40-2f1b-4d3c-9e8a-7b6c5d4e3f2a";
+    let mut rule = sample_rule();
+    rule["uuid"] = json!(other);
+    let created = json_with_status(
+        app.post_json(&format!("/v1/rules/{}", other.replace('-', "")), &rule)
+            .await,
+        201,
+    )
+    .await;
+    assert_eq!(created["uuid"], other.replace('-', ""));
+    assert_error(
+        app.get("/v1/rules/0a5f3c1e9b7d4e2f8c6a1b3d5e7f9a0c").await,
+        404,
+        "Rule 0a5f3c1e9b7d4e2f8c6a1b3d5e7f9a0c was not found",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn rules_are_deleted_by_either_form() {
+    let app = TestApp::spawn().await;
+    let mut rule = sample_rule();
+    rule["uuid"] = json!(HEX_ID);
+    let created = json_with_status(app.post_json("/v1/rules", &rule).await, 201).await;
+    assert_eq!(created["uuid"], HEX_ID);
+    assert_eq!(
+        app.delete(&format!("/v1/rules/{HYPHENATED_ID}"))
+            .await
+            .status(),
+        204
+    );
+    assert_error(
+        app.get(&format!("/v1/rules/{HEX_ID}")).await,
+        404,
+        &format!("Rule {HEX_ID} was not found"),
+    )
+    .await;
+
+    rule["uuid"] = json!(HYPHENATED_ID);
+    json_with_status(app.post_json("/v1/rules", &rule).await, 201).await;
+    assert_eq!(
+        app.delete(&format!("/v1/rules/{HEX_ID}")).await.status(),
+        204
+    );
+    assert_error(
+        app.delete(&format!("/v1/rules/{HEX_ID}")).await,
+        404,
+        &format!("Rule {HEX_ID} was not found"),
+    )
+    .await;
+    assert_eq!(rule_count(&app).await, 0);
+}
+
+#[tokio::test]
+async fn the_same_uuid_in_another_form_conflicts() {
+    let app = TestApp::spawn().await;
+    let created = create_at(&app, HEX_ID).await;
+    assert_eq!(created["uuid"], HEX_ID);
+    for form in [
+        HEX_ID,
+        HYPHENATED_ID,
+        &HYPHENATED_ID.to_ascii_uppercase(),
+        &format!("{{{HEX_ID}}}"),
+    ] {
+        assert_error(
+            app.post_json(&format!("/v1/rules/{form}"), &sample_rule())
+                .await,
+            409,
+            &format!("Rule with UUID {form} already exists"),
+        )
+        .await;
+        let mut rule = sample_rule();
+        rule["uuid"] = json!(form);
+        assert_error(
+            app.post_json("/v1/rules", &rule).await,
+            409,
+            &format!("Rule with UUID {form} already exists"),
+        )
+        .await;
+    }
+    assert_eq!(
+        rule_uuids(&json_with_status(app.get("/v1/rules").await, 200).await),
+        [HEX_ID]
+    );
+}

@@ -126,6 +126,18 @@ async fn upstream_still_reads_a_database_we_wrote_to() {
         "conditions": [{"op": "ge", "field": "memory_mb", "value": 1024, "invert": true}],
         "actions": [{"action": "set-capability", "name": "x", "value": "{data[cpus]}"}]});
     assert_eq!(app.post_json("/v1/rules", &rule).await.status(), 201);
+    // A rule ID chosen in hex (openstacksdk's way) is stored as given, as
+    // upstream stores it, so upstream finds it by that ID.
+    let hex_id = "5c9e6a402f1b4d3c9e8a7b6c5d4e3f2a";
+    assert_eq!(
+        app.post_json(
+            &format!("/v1/rules/{hex_id}"),
+            &serde_json::json!({"actions": [{"action": "fail", "message": "x"}]})
+        )
+        .await
+        .status(),
+        201
+    );
     drop(app);
 
     let port = crate::binary::free_port();
@@ -152,6 +164,10 @@ async fn upstream_still_reads_a_database_we_wrote_to() {
         ))
         .send()
         .await;
+    let fetched_hex = client
+        .get(format!("http://127.0.0.1:{port}/v1/rules/{hex_id}"))
+        .send()
+        .await;
     let stop = Command::new(script)
         .arg("stop")
         .env("INSPECTOR_PORT", port.to_string())
@@ -162,4 +178,8 @@ async fn upstream_still_reads_a_database_we_wrote_to() {
     assert_eq!(body["description"], "written by inspector");
     assert_eq!(body["conditions"][0]["invert"], true);
     assert_eq!(body["actions"][0]["value"], "{data[cpus]}");
+    let fetched_hex = fetched_hex.unwrap();
+    assert_eq!(fetched_hex.status(), 200);
+    let body: Value = fetched_hex.json().await.unwrap();
+    assert_eq!(body["uuid"], hex_id);
 }

@@ -5,16 +5,7 @@
 /// `is_uuid_like` accepts: any case, optional `urn:`/`uuid:` prefixes,
 /// braces, and dashes anywhere.
 pub fn canonical_uuid(value: &str) -> Option<String> {
-    let lowered = value.to_ascii_lowercase();
-    let stripped = lowered.replace("urn:", "").replace("uuid:", "");
-    let hex: String = stripped
-        .trim_matches(|c| c == '{' || c == '}')
-        .chars()
-        .filter(|c| *c != '-')
-        .collect();
-    if hex.len() != 32 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
+    let hex = uuid_hex(value)?;
     Some(format!(
         "{}-{}-{}-{}-{}",
         &hex[0..8],
@@ -23,6 +14,19 @@ pub fn canonical_uuid(value: &str) -> Option<String> {
         &hex[16..20],
         &hex[20..32]
     ))
+}
+
+/// The 32 lower-case hex digits of a UUID-like string (as
+/// [`canonical_uuid`] accepts it): the same for every form of one UUID.
+pub fn uuid_hex(value: &str) -> Option<String> {
+    let lowered = value.to_ascii_lowercase();
+    let stripped = lowered.replace("urn:", "").replace("uuid:", "");
+    let hex: String = stripped
+        .trim_matches(|c| c == '{' || c == '}')
+        .chars()
+        .filter(|c| *c != '-')
+        .collect();
+    (hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit())).then_some(hex)
 }
 
 pub fn is_uuid_like(value: &str) -> bool {
@@ -44,6 +48,11 @@ mod tests {
             "urn:uuid:c244557e-899f-46fa-a1ff-5b2c6718616b",
         ] {
             assert_eq!(canonical_uuid(form).as_deref(), Some(canonical), "{form}");
+            assert_eq!(
+                uuid_hex(form).as_deref(),
+                Some("c244557e899f46faa1ff5b2c6718616b"),
+                "{form}"
+            );
         }
     }
 
@@ -59,6 +68,7 @@ mod tests {
             "c244557e-899f-46fa-a1ff-5b2c6718616b\u{0}",
         ] {
             assert!(!is_uuid_like(name), "{name:?}");
+            assert_eq!(uuid_hex(name), None, "{name:?}");
         }
     }
 }

@@ -6,6 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use inspector_core::api_version::ApiVersion;
+use inspector_core::ids::uuid_hex;
 use serde_json::{Map, Value, json};
 
 use crate::api::body::{self, BodyLimits};
@@ -73,7 +74,8 @@ pub async fn create(
 
 /// `POST /v1/rules/{uuid}`: how openstacksdk creates a rule (upstream
 /// answered 405, so the SDK could not create rules there). The path's UUID
-/// is the rule's; a different one in the body is refused.
+/// is the rule's, kept in the form given; a different UUID in the body is
+/// refused (the same one in another form is not different).
 pub async fn create_with_uuid(
     State(state): State<AppState>,
     Extension(version): Extension<ApiVersion>,
@@ -100,7 +102,7 @@ async fn create_rule(
     let mut document = body::parse_json(&bytes, limits)?;
     if let (Some(uuid), Value::Object(fields)) = (path_uuid, &mut document) {
         match fields.get("uuid") {
-            Some(Value::String(given)) if given != &uuid => {
+            Some(Value::String(given)) if !same_uuid(given, &uuid) => {
                 return Err(ApiError::bad_request(format!(
                     "The rule UUID {given} does not match the URL's {uuid}"
                 )));
@@ -118,6 +120,10 @@ async fn create_rule(
         StatusCode::CREATED
     };
     Ok(render::json(status, &rule_json(&rule, &base)))
+}
+
+fn same_uuid(a: &str, b: &str) -> bool {
+    a == b || uuid_hex(a).is_some_and(|hex| uuid_hex(b) == Some(hex))
 }
 
 pub async fn delete_all(State(state): State<AppState>) -> Result<Response, ApiError> {

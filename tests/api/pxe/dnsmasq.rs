@@ -58,6 +58,24 @@ impl Bed {
         std::fs::read_to_string(self.hostsdir().join(name)).ok()
     }
 
+    /// Writes an allow entry, as the filter would for an introspected MAC.
+    fn write_allow(&self, mac: &str) {
+        std::fs::write(self.hostsdir().join(mac), allow(mac).unwrap()).unwrap();
+    }
+
+    /// Runs this bed's dnsmasq outside the service, as an operator's own.
+    async fn run_dnsmasq(&self) {
+        let command = self
+            .link
+            .dnsmasq_command(&self.hostsdir(), self.state.path());
+        let words = inspector_core::pxe::command::split(&command).unwrap();
+        super::sh(&words.iter().map(String::as_str).collect::<Vec<_>>());
+        eventually("dnsmasq running", Duration::from_secs(10), || {
+            self.dnsmasq.running()
+        })
+        .await;
+    }
+
     fn log(&self) -> String {
         std::fs::read_to_string(self.state.path().join("dnsmasq.log")).unwrap_or_default()
     }
@@ -172,14 +190,7 @@ async fn dnsmasq_ignores_temporary_files_and_reads_renamed_ones() {
     let mac = random_mac();
     let hosts = bed.hostsdir();
     std::fs::write(hosts.join("unknown_hosts_filter"), WILDCARD_DENY).unwrap();
-    let words =
-        inspector_core::pxe::command::split(&bed.link.dnsmasq_command(&hosts, bed.state.path()))
-            .unwrap();
-    super::sh(&words.iter().map(String::as_str).collect::<Vec<_>>());
-    eventually("dnsmasq running", Duration::from_secs(10), || {
-        bed.dnsmasq.running()
-    })
-    .await;
+    bed.run_dnsmasq().await;
 
     let file =
         inspector_core::pxe::dnsmasq::HostFile::Mac(inspector_core::pxe::Mac::parse(&mac).unwrap());
@@ -310,4 +321,114 @@ async fn starting_without_ironic_fails_closed() {
     );
     assert!(!bed.link.lease(&mac).await, "known, idle nodes do not");
     drop(app);
+}
+
+/// An allow entry left in the hosts directory before start (by hand, or by
+/// a run that crashed) for a machine Ironic does not know: it would win over
+/// the wildcard deny, so dnsmasq would serve that machine while nothing is
+/// introspected. The start removes it before dnsmasq runs.
+#[tokio::test]
+async fn a_stale_allow_entry_does_not_survive_start_up() {
+    let bed = Bed::new();
+    let ironic = Ironic::new();
+    let (_, idle_mac) = ironic.node_with_port().await;
+    let stranger = random_mac();
+    bed.write_allow(&stranger);
+
+    let _app = TestApp::with_ironic(|c| {
+        bed.configure(c);
+        c.pxe_filter.sync_period = 600;
+    })
+    .await;
+    assert!(bed.dnsmasq.running(), "the start command started dnsmasq");
+    assert_eq!(bed.file(&stranger), None, "the stale entry is gone");
+    assert_eq!(bed.file(&idle_mac), deny(&idle_mac));
+    assert!(
+        !bed.link.lease(&stranger).await,
+        "no introspection: the stale entry's machine is denied"
+    );
+}
+
+/// Across a restart, the entry of a node still under introspection is kept
+/// as it is (the first sync re-affirms it) and its machine still gets a
+/// lease; a stale allow entry written meanwhile for an unknown machine does
+/// not (unknown machines are denied here even during introspection).
+#[tokio::test]
+async fn a_restart_keeps_introspected_entries_and_drops_stale_ones() {
+    let bed = Bed::new();
+    let ironic = Ironic::new();
+    let (node, mac) = ironic.node_with_port().await;
+    let stranger = random_mac();
+    // The first run filters nothing: the node only has to be waiting.
+    let app = TestApp::with_ironic(|c| c.pxe_filter.sync_period = 600).await;
+    start(&app, &node).await;
+
+    // What the previous run's filter left, plus a stale entry.
+    let hosts = bed.hostsdir();
+    bed.write_allow(&mac);
+    bed.write_allow(&stranger);
+    let inode = |name: &str| {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(hosts.join(name)).unwrap().ino()
+    };
+    let kept_inode = inode(&mac);
+
+    let mut app = app;
+    bed.configure(&mut app.config);
+    app.config.pxe_filter.deny_unknown_macs = true;
+    let app = app.restart().await;
+    assert!(bed.dnsmasq.running(), "the start command started dnsmasq");
+    assert_eq!(
+        app.wait_for_state(&node, "waiting", Duration::from_secs(5))
+            .await["state"],
+        "waiting"
+    );
+    assert_eq!(bed.file(&mac), allow(&mac));
+    assert_eq!(inode(&mac), kept_inode, "the re-affirmed entry was kept");
+    assert_eq!(bed.file(&stranger), None, "the stale entry is gone");
+    assert_eq!(
+        bed.file("unknown_hosts_filter").as_deref(),
+        Some(WILDCARD_DENY)
+    );
+    assert!(
+        bed.link.lease(&mac).await,
+        "under introspection: still allowed"
+    );
+    assert!(
+        !bed.link.lease(&stranger).await,
+        "the stale entry's machine is denied"
+    );
+}
+
+/// A dnsmasq run outside the service (no start command) has read a stale
+/// allow entry before the service starts. dnsmasq keeps serving an entry
+/// whose file is deleted, so the start rewrites it to deny, and the next
+/// sync removes the file.
+#[tokio::test]
+async fn a_running_dnsmasq_stops_serving_a_stale_allow_entry_at_start() {
+    let bed = Bed::new();
+    let stranger = random_mac();
+    let hosts = bed.hostsdir();
+    std::fs::write(hosts.join("unknown_hosts_filter"), WILDCARD_DENY).unwrap();
+    bed.write_allow(&stranger);
+    bed.run_dnsmasq().await;
+    assert!(
+        bed.link.lease(&stranger).await,
+        "before the start, dnsmasq serves the stale entry"
+    );
+
+    let app = TestApp::with_ironic(|c| {
+        c.pxe_filter.driver = PxeDriver::Dnsmasq;
+        c.dnsmasq_pxe_filter.dhcp_hostsdir = hosts.display().to_string();
+        c.pxe_filter.sync_period = 600;
+    })
+    .await;
+    assert_eq!(bed.file(&stranger), deny(&stranger));
+    assert!(
+        !bed.link.lease(&stranger).await,
+        "the running dnsmasq no longer serves it"
+    );
+    assert_eq!(app.inspector.sync_pxe_filter().await, Ok(()));
+    assert_eq!(bed.file(&stranger), None, "the stale file is gone");
+    assert!(!bed.link.lease(&stranger).await, "and stays denied");
 }

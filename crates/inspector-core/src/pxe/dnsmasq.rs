@@ -7,7 +7,7 @@
 //! [`HostsView`] is what the directory holds; [`plan`] says which files to
 //! (re)write so that it matches Ironic and the running introspections.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::{Mac, MacSets, Policy};
 
@@ -155,6 +155,16 @@ impl HostsView {
         }
     }
 
+    /// Notes a file removed from the directory.
+    pub fn forget(&mut self, file: &HostFile) {
+        match file {
+            HostFile::Mac(mac) => {
+                self.macs.remove(mac);
+            }
+            HostFile::UnknownHosts => self.unknown_hosts = None,
+        }
+    }
+
     /// Number of MAC files with an entry.
     pub fn mac_count(&self) -> usize {
         self.macs.len()
@@ -210,6 +220,23 @@ pub fn plan(
     }
     writes.sort_by(|a, b| a.file.cmp(&b.file));
     writes
+}
+
+/// The files a purge kept that the first sync does not re-affirm, with
+/// their entries: upstream starts from an empty directory, so a MAC file may
+/// only stay when that sync writes a file for the same MAC, i.e. for the
+/// MACs of Ironic's ports (`None`: Ironic could not be asked, no MAC file
+/// stays). The sync then rewrites the kept files whose entry it does not
+/// want, as it rewrites any file; the wildcard file stays the same way.
+pub fn unaffirmed(found: &HostsView, ironic: Option<&HashSet<Mac>>) -> Vec<(HostFile, Entry)> {
+    let mut stale: Vec<(HostFile, Entry)> = found
+        .macs
+        .iter()
+        .filter(|(mac, _)| !ironic.is_some_and(|known| known.contains(*mac)))
+        .map(|(mac, entry)| (HostFile::Mac(mac.clone()), *entry))
+        .collect();
+    stale.sort_by(|a, b| a.0.cmp(&b.0));
+    stale
 }
 
 /// The writes when Ironic's ports are unknown and the filter starts: deny
@@ -420,6 +447,34 @@ mod tests {
         ] {
             assert!(!is_temp_name(other), "{other}");
         }
+    }
+
+    #[test]
+    fn only_files_of_ironics_macs_are_reaffirmed() {
+        let found = HostsView::from_listing([
+            ("52:54:00:00:00:01", 25),
+            ("52:54:00:00:00:02", 18),
+            ("52:54:00:00:00:03", 18),
+            ("52:54:00:00:00:04", 25),
+            (UNKNOWN_HOSTS_FILE, 12),
+        ]);
+        let ironic: HashSet<Mac> = [mac("52:54:00:00:00:01"), mac("52:54:00:00:00:02")].into();
+        assert_eq!(
+            unaffirmed(&found, Some(&ironic)),
+            [
+                (HostFile::Mac(mac("52:54:00:00:00:03")), Entry::Allow),
+                (HostFile::Mac(mac("52:54:00:00:00:04")), Entry::Deny),
+            ]
+        );
+        assert_eq!(unaffirmed(&found, None).len(), 4);
+        let mut view = found;
+        for (file, _) in unaffirmed(&view.clone(), Some(&ironic)) {
+            view.forget(&file);
+        }
+        assert_eq!(view.mac_count(), 2);
+        assert_eq!(view.entry(&HostFile::UnknownHosts), Some(Entry::Allow));
+        view.forget(&HostFile::UnknownHosts);
+        assert_eq!(view.entry(&HostFile::UnknownHosts), None);
     }
 
     #[test]

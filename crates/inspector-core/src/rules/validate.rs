@@ -34,6 +34,23 @@ fn optional_text(body: &Map<String, Value>, key: &str) -> Result<Option<String>,
     }
 }
 
+/// Width of the `rules.uuid` column (VARCHAR(36), upstream's schema).
+const MAX_UUID_CHARS: usize = 36;
+
+/// The string a given rule UUID is stored as: as given, as upstream does,
+/// so that a client gets back the ID it chose (openstacksdk users often
+/// choose `uuid4().hex`). A UUID-like form too long for the column
+/// (`urn:uuid:` prefix, braces around the hyphenated form) is stored in the
+/// hyphenated form. `None` when the value is not UUID-like.
+fn stored_uuid(given: &str) -> Option<String> {
+    let canonical = canonical_uuid(given)?;
+    Some(if given.len() <= MAX_UUID_CHARS {
+        given.to_string()
+    } else {
+        canonical
+    })
+}
+
 /// Validates a rule body and returns its definition; nothing is stored here.
 pub fn parse_rule(body: &Value) -> Result<RuleDefinition, RuleError> {
     let Value::Object(body) = body else {
@@ -44,7 +61,7 @@ pub fn parse_rule(body: &Value) -> Result<RuleDefinition, RuleError> {
     };
 
     let uuid = match body.get("uuid") {
-        Some(value) if truthy(value) => match value.as_str().and_then(canonical_uuid) {
+        Some(value) if truthy(value) => match value.as_str().and_then(stored_uuid) {
             Some(uuid) => Some(uuid),
             None => return Err(RuleError("Invalid UUID value".into())),
         },
@@ -319,6 +336,33 @@ mod tests {
 
     fn error(body: Value) -> String {
         parse_rule(&body).unwrap_err().0
+    }
+
+    #[test]
+    fn given_uuids_are_kept_when_the_column_holds_them() {
+        let uuid_of = |given: &str| {
+            parse_rule(&json!({"uuid": given, "actions": [{"action": "fail", "message": "x"}]}))
+                .map(|rule| rule.uuid.unwrap())
+                .map_err(|e| e.0)
+        };
+        for kept in [
+            "0a5f3c1e9b7d4e2f8c6a1b3d5e7f9a0b",
+            "0a5f3c1e-9b7d-4e2f-8c6a-1b3d5e7f9a0b",
+            "0A5F3C1E-9B7D-4E2F-8C6A-1B3D5E7F9A0B",
+            "{0a5f3c1e9b7d4e2f8c6a1b3d5e7f9a0b}",
+        ] {
+            assert_eq!(uuid_of(kept).as_deref(), Ok(kept));
+        }
+        for long in [
+            "urn:uuid:0a5f3c1e-9b7d-4e2f-8c6a-1b3d5e7f9a0b",
+            "{0a5f3c1e-9b7d-4e2f-8c6a-1b3d5e7f9a0b}",
+        ] {
+            assert_eq!(
+                uuid_of(long).as_deref(),
+                Ok("0a5f3c1e-9b7d-4e2f-8c6a-1b3d5e7f9a0b")
+            );
+        }
+        assert_eq!(uuid_of("0a5f3c1e9b7d").unwrap_err(), "Invalid UUID value");
     }
 
     #[test]
