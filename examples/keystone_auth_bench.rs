@@ -53,8 +53,8 @@ fn base_config(dir: &std::path::Path) -> Config {
     c.default.auth_strategy = AuthStrategy::Noauth;
     c.pxe_filter.driver = inspector_core::conf::PxeDriver::Noop;
     c.database.connection = Some(format!("sqlite:///{}", dir.join("bench.sqlite").display()));
-    c.ironic.auth_type = "none".into();
-    c.ironic.endpoint_override = Some("http://127.0.0.1:9".into());
+    c.ironic.client.auth_type = "none".into();
+    c.ironic.client.endpoint_override = Some("http://127.0.0.1:9".into());
     c.oslo_policy.policy_file = "/nonexistent/bench-policy.yaml".into();
     c.oslo_policy.policy_dirs = Vec::new();
     c
@@ -142,16 +142,16 @@ async fn main() {
     std::fs::create_dir_all(dir.path().join("ks")).unwrap();
     config.default.auth_strategy = AuthStrategy::Keystone;
     let k = &mut config.keystone_authtoken;
-    k.auth_url = Some(proxy.url.clone());
+    k.auth.auth_url = Some(proxy.url.clone());
     // No `admin` identity endpoint in the test bed's catalog: validation
     // falls back to auth_url, i.e. goes through the counting proxy.
     k.interface = Some("admin".into());
     k.auth_type = Some("password".into());
-    k.username = Some("inspector".into());
-    k.password = users["inspector"]["password"].as_str().map(str::to_string);
-    k.project_name = Some("service".into());
-    k.user_domain_name = Some("Default".into());
-    k.project_domain_name = Some("Default".into());
+    k.auth.username = Some("inspector".into());
+    k.auth.password = users["inspector"]["password"].as_str().map(str::to_string);
+    k.auth.project_name = Some("service".into());
+    k.auth.user_domain_name = Some("Default".into());
+    k.auth.project_domain_name = Some("Default".into());
     let (url, stop) = serve(config).await;
 
     let first_token = token(&client, &keystone, &users).await;

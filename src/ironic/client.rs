@@ -51,7 +51,8 @@ fn parse_version(text: &str) -> Option<(u32, u32)> {
 }
 
 impl IronicSettings {
-    pub fn from_config(c: &conf::Ironic) -> Result<Self, IronicError> {
+    pub fn from_config(ironic: &conf::Ironic) -> Result<Self, IronicError> {
+        let c = &ironic.client;
         let required = |value: &Option<String>, name: &str| {
             value.clone().ok_or_else(|| {
                 IronicError::Config(format!("auth_type {} requires {name}", c.auth_type))
@@ -60,13 +61,13 @@ impl IronicSettings {
         let auth = match c.auth_type.as_str() {
             "none" | "noauth" => AuthMode::None,
             "http_basic" => AuthMode::Basic {
-                username: required(&c.username, "username")?,
-                password: required(&c.password, "password")?,
+                username: required(&c.auth.username, "username")?,
+                password: required(&c.auth.password, "password")?,
             },
-            "password" | "v3password" => AuthMode::Password(Box::new(crate::password_auth_from!(
-                c,
-                required(&c.auth_url, "auth_url")?,
-                required(&c.password, "password")?
+            "password" | "v3password" => AuthMode::Password(Box::new(PasswordAuth::from_conf(
+                &c.auth,
+                required(&c.auth.auth_url, "auth_url")?,
+                required(&c.auth.password, "password")?,
             ))),
             other => {
                 return Err(IronicError::Config(format!(
@@ -93,8 +94,8 @@ impl IronicSettings {
             valid_interfaces: c.valid_interfaces.clone(),
             region_name: c.region_name.clone(),
             timeout: c.timeout.unwrap_or(Duration::from_secs(60)),
-            max_retries: c.max_retries,
-            retry_interval: Duration::from_secs(c.retry_interval),
+            max_retries: ironic.max_retries,
+            retry_interval: Duration::from_secs(ironic.retry_interval),
             max_version,
             cafile: c.cafile.clone(),
             certfile: c.certfile.clone(),

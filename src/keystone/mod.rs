@@ -7,6 +7,7 @@ mod validator;
 
 pub use validator::{TokenInfo, TokenValidator, Unavailable, ValidatorSettings, http_client};
 
+use inspector_core::conf::KeystoneAuth;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -26,26 +27,25 @@ pub struct PasswordAuth {
     pub system_scope: Option<String>,
 }
 
-/// A `PasswordAuth` from any config group with keystoneauth's option
-/// names (`[ironic]`, `[keystone_authtoken]`); `auth_url` and `password` are
-/// given already checked.
-#[macro_export]
-macro_rules! password_auth_from {
-    ($group:expr, $auth_url:expr, $password:expr) => {
-        $crate::keystone::PasswordAuth {
-            auth_url: $auth_url,
-            username: $group.username.clone(),
-            user_id: $group.user_id.clone(),
-            password: $password,
-            user_domain_name: $group.user_domain_name.clone(),
-            user_domain_id: $group.user_domain_id.clone(),
-            project_name: $group.project_name.clone(),
-            project_id: $group.project_id.clone(),
-            project_domain_name: $group.project_domain_name.clone(),
-            project_domain_id: $group.project_domain_id.clone(),
-            system_scope: $group.system_scope.clone(),
+impl PasswordAuth {
+    /// From the password plugin options of any config group (`[ironic]`,
+    /// `[keystone_authtoken]`...); `auth_url` and `password` are given
+    /// already checked.
+    pub fn from_conf(auth: &KeystoneAuth, auth_url: String, password: String) -> Self {
+        Self {
+            auth_url,
+            username: auth.username.clone(),
+            user_id: auth.user_id.clone(),
+            password,
+            user_domain_name: auth.user_domain_name.clone(),
+            user_domain_id: auth.user_domain_id.clone(),
+            project_name: auth.project_name.clone(),
+            project_id: auth.project_id.clone(),
+            project_domain_name: auth.project_domain_name.clone(),
+            project_domain_id: auth.project_domain_id.clone(),
+            system_scope: auth.system_scope.clone(),
         }
-    };
+    }
 }
 
 /// Why Keystone did not issue a token.

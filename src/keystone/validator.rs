@@ -58,14 +58,14 @@ impl ValidatorSettings {
                 .clone()
                 .ok_or_else(|| format!("[keystone_authtoken] {name} is required"))
         };
-        if c.username.is_none() && c.user_id.is_none() {
+        if c.auth.username.is_none() && c.auth.user_id.is_none() {
             return Err("[keystone_authtoken] username (or user_id) is required".into());
         }
         Ok(Self {
-            auth: crate::password_auth_from!(
-                c,
-                required(&c.auth_url, "auth_url")?,
-                required(&c.password, "password")?
+            auth: PasswordAuth::from_conf(
+                &c.auth,
+                required(&c.auth.auth_url, "auth_url")?,
+                required(&c.auth.password, "password")?,
             ),
             interface: c.interface.clone().unwrap_or_else(|| "internal".into()),
             region_name: c.region_name.clone(),

@@ -170,10 +170,10 @@ impl TestApp {
     pub async fn with_ironic(adjust: impl FnOnce(&mut inspector_core::conf::Config)) -> TestApp {
         let url = env("INSPECTOR_TEST_IRONIC_URL");
         TestApp::spawn_with(|c| {
-            c.ironic.endpoint_override = Some(url);
+            c.ironic.client.endpoint_override = Some(url);
             c.ironic.max_retries = 3;
             c.ironic.retry_interval = 1;
-            c.ironic.timeout = Some(Duration::from_secs(30));
+            c.ironic.client.timeout = Some(Duration::from_secs(30));
             c.default.introspection_delay = 0;
             adjust(c);
         })

@@ -56,10 +56,10 @@ async fn ironic_with_node() -> MockServer {
 async fn app_for(server: &MockServer, retries: u32, timeout_s: u64) -> TestApp {
     let url = server.uri();
     TestApp::spawn_with(move |c| {
-        c.ironic.endpoint_override = Some(url);
+        c.ironic.client.endpoint_override = Some(url);
         c.ironic.max_retries = retries;
         c.ironic.retry_interval = 0;
-        c.ironic.timeout = Some(Duration::from_secs(timeout_s));
+        c.ironic.client.timeout = Some(Duration::from_secs(timeout_s));
         c.default.introspection_delay = 0;
     })
     .await
@@ -197,7 +197,7 @@ async fn a_slow_ironic_times_out_and_the_caller_gets_a_503() {
 #[tokio::test]
 async fn ironic_down_is_a_503_and_leaves_no_node_behind() {
     let app = TestApp::spawn_with(|c| {
-        c.ironic.endpoint_override = Some("http://127.0.0.1:9".into());
+        c.ironic.client.endpoint_override = Some("http://127.0.0.1:9".into());
         c.ironic.max_retries = 1;
         c.ironic.retry_interval = 0;
     })
@@ -240,10 +240,10 @@ async fn http_basic_credentials_are_sent_to_ironic() {
         .await;
     let url = server.uri();
     let app = TestApp::spawn_with(move |c| {
-        c.ironic.endpoint_override = Some(url);
-        c.ironic.auth_type = "http_basic".into();
-        c.ironic.username = Some("inspector".into());
-        c.ironic.password = Some("s3cret".into());
+        c.ironic.client.endpoint_override = Some(url);
+        c.ironic.client.auth_type = "http_basic".into();
+        c.ironic.client.auth.username = Some("inspector".into());
+        c.ironic.client.auth.password = Some("s3cret".into());
     })
     .await;
     // The name resolves through the authenticated Ironic; the node is not cached.

@@ -34,10 +34,10 @@ pub fn test_config(dir: &TempDir) -> Config {
         "sqlite:///{}",
         dir.path().join("inspector.sqlite").display()
     ));
-    config.ironic.auth_type = "none".into();
-    config.ironic.endpoint_override = Some("http://127.0.0.1:9".into());
+    config.ironic.client.auth_type = "none".into();
+    config.ironic.client.endpoint_override = Some("http://127.0.0.1:9".into());
     config.ironic.max_retries = 0;
-    config.ironic.timeout = Some(std::time::Duration::from_secs(2));
+    config.ironic.client.timeout = Some(std::time::Duration::from_secs(2));
     config
 }
 

@@ -51,7 +51,7 @@ async fn one_callback_costs_eight_ironic_calls() {
     let ironic = Ironic::new();
     let (url, proxy) = start_proxy(&env("INSPECTOR_TEST_IRONIC_URL")).await;
     let app = TestApp::with_ironic(|c| {
-        c.ironic.endpoint_override = Some(url);
+        c.ironic.client.endpoint_override = Some(url);
         c.processing.processing_hooks.push("lldp_basic".into());
         c.processing.add_ports = inspector_core::conf::AddPorts::Active;
         c.processing.keep_ports = inspector_core::conf::KeepPorts::Added;
@@ -126,7 +126,7 @@ async fn rules_read_the_node_again_and_late_hook_patches_are_sent() {
     let ironic = Ironic::new();
     let (url, proxy) = start_proxy(&env("INSPECTOR_TEST_IRONIC_URL")).await;
     let app = TestApp::with_ironic(|c| {
-        c.ironic.endpoint_override = Some(url);
+        c.ironic.client.endpoint_override = Some(url);
         c.capabilities.boot_mode = true;
     })
     .await;
@@ -216,7 +216,7 @@ async fn a_refused_batch_is_replayed_patch_by_patch() {
         .await;
     let url = server.uri();
     let app = TestApp::spawn_with(move |c| {
-        c.ironic.endpoint_override = Some(url);
+        c.ironic.client.endpoint_override = Some(url);
         c.ironic.retry_interval = 0;
         c.default.introspection_delay = 0;
         // No port calls: all the hooks' node patches form one batch.

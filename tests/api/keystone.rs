@@ -166,13 +166,13 @@ impl Keystone {
         c.default.auth_strategy = AuthStrategy::Keystone;
         let k = &mut c.keystone_authtoken;
         k.www_authenticate_uri = Some("http://keystone.example.com:5000".into());
-        k.auth_url = Some(self.auth_url.clone());
+        k.auth.auth_url = Some(self.auth_url.clone());
         k.auth_type = Some("password".into());
-        k.username = Some("inspector".into());
-        k.password = Some(self.password("inspector"));
-        k.project_name = Some("service".into());
-        k.user_domain_name = Some("Default".into());
-        k.project_domain_name = Some("Default".into());
+        k.auth.username = Some("inspector".into());
+        k.auth.password = Some(self.password("inspector"));
+        k.auth.project_name = Some("service".into());
+        k.auth.user_domain_name = Some("Default".into());
+        k.auth.project_domain_name = Some("Default".into());
         k.region_name = Some("RegionOne".into());
         // No policy file unless a test sets one (not even a stray
         // ~/policy.yaml or /etc/ironic-inspector/policy.yaml).
@@ -483,7 +483,7 @@ fn validations(proxy: &RecordingProxy) -> usize {
 /// Validation goes to the proxy: with no `admin` identity endpoint in the
 /// catalog, the validator falls back to auth_url.
 fn through(proxy: &RecordingProxy, c: &mut Config) {
-    c.keystone_authtoken.auth_url = Some(proxy.url.clone());
+    c.keystone_authtoken.auth.auth_url = Some(proxy.url.clone());
     c.keystone_authtoken.interface = Some("admin".into());
 }
 
@@ -587,7 +587,7 @@ async fn an_unreachable_keystone_is_a_503_never_a_pass() {
     for retries in [0, 1] {
         let app = keystone
             .app(|c| {
-                c.keystone_authtoken.auth_url = Some(nobody.clone());
+                c.keystone_authtoken.auth.auth_url = Some(nobody.clone());
                 c.keystone_authtoken.http_request_max_retries = retries;
             })
             .await;
@@ -623,7 +623,7 @@ async fn an_unreachable_keystone_is_a_503_never_a_pass() {
 async fn refused_service_credentials_are_a_503() {
     let keystone = Keystone::new();
     let app = keystone
-        .app(|c| c.keystone_authtoken.password = Some("wrong".into()))
+        .app(|c| c.keystone_authtoken.auth.password = Some("wrong".into()))
         .await;
     let token = keystone.token("admin", Scope::Project).await;
     assert_eq!(
@@ -735,15 +735,15 @@ async fn the_ironic_client_finds_ironic_in_the_keystone_catalog() {
     let ironic = Ironic::new();
     let app = keystone
         .app(|c| {
-            c.ironic.endpoint_override = None;
-            c.ironic.auth_type = "password".into();
-            c.ironic.auth_url = Some(keystone.auth_url.clone());
-            c.ironic.username = Some("inspector".into());
-            c.ironic.password = Some(keystone.password("inspector"));
-            c.ironic.project_name = Some("service".into());
-            c.ironic.user_domain_name = Some("Default".into());
-            c.ironic.project_domain_name = Some("Default".into());
-            c.ironic.region_name = Some("RegionOne".into());
+            c.ironic.client.endpoint_override = None;
+            c.ironic.client.auth_type = "password".into();
+            c.ironic.client.auth.auth_url = Some(keystone.auth_url.clone());
+            c.ironic.client.auth.username = Some("inspector".into());
+            c.ironic.client.auth.password = Some(keystone.password("inspector"));
+            c.ironic.client.auth.project_name = Some("service".into());
+            c.ironic.client.auth.user_domain_name = Some("Default".into());
+            c.ironic.client.auth.project_domain_name = Some("Default".into());
+            c.ironic.client.region_name = Some("RegionOne".into());
         })
         .await;
     let uuid = ironic.manageable_node(json!({})).await;
@@ -916,8 +916,8 @@ async fn keystone_without_service_credentials_does_not_start() {
         "{err:#}"
     );
     config.keystone_authtoken.auth_type = Some("password".into());
-    config.keystone_authtoken.auth_url = Some("http://127.0.0.1:9".into());
-    config.keystone_authtoken.username = Some("inspector".into());
+    config.keystone_authtoken.auth.auth_url = Some("http://127.0.0.1:9".into());
+    config.keystone_authtoken.auth.username = Some("inspector".into());
     let err = inspector::service::build(config)
         .await
         .err()

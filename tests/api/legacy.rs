@@ -29,7 +29,7 @@ async fn legacy_app(ironic: &Ironic) -> TestApp {
     let url = ironic.url.clone();
     TestApp::spawn_with(move |c| {
         c.default.listen_port = port;
-        c.ironic.endpoint_override = Some(url);
+        c.ironic.client.endpoint_override = Some(url);
         c.ironic.max_retries = 5;
         c.ironic.retry_interval = 1;
         c.default.introspection_delay = 0;

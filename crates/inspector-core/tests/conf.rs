@@ -444,9 +444,9 @@ fn reference_configuration_loads_cleanly() {
         c.database.connection.as_deref(),
         Some("sqlite:////tmp/harness-state/inspector/inspector.sqlite")
     );
-    assert_eq!(c.ironic.auth_type, "none");
+    assert_eq!(c.ironic.client.auth_type, "none");
     assert_eq!(
-        c.ironic.endpoint_override.as_deref(),
+        c.ironic.client.endpoint_override.as_deref(),
         Some("http://127.0.0.1:6385")
     );
     assert_eq!((c.ironic.max_retries, c.ironic.retry_interval), (5, 1));
@@ -505,13 +505,13 @@ fn keystone_deployment_maps_to_the_model() {
         Some("http://keystone:5000")
     );
     assert_eq!(ka.auth_type.as_deref(), Some("password"));
-    assert_eq!(ka.username.as_deref(), Some("ironic-inspector"));
-    assert_eq!(ka.user_domain_name.as_deref(), Some("Default"));
+    assert_eq!(ka.auth.username.as_deref(), Some("ironic-inspector"));
+    assert_eq!(ka.auth.user_domain_name.as_deref(), Some("Default"));
     assert_eq!(ka.token_cache_time, 600);
     assert_eq!(ka.http_connect_timeout, Some(Duration::from_secs(10)));
     assert_eq!(ka.cafile.as_deref(), Some("/etc/ssl/ca.pem"));
     assert_eq!(ka.interface.as_deref(), Some("internal"));
-    let ir = &c.ironic;
+    let ir = &c.ironic.client;
     assert_eq!(ir.valid_interfaces, ["internal"]);
     assert_eq!(ir.timeout, Some(Duration::from_secs(30)));
     assert_eq!(
@@ -523,7 +523,7 @@ fn keystone_deployment_maps_to_the_model() {
     assert_eq!(ir.service_type, "baremetal");
     assert_eq!(c.swift.container, "inspection");
     assert_eq!(c.swift.delete_after, 86400);
-    assert_eq!(c.swift.client.password.as_deref(), Some("s3cr3t"));
+    assert_eq!(c.swift.client.auth.password.as_deref(), Some("s3cr3t"));
     assert_eq!(c.swift.client.service_type, "object-store");
     assert_eq!(c.processing.store_data, StoreData::Swift);
     assert_eq!(c.processing.node_not_found_hook.as_deref(), Some("enroll"));
@@ -728,7 +728,7 @@ fn inconsistent_options_are_errors() {
     let errs = errors("[ironic]\ninterface = admin\n");
     assert_eq!(errs[0].option, "interface");
     let c = ok("[ironic]\ninterface = admin\nvalid_interfaces =\n").config;
-    assert_eq!(c.ironic.valid_interfaces, ["admin"]);
+    assert_eq!(c.ironic.client.valid_interfaces, ["admin"]);
     // Swift's client is only checked when Swift is used.
     ok("[swift]\nvalid_interfaces = bogus\n");
     errors("[swift]\nvalid_interfaces = bogus\n[processing]\nstore_data = swift\n");
@@ -763,8 +763,8 @@ fn model_conversions() {
     assert_eq!(c.processing.processing_hooks, ["a", "b"]);
     assert_eq!(c.processing.ramdisk_logs_dir, None);
     assert_eq!(c.iptables.ip_version, IpVersion::V6);
-    assert_eq!(c.ironic.timeout, Some(Duration::from_millis(250)));
-    assert_eq!(c.ironic.endpoint.as_deref(), Some("http://ironic"));
+    assert_eq!(c.ironic.client.timeout, Some(Duration::from_millis(250)));
+    assert_eq!(c.ironic.client.endpoint.as_deref(), Some("http://ironic"));
     assert_eq!(c.database.connection, None);
     let errs = errors("[DEFAULT]\nlisten_unix_socket_mode = -1\n");
     assert_eq!(errs[0].message, "Should be greater than or equal to 0");

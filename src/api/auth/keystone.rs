@@ -52,7 +52,7 @@ impl KeystoneAuth {
         let uri = c
             .www_authenticate_uri
             .as_deref()
-            .or(c.auth_url.as_deref())
+            .or(c.auth.auth_url.as_deref())
             .unwrap_or_default();
         Self::new(
             validator,

@@ -246,7 +246,7 @@ async fn ironic_outage_keeps_the_files_and_the_next_sync_catches_up() {
     let (node, mac) = ironic.node_with_port().await;
     let app = TestApp::with_ironic(|c| {
         bed.configure(c);
-        c.ironic.endpoint_override = Some(proxy.url.clone());
+        c.ironic.client.endpoint_override = Some(proxy.url.clone());
         c.ironic.max_retries = 0;
         c.pxe_filter.sync_period = 1;
     })
@@ -289,7 +289,7 @@ async fn starting_without_ironic_fails_closed() {
     proxy.set_up(false);
     let app = TestApp::with_ironic(|c| {
         bed.configure(c);
-        c.ironic.endpoint_override = Some(proxy.url.clone());
+        c.ironic.client.endpoint_override = Some(proxy.url.clone());
         c.ironic.max_retries = 0;
         c.pxe_filter.sync_period = 1;
         c.processing.node_not_found_hook = Some("enroll".into());

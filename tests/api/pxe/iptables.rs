@@ -275,7 +275,7 @@ async fn ironic_outage_keeps_the_chain_and_the_next_sync_catches_up() {
     let (node, mac) = ironic.node_with_port().await;
     let app = TestApp::with_ironic(|c| {
         configure(&ns, c);
-        c.ironic.endpoint_override = Some(proxy.url.clone());
+        c.ironic.client.endpoint_override = Some(proxy.url.clone());
         c.ironic.max_retries = 0;
         c.pxe_filter.sync_period = 1;
     })
@@ -313,7 +313,7 @@ async fn starting_without_ironic_rejects_until_it_answers() {
     proxy.set_up(false);
     let _app = TestApp::with_ironic(|c| {
         configure(&ns, c);
-        c.ironic.endpoint_override = Some(proxy.url.clone());
+        c.ironic.client.endpoint_override = Some(proxy.url.clone());
         c.ironic.max_retries = 0;
         c.pxe_filter.sync_period = 1;
         c.processing.node_not_found_hook = Some("enroll".into());
