@@ -23,6 +23,12 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "building"
 cargo build --workspace --all-targets
 
+step "building the release binary"
+cargo build --release --bin inspector
+
+step "the Debian package: build, install with dpkg -i, run, purge"
+packaging/deb/test.sh
+
 IRONIC_PORT=$(free_port)
 IRONIC32_PORT=$(free_port)
 # Ironic 32.1.0 calls this inspector (its 'inspector' inspect interface);

@@ -15,5 +15,6 @@ pub mod policy;
 pub mod pxe_filter;
 pub mod service;
 pub mod store;
+pub mod systemd;
 pub mod telemetry;
 pub mod tls;

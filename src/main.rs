@@ -160,6 +160,9 @@ async fn run(cli: Cli) -> Result<(), ExitCode> {
             for warning in &loaded.warnings {
                 tracing::warn!("{warning}");
             }
+            // Before anything can tell systemd we are ready (and so before
+            // a reload can come): SIGHUP would otherwise end the process.
+            inspector::telemetry::reopen_log_file_on_sighup().map_err(fail)?;
             let bound = inspector::service::bind(&loaded.config)
                 .await
                 .map_err(fail)?;

@@ -178,6 +178,13 @@ pub async fn serve(
     inspector: Arc<Inspector>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    // The database, the PXE filter's first sync and the listener are all in
+    // place (see build_with_config_dirs and bind): systemd may send traffic.
+    let notifier = crate::systemd::Notifier::from_env();
+    let _watchdog = notifier.start_watchdog();
+    let shutdown = notifier.stopping_when(shutdown);
+    notifier.ready();
+
     let app = crate::api::app(state);
     let make_service = ServiceExt::<Request>::into_make_service(app);
     match bound {

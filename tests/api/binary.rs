@@ -393,3 +393,184 @@ async fn sigkill_while_nodes_wait_then_restart() {
         }
     }
 }
+
+/// Messages the service sent to a notification socket, as systemd would
+/// receive them (`Type=notify`).
+struct NotifySocket {
+    socket: std::os::unix::net::UnixDatagram,
+    /// What to put in `NOTIFY_SOCKET`.
+    name: String,
+}
+
+impl NotifySocket {
+    /// An abstract socket (`@name`), the form systemd itself uses.
+    fn bind_abstract() -> Self {
+        use std::os::linux::net::SocketAddrExt;
+        let name = format!("inspector-test-notify-{}", uuid::Uuid::new_v4().simple());
+        let address = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
+        let socket = std::os::unix::net::UnixDatagram::bind_addr(&address).unwrap();
+        Self {
+            socket,
+            name: format!("@{name}"),
+        }
+    }
+
+    /// The next message, waiting at most `limit`.
+    fn next(&self, limit: Duration) -> Option<String> {
+        self.socket.set_read_timeout(Some(limit)).unwrap();
+        let mut buf = [0u8; 4096];
+        let n = self.socket.recv(&mut buf).ok()?;
+        Some(String::from_utf8_lossy(&buf[..n]).into_owned())
+    }
+}
+
+/// Under systemd (`Type=notify`, `WatchdogSec=`): READY=1 once the port
+/// accepts connections, WATCHDOG=1 at half the watchdog period, STOPPING=1
+/// when SIGTERM starts the shutdown.
+#[tokio::test]
+async fn systemd_notifications_ready_watchdog_stopping() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    // The dnsmasq filter, with Ironic unreachable (no retries): its first
+    // sync closes the filter, then the start command leaves a mark.
+    let hostsdir = dir.path().join("hostsdir");
+    std::fs::create_dir(&hostsdir).unwrap();
+    let started_mark = dir.path().join("dnsmasq-started");
+    let config = write_config(
+        dir.path(),
+        port,
+        &format!(
+            "auth_strategy = noauth\n[ironic]\nauth_type = none\nendpoint_override = http://127.0.0.1:9\nmax_retries = 0\n\
+             [pxe_filter]\ndriver = dnsmasq\n[dnsmasq_pxe_filter]\ndhcp_hostsdir = {}\ndnsmasq_start_command = touch {}\n",
+            hostsdir.display(),
+            started_mark.display()
+        ),
+    );
+    let notify = NotifySocket::bind_abstract();
+    let log = config.with_extension("log");
+    let child = Command::new(BINARY)
+        .args(["serve", "--config-file", config.to_str().unwrap()])
+        .env("NOTIFY_SOCKET", &notify.name)
+        // Keep-alives every 0.2 s.
+        .env("WATCHDOG_USEC", "400000")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut served = Served { child, port, log };
+
+    let started = Instant::now();
+    let mut before_ready = Vec::new();
+    loop {
+        let message = notify.next(Duration::from_secs(20)).unwrap_or_else(|| {
+            panic!(
+                "no READY=1 within 20 s (got {before_ready:?}): {}",
+                served.log_text()
+            )
+        });
+        if message == "READY=1" {
+            break;
+        }
+        before_ready.push(message);
+        assert!(started.elapsed() < Duration::from_secs(20));
+    }
+    // systemd starts dependent units at READY=1: they must find the port
+    // open and the PXE filter in place.
+    std::net::TcpStream::connect(("127.0.0.1", port))
+        .expect("READY=1 was sent before the port accepted connections");
+    assert!(
+        hostsdir.join("unknown_hosts_filter").exists() && started_mark.exists(),
+        "READY=1 was sent before the PXE filter's first sync: {}",
+        served.log_text()
+    );
+    assert!(
+        before_ready.iter().all(|m| m == "WATCHDOG=1"),
+        "{before_ready:?}"
+    );
+
+    let watching = Instant::now();
+    let mut watchdogs = 0;
+    while watching.elapsed() < Duration::from_millis(1500) {
+        let message = notify.next(Duration::from_secs(2)).expect("WATCHDOG=1");
+        assert_eq!(message, "WATCHDOG=1");
+        watchdogs += 1;
+    }
+    // 0.2 s apart over 1.5 s: about 7; a loaded machine may delay some.
+    assert!(watchdogs >= 3, "{watchdogs} WATCHDOG=1 in 1.5 s");
+
+    served.signal("TERM");
+    let stopping = Instant::now();
+    loop {
+        let message = notify
+            .next(Duration::from_secs(10))
+            .unwrap_or_else(|| panic!("no STOPPING=1 after SIGTERM: {}", served.log_text()));
+        if message == "STOPPING=1" {
+            break;
+        }
+        assert_eq!(message, "WATCHDOG=1");
+        assert!(stopping.elapsed() < Duration::from_secs(10));
+    }
+    assert_eq!(served.wait_exit(Duration::from_secs(10)), Some(0));
+}
+
+/// logrotate without copytruncate: the log file is renamed, SIGHUP makes the
+/// service write to a new file at the configured path, and the service
+/// keeps serving. oslo.log's watch_log_file is accepted.
+#[tokio::test]
+async fn sighup_reopens_the_log_file_and_keeps_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let log_file = dir.path().join("service.log");
+    let config = write_config(
+        dir.path(),
+        port,
+        &format!(
+            "auth_strategy = noauth\nlog_file = {}\nwatch_log_file = true\n[ironic]\nauth_type = none\nendpoint_override = http://127.0.0.1:9\n[pxe_filter]\ndriver = noop\n",
+            log_file.display()
+        ),
+    );
+    let (code, out, err) = run(&["config", "check", "--config-file", config.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(!err.contains("watch_log_file"), "{err}");
+
+    let mut served = serve(&config, port).await;
+    let first = std::fs::read_to_string(&log_file).unwrap();
+    assert!(first.contains("inspector is listening"), "{first}");
+    assert!(
+        first.contains("watch_log_file") && first.contains("SIGHUP"),
+        "{first}"
+    );
+
+    let rotated = dir.path().join("service.log.1");
+    std::fs::rename(&log_file, &rotated).unwrap();
+    served.signal("HUP");
+    let started = Instant::now();
+    while !std::fs::read_to_string(&log_file)
+        .unwrap_or_default()
+        .contains("reopened the log file")
+    {
+        assert!(
+            served.child.try_wait().unwrap().is_none(),
+            "SIGHUP ended the service: {}",
+            std::fs::read_to_string(&rotated).unwrap_or_default()
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no new log file after SIGHUP; old one: {}",
+            std::fs::read_to_string(&rotated).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let r = client().get(served.url("/v1")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+
+    served.signal("TERM");
+    assert_eq!(served.wait_exit(Duration::from_secs(10)), Some(0));
+    let new = std::fs::read_to_string(&log_file).unwrap();
+    let old = std::fs::read_to_string(&rotated).unwrap();
+    assert!(new.contains("shutting down"), "{new}");
+    assert!(
+        !old.contains("shutting down") && !old.contains("reopened the log file"),
+        "{old}"
+    );
+}

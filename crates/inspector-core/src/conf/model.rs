@@ -278,6 +278,12 @@ options! {
             "Directory of log_file when it is a relative path.",
         )
         .old_name("logdir"),
+        watch_log_file: bool = opt(
+            boolean(),
+            "false",
+            "Older oslo.log: watch log_file and reopen it when it is moved. inspector always reopens \
+             log_file on SIGHUP instead (logrotate's postrotate, systemd's reload); accepted, changes nothing.",
+        ),
         use_syslog = opt(boolean(), "false", "Log to syslog.").unsupported(),
         use_journal = opt(boolean(), "false", "Log to the systemd journal.").unsupported(),
         syslog_log_facility = opt(string(), "LOG_USER", "Syslog facility.").unsupported(),
