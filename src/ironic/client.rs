@@ -5,7 +5,8 @@
 //! Retries are bounded three ways: `[ironic] max_retries` × `retry_interval`
 //! (background work), an optional deadline for all of one API request's
 //! Ironic work ([`IronicClient::within`]), and the service's shutdown
-//! ([`IronicClient::stopped_by`]), which ends retries and their pauses at once.
+//! ([`IronicClient::stopped_by`]), which ends retries and their pauses at once
+//! and bounds the wait for an answer in flight.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -119,7 +120,8 @@ struct Inner {
     session: Mutex<Option<(String, String)>>,
     /// Whether the last exchange with Ironic failed transiently (no answer,
     /// 502-504): at shutdown, an exchange in flight with a failing Ironic is
-    /// not waited for, one with a healthy Ironic may finish.
+    /// not waited for, one with a healthy Ironic may finish (see
+    /// [`ANSWER_WAIT_AT_SHUTDOWN`]).
     failing: AtomicBool,
 }
 
@@ -142,8 +144,9 @@ enum Stop {
 
 impl Limits {
     /// Resolves when the caller stops waiting for an exchange in flight: at
-    /// the deadline, or at shutdown if `cut_at_shutdown` says so then.
-    async fn interrupted(&self, cut_at_shutdown: impl Fn() -> bool) -> Stop {
+    /// the deadline, or at shutdown; `answer_due` says then until when an
+    /// Ironic that seems healthy may still answer (None: not waited for).
+    async fn interrupted(&self, answer_due: impl Fn() -> Option<tokio::time::Instant>) -> Stop {
         let deadline = async {
             match self.deadline {
                 Some(deadline) => tokio::time::sleep_until(deadline).await,
@@ -154,8 +157,8 @@ impl Limits {
             match &self.shutdown {
                 Some(token) => {
                     token.cancelled().await;
-                    if !cut_at_shutdown() {
-                        std::future::pending::<()>().await;
+                    if let Some(due) = answer_due() {
+                        tokio::time::sleep_until(due).await;
                     }
                 }
                 None => std::future::pending().await,
@@ -209,6 +212,12 @@ impl Reply {
         serde_json::from_slice(&self.body).map_err(|e| IronicError::InvalidResponse(e.to_string()))
     }
 }
+
+/// Once the service stops, how long from its start an exchange with an
+/// Ironic that has been answering may still run: a normal answer (the node
+/// being powered off at the end of processing, say) arrives well within it,
+/// a hung exchange does not hold the exit longer.
+const ANSWER_WAIT_AT_SHUTDOWN: Duration = Duration::from_secs(2);
 
 /// Whether a reply is worth retrying.
 fn transient(status: u16, body: &[u8]) -> bool {
@@ -265,8 +274,8 @@ impl IronicClient {
     }
 
     /// This client, whose retries and pauses end as soon as `shutdown` is
-    /// cancelled; an exchange in flight is abandoned too unless Ironic has
-    /// been answering.
+    /// cancelled; an exchange in flight is abandoned at once when Ironic has
+    /// been failing, else [`ANSWER_WAIT_AT_SHUTDOWN`] after it began.
     pub fn stopped_by(&self, shutdown: CancellationToken) -> Self {
         let mut limits = self.limits.clone();
         limits.shutdown = Some(shutdown);
@@ -346,7 +355,7 @@ impl IronicClient {
             return Ok(s.clone());
         }
         let started = Instant::now();
-        let root = match self.unless_stopped(self.endpoint_root(), || true).await {
+        let root = match self.unless_stopped(self.endpoint_root(), || None).await {
             Ok(root) => root?,
             Err(stop) => {
                 return Err(self.stopped(
@@ -389,16 +398,16 @@ impl IronicClient {
         Ok((root, version))
     }
 
-    /// `future`, unless the limits stop the caller first (`cut_at_shutdown`
-    /// as in [`Limits::interrupted`]).
+    /// `future`, unless the limits stop the caller first (`answer_due` as
+    /// in [`Limits::interrupted`]).
     async fn unless_stopped<T>(
         &self,
         future: impl std::future::Future<Output = T>,
-        cut_at_shutdown: impl Fn() -> bool,
+        answer_due: impl Fn() -> Option<tokio::time::Instant>,
     ) -> Result<T, Stop> {
         tokio::select! {
             biased;
-            stop = self.limits.interrupted(cut_at_shutdown) => Err(stop),
+            stop = self.limits.interrupted(answer_due) => Err(stop),
             value = future => Ok(value),
         }
     }
@@ -506,21 +515,24 @@ impl IronicClient {
             let started = Instant::now();
             let is_retry = attempt > 0;
             let failing = &self.inner.failing;
+            // At shutdown, a retry or an exchange with a failing Ironic is
+            // abandoned at once; Ironic may still answer any other.
+            let answer_due = || {
+                (!is_retry && !failing.load(Ordering::Relaxed))
+                    .then(|| tokio::time::Instant::from_std(started) + ANSWER_WAIT_AT_SHUTDOWN)
+            };
             let exchange = self.exchange(&method, url, microversion, body, renew_token);
             renew_token = false;
-            let outcome = match self
-                .unless_stopped(exchange, || is_retry || failing.load(Ordering::Relaxed))
-                .await
-            {
+            let outcome = match self.unless_stopped(exchange, answer_due).await {
                 Ok(outcome) => outcome,
                 Err(stop) => {
                     if stop == Stop::Deadline {
                         self.inner.failing.store(true, Ordering::Relaxed);
                     }
-                    let cause = if is_retry {
-                        format!("{last_failure}; no answer to the last attempt in time")
-                    } else {
-                        format!("no answer to {target} in time")
+                    let cause = match (is_retry, stop) {
+                        (true, _) => format!("{last_failure}; the last attempt had no answer yet"),
+                        (false, Stop::Deadline) => format!("no answer to {target} in time"),
+                        (false, Stop::Shutdown) => "no answer yet".to_string(),
                     };
                     return Err(self.stopped(stop, &target, &cause, attempt + 1, call_started));
                 }

@@ -8,10 +8,14 @@
 //! that stops accepting connections and later accepts them again.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Mutex;
 use tokio::task::{JoinHandle, JoinSet};
@@ -29,12 +33,32 @@ const API_BOUND: Duration = Duration::from_secs(15);
 const NODE: &str = "5d0c6e1f-2a3b-4c4d-9e8f-7a6b5c4d3e2f";
 
 /// A TCP forwarder to a real Ironic that can be switched off (its port
-/// refuses connections, open ones are cut) and on again on the same port.
+/// refuses connections, open ones are cut), made to hang (requests, on new
+/// or open connections, are taken and never forwarded), and switched on
+/// again on the same port.
 struct IronicSwitch {
     url: String,
     addr: SocketAddr,
     origin: String,
+    hanging: Arc<AtomicBool>,
     accepting: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// Copies bytes until either side closes; holds them while `hanging`.
+async fn pump(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, hanging: Arc<AtomicBool>) {
+    let mut buffer = vec![0u8; 16 * 1024];
+    loop {
+        let read = match from.read(&mut buffer).await {
+            Ok(0) | Err(_) => return,
+            Ok(read) => read,
+        };
+        if hanging.load(Ordering::SeqCst) {
+            std::future::pending::<()>().await;
+        }
+        if to.write_all(&buffer[..read]).await.is_err() {
+            return;
+        }
+    }
 }
 
 impl IronicSwitch {
@@ -49,6 +73,7 @@ impl IronicSwitch {
             url: format!("http://{addr}"),
             addr,
             origin,
+            hanging: Arc::new(AtomicBool::new(false)),
             accepting: Mutex::new(None),
         };
         *switch.accepting.lock().await = Some(switch.forward(listener));
@@ -57,17 +82,25 @@ impl IronicSwitch {
 
     fn forward(&self, listener: TcpListener) -> JoinHandle<()> {
         let origin = self.origin.clone();
+        let hanging = self.hanging.clone();
         tokio::spawn(async move {
             // Owned here, so that switching off drops every open connection.
             let mut connections = JoinSet::new();
             loop {
-                let Ok((mut inbound, _)) = listener.accept().await else {
+                let Ok((inbound, _)) = listener.accept().await else {
                     continue;
                 };
                 let origin = origin.clone();
+                let hanging = hanging.clone();
                 connections.spawn(async move {
-                    if let Ok(mut outbound) = TcpStream::connect(&origin).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    let Ok(outbound) = TcpStream::connect(&origin).await else {
+                        return;
+                    };
+                    let (client_read, client_write) = inbound.into_split();
+                    let (ironic_read, ironic_write) = outbound.into_split();
+                    tokio::select! {
+                        _ = pump(client_read, ironic_write, hanging.clone()) => {}
+                        _ = pump(ironic_read, client_write, hanging) => {}
                     }
                 });
             }
@@ -82,8 +115,15 @@ impl IronicSwitch {
         }
     }
 
+    /// Ironic hangs: requests are taken and never answered.
+    fn hang(&self) {
+        self.hanging.store(true, Ordering::SeqCst);
+    }
+
     /// Ironic is back on the same address.
     async fn on(&self) {
+        self.off().await;
+        self.hanging.store(false, Ordering::SeqCst);
         let listener = TcpListener::bind(self.addr).await.unwrap();
         *self.accepting.lock().await = Some(self.forward(listener));
     }
@@ -304,11 +344,30 @@ fn service_config(dir: &std::path::Path, port: u16, ironic_url: &str) -> std::pa
     path
 }
 
-/// SIGTERM while Ironic is down and a node's start retries in the
-/// background: the process exits at once, and the next start on the same
-/// database has every node consistent.
+#[derive(Debug, Clone, Copy)]
+enum Outage {
+    /// Connections refused: the background step retries every 2 s.
+    Refusing,
+    /// Connections accepted, never answered: the step's first attempt
+    /// waits for the 60 s `[ironic] timeout`.
+    Hanging,
+}
+
+/// SIGTERM while Ironic refuses connections and a node's start retries in
+/// the background: the process exits at once, and the next start on the
+/// same database has every node consistent.
 #[tokio::test]
-async fn sigterm_with_ironic_down_exits_at_once_and_a_restart_recovers() {
+async fn sigterm_with_ironic_refusing_exits_at_once_and_a_restart_recovers() {
+    sigterm_with_ironic_down(Outage::Refusing).await;
+}
+
+/// As above, Ironic hanging: the exchange in flight is not waited for.
+#[tokio::test]
+async fn sigterm_with_ironic_hanging_exits_at_once_and_a_restart_recovers() {
+    sigterm_with_ironic_down(Outage::Hanging).await;
+}
+
+async fn sigterm_with_ironic_down(outage: Outage) {
     let ironic = Ironic::new();
     let switch = IronicSwitch::start(&ironic.url).await;
     let dir = tempfile::tempdir().unwrap();
@@ -349,11 +408,15 @@ async fn sigterm_with_ironic_down_exits_at_once_and_a_restart_recovers() {
         assert!(started.elapsed() < Duration::from_secs(20), "never waiting");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    // Its power-on waits for the introspection delay: Ironic is gone by then.
+    // Its background steps meet Ironic down (its power-on at the latest,
+    // which waits for the introspection delay).
     let (interrupted, _) = ironic.node_with_port().await;
     start(interrupted.clone(), "").await;
-    switch.off().await;
-    // Retries of the start and of the periodic Ironic sync are under way.
+    match outage {
+        Outage::Refusing => switch.off().await,
+        Outage::Hanging => switch.hang(),
+    }
+    // The start and the periodic Ironic sync wait for Ironic.
     tokio::time::sleep(Duration::from_secs(6)).await;
     assert_eq!(status_of(interrupted.clone()).await["state"], "starting");
 
@@ -361,7 +424,7 @@ async fn sigterm_with_ironic_down_exits_at_once_and_a_restart_recovers() {
     let signalled = Instant::now();
     let code = served.wait_exit(Duration::from_secs(5));
     let exit_time = signalled.elapsed();
-    eprintln!("exited {exit_time:?} after SIGTERM with Ironic down");
+    eprintln!("{outage:?}: exited {exit_time:?} after SIGTERM");
     assert_eq!(code, Some(0), "{}", served.log_text());
     let log = served.log_text();
     assert!(!log.contains("did not finish in time"), "{log}");
@@ -376,7 +439,7 @@ async fn sigterm_with_ironic_down_exits_at_once_and_a_restart_recovers() {
         assert_eq!(status["error"], Value::Null, "{status}");
     }
     let status = status_of(interrupted.clone()).await;
-    eprintln!("interrupted node after the restart: {status}");
+    eprintln!("{outage:?}: interrupted node after the restart: {status}");
     assert_eq!(status["state"], "error", "{status}");
     assert_eq!(status["finished"], true, "{status}");
     let error = status["error"].as_str().unwrap_or_default();
