@@ -440,7 +440,7 @@ impl IronicClient {
                 cause: cause.to_string(),
             },
         };
-        tracing::warn!(target, attempts, error = %error, "stopped waiting for Ironic");
+        tracing::warn!(call = target, attempts, error = %error, "stopped waiting for Ironic");
         error
     }
 
@@ -526,9 +526,9 @@ impl IronicClient {
             let outcome = match self.unless_stopped(exchange, answer_due).await {
                 Ok(outcome) => outcome,
                 Err(stop) => {
-                    if stop == Stop::Deadline {
-                        self.inner.failing.store(true, Ordering::Relaxed);
-                    }
+                    // No answer in time: later calls need not wait for one
+                    // at shutdown either.
+                    self.inner.failing.store(true, Ordering::Relaxed);
                     let cause = match (is_retry, stop) {
                         (true, _) => format!("{last_failure}; the last attempt had no answer yet"),
                         (false, Stop::Deadline) => format!("no answer to {target} in time"),
@@ -585,10 +585,10 @@ impl IronicClient {
                 }
             }
             attempt += 1;
-            crate::metrics::ironic_retry();
             if let Err(stop) = self.limits.pause(settings.retry_interval).await {
                 return Err(self.stopped(stop, &target, &last_failure, attempt, call_started));
             }
+            crate::metrics::ironic_retry();
         }
     }
 
@@ -874,6 +874,49 @@ mod tests {
         assert_eq!(encode("node-1"), "node-1");
         assert_eq!(encode("a/b c?d"), "a%2Fb%20c%3Fd");
         assert_eq!(encode("uuid,driver_info"), "uuid,driver_info");
+    }
+
+    fn client() -> IronicClient {
+        let conf = conf::Ironic {
+            auth_type: "none".into(),
+            endpoint_override: Some("http://127.0.0.1:9".into()),
+            ..Default::default()
+        };
+        IronicClient::new(IronicSettings::from_config(&conf).unwrap()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_pause_past_the_deadline_is_not_taken() {
+        let ironic = client().within(Duration::from_millis(500));
+        let started = Instant::now();
+        assert_eq!(
+            ironic.limits.pause(Duration::from_secs(2)).await,
+            Err(Stop::Deadline)
+        );
+        assert!(started.elapsed() < Duration::from_millis(400));
+        assert_eq!(ironic.limits.pause(Duration::from_millis(10)).await, Ok(()));
+    }
+
+    #[tokio::test]
+    async fn shutdown_ends_a_pause_and_an_exchange_with_a_failing_ironic_at_once() {
+        let shutdown = CancellationToken::new();
+        let ironic = client().stopped_by(shutdown.clone());
+        shutdown.cancel();
+        let started = Instant::now();
+        assert_eq!(
+            ironic.limits.pause(Duration::from_secs(60)).await,
+            Err(Stop::Shutdown)
+        );
+        assert_eq!(ironic.limits.interrupted(|| None).await, Stop::Shutdown);
+        assert!(started.elapsed() < Duration::from_secs(1));
+    }
+
+    #[tokio::test]
+    async fn a_narrower_scope_keeps_the_earlier_deadline() {
+        let outer = client().within(Duration::from_secs(1));
+        let inner = outer.within(Duration::from_secs(30));
+        assert_eq!(inner.limits.deadline, outer.limits.deadline);
+        assert_eq!(inner.limits.patience, Some(Duration::from_secs(1)));
     }
 
     #[test]
