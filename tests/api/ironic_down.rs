@@ -5,7 +5,7 @@
 //!
 //! "Down" is a closed port, a mock that never answers or answers 503 or
 //! NodeLocked forever, or a TCP switch in front of the real test-bed Ironic
-//! that stops accepting connections and later accepts them again.
+//! that refuses connections or hangs, and later lets them through again.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -277,7 +277,8 @@ async fn status_of(app: &TestApp, uuid: &str) -> Value {
 
 /// Ironic goes away while a node's start runs in the background: an API
 /// request gives up after its 10 s, the background step keeps retrying
-/// (`max_retries` × `retry_interval` = 20 s) and succeeds once Ironic is back.
+/// (`max_retries` × `retry_interval` = 20 s) and succeeds once Ironic is
+/// back 16 s later.
 #[tokio::test]
 async fn background_work_keeps_its_retry_budget_while_api_requests_give_up() {
     let ironic = Ironic::new();
@@ -288,9 +289,10 @@ async fn background_work_keeps_its_retry_budget_while_api_requests_give_up() {
         c.ironic.max_retries = 20;
         c.ironic.retry_interval = 1;
         c.ironic.timeout = Some(Duration::from_secs(30));
-        // The second node waits for its power-on turn: Ironic goes away
-        // before it is powered on.
-        c.default.introspection_delay = 3;
+        // The second node waits for its power-on turn, so Ironic is gone
+        // before it can be powered on, and that call at least retries
+        // for more than the 10 s of an API request.
+        c.default.introspection_delay = 4;
     })
     .await;
     let (first, _) = ironic.node_with_port().await;
@@ -309,7 +311,7 @@ async fn background_work_keeps_its_retry_budget_while_api_requests_give_up() {
     assert_eq!(status, 503, "{message}");
     assert!(message.contains("Connection refused"), "{message}");
     // Longer than an API request waits, and the background step still tries.
-    while down_since.elapsed() < Duration::from_secs(12) {
+    while down_since.elapsed() < Duration::from_secs(16) {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let during = status_of(&app, &second).await;
