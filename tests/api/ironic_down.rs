@@ -152,10 +152,10 @@ async fn timed(request: reqwest::RequestBuilder) -> (u16, String, Duration) {
 async fn app_with_default_retries(url: String) -> TestApp {
     let defaults = inspector_core::conf::Config::default().ironic;
     TestApp::spawn_with(move |c| {
-        c.ironic.endpoint_override = Some(url);
+        c.ironic.client.endpoint_override = Some(url);
         c.ironic.max_retries = defaults.max_retries;
         c.ironic.retry_interval = defaults.retry_interval;
-        c.ironic.timeout = defaults.timeout;
+        c.ironic.client.timeout = defaults.client.timeout;
         c.default.introspection_delay = 0;
     })
     .await
@@ -285,10 +285,10 @@ async fn background_work_keeps_its_retry_budget_while_api_requests_give_up() {
     let switch = IronicSwitch::start(&ironic.url).await;
     let url = switch.url.clone();
     let app = TestApp::spawn_with(move |c| {
-        c.ironic.endpoint_override = Some(url);
+        c.ironic.client.endpoint_override = Some(url);
         c.ironic.max_retries = 20;
         c.ironic.retry_interval = 1;
-        c.ironic.timeout = Some(Duration::from_secs(30));
+        c.ironic.client.timeout = Some(Duration::from_secs(30));
         // The second node waits for its power-on turn, so Ironic is gone
         // before it can be powered on, and that call at least retries
         // for more than the 10 s of an API request.
