@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use inspector_core::conf::{Config, PxeDriver};
+use inspector_core::hooks::Pipeline;
 use inspector_core::state::State;
 use serde_json::json;
 use tempfile::TempDir;
@@ -15,7 +16,7 @@ use super::{ErrorKind, Inspector};
 use crate::clock::{Clock, FakeClock};
 use crate::ironic::IronicError;
 use crate::ironic::fake::{FakeIronic, Op};
-use crate::store::NodeRecord;
+use crate::store::{NodeRecord, Store, StoreOptions};
 
 struct Bench {
     inspector: Arc<Inspector>,
@@ -28,14 +29,15 @@ async fn bench() -> Bench {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = Config::default();
     config.pxe_filter.driver = PxeDriver::Noop;
-    config.database.connection = Some(format!(
+    let url = format!(
         "sqlite:///{}",
         dir.path().join("inspector.sqlite").display()
-    ));
-    let store = crate::service::open_store(&config).await.expect("store");
+    );
+    let options = StoreOptions { max_connections: 2 };
+    let store = Store::open(&url, &options).await.expect("store");
     store.upgrade().await.expect("schema");
     let pxe = crate::pxe_filter::PxeFilter::from_config(&config).expect("pxe filter");
-    let pipeline = crate::service::processing_pipeline(&config).expect("pipeline");
+    let (pipeline, _) = Pipeline::load(&config, None).expect("pipeline");
     let ironic = FakeIronic::new();
     let clock = Arc::new(FakeClock::new());
     let inspector = Inspector::with_clock(
