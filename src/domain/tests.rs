@@ -14,8 +14,9 @@ use tempfile::TempDir;
 
 use super::{ErrorKind, Inspector};
 use crate::clock::{Clock, FakeClock};
-use crate::ironic::IronicError;
 use crate::ironic::fake::{FakeIronic, Op};
+use crate::ironic::{IronicApi, IronicError};
+use crate::pxe_filter::{IronicPort, SyncInputs};
 use crate::store::{NodeRecord, Store, StoreOptions};
 
 struct Bench {
@@ -289,4 +290,46 @@ async fn a_node_busy_at_the_sweep_times_out_at_the_next_one() {
     assert_eq!(bench.state(&uuid).await, State::Waiting);
     drop(lock);
     assert_eq!(bench.inspector.fail_timed_out().await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn the_pxe_filter_reads_the_nodes_under_introspection_and_ironics_ports() {
+    let bench = bench().await;
+    let uuid = bench.node_with_port();
+    let port = bench.ironic.add_port(&uuid, "20:00:55:04:01:fe");
+    let client_id = "ff:00:00:00:00:00:02:00:00:02:c9:00:00:02:c9:03:00:01:f3:01";
+    bench
+        .ironic
+        .patch_port(
+            &port,
+            &[json!({"op": "add", "path": "/extra/client-id", "value": client_id})],
+            &uuid,
+        )
+        .await
+        .unwrap();
+    let inputs = super::pxe_inputs::PxeInputs(&bench.inspector);
+    assert!(!inputs.any_active().await.unwrap());
+
+    bench.start_unmanaged(&uuid).await;
+    assert!(inputs.any_active().await.unwrap());
+    let mut macs = inputs.active_macs().await.unwrap();
+    macs.sort();
+    assert_eq!(macs, ["20:00:55:04:01:fe", "52:54:00:12:34:56"]);
+    let ports = inputs.ironic_ports().await.unwrap();
+    assert_eq!(
+        ports,
+        [
+            IronicPort {
+                address: "52:54:00:12:34:56".into(),
+                client_id: None,
+            },
+            IronicPort {
+                address: "20:00:55:04:01:fe".into(),
+                client_id: Some(client_id.into()),
+            },
+        ]
+    );
+    bench.ironic.set_down(true);
+    let err = inputs.ironic_ports().await.expect_err("Ironic down");
+    assert!(err.contains("unreachable"), "{err}");
 }
