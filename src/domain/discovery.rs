@@ -112,7 +112,7 @@ impl Inspector {
             .ironic()
             .get_node(&uuid)
             .await
-            .map_err(|e| e.into_domain(&uuid))?;
+            .map_err(|e| Error::node_fetch(&uuid, e))?;
         let state = node.provision_state().to_lowercase();
         if !super::introspect::VALID_ACTIVE_STATES.contains(&state.as_str()) {
             return Err(Error::bad_request(format!(
@@ -123,7 +123,7 @@ impl Inspector {
         let record = NodeRecord {
             uuid: uuid.clone(),
             state: State::Waiting,
-            started_at: Some(crate::clock::now()),
+            started_at: Some(self.now()),
             finished_at: None,
             error: None,
             manage_boot: false,
@@ -236,7 +236,7 @@ impl Inspector {
         let record = NodeRecord {
             uuid: uuid.clone(),
             state: State::Enrolling,
-            started_at: Some(crate::clock::now()),
+            started_at: Some(self.now()),
             finished_at: None,
             error: None,
             manage_boot: true,

@@ -1,6 +1,7 @@
 //! The domain's error: a message for the client and what kind of failure it
 //! is; the HTTP layer maps the kind to a status code.
 
+use crate::ironic::IronicError;
 use crate::store::StoreError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +64,52 @@ impl From<StoreError> for Error {
                 Error::unavailable(format!("The database is not available: {err}"))
             }
             _ => Error::internal(err.to_string()),
+        }
+    }
+}
+
+/// How an Ironic failure reaches the API's caller: Ironic's 404 is ours,
+/// a refused request is a bad request, anything else (no answer, 5xx, auth,
+/// configuration) means Ironic cannot serve now.
+impl From<IronicError> for Error {
+    fn from(err: IronicError) -> Self {
+        match err {
+            IronicError::NotFound { message } => Error::not_found(message),
+            IronicError::Rejected { message, .. } | IronicError::Conflict { message } => {
+                Error::bad_request(message)
+            }
+            other => Error::unavailable(other.to_string()),
+        }
+    }
+}
+
+impl Error {
+    /// A failure to fetch node `node_id` from Ironic, worded for the caller.
+    pub(crate) fn node_fetch(node_id: &str, err: IronicError) -> Self {
+        match Error::from(err) {
+            Error {
+                kind: ErrorKind::NotFound,
+                ..
+            } => Error::not_found(format!("Node {node_id} was not found in Ironic")),
+            Error {
+                kind: ErrorKind::BadRequest,
+                message,
+            } => Error::bad_request(format!("Cannot get node {node_id}: {message}")),
+            other => other,
+        }
+    }
+
+    /// A failure of an Ironic operation on a node being processed: only
+    /// Ironic not answering is `unavailable`; anything else fails the node
+    /// with a bad request.
+    pub(crate) fn node_operation(action: &str, uuid: &str, err: IronicError) -> Self {
+        let message = format!("Failed to {action} for node {uuid}: {err}");
+        match err {
+            IronicError::Unreachable(_)
+            | IronicError::OutOfTime { .. }
+            | IronicError::ShuttingDown { .. }
+            | IronicError::Server { .. } => Error::unavailable(message),
+            _ => Error::bad_request(message),
         }
     }
 }

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::locks::NodeLock;
 use super::{Error, Inspector, Result, bmc};
-use crate::ironic::{IronicClient, Node};
+use crate::ironic::{IronicApi, Node};
 use crate::store::NodeRecord;
 
 /// Provision states introspection may start from.
@@ -75,7 +75,7 @@ impl Inspector {
         let node = ironic
             .get_node(node_id)
             .await
-            .map_err(|e| e.into_domain(node_id))?;
+            .map_err(|e| Error::node_fetch(node_id, e))?;
         let uuid = node.uuid().to_string();
         self.check_provision_state(&node)?;
         if manage_boot {
@@ -113,7 +113,7 @@ impl Inspector {
         let record = NodeRecord {
             uuid: uuid.clone(),
             state: State::Starting,
-            started_at: Some(crate::clock::now()),
+            started_at: Some(self.now()),
             finished_at: None,
             error: None,
             manage_boot,
@@ -129,13 +129,15 @@ impl Inspector {
             let this = self.handle();
             self.tasks.spawn(async move {
                 let ironic = this.ironic().clone();
-                this.prepare_node(lock, node, true, &ironic).await.ok();
+                this.prepare_node(lock, node, true, ironic.as_ref())
+                    .await
+                    .ok();
             });
             Ok(())
         } else {
             // Ironic boots the node itself right after this call returns, so
             // failures must reach it now, within the request's deadline.
-            self.prepare_node(lock, node, false, &ironic).await
+            self.prepare_node(lock, node, false, ironic.as_ref()).await
         }
     }
 
@@ -147,7 +149,7 @@ impl Inspector {
         lock: NodeLock,
         node: Node,
         manage_boot: bool,
-        ironic: &IronicClient,
+        ironic: &dyn IronicApi,
     ) -> Result<()> {
         let uuid = lock.uuid().to_string();
         let outcome = self
@@ -174,7 +176,7 @@ impl Inspector {
         uuid: &str,
         node: &Node,
         manage_boot: bool,
-        ironic: &IronicClient,
+        ironic: &dyn IronicApi,
     ) -> Result<()> {
         let ports = ironic.node_ports(uuid).await.map_err(|e| {
             Error::unavailable(format!("Cannot list the ports of node {uuid}: {e}"))

@@ -79,7 +79,7 @@ impl Inspector {
             let next = node.state.on(event).map_err(TransitionError::Invalid)?;
             match self
                 .store()
-                .finish(uuid, node.state, next, crate::clock::now(), error)
+                .finish(uuid, node.state, next, self.now(), error)
                 .await
             {
                 Ok(()) => {

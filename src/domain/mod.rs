@@ -11,11 +11,15 @@ pub mod locks;
 mod node_info;
 mod periodic;
 mod process;
+mod pxe_inputs;
 mod ramdisk_logs;
 mod reapply;
 mod rules;
 mod status;
 mod views;
+
+#[cfg(test)]
+mod tests;
 
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
@@ -29,7 +33,8 @@ pub use error::{Error, ErrorKind, Result};
 pub use status::ListRequest;
 pub use views::{ActionView, ConditionView, RuleSummaryView, RuleView, StatusView};
 
-use crate::ironic::IronicClient;
+use crate::clock::{Clock, SystemClock};
+use crate::ironic::IronicApi;
 use crate::pxe_filter::PxeFilter;
 use crate::store::Store;
 use locks::NodeLocks;
@@ -47,7 +52,9 @@ pub struct Inspector {
     config: Arc<Config>,
     store: Store,
     locks: NodeLocks,
-    ironic: IronicClient,
+    /// Ironic for background work; see [`Inspector::ironic_for_request`].
+    ironic: Arc<dyn IronicApi>,
+    clock: Arc<dyn Clock>,
     /// Background work (introspection steps, periodic tasks) to drain at shutdown.
     tasks: TaskTracker,
     shutdown: CancellationToken,
@@ -65,7 +72,19 @@ impl Inspector {
     pub fn new(
         config: Arc<Config>,
         store: Store,
-        ironic: IronicClient,
+        ironic: impl IronicApi + 'static,
+        pxe: PxeFilter,
+        pipeline: Pipeline,
+    ) -> Arc<Self> {
+        Self::with_clock(config, store, ironic, Arc::new(SystemClock), pxe, pipeline)
+    }
+
+    /// [`Inspector::new`] reading the time from `clock`.
+    pub fn with_clock(
+        config: Arc<Config>,
+        store: Store,
+        ironic: impl IronicApi + 'static,
+        clock: Arc<dyn Clock>,
         pxe: PxeFilter,
         pipeline: Pipeline,
     ) -> Arc<Self> {
@@ -77,6 +96,7 @@ impl Inspector {
             store,
             locks: NodeLocks::default(),
             ironic,
+            clock,
             tasks: TaskTracker::new(),
             shutdown,
             last_power_on: tokio::sync::Mutex::new(None),
@@ -96,25 +116,30 @@ impl Inspector {
     }
 
     /// Ironic for background work: upstream's retry budget, until shutdown.
-    pub fn ironic(&self) -> &IronicClient {
+    pub fn ironic(&self) -> &Arc<dyn IronicApi> {
         &self.ironic
     }
 
     /// Ironic for one API request: all its calls together wait at most
     /// [`API_IRONIC_PATIENCE`]. Call once per request and pass it along.
-    pub(crate) fn ironic_for_request(&self) -> IronicClient {
+    pub(crate) fn ironic_for_request(&self) -> Arc<dyn IronicApi> {
         self.ironic.within(API_IRONIC_PATIENCE)
     }
 
     /// Brings the PXE filter in line with Ironic's ports and the nodes under
     /// introspection.
     pub async fn sync_pxe_filter(&self) -> std::result::Result<(), String> {
-        self.pxe.sync(self).await
+        self.pxe.sync(&pxe_inputs::PxeInputs(self)).await
     }
 
     /// Sets the PXE filter up and applies a first sync (service start).
     pub async fn init_pxe_filter(&self) -> anyhow::Result<()> {
-        self.pxe.init(self).await
+        self.pxe.init(&pxe_inputs::PxeInputs(self)).await
+    }
+
+    /// The time now, as the domain records it.
+    pub(crate) fn now(&self) -> time::PrimitiveDateTime {
+        self.clock.now()
     }
 
     pub fn config(&self) -> &Config {
@@ -167,7 +192,7 @@ impl Inspector {
             .ironic_for_request()
             .get_node(node_id)
             .await
-            .map_err(|e| e.into_domain(node_id))?;
+            .map_err(|e| Error::node_fetch(node_id, e))?;
         Ok(node.uuid().to_string())
     }
 }

@@ -26,17 +26,6 @@ pub(crate) struct NodeInfo<'a> {
     pending_reset: bool,
 }
 
-fn ironic_failure(action: &str, uuid: &str, err: IronicError) -> Error {
-    let message = format!("Failed to {action} for node {uuid}: {err}");
-    match err {
-        IronicError::Unreachable(_)
-        | IronicError::OutOfTime { .. }
-        | IronicError::ShuttingDown { .. }
-        | IronicError::Server { .. } => Error::unavailable(message),
-        _ => Error::bad_request(message),
-    }
-}
-
 const UPDATE_NODE: &str = "update node properties";
 
 impl<'a> NodeInfo<'a> {
@@ -60,7 +49,7 @@ impl<'a> NodeInfo<'a> {
                 .ironic()
                 .node_ports(&self.uuid)
                 .await
-                .map_err(|e| ironic_failure("list ports", &self.uuid, e))?;
+                .map_err(|e| Error::node_operation("list ports", &self.uuid, e))?;
             self.ports = Some(ports);
         }
         Ok(self.ports.as_deref().unwrap_or_default())
@@ -78,7 +67,7 @@ impl<'a> NodeInfo<'a> {
             .ironic()
             .get_node(&self.uuid)
             .await
-            .map_err(|e| e.into_domain(&self.uuid))?;
+            .map_err(|e| Error::node_fetch(&self.uuid, e))?;
         self.ports = None;
         Ok(())
     }
@@ -121,11 +110,11 @@ impl<'a> NodeInfo<'a> {
                 for group in &groups {
                     self.patch(group, reset_interfaces)
                         .await
-                        .map_err(|e| ironic_failure(UPDATE_NODE, &self.uuid, e))?;
+                        .map_err(|e| Error::node_operation(UPDATE_NODE, &self.uuid, e))?;
                 }
                 Ok(())
             }
-            Err(e) => Err(ironic_failure(UPDATE_NODE, &self.uuid, e)),
+            Err(e) => Err(Error::node_operation(UPDATE_NODE, &self.uuid, e)),
         }
     }
 
@@ -186,7 +175,7 @@ impl<'a> NodeInfo<'a> {
             return self
                 .patch(&patch, reset_interfaces)
                 .await
-                .map_err(|e| ironic_failure(UPDATE_NODE, &uuid, e));
+                .map_err(|e| Error::node_operation(UPDATE_NODE, &uuid, e));
         }
         // Whatever else Ironic is asked comes after the node patches before it.
         self.flush().await?;
@@ -211,7 +200,11 @@ impl<'a> NodeInfo<'a> {
                         self.ports = None;
                     }
                     Err(e) => {
-                        return Err(ironic_failure(&format!("create port {address}"), &uuid, e));
+                        return Err(Error::node_operation(
+                            &format!("create port {address}"),
+                            &uuid,
+                            e,
+                        ));
                     }
                 }
             }
@@ -238,7 +231,13 @@ impl<'a> NodeInfo<'a> {
                         tracing::warn!(node = %uuid, %port, %message, "Ironic refused the port update; ignored");
                         self.ports = None;
                     }
-                    Err(e) => return Err(ironic_failure(&format!("update port {port}"), &uuid, e)),
+                    Err(e) => {
+                        return Err(Error::node_operation(
+                            &format!("update port {port}"),
+                            &uuid,
+                            e,
+                        ));
+                    }
                 }
             }
             NodeOp::DeletePort {
@@ -249,7 +248,11 @@ impl<'a> NodeInfo<'a> {
                     Ok(()) => tracing::info!(node = %uuid, %port, %address, "deleted port"),
                     Err(e) if e.is_not_found() => {}
                     Err(e) => {
-                        return Err(ironic_failure(&format!("delete port {address}"), &uuid, e));
+                        return Err(Error::node_operation(
+                            &format!("delete port {address}"),
+                            &uuid,
+                            e,
+                        ));
                     }
                 }
                 // Either way the port is gone.
@@ -261,14 +264,20 @@ impl<'a> NodeInfo<'a> {
                 ironic
                     .add_trait(&uuid, &name)
                     .await
-                    .map_err(|e| ironic_failure(&format!("add trait {name}"), &uuid, e))?;
+                    .map_err(|e| Error::node_operation(&format!("add trait {name}"), &uuid, e))?;
             }
             NodeOp::RemoveTrait(name) => match ironic.remove_trait(&uuid, &name).await {
                 Ok(()) => {}
                 Err(e) if e.is_not_found() => {
                     tracing::debug!(node = %uuid, trait_name = %name, "trait was not set")
                 }
-                Err(e) => return Err(ironic_failure(&format!("remove trait {name}"), &uuid, e)),
+                Err(e) => {
+                    return Err(Error::node_operation(
+                        &format!("remove trait {name}"),
+                        &uuid,
+                        e,
+                    ));
+                }
             },
         }
         Ok(())

@@ -83,8 +83,8 @@ impl Inspector {
         if timeout == 0 {
             return Ok(0);
         }
-        let deadline = crate::clock::now()
-            - time::Duration::seconds(i64::try_from(timeout).unwrap_or(i64::MAX / 2));
+        let deadline =
+            self.now() - time::Duration::seconds(i64::try_from(timeout).unwrap_or(i64::MAX / 2));
         let mut failed = 0;
         for node in self.store().active_started_before(deadline).await? {
             let Some(lock) = self.locks().try_lock(&node.uuid) else {

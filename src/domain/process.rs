@@ -102,7 +102,7 @@ impl Inspector {
         let ironic_node = match self.ironic().get_node(uuid).await {
             Ok(n) => n,
             Err(e) => {
-                let err = e.into_domain(uuid);
+                let err = Error::node_fetch(uuid, e);
                 self.fail(uuid, &err.message).await;
                 return Err(err);
             }

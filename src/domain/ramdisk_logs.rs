@@ -52,7 +52,7 @@ impl Inspector {
             uuid,
             mac.as_deref(),
             bmc.as_deref(),
-            crate::clock::now(),
+            self.now(),
         ) {
             Ok(name) => name,
             Err(e) => {

@@ -63,11 +63,7 @@ impl Inspector {
 
     async fn reapply_locked(&self, lock: NodeLock, mut data: Data) {
         let uuid = lock.uuid().to_string();
-        if let Err(e) = self
-            .store()
-            .set_started_at(&uuid, crate::clock::now())
-            .await
-        {
+        if let Err(e) = self.store().set_started_at(&uuid, self.now()).await {
             tracing::warn!(node = %uuid, error = %e, "cannot reapply: the node left the cache");
             return;
         }
@@ -100,7 +96,7 @@ impl Inspector {
             .ironic()
             .get_node(uuid)
             .await
-            .map_err(|e| e.into_domain(uuid))?;
+            .map_err(|e| Error::node_fetch(uuid, e))?;
         let mut node_info = NodeInfo::new(self, node);
         self.run_post_hooks(&mut node_info, data).await?;
         self.save_data(uuid, true, &without_logs(data)).await;

@@ -10,7 +10,7 @@ use crate::store::{ActionRecord, ConditionRecord, RuleRecord, StoreError};
 impl Inspector {
     pub async fn create_rule(&self, body: &Value) -> Result<RuleView> {
         let definition = rules::parse_rule(body).map_err(|e| Error::bad_request(e.0))?;
-        let record = to_record(definition);
+        let record = to_record(definition, self.now());
         match self.store.create_rule(&record).await {
             Err(StoreError::DuplicateRule(uuid)) => Err(Error::conflict(format!(
                 "Rule with UUID {uuid} already exists"
@@ -45,12 +45,12 @@ impl Inspector {
     }
 }
 
-fn to_record(definition: RuleDefinition) -> RuleRecord {
+fn to_record(definition: RuleDefinition, created_at: time::PrimitiveDateTime) -> RuleRecord {
     RuleRecord {
         uuid: definition
             .uuid
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
-        created_at: crate::clock::now(),
+        created_at,
         description: definition.description,
         scope: definition.scope,
         conditions: definition

@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
+use super::api::{IronicApi, IronicFuture};
 use super::error::{IronicError, error_message};
 use super::models::{Node, Port};
 use crate::keystone::{self, PasswordAuth, Token};
@@ -833,6 +834,98 @@ impl IronicClient {
                 .await?
                 .json()?,
         ))
+    }
+}
+
+impl IronicApi for IronicClient {
+    fn get_node<'a>(&'a self, id: &'a str) -> IronicFuture<'a, Node> {
+        Box::pin(IronicClient::get_node(self, id))
+    }
+
+    fn validate_node<'a>(&'a self, uuid: &'a str) -> IronicFuture<'a, Value> {
+        Box::pin(IronicClient::validate_node(self, uuid))
+    }
+
+    fn node_ports<'a>(&'a self, uuid: &'a str) -> IronicFuture<'a, Vec<Port>> {
+        Box::pin(IronicClient::node_ports(self, uuid))
+    }
+
+    fn all_ports(&self) -> IronicFuture<'_, Vec<Port>> {
+        Box::pin(IronicClient::all_ports(self))
+    }
+
+    fn ports_by_address<'a>(&'a self, mac: &'a str) -> IronicFuture<'a, Vec<Port>> {
+        Box::pin(IronicClient::ports_by_address(self, mac))
+    }
+
+    fn list_nodes<'a>(&'a self, fields: &'a str) -> IronicFuture<'a, Vec<Node>> {
+        Box::pin(IronicClient::list_nodes(self, fields))
+    }
+
+    fn set_boot_device<'a>(
+        &'a self,
+        uuid: &'a str,
+        device: &'a str,
+        persistent: bool,
+    ) -> IronicFuture<'a, ()> {
+        Box::pin(IronicClient::set_boot_device(
+            self, uuid, device, persistent,
+        ))
+    }
+
+    fn set_power_state<'a>(&'a self, uuid: &'a str, target: &'a str) -> IronicFuture<'a, ()> {
+        Box::pin(IronicClient::set_power_state(self, uuid, target))
+    }
+
+    fn patch_node<'a>(
+        &'a self,
+        uuid: &'a str,
+        patch: &'a [Value],
+        reset_interfaces: bool,
+    ) -> IronicFuture<'a, Node> {
+        Box::pin(IronicClient::patch_node(
+            self,
+            uuid,
+            patch,
+            reset_interfaces,
+        ))
+    }
+
+    fn create_port<'a>(&'a self, body: &'a Value) -> IronicFuture<'a, Port> {
+        Box::pin(IronicClient::create_port(self, body))
+    }
+
+    fn patch_port<'a>(
+        &'a self,
+        port_uuid: &'a str,
+        patch: &'a [Value],
+        node: &'a str,
+    ) -> IronicFuture<'a, Port> {
+        Box::pin(IronicClient::patch_port(self, port_uuid, patch, node))
+    }
+
+    fn delete_port<'a>(&'a self, port_uuid: &'a str, node: &'a str) -> IronicFuture<'a, ()> {
+        Box::pin(IronicClient::delete_port(self, port_uuid, node))
+    }
+
+    fn add_trait<'a>(&'a self, uuid: &'a str, name: &'a str) -> IronicFuture<'a, ()> {
+        Box::pin(IronicClient::add_trait(self, uuid, name))
+    }
+
+    fn remove_trait<'a>(&'a self, uuid: &'a str, name: &'a str) -> IronicFuture<'a, ()> {
+        Box::pin(IronicClient::remove_trait(self, uuid, name))
+    }
+
+    fn create_node<'a>(&'a self, body: &'a Value) -> IronicFuture<'a, Node> {
+        Box::pin(IronicClient::create_node(self, body))
+    }
+
+    fn within(&self, patience: Duration) -> Arc<dyn IronicApi> {
+        Arc::new(IronicClient::within(self, patience))
+    }
+
+    fn stopped_by(&self, shutdown: CancellationToken) -> Arc<dyn IronicApi> {
+        Arc::new(IronicClient::stopped_by(self, shutdown))
     }
 }
 

@@ -2,8 +2,6 @@
 
 use std::time::Duration;
 
-use crate::domain::Error;
-
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum IronicError {
     #[error("{message}")]
@@ -49,31 +47,6 @@ pub enum IronicError {
 impl IronicError {
     pub fn is_not_found(&self) -> bool {
         matches!(self, IronicError::NotFound { .. })
-    }
-
-    /// How a failure to fetch node `node_id` reaches the API's caller.
-    pub fn into_domain(self, node_id: &str) -> Error {
-        match self {
-            IronicError::NotFound { .. } => {
-                Error::not_found(format!("Node {node_id} was not found in Ironic"))
-            }
-            IronicError::Rejected { message, .. } | IronicError::Conflict { message } => {
-                Error::bad_request(format!("Cannot get node {node_id}: {message}"))
-            }
-            other => Error::unavailable(other.to_string()),
-        }
-    }
-}
-
-impl From<IronicError> for Error {
-    fn from(err: IronicError) -> Self {
-        match err {
-            IronicError::NotFound { message } => Error::not_found(message),
-            IronicError::Rejected { message, .. } | IronicError::Conflict { message } => {
-                Error::bad_request(message)
-            }
-            other => Error::unavailable(other.to_string()),
-        }
     }
 }
 

@@ -25,6 +25,8 @@ pub mod iptables;
 pub mod runner;
 
 use std::collections::HashSet;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -34,7 +36,6 @@ use inspector_core::conf::{Config, PxeDriver};
 use inspector_core::pxe::iptables::Rules;
 use inspector_core::pxe::{MacSets, Policy, PortAddress, command, eoib, mac_sets};
 
-use crate::domain::Inspector;
 use dnsmasq::DnsmasqFilter;
 use iptables::IptablesFilter;
 use runner::CommandRunner;
@@ -43,6 +44,30 @@ use runner::CommandRunner;
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 /// How many invalid port addresses a sync names in its warning.
 const REJECTED_SHOWN: usize = 5;
+
+/// The boxed future of a [`SyncInputs`] read.
+pub type InputFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// One of Ironic's ports, as the filter needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IronicPort {
+    pub address: String,
+    /// `extra.client-id` (InfiniBand).
+    pub client_id: Option<String>,
+}
+
+/// What a sync reads, supplied by the domain from its node cache and from
+/// Ironic. Read while the sync holds the filter, and only what the driver
+/// needs (iptables asks for ports only while DHCP is open), so that callers
+/// sharing a sync share its reads.
+pub trait SyncInputs: Send + Sync {
+    /// Whether any introspection is under way.
+    fn any_active(&self) -> InputFuture<'_, anyhow::Result<bool>>;
+    /// The MACs of the nodes under introspection.
+    fn active_macs(&self) -> InputFuture<'_, anyhow::Result<Vec<String>>>;
+    /// Every port Ironic has; `Err` says why Ironic could not be asked.
+    fn ironic_ports(&self) -> InputFuture<'_, Result<Vec<IronicPort>, String>>;
+}
 
 enum Driver {
     /// No filtering at all.
@@ -119,7 +144,7 @@ impl PxeFilter {
 
     /// Prepares the driver and applies a first sync; a failure must stop
     /// the service.
-    pub async fn init(&self, inspector: &Inspector) -> anyhow::Result<()> {
+    pub async fn init(&self, inputs: &dyn SyncInputs) -> anyhow::Result<()> {
         let mut slot = self.slot.lock().await;
         if slot.initialized {
             return Ok(());
@@ -130,8 +155,8 @@ impl PxeFilter {
             Driver::Noop => {}
             Driver::Dnsmasq(filter) => {
                 filter.init().await.map_err(|e| anyhow!(e))?;
-                let active = inspector.store().any_active().await?;
-                match self.mac_sets(inspector).await? {
+                let active = inputs.any_active().await?;
+                match self.mac_sets(inputs).await? {
                     Ok(sets) => {
                         filter
                             .apply(&sets, &self.policy, active)
@@ -149,7 +174,7 @@ impl PxeFilter {
             }
             Driver::Iptables(filter) => {
                 filter.init().await.map_err(|e| anyhow!(e))?;
-                let rules = match self.iptables_rules(inspector).await? {
+                let rules = match self.iptables_rules(inputs).await? {
                     Ok(rules) => rules,
                     Err(Skip::IronicUnavailable) => {
                         tracing::warn!(
@@ -189,7 +214,7 @@ impl PxeFilter {
     /// Brings the filter in line with Ironic's ports and the nodes under
     /// introspection. Ironic being unavailable is not an error: the filter
     /// keeps its state and a later sync catches up.
-    pub async fn sync(&self, inspector: &Inspector) -> Result<(), String> {
+    pub async fn sync(&self, inputs: &dyn SyncInputs) -> Result<(), String> {
         if !self.periodic {
             return Ok(());
         }
@@ -204,7 +229,7 @@ impl PxeFilter {
         }
         let reading = self.requested.load(Ordering::SeqCst);
         let started = Instant::now();
-        let outcome = self.sync_locked(&mut slot.driver, inspector).await;
+        let outcome = self.sync_locked(&mut slot.driver, inputs).await;
         let elapsed_ms = started.elapsed().as_millis() as u64;
         match &outcome {
             Ok(true) => {
@@ -223,7 +248,7 @@ impl PxeFilter {
     async fn sync_locked(
         &self,
         driver: &mut Driver,
-        inspector: &Inspector,
+        inputs: &dyn SyncInputs,
     ) -> Result<bool, String> {
         let skipped = |skip: Skip| match skip {
             Skip::IronicUnavailable => {
@@ -236,12 +261,8 @@ impl PxeFilter {
         match driver {
             Driver::Noop => Ok(true),
             Driver::Dnsmasq(filter) => {
-                let active = inspector
-                    .store()
-                    .any_active()
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let sets = match self.mac_sets(inspector).await.map_err(|e| e.to_string())? {
+                let active = inputs.any_active().await.map_err(|e| e.to_string())?;
+                let sets = match self.mac_sets(inputs).await.map_err(|e| e.to_string())? {
                     Ok(sets) => sets,
                     Err(skip) => return skipped(skip),
                 };
@@ -253,7 +274,7 @@ impl PxeFilter {
             }
             Driver::Iptables(filter) => {
                 let rules = match self
-                    .iptables_rules(inspector)
+                    .iptables_rules(inputs)
                     .await
                     .map_err(|e| e.to_string())?
                 {
@@ -267,22 +288,21 @@ impl PxeFilter {
     }
 
     /// The chain's rules; Ironic is only asked when DHCP is open.
-    async fn iptables_rules(&self, inspector: &Inspector) -> anyhow::Result<Result<Rules, Skip>> {
-        let active = inspector.store().any_active().await?;
+    async fn iptables_rules(&self, inputs: &dyn SyncInputs) -> anyhow::Result<Result<Rules, Skip>> {
+        let active = inputs.any_active().await?;
         if let Some(rules) = Rules::when_closed(&self.policy, active) {
             return Ok(Ok(rules));
         }
         Ok(self
-            .mac_sets(inspector)
+            .mac_sets(inputs)
             .await?
             .map(|sets| Rules::when_open(&self.policy, &sets)))
     }
 
     /// Ironic's MACs split by introspection.
-    async fn mac_sets(&self, inspector: &Inspector) -> anyhow::Result<Result<MacSets, Skip>> {
-        let active_macs: HashSet<String> =
-            inspector.store().active_macs().await?.into_iter().collect();
-        let ports = match inspector.ironic().all_ports().await {
+    async fn mac_sets(&self, inputs: &dyn SyncInputs) -> anyhow::Result<Result<MacSets, Skip>> {
+        let active_macs: HashSet<String> = inputs.active_macs().await?.into_iter().collect();
+        let ports = match inputs.ironic_ports().await {
             Ok(ports) => ports,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot list Ironic's ports for the PXE filter");
@@ -293,11 +313,8 @@ impl PxeFilter {
         let addresses: Vec<PortAddress<'_>> = ports
             .iter()
             .map(|p| PortAddress {
-                address: p.address(),
-                client_id: p
-                    .extra()
-                    .and_then(|e| e.get("client-id"))
-                    .and_then(|v| v.as_str()),
+                address: &p.address,
+                client_id: p.client_id.as_deref(),
             })
             .collect();
         let table_texts: Vec<&str> = tables.iter().map(String::as_str).collect();
