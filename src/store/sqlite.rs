@@ -679,6 +679,85 @@ mod tests {
         crate::store::contract::store_contract!(super::temporary_store);
     }
 
+    /// The store has no options API: `options` rows only come from a
+    /// database upstream wrote, and they must go with the introspection
+    /// they belong to (a new start, its end, the node's deletion), as
+    /// upstream's own code removed them.
+    #[tokio::test]
+    async fn upstream_options_rows_go_with_their_introspection() {
+        use inspector_core::state::State;
+        use time::macros::datetime;
+
+        use super::{SqliteStore, StoreBackend};
+        use crate::store::NodeRecord;
+
+        let store = SqliteStore::open("sqlite://", &StoreOptions { max_connections: 2 })
+            .await
+            .unwrap();
+        store.upgrade().await.unwrap();
+        let options = |uuid: &'static str| {
+            let pool = store.pool.clone();
+            async move {
+                sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM options WHERE uuid = $1")
+                    .bind(uuid)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap()
+            }
+        };
+        let add_option = |uuid: &'static str| {
+            let pool = store.pool.clone();
+            async move {
+                sqlx::query("INSERT INTO options (uuid, name, value) VALUES ($1, 'x', '1')")
+                    .bind(uuid)
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+            }
+        };
+        let (a, b) = (
+            "0a000000-0000-4000-8000-000000000001",
+            "0b000000-0000-4000-8000-000000000002",
+        );
+        for uuid in [a, b] {
+            let row = NodeRecord {
+                uuid: uuid.into(),
+                state: State::Waiting,
+                started_at: Some(datetime!(2026-01-01 00:00:00)),
+                finished_at: None,
+                error: None,
+                manage_boot: true,
+            };
+            store.add_node(&row, &[]).await.unwrap();
+            add_option(uuid).await;
+        }
+        store
+            .finish(
+                a,
+                State::Waiting,
+                State::Error,
+                datetime!(2026-01-01 00:01:00),
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!((options(a).await, options(b).await), (0, 1));
+        store.delete_node(b).await.unwrap();
+        assert_eq!(options(b).await, 0);
+        add_option(a).await;
+        let again = NodeRecord {
+            uuid: a.into(),
+            state: State::Starting,
+            started_at: Some(datetime!(2026-01-02 00:00:00)),
+            finished_at: None,
+            error: None,
+            manage_boot: true,
+        };
+        store.add_node(&again, &[]).await.unwrap();
+        assert_eq!(options(a).await, 0);
+        store.close().await;
+    }
+
     #[test]
     fn oslo_db_urls_map_to_paths() {
         assert_eq!(
