@@ -187,6 +187,13 @@ pub async fn serve(
 
     let app = crate::api::app(state);
     let make_service = ServiceExt::<Request>::into_make_service(app);
+    // Requests in flight are drained below; their Ironic retries must not
+    // hold the drain, so the domain learns of the shutdown first.
+    let stopping = inspector.clone();
+    let shutdown = async move {
+        shutdown.await;
+        stopping.begin_shutdown();
+    };
     match bound {
         Bound::Tcp(listener) => {
             let address = listener.local_addr()?;

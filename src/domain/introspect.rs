@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::locks::NodeLock;
 use super::{Error, Inspector, Result, bmc};
-use crate::ironic::Node;
+use crate::ironic::{IronicClient, Node};
 use crate::store::NodeRecord;
 
 /// Provision states introspection may start from.
@@ -70,19 +70,16 @@ impl Inspector {
                 "Managed boot is requested, but this installation cannot manage boot ((can_manage_boot set to False)",
             ));
         }
-        let node = self
-            .ironic
+        // One deadline for all of this request's Ironic calls.
+        let ironic = self.ironic_for_request();
+        let node = ironic
             .get_node(node_id)
             .await
             .map_err(|e| e.into_domain(node_id))?;
         let uuid = node.uuid().to_string();
         self.check_provision_state(&node)?;
         if manage_boot {
-            let validation = self
-                .ironic
-                .validate_node(&uuid)
-                .await
-                .map_err(Error::from)?;
+            let validation = ironic.validate_node(&uuid).await.map_err(Error::from)?;
             let power = &validation["power"];
             if power["result"].as_bool() != Some(true) {
                 let reason = power["reason"]
@@ -131,22 +128,31 @@ impl Inspector {
         if manage_boot {
             let this = self.handle();
             self.tasks.spawn(async move {
-                this.prepare_node(lock, node, true).await.ok();
+                let ironic = this.ironic().clone();
+                this.prepare_node(lock, node, true, &ironic).await.ok();
             });
             Ok(())
         } else {
             // Ironic boots the node itself right after this call returns, so
-            // failures must reach it now.
-            self.prepare_node(lock, node, false).await
+            // failures must reach it now, within the request's deadline.
+            self.prepare_node(lock, node, false, &ironic).await
         }
     }
 
     /// Steps 7-10 of upstream-behaviour §start: lookup attributes, PXE
     /// filter, boot device and power; ends in `waiting`, or in `error` with
-    /// the reason.
-    async fn prepare_node(&self, lock: NodeLock, node: Node, manage_boot: bool) -> Result<()> {
+    /// the reason (also when shutdown cuts a step short).
+    async fn prepare_node(
+        &self,
+        lock: NodeLock,
+        node: Node,
+        manage_boot: bool,
+        ironic: &IronicClient,
+    ) -> Result<()> {
         let uuid = lock.uuid().to_string();
-        let outcome = self.prepare_node_steps(&uuid, &node, manage_boot).await;
+        let outcome = self
+            .prepare_node_steps(&uuid, &node, manage_boot, ironic)
+            .await;
         match outcome {
             Ok(()) => match self.transition(&uuid, Event::Wait).await {
                 Ok(_) => Ok(()),
@@ -163,8 +169,14 @@ impl Inspector {
         }
     }
 
-    async fn prepare_node_steps(&self, uuid: &str, node: &Node, manage_boot: bool) -> Result<()> {
-        let ports = self.ironic.node_ports(uuid).await.map_err(|e| {
+    async fn prepare_node_steps(
+        &self,
+        uuid: &str,
+        node: &Node,
+        manage_boot: bool,
+        ironic: &IronicClient,
+    ) -> Result<()> {
+        let ports = ironic.node_ports(uuid).await.map_err(|e| {
             Error::unavailable(format!("Cannot list the ports of node {uuid}: {e}"))
         })?;
         let macs: Vec<String> = ports
@@ -192,12 +204,12 @@ impl Inspector {
             );
             return Ok(());
         }
-        self.ironic
+        ironic
             .set_boot_device(uuid, "pxe", persistent_boot(node))
             .await
             .map_err(|e| Error::bad_request(format!("Failed to set boot device to PXE: {e}")))?;
-        self.wait_for_power_on_turn().await;
-        self.ironic
+        self.wait_for_power_on_turn().await?;
+        ironic
             .set_power_state(uuid, "rebooting")
             .await
             .map_err(|e| {
@@ -212,11 +224,12 @@ impl Inspector {
         Ok(())
     }
 
-    /// Spaces managed power-ons `introspection_delay` seconds apart.
-    async fn wait_for_power_on_turn(&self) {
+    /// Spaces managed power-ons `introspection_delay` seconds apart; the
+    /// wait ends (with an error) when the service stops.
+    async fn wait_for_power_on_turn(&self) -> Result<()> {
         let delay = Duration::from_secs(self.config().default.introspection_delay);
         if delay.is_zero() {
-            return;
+            return Ok(());
         }
         let mut last = self.last_power_on.lock().await;
         if let Some(previous) = *last {
@@ -227,10 +240,18 @@ impl Inspector {
                     wait_ms = (ready - now).as_millis() as u64,
                     "waiting for the introspection delay"
                 );
-                tokio::time::sleep(ready - now).await;
+                tokio::select! {
+                    _ = self.shutdown.cancelled() => {
+                        return Err(Error::unavailable(
+                            "inspector is shutting down: the node was not powered on",
+                        ));
+                    }
+                    _ = tokio::time::sleep(ready - now) => {}
+                }
             }
         }
         *last = Some(Instant::now());
+        Ok(())
     }
 
     /// The synchronous part of abort: 404 if unknown, 409 if busy.

@@ -37,6 +37,11 @@ use locks::NodeLocks;
 /// How long abort and reapply wait for a busy node before answering 409.
 const BUSY_PATIENCE: Duration = Duration::from_secs(2);
 
+/// How long one API request waits for Ironic in all, retries included,
+/// before answering 503; background work keeps `[ironic] max_retries` ×
+/// `retry_interval` instead.
+pub const API_IRONIC_PATIENCE: Duration = Duration::from_secs(10);
+
 /// The service's domain: configuration and the ports it talks to.
 pub struct Inspector {
     config: Arc<Config>,
@@ -64,13 +69,16 @@ impl Inspector {
         pxe: PxeFilter,
         pipeline: Pipeline,
     ) -> Arc<Self> {
+        let shutdown = CancellationToken::new();
+        // Every Ironic call stops retrying once the service stops.
+        let ironic = ironic.stopped_by(shutdown.clone());
         Arc::new_cyclic(|me| Self {
             config,
             store,
             locks: NodeLocks::default(),
             ironic,
             tasks: TaskTracker::new(),
-            shutdown: CancellationToken::new(),
+            shutdown,
             last_power_on: tokio::sync::Mutex::new(None),
             pxe,
             pipeline,
@@ -87,8 +95,15 @@ impl Inspector {
             .expect("the inspector outlives its background tasks")
     }
 
+    /// Ironic for background work: upstream's retry budget, until shutdown.
     pub fn ironic(&self) -> &IronicClient {
         &self.ironic
+    }
+
+    /// Ironic for one API request: all its calls together wait at most
+    /// [`API_IRONIC_PATIENCE`]. Call once per request and pass it along.
+    pub(crate) fn ironic_for_request(&self) -> IronicClient {
+        self.ironic.within(API_IRONIC_PATIENCE)
     }
 
     /// Brings the PXE filter in line with Ironic's ports and the nodes under
@@ -114,10 +129,20 @@ impl Inspector {
         &self.locks
     }
 
-    /// Stops periodic tasks and waits (bounded) for background work to end,
-    /// so that no node is left half-written.
-    pub async fn shutdown(&self, grace: Duration) {
+    /// The first step of stopping, as soon as it is asked for: periodic
+    /// tasks stop, Ironic retries and their pauses end, so that work in
+    /// flight (API requests, background steps) ends quickly, a node whose
+    /// step is cut short ending in `error` with the reason.
+    pub fn begin_shutdown(&self) {
         self.shutdown.cancel();
+    }
+
+    /// Stops periodic tasks and waits (bounded) for background work to end,
+    /// so that no node is left half-written. Work still running after
+    /// `grace` is dropped with the process; the start-up recovery fails the
+    /// nodes it leaves in `starting` or `processing`.
+    pub async fn shutdown(&self, grace: Duration) {
+        self.begin_shutdown();
         self.tasks.close();
         if tokio::time::timeout(grace, self.tasks.wait())
             .await
@@ -139,7 +164,7 @@ impl Inspector {
             return Ok(uuid);
         }
         let node = self
-            .ironic
+            .ironic_for_request()
             .get_node(node_id)
             .await
             .map_err(|e| e.into_domain(node_id))?;

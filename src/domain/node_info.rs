@@ -29,7 +29,10 @@ pub(crate) struct NodeInfo<'a> {
 fn ironic_failure(action: &str, uuid: &str, err: IronicError) -> Error {
     let message = format!("Failed to {action} for node {uuid}: {err}");
     match err {
-        IronicError::Unreachable(_) | IronicError::Server { .. } => Error::unavailable(message),
+        IronicError::Unreachable(_)
+        | IronicError::OutOfTime { .. }
+        | IronicError::ShuttingDown { .. }
+        | IronicError::Server { .. } => Error::unavailable(message),
         _ => Error::bad_request(message),
     }
 }

@@ -56,12 +56,21 @@ impl Inspector {
             let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
+                // Biased: a tick missed during a long run is ready at once,
+                // and must not win over the shutdown.
                 tokio::select! {
+                    biased;
                     _ = shutdown.cancelled() => break,
                     _ = interval.tick() => {}
                 }
-                if let Err(e) = job().await {
-                    tracing::warn!(task = name, error = %e, "periodic task failed; it will run again");
+                match job().await {
+                    Ok(()) => {}
+                    Err(e) if shutdown.is_cancelled() => {
+                        tracing::info!(task = name, error = %e, "periodic task stopped by the shutdown");
+                    }
+                    Err(e) => {
+                        tracing::warn!(task = name, error = %e, "periodic task failed; it will run again")
+                    }
                 }
             }
         });

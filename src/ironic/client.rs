@@ -1,13 +1,21 @@
 //! HTTP calls to Ironic with microversion negotiation, authentication and
 //! bounded retries of transient failures (connection errors, timeouts, 502,
 //! 503, 504, and 409 NodeLocked).
+//!
+//! Retries are bounded three ways: `[ironic] max_retries` × `retry_interval`
+//! (background work), an optional deadline for all of one API request's
+//! Ironic work ([`IronicClient::within`]), and the service's shutdown
+//! ([`IronicClient::stopped_by`]), which ends retries and their pauses at once
+//! and bounds the wait for an answer in flight.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
+use tokio_util::sync::CancellationToken;
 
 use super::error::{IronicError, error_message};
 use super::models::{Node, Port};
@@ -111,11 +119,87 @@ struct Inner {
     token: Mutex<Option<Token>>,
     /// Endpoint root (no `/v1`) and negotiated microversion, found on first use.
     session: Mutex<Option<(String, String)>>,
+    /// Whether the last exchange with Ironic failed transiently (no answer,
+    /// 502-504): at shutdown, an exchange in flight with a failing Ironic is
+    /// not waited for, one with a healthy Ironic may finish (see
+    /// [`ANSWER_WAIT_AT_SHUTDOWN`]).
+    failing: AtomicBool,
 }
 
+/// When the calls of one client handle stop waiting for Ironic.
+#[derive(Clone, Default)]
+struct Limits {
+    /// The end of the time the caller can wait, retries included.
+    deadline: Option<tokio::time::Instant>,
+    /// How long the caller can wait in all, for error messages.
+    patience: Option<Duration>,
+    shutdown: Option<CancellationToken>,
+}
+
+/// Why a call stopped before Ironic's answer or the end of its retries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    Deadline,
+    Shutdown,
+}
+
+impl Limits {
+    /// Resolves when the caller stops waiting for an exchange in flight: at
+    /// the deadline, or at shutdown; `answer_due` says then until when an
+    /// Ironic that seems healthy may still answer (None: not waited for).
+    async fn interrupted(&self, answer_due: impl Fn() -> Option<tokio::time::Instant>) -> Stop {
+        let deadline = async {
+            match self.deadline {
+                Some(deadline) => tokio::time::sleep_until(deadline).await,
+                None => std::future::pending().await,
+            }
+        };
+        let shutdown = async {
+            match &self.shutdown {
+                Some(token) => {
+                    token.cancelled().await;
+                    if let Some(due) = answer_due() {
+                        tokio::time::sleep_until(due).await;
+                    }
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            _ = shutdown => Stop::Shutdown,
+            _ = deadline => Stop::Deadline,
+        }
+    }
+
+    /// The pause before a retry; a pause that would end past the deadline
+    /// is not taken.
+    async fn pause(&self, interval: Duration) -> Result<(), Stop> {
+        if let Some(deadline) = self.deadline
+            && tokio::time::Instant::now() + interval >= deadline
+        {
+            return Err(Stop::Deadline);
+        }
+        let shutdown = async {
+            match &self.shutdown {
+                Some(token) => token.cancelled().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            _ = shutdown => Err(Stop::Shutdown),
+            _ = tokio::time::sleep(interval) => Ok(()),
+        }
+    }
+}
+
+/// A handle on Ironic. Clones share the connection pool, token and
+/// negotiated session; each carries its own [`Limits`].
 #[derive(Clone)]
 pub struct IronicClient {
     inner: Arc<Inner>,
+    limits: Limits,
 }
 
 /// One HTTP exchange with Ironic, after retries.
@@ -129,6 +213,12 @@ impl Reply {
         serde_json::from_slice(&self.body).map_err(|e| IronicError::InvalidResponse(e.to_string()))
     }
 }
+
+/// Once the service stops, how long from its start an exchange with an
+/// Ironic that has been answering may still run: a normal answer (the node
+/// being powered off at the end of processing, say) arrives well within it,
+/// a hung exchange does not hold the exit longer.
+const ANSWER_WAIT_AT_SHUTDOWN: Duration = Duration::from_secs(2);
 
 /// Whether a reply is worth retrying.
 fn transient(status: u16, body: &[u8]) -> bool {
@@ -178,8 +268,38 @@ impl IronicClient {
                 settings,
                 token: Mutex::new(None),
                 session: Mutex::new(None),
+                failing: AtomicBool::new(false),
             }),
+            limits: Limits::default(),
         })
+    }
+
+    /// This client, whose retries and pauses end as soon as `shutdown` is
+    /// cancelled; an exchange in flight is abandoned at once when Ironic has
+    /// been failing, else [`ANSWER_WAIT_AT_SHUTDOWN`] after it began.
+    pub fn stopped_by(&self, shutdown: CancellationToken) -> Self {
+        let mut limits = self.limits.clone();
+        limits.shutdown = Some(shutdown);
+        Self {
+            inner: self.inner.clone(),
+            limits,
+        }
+    }
+
+    /// This client, for work that can wait for Ironic `patience` in all from
+    /// now (e.g. one API request): past that, a call fails with
+    /// [`IronicError::OutOfTime`] instead of retrying.
+    pub fn within(&self, patience: Duration) -> Self {
+        let deadline = tokio::time::Instant::now() + patience;
+        let mut limits = self.limits.clone();
+        if limits.deadline.is_none_or(|d| deadline < d) {
+            limits.deadline = Some(deadline);
+            limits.patience = Some(patience);
+        }
+        Self {
+            inner: self.inner.clone(),
+            limits,
+        }
     }
 
     async fn token(&self, renew: bool) -> Result<Option<String>, IronicError> {
@@ -229,11 +349,25 @@ impl IronicClient {
 
     /// The endpoint and the microversion to send, negotiated once.
     async fn session(&self) -> Result<(String, String), IronicError> {
-        let mut session = self.inner.session.lock().await;
-        if let Some(s) = session.as_ref() {
+        // Not locked while negotiating: a caller with little time left must
+        // not queue behind one retrying with the background budget. Two
+        // concurrent negotiations reach the same answer.
+        if let Some(s) = self.inner.session.lock().await.as_ref() {
             return Ok(s.clone());
         }
-        let root = self.endpoint_root().await?;
+        let started = Instant::now();
+        let root = match self.unless_stopped(self.endpoint_root(), || None).await {
+            Ok(root) => root?,
+            Err(stop) => {
+                return Err(self.stopped(
+                    stop,
+                    "the Ironic endpoint",
+                    "no Ironic endpoint found in time",
+                    0,
+                    started,
+                ));
+            }
+        };
         let reply = self
             .send_with_retries(Method::GET, &format!("{root}/"), None, None, None, None)
             .await?;
@@ -261,8 +395,102 @@ impl IronicClient {
         }
         let version = format!("{}.{}", chosen.0, chosen.1);
         tracing::info!(endpoint = %root, microversion = %version, "connected to Ironic");
-        *session = Some((root.clone(), version.clone()));
+        *self.inner.session.lock().await = Some((root.clone(), version.clone()));
         Ok((root, version))
+    }
+
+    /// `future`, unless the limits stop the caller first (`answer_due` as
+    /// in [`Limits::interrupted`]).
+    async fn unless_stopped<T>(
+        &self,
+        future: impl std::future::Future<Output = T>,
+        answer_due: impl Fn() -> Option<tokio::time::Instant>,
+    ) -> Result<T, Stop> {
+        tokio::select! {
+            biased;
+            stop = self.limits.interrupted(answer_due) => Err(stop),
+            value = future => Ok(value),
+        }
+    }
+
+    /// The error for a call the limits stopped; `cause` is the last failure.
+    fn stopped(
+        &self,
+        stop: Stop,
+        target: &str,
+        cause: &str,
+        attempts: u32,
+        started: Instant,
+    ) -> IronicError {
+        let endpoint = self
+            .inner
+            .settings
+            .endpoint_override
+            .clone()
+            .unwrap_or_else(|| format!("the {} endpoint", self.inner.settings.service_type));
+        let error = match stop {
+            Stop::Deadline => IronicError::OutOfTime {
+                endpoint,
+                cause: cause.to_string(),
+                attempts,
+                waited: started.elapsed(),
+                patience: self.limits.patience.unwrap_or_default(),
+            },
+            Stop::Shutdown => IronicError::ShuttingDown {
+                target: target.to_string(),
+                cause: cause.to_string(),
+            },
+        };
+        tracing::warn!(call = target, attempts, error = %error, "stopped waiting for Ironic");
+        error
+    }
+
+    /// One request and its answer; `Err(Ok(text))` is a failure worth
+    /// retrying (no answer), `Err(Err(e))` one that is not.
+    async fn exchange(
+        &self,
+        method: &Method,
+        url: &str,
+        microversion: Option<&str>,
+        body: Option<&Value>,
+        renew_token: bool,
+    ) -> Result<Reply, Result<String, IronicError>> {
+        let settings = &self.inner.settings;
+        let mut request = self
+            .inner
+            .http
+            .request(method.clone(), url)
+            .header("Accept", "application/json");
+        if let Some(v) = microversion {
+            request = request.header("X-OpenStack-Ironic-API-Version", v);
+        }
+        match &settings.auth {
+            AuthMode::None => {}
+            AuthMode::Basic { username, password } => {
+                request = request.basic_auth(username, Some(password))
+            }
+            AuthMode::Password(_) => {
+                if let Some(token) = self.token(renew_token).await.map_err(Err)? {
+                    request = request.header("X-Auth-Token", token);
+                }
+            }
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        match request.send().await {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                match response.bytes().await {
+                    Ok(bytes) => Ok(Reply {
+                        status,
+                        body: bytes.to_vec(),
+                    }),
+                    Err(e) => Err(Ok(e.to_string())),
+                }
+            }
+            Err(e) => Err(Ok(describe_reqwest_error(&e))),
+        }
     }
 
     async fn send_with_retries(
@@ -276,51 +504,55 @@ impl IronicClient {
     ) -> Result<Reply, IronicError> {
         let settings = &self.inner.settings;
         let max_retries = retries.unwrap_or(settings.max_retries);
+        let target = format!("{method} {url}");
+        let node = node.unwrap_or("-");
+        let call_started = Instant::now();
         let mut attempt = 0u32;
+        let mut renew_token = false;
         let mut renewed_token = false;
+        // What went wrong last, for the error when the limits stop us.
+        let mut last_failure = String::from("no answer yet");
         loop {
             let started = Instant::now();
-            let mut request = self
-                .inner
-                .http
-                .request(method.clone(), url)
-                .header("Accept", "application/json");
-            if let Some(v) = microversion {
-                request = request.header("X-OpenStack-Ironic-API-Version", v);
-            }
-            match &settings.auth {
-                AuthMode::None => {}
-                AuthMode::Basic { username, password } => {
-                    request = request.basic_auth(username, Some(password))
+            let is_retry = attempt > 0;
+            let failing = &self.inner.failing;
+            // At shutdown, a retry or an exchange with a failing Ironic is
+            // abandoned at once; Ironic may still answer any other.
+            let answer_due = || {
+                (!is_retry && !failing.load(Ordering::Relaxed))
+                    .then(|| tokio::time::Instant::from_std(started) + ANSWER_WAIT_AT_SHUTDOWN)
+            };
+            let exchange = self.exchange(&method, url, microversion, body, renew_token);
+            renew_token = false;
+            let outcome = match self.unless_stopped(exchange, answer_due).await {
+                Ok(outcome) => outcome,
+                Err(stop) => {
+                    // No answer in time: later calls need not wait for one
+                    // at shutdown either.
+                    self.inner.failing.store(true, Ordering::Relaxed);
+                    let cause = match (is_retry, stop) {
+                        (true, _) => format!("{last_failure}; the last attempt had no answer yet"),
+                        (false, Stop::Deadline) => format!("no answer to {target} in time"),
+                        (false, Stop::Shutdown) => "no answer yet".to_string(),
+                    };
+                    return Err(self.stopped(stop, &target, &cause, attempt + 1, call_started));
                 }
-                AuthMode::Password(_) => {
-                    if let Some(token) = self.token(false).await? {
-                        request = request.header("X-Auth-Token", token);
-                    }
-                }
-            }
-            if let Some(body) = body {
-                request = request.json(body);
-            }
-            let outcome = match request.send().await {
-                Ok(response) => {
-                    let status = response.status().as_u16();
-                    match response.bytes().await {
-                        Ok(bytes) => Ok(Reply {
-                            status,
-                            body: bytes.to_vec(),
-                        }),
-                        Err(e) => Err(e.to_string()),
-                    }
-                }
-                Err(e) => Err(describe_reqwest_error(&e)),
+            };
+            let outcome = match outcome {
+                Ok(reply) => Ok(reply),
+                Err(Ok(error)) => Err(error),
+                Err(Err(error)) => return Err(error),
             };
             let elapsed_ms = started.elapsed().as_millis() as u64;
             crate::metrics::ironic_request(
                 method.as_str(),
                 outcome.as_ref().ok().map(|r| r.status),
             );
-            let node = node.unwrap_or("-");
+            let down = match &outcome {
+                Ok(reply) => (502..=504).contains(&reply.status),
+                Err(_) => true,
+            };
+            self.inner.failing.store(down, Ordering::Relaxed);
             match outcome {
                 Ok(reply)
                     if reply.status == 401
@@ -328,34 +560,36 @@ impl IronicClient {
                         && matches!(settings.auth, AuthMode::Password(_)) =>
                 {
                     tracing::info!(node, %method, url, "Ironic rejected the token; renewing it");
-                    self.token(true).await?;
+                    renew_token = true;
                     renewed_token = true;
+                    continue;
                 }
                 Ok(reply) if transient(reply.status, &reply.body) && attempt < max_retries => {
-                    attempt += 1;
-                    crate::metrics::ironic_retry();
+                    let error = error_message(&String::from_utf8_lossy(&reply.body));
                     tracing::warn!(
-                        node, %method, url, status = reply.status, attempt, max_retries,
-                        error = %error_message(&String::from_utf8_lossy(&reply.body)),
-                        "transient Ironic failure; retrying"
+                        node, %method, url, status = reply.status, attempt = attempt + 1, max_retries,
+                        error = %error, "transient Ironic failure; retrying"
                     );
-                    tokio::time::sleep(settings.retry_interval).await;
+                    last_failure = format!("HTTP {}: {error}", reply.status);
                 }
                 Ok(reply) => {
                     tracing::debug!(node, %method, url, status = reply.status, elapsed_ms, "Ironic call");
                     return Ok(reply);
                 }
                 Err(error) if attempt < max_retries => {
-                    attempt += 1;
-                    crate::metrics::ironic_retry();
-                    tracing::warn!(node, %method, url, attempt, max_retries, %error, "Ironic unreachable; retrying");
-                    tokio::time::sleep(settings.retry_interval).await;
+                    tracing::warn!(node, %method, url, attempt = attempt + 1, max_retries, %error, "Ironic unreachable; retrying");
+                    last_failure = error;
                 }
                 Err(error) => {
                     tracing::warn!(node, %method, url, attempt, %error, "Ironic unreachable; giving up");
                     return Err(IronicError::Unreachable(error));
                 }
             }
+            attempt += 1;
+            if let Err(stop) = self.limits.pause(settings.retry_interval).await {
+                return Err(self.stopped(stop, &target, &last_failure, attempt, call_started));
+            }
+            crate::metrics::ironic_retry();
         }
     }
 
@@ -641,6 +875,49 @@ mod tests {
         assert_eq!(encode("node-1"), "node-1");
         assert_eq!(encode("a/b c?d"), "a%2Fb%20c%3Fd");
         assert_eq!(encode("uuid,driver_info"), "uuid,driver_info");
+    }
+
+    fn client() -> IronicClient {
+        let conf = conf::Ironic {
+            auth_type: "none".into(),
+            endpoint_override: Some("http://127.0.0.1:9".into()),
+            ..Default::default()
+        };
+        IronicClient::new(IronicSettings::from_config(&conf).unwrap()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_pause_past_the_deadline_is_not_taken() {
+        let ironic = client().within(Duration::from_millis(500));
+        let started = Instant::now();
+        assert_eq!(
+            ironic.limits.pause(Duration::from_secs(2)).await,
+            Err(Stop::Deadline)
+        );
+        assert!(started.elapsed() < Duration::from_millis(400));
+        assert_eq!(ironic.limits.pause(Duration::from_millis(10)).await, Ok(()));
+    }
+
+    #[tokio::test]
+    async fn shutdown_ends_a_pause_and_an_exchange_with_a_failing_ironic_at_once() {
+        let shutdown = CancellationToken::new();
+        let ironic = client().stopped_by(shutdown.clone());
+        shutdown.cancel();
+        let started = Instant::now();
+        assert_eq!(
+            ironic.limits.pause(Duration::from_secs(60)).await,
+            Err(Stop::Shutdown)
+        );
+        assert_eq!(ironic.limits.interrupted(|| None).await, Stop::Shutdown);
+        assert!(started.elapsed() < Duration::from_secs(1));
+    }
+
+    #[tokio::test]
+    async fn a_narrower_scope_keeps_the_earlier_deadline() {
+        let outer = client().within(Duration::from_secs(1));
+        let inner = outer.within(Duration::from_secs(30));
+        assert_eq!(inner.limits.deadline, outer.limits.deadline);
+        assert_eq!(inner.limits.patience, Some(Duration::from_secs(1)));
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Typed failures of Ironic calls.
 
+use std::time::Duration;
+
 use crate::domain::Error;
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -18,6 +20,24 @@ pub enum IronicError {
     /// Connection refused, reset, timed out, after retries.
     #[error("Ironic is unreachable: {0}")]
     Unreachable(String),
+    /// Transient failures went on past the time the caller could wait (one
+    /// API request's deadline).
+    #[error(
+        "Ironic at {endpoint} is unreachable: {cause} (gave up after {attempts} attempt(s) in {:.1} s; \
+         an API request waits at most {} s for Ironic)",
+        waited.as_secs_f64(),
+        patience.as_secs()
+    )]
+    OutOfTime {
+        endpoint: String,
+        cause: String,
+        attempts: u32,
+        waited: Duration,
+        patience: Duration,
+    },
+    /// The service is stopping: retries and their pauses end at once.
+    #[error("inspector is shutting down: gave up on {target} ({cause})")]
+    ShuttingDown { target: String, cause: String },
     #[error("authentication to Ironic failed: {0}")]
     Auth(String),
     #[error("invalid [ironic] configuration: {0}")]

@@ -11,6 +11,7 @@ mod faults;
 mod helpers;
 mod introspection;
 mod ironic_calls;
+mod ironic_down;
 mod keystone;
 mod legacy;
 mod payloads;
