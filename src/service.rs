@@ -16,7 +16,7 @@ use crate::api::auth::{Authenticator, BasicAuth, KeystoneAuth};
 use crate::api::state::AppState;
 use crate::domain::Inspector;
 use crate::ironic::{IronicClient, IronicSettings};
-use crate::store::{Store, StoreOptions};
+use crate::store::{self, Store, StoreOptions};
 
 /// Upstream's default database: a file in the working directory.
 pub const DEFAULT_CONNECTION: &str = "sqlite:///ironic_inspector.sqlite";
@@ -30,7 +30,7 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     let options = StoreOptions {
         max_connections: config.database.max_pool_size.max(2),
     };
-    Store::open(url, &options)
+    store::open(url, &options)
         .await
         .with_context(|| format!("cannot open the database {url}"))
 }

@@ -72,7 +72,7 @@ impl Inspector {
     pub(crate) async fn record_active_node(
         &self,
         attrs: &LookupAttributes,
-    ) -> Result<Option<(String, NodeLock)>> {
+    ) -> Result<Option<(NodeRecord, NodeLock)>> {
         if attrs.macs.is_empty() && attrs.bmc_addresses.is_empty() {
             return Ok(None);
         }
@@ -141,7 +141,7 @@ impl Inspector {
             .collect();
         self.store().add_node(&record, &attributes).await?;
         tracing::info!(node = %uuid, "introspecting an active node");
-        Ok(Some((uuid, lock)))
+        Ok(Some((record, lock)))
     }
 
     /// Runs `[processing] node_not_found_hook`; the error is the failure line.
@@ -150,7 +150,7 @@ impl Inspector {
         hook: &str,
         data: &mut Data,
         attrs: &LookupAttributes,
-    ) -> std::result::Result<(String, NodeLock), String> {
+    ) -> std::result::Result<(NodeRecord, NodeLock), String> {
         match hook {
             "enroll" => match self.enroll(data, attrs).await {
                 Ok(Some(found)) => Ok(found),
@@ -172,7 +172,7 @@ impl Inspector {
         &self,
         data: &mut Data,
         attrs: &LookupAttributes,
-    ) -> Result<Option<(String, NodeLock)>> {
+    ) -> Result<Option<(NodeRecord, NodeLock)>> {
         let _turn = self.enroll_turn.lock().await;
         match self.lookup(&attrs.bmc_addresses, &attrs.macs).await {
             Ok(found) => return Ok(Some(found)),
@@ -247,6 +247,6 @@ impl Inspector {
             attrs.macs.iter().map(|m| ("mac", m.as_str())).collect();
         self.store().add_node(&record, &attributes).await?;
         tracing::info!(node = %uuid, "enrolled a discovered node");
-        Ok(Some((uuid, lock)))
+        Ok(Some((record, lock)))
     }
 }

@@ -50,17 +50,7 @@ impl Error {
 impl From<StoreError> for Error {
     fn from(err: StoreError) -> Self {
         match &err {
-            StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) => {
-                Error::unavailable(format!("The database is not available: {err}"))
-            }
-            StoreError::Read(rusqlite::Error::SqliteFailure(e, _))
-                if matches!(
-                    e.code,
-                    rusqlite::ErrorCode::DatabaseBusy
-                        | rusqlite::ErrorCode::DatabaseLocked
-                        | rusqlite::ErrorCode::CannotOpen
-                ) =>
-            {
+            StoreError::Unavailable(_) => {
                 Error::unavailable(format!("The database is not available: {err}"))
             }
             _ => Error::internal(err.to_string()),

@@ -5,7 +5,7 @@
 use inspector_core::state::{Event, InvalidTransition, State};
 
 use super::{Error, Inspector};
-use crate::store::{NodeRecord, StoreError};
+use crate::store::{NodeRecord, StoreError, StoreFuture};
 
 /// Why an event could not be applied.
 #[derive(Debug)]
@@ -45,24 +45,25 @@ impl Inspector {
         uuid: &str,
         event: Event,
     ) -> Result<State, TransitionError> {
-        for _ in 0..CAS_ATTEMPTS {
-            let node = self.current(uuid).await?;
-            let next = node.state.on(event).map_err(TransitionError::Invalid)?;
-            if next == node.state {
-                return Ok(next);
-            }
-            match self.store().update_state(uuid, node.state, next).await {
-                Ok(()) => {
-                    tracing::debug!(node = uuid, from = %node.state, to = %next, %event, "state changed");
-                    return Ok(next);
-                }
-                Err(StoreError::Conflict(_)) => continue,
-                Err(e) => return Err(TransitionError::Store(e)),
-            }
+        self.transition_from(uuid, None, event).await
+    }
+
+    /// [`Self::transition`] starting from `known`, the state the caller read
+    /// under the node's lock, instead of reading the row again.
+    pub(crate) async fn transition_from(
+        &self,
+        uuid: &str,
+        known: Option<State>,
+        event: Event,
+    ) -> Result<State, TransitionError> {
+        let write = |from: State, to: State| self.store().update_state(uuid, from, to);
+        let (from, next) = self
+            .compare_and_set(uuid, known, event, false, write)
+            .await?;
+        if next != from {
+            tracing::debug!(node = uuid, from = %from, to = %next, %event, "state changed");
         }
-        Err(TransitionError::Store(StoreError::Conflict(
-            uuid.to_string(),
-        )))
+        Ok(next)
     }
 
     /// Ends the node's introspection with `event` (`finish`, `error`,
@@ -74,33 +75,75 @@ impl Inspector {
         event: Event,
         error: Option<&str>,
     ) -> Result<State, TransitionError> {
-        for _ in 0..CAS_ATTEMPTS {
-            let node = self.current(uuid).await?;
-            let next = node.state.on(event).map_err(TransitionError::Invalid)?;
-            match self
-                .store()
-                .finish(uuid, node.state, next, self.now(), error)
-                .await
-            {
-                Ok(()) => {
-                    crate::metrics::introspection_ended(next.as_str());
-                    match error {
-                        Some(e) => {
-                            tracing::error!(node = uuid, from = %node.state, to = %next, error = %e, "introspection failed")
-                        }
-                        None => {
-                            tracing::info!(node = uuid, from = %node.state, to = %next, "introspection finished")
-                        }
-                    }
-                    return Ok(next);
+        self.finish_from(uuid, None, event, error).await
+    }
+
+    /// [`Self::finish`] starting from `known`, the state the caller read (or
+    /// wrote) under the node's lock, instead of reading the row again.
+    pub(crate) async fn finish_from(
+        &self,
+        uuid: &str,
+        known: Option<State>,
+        event: Event,
+        error: Option<&str>,
+    ) -> Result<State, TransitionError> {
+        let write = |from: State, to: State| self.store().finish(uuid, from, to, self.now(), error);
+        let (from, next) = self
+            .compare_and_set(uuid, known, event, true, write)
+            .await?;
+        crate::metrics::introspection_ended(next.as_str());
+        match error {
+            Some(e) => {
+                tracing::error!(node = uuid, from = %from, to = %next, error = %e, "introspection failed")
+            }
+            None => {
+                tracing::info!(node = uuid, from = %from, to = %next, "introspection finished")
+            }
+        }
+        Ok(next)
+    }
+
+    /// Computes the state `event` leads to and writes it with `write`, a
+    /// compare-and-set on the state it was computed from; retries on a lost
+    /// race. The first attempt starts from `known` when given: only a
+    /// successful write confirms it, any other outcome is decided on a fresh
+    /// read. Returns `(from, to)`; when the event leaves the state as it is
+    /// and `write_unchanged` is false, nothing is written.
+    async fn compare_and_set<'a, W>(
+        &self,
+        uuid: &str,
+        mut known: Option<State>,
+        event: Event,
+        write_unchanged: bool,
+        write: W,
+    ) -> Result<(State, State), TransitionError>
+    where
+        W: Fn(State, State) -> StoreFuture<'a, ()>,
+    {
+        let attempts = CAS_ATTEMPTS + usize::from(known.is_some());
+        for _ in 0..attempts {
+            let (state, guessed) = match known.take() {
+                Some(state) => (state, true),
+                None => (self.current(uuid).await?.state, false),
+            };
+            let next = match state.on(event) {
+                Ok(next) => next,
+                Err(_) if guessed => continue,
+                Err(e) => return Err(TransitionError::Invalid(e)),
+            };
+            if next == state && !write_unchanged {
+                if guessed {
+                    continue;
                 }
-                Err(StoreError::Conflict(_)) => continue,
+                return Ok((state, next));
+            }
+            match write(state, next).await {
+                Ok(()) => return Ok((state, next)),
+                Err(StoreError::Conflict { .. }) => continue,
                 Err(e) => return Err(TransitionError::Store(e)),
             }
         }
-        Err(TransitionError::Store(StoreError::Conflict(
-            uuid.to_string(),
-        )))
+        Err(TransitionError::Store(StoreError::node_conflict(uuid)))
     }
 
     /// Marks a node failed after a step went wrong; a failure to do so is

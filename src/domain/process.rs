@@ -6,12 +6,13 @@ use std::time::Duration;
 
 use inspector_core::conf::StoreData;
 use inspector_core::hooks::{Data, NodeView, lookup_attributes};
-use inspector_core::state::Event;
+use inspector_core::state::{Event, State};
 use serde_json::Value;
 
 use super::locks::NodeLock;
 use super::node_info::NodeInfo;
 use super::{Error, ErrorKind, Inspector, Result};
+use crate::store::NodeRecord;
 
 const PRE_PROCESSING_FAILED: &str =
     "The following failures happened during running pre-processing hooks:\n";
@@ -45,13 +46,13 @@ impl Inspector {
                 None
             }
         };
-        let (uuid, lock) = match found {
+        let (node, lock) = match found {
             Some(found) if failures.is_empty() => found,
             other => {
                 let joined = failures.join("\n");
-                if let Some((uuid, lock)) = other {
-                    self.fail(&uuid, &joined).await;
-                    self.store_ramdisk_logs(&data, Some(&uuid)).await;
+                if let Some((node, lock)) = other {
+                    self.fail(&node.uuid, &joined).await;
+                    self.store_ramdisk_logs(&data, Some(&node.uuid)).await;
                     drop(lock);
                 } else {
                     self.store_ramdisk_logs(&data, None).await;
@@ -61,9 +62,10 @@ impl Inspector {
                 )));
             }
         };
+        let uuid = node.uuid.clone();
         tracing::info!(node = %uuid, "matched the ramdisk's data to a node");
         match self
-            .process_locked(&uuid, lock, &mut data, &unprocessed)
+            .process_locked(node, lock, &mut data, &unprocessed)
             .await
         {
             Ok(()) => {
@@ -79,25 +81,18 @@ impl Inspector {
         }
     }
 
-    /// Everything after lookup; on failure the node ends in `error`.
+    /// Everything after lookup; on failure the node ends in `error`. `node`
+    /// is the unfinished row lookup read under `lock`: every other writer
+    /// takes that lock, so the row is still as read, and the state writes
+    /// below compare-and-set on it anyway.
     async fn process_locked(
         &self,
-        uuid: &str,
+        node: NodeRecord,
         lock: NodeLock,
         data: &mut Data,
         unprocessed: &Value,
     ) -> Result<()> {
-        let node = self
-            .store()
-            .get_node(uuid)
-            .await?
-            .ok_or_else(|| Error::not_found(format!("Could not find node {uuid} in cache")))?;
-        if node.finished_at.is_some() {
-            return Err(Error::bad_request(format!(
-                "Node processing already finished with error: {}",
-                node.error.as_deref().unwrap_or("None")
-            )));
-        }
+        let uuid = node.uuid.as_str();
         self.save_data(uuid, false, unprocessed).await;
         let ironic_node = match self.ironic().get_node(uuid).await {
             Ok(n) => n,
@@ -108,11 +103,17 @@ impl Inspector {
             }
         };
         // Strict `process`: a node in the wrong state is failed, then refused.
-        if let Err(e) = self.transition(uuid, Event::Process).await {
-            let err = Error::from(e);
-            self.fail(uuid, &err.message).await;
-            return Err(err);
-        }
+        let processing = match self
+            .transition_from(uuid, Some(node.state), Event::Process)
+            .await
+        {
+            Ok(state) => state,
+            Err(e) => {
+                let err = Error::from(e);
+                self.fail(uuid, &err.message).await;
+                return Err(err);
+            }
+        };
         let mut node_info = NodeInfo::new(self, ironic_node);
         match self.run_post_processing(&mut node_info, data).await {
             Ok(power_off) => {
@@ -120,7 +121,7 @@ impl Inspector {
                 let this = self.handle();
                 let uuid = uuid.to_string();
                 self.tasks.spawn(async move {
-                    this.finish_processing(lock, &uuid, power_off && manage_boot)
+                    this.finish_processing(lock, &uuid, processing, power_off && manage_boot)
                         .await;
                 });
                 Ok(())
@@ -224,7 +225,14 @@ impl Inspector {
     }
 
     /// The background end of processing: power off, then `finished`.
-    async fn finish_processing(&self, lock: NodeLock, uuid: &str, power_off: bool) {
+    /// `processing` is the state the callback left the node in.
+    async fn finish_processing(
+        &self,
+        lock: NodeLock,
+        uuid: &str,
+        processing: State,
+        power_off: bool,
+    ) {
         if power_off {
             if let Err(e) = self.ironic().set_power_state(uuid, "power off").await {
                 let enroll = matches!(self.ironic().get_node(uuid).await, Ok(n) if n.provision_state() == "enroll");
@@ -241,7 +249,10 @@ impl Inspector {
                 tracing::info!(node = uuid, "node powered off");
             }
         }
-        if let Err(e) = self.finish(uuid, Event::Finish, None).await {
+        if let Err(e) = self
+            .finish_from(uuid, Some(processing), Event::Finish, None)
+            .await
+        {
             tracing::warn!(node = uuid, error = %Error::from(e), "cannot mark the node finished");
         }
         drop(lock);
@@ -256,7 +267,7 @@ impl Inspector {
     async fn find_node_for(
         &self,
         data: &mut Data,
-    ) -> std::result::Result<(String, NodeLock), String> {
+    ) -> std::result::Result<(NodeRecord, NodeLock), String> {
         let attrs = lookup_attributes(data);
         match self.lookup(&attrs.bmc_addresses, &attrs.macs).await {
             Ok(found) => Ok(found),
@@ -281,12 +292,13 @@ impl Inspector {
     }
 
     /// `find_node` of upstream-behaviour §find-node: the node owning most of the attributes,
-    /// locked; ties and finished nodes are failures.
+    /// locked, with its row as read under the lock; ties and finished nodes
+    /// are failures.
     pub(crate) async fn lookup(
         &self,
         bmc: &[String],
         macs: &[String],
-    ) -> std::result::Result<(String, NodeLock), LookupFailure> {
+    ) -> std::result::Result<(NodeRecord, NodeLock), LookupFailure> {
         let pairs: Vec<(String, String)> = bmc
             .iter()
             .map(|b| ("bmc_address".to_string(), b.clone()))
@@ -315,8 +327,10 @@ impl Inspector {
         let lock = tokio::time::timeout(LOCK_WAIT, self.locks().lock(&uuid))
             .await
             .map_err(|_| LookupFailure::Busy)?;
+        // Read under the lock: another callback may have finished the node
+        // while this one waited.
         match self.store().get_node(&uuid).await {
-            Ok(Some(node)) if node.finished_at.is_none() => Ok((uuid, lock)),
+            Ok(Some(node)) if node.finished_at.is_none() => Ok((node, lock)),
             Ok(Some(node)) => {
                 tracing::warn!(node = %uuid, finished_at = ?node.finished_at, "data posted for a node whose introspection already finished");
                 Err(LookupFailure::NotFound)

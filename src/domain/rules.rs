@@ -12,7 +12,7 @@ impl Inspector {
         let definition = rules::parse_rule(body).map_err(|e| Error::bad_request(e.0))?;
         let record = to_record(definition, self.now());
         match self.store.create_rule(&record).await {
-            Err(StoreError::DuplicateRule(uuid)) => Err(Error::conflict(format!(
+            Err(StoreError::Duplicate { id: uuid, .. }) => Err(Error::conflict(format!(
                 "Rule with UUID {uuid} already exists"
             ))),
             other => other.map(|()| record.into()).map_err(Error::from),

@@ -75,7 +75,7 @@ impl Inspector {
             limit,
         };
         match self.store.list_nodes(&query).await {
-            Err(StoreError::MarkerNotFound(_)) => {
+            Err(StoreError::NotFound { .. }) => {
                 Err(Error::not_found("The requested node was not found."))
             }
             other => Ok(other?.into_iter().map(StatusView::from).collect()),

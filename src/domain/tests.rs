@@ -17,7 +17,7 @@ use crate::clock::{Clock, FakeClock};
 use crate::ironic::fake::{FakeIronic, Op};
 use crate::ironic::{IronicApi, IronicError};
 use crate::pxe_filter::{IronicPort, SyncInputs};
-use crate::store::{NodeRecord, Store, StoreOptions};
+use crate::store::{NodeRecord, StoreOptions};
 
 struct Bench {
     inspector: Arc<Inspector>,
@@ -35,7 +35,7 @@ async fn bench() -> Bench {
         dir.path().join("inspector.sqlite").display()
     );
     let options = StoreOptions { max_connections: 2 };
-    let store = Store::open(&url, &options).await.expect("store");
+    let store = crate::store::open(&url, &options).await.expect("store");
     store.upgrade().await.expect("schema");
     let pxe = crate::pxe_filter::PxeFilter::from_config(&config).expect("pxe filter");
     let (pipeline, _) = Pipeline::load(&config, None).expect("pipeline");

@@ -1,10 +1,16 @@
-//! The node cache and rule store. One interface, chosen by the
-//! `[database] connection` URL; SQLite is the embedded default. Nothing here
-//! knows about HTTP.
+//! The node cache and rule store: one trait, [`StoreBackend`], with a
+//! backend chosen by the `[database] connection` URL; SQLite is the embedded
+//! default. Nothing here knows about HTTP.
 
+#[cfg(test)]
+mod contract;
 mod schema;
 mod sqlite;
 mod sqlite_read;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 
 use inspector_core::state::State;
 use serde_json::{Map, Value};
@@ -12,28 +18,45 @@ use time::PrimitiveDateTime;
 
 pub use schema::{ALEMBIC_HEAD, MigrationReport};
 
+/// A failure of the backend's own library, kept as the error's source.
+pub type BackendError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why a store operation failed, in terms every backend can report and
+/// callers can tell apart.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// A row the operation needs does not exist (the list marker, the node
+    /// to update).
+    #[error("{what} {id} not found")]
+    NotFound { what: &'static str, id: String },
+    /// A row with this key exists already.
+    #[error("{what} {id} already exists")]
+    Duplicate { what: &'static str, id: String },
+    /// The row changed between read and write (another writer won a race).
+    #[error("{what} {id} changed concurrently")]
+    Conflict { what: &'static str, id: String },
+    /// The database cannot serve now (busy, locked, unreachable, no free
+    /// connection); the same request may succeed later.
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
-    #[error("database error: {0}")]
-    Read(#[from] rusqlite::Error),
-    /// A read on the blocking pool panicked or was cancelled at shutdown.
-    #[error("database read did not complete: {0}")]
-    ReadAborted(String),
+    Unavailable(#[source] BackendError),
     #[error("database content is invalid: {0}")]
     Corrupt(String),
     #[error("{0}")]
     Schema(String),
     #[error("unsupported database connection URL {0:?}: {1}")]
     Url(String, String),
-    #[error("rule {0} already exists")]
-    DuplicateRule(String),
-    #[error("marker {0} not found")]
-    MarkerNotFound(String),
-    /// The row changed between read and write (another request won a race).
-    #[error("node {0} changed concurrently")]
-    Conflict(String),
+    /// Any other failure of the database.
+    #[error("database error: {0}")]
+    Other(#[source] BackendError),
+}
+
+impl StoreError {
+    pub fn node_conflict(uuid: &str) -> Self {
+        Self::Conflict {
+            what: "node",
+            id: uuid.to_string(),
+        }
+    }
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -95,180 +118,144 @@ pub struct StoreOptions {
     pub max_connections: u32,
 }
 
-#[derive(Clone)]
-pub enum Store {
-    Sqlite(sqlite::SqliteStore),
-}
+/// Boxed future returned by [`StoreBackend`] methods (object-safe async).
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
 
-/// Dispatches a method to the backend in use.
-macro_rules! dispatch {
-    ($self:ident, $s:ident => $call:expr) => {
-        match $self {
-            Store::Sqlite($s) => $call,
-        }
-    };
-}
+/// The shared handle the rest of the service holds.
+pub type Store = Arc<dyn StoreBackend>;
 
-impl Store {
-    /// Opens the database named by an oslo.db URL (`sqlite:///relative.db`,
-    /// `sqlite:////absolute.db`, `sqlite://` for memory).
-    pub async fn open(url: &str, options: &StoreOptions) -> Result<Store> {
-        let scheme = url.split_once(':').map(|(s, _)| s).unwrap_or("");
-        let driver = scheme.split('+').next().unwrap_or("");
-        match driver {
-            "sqlite" => Ok(Store::Sqlite(
-                sqlite::SqliteStore::open(url, options).await?,
-            )),
-            "" => Err(StoreError::Url(url.into(), "missing scheme".into())),
-            other => Err(StoreError::Url(
-                url.into(),
-                format!("backend {other} is not supported; use sqlite"),
-            )),
-        }
+/// Opens the database named by an oslo.db URL (`sqlite:///relative.db`,
+/// `sqlite:////absolute.db`, `sqlite://` for memory).
+pub async fn open(url: &str, options: &StoreOptions) -> Result<Store> {
+    let scheme = url.split_once(':').map(|(s, _)| s).unwrap_or("");
+    let driver = scheme.split('+').next().unwrap_or("");
+    match driver {
+        "sqlite" => Ok(Arc::new(sqlite::SqliteStore::open(url, options).await?)),
+        "" => Err(StoreError::Url(url.into(), "missing scheme".into())),
+        other => Err(StoreError::Url(
+            url.into(),
+            format!("backend {other} is not supported; use sqlite"),
+        )),
     }
+}
 
+/// What the service needs from a database: the node cache (status rows,
+/// lookup attributes, stored data) and the rules. Every backend passes the
+/// suite in `contract.rs`. Timestamps are UTC without offset.
+pub trait StoreBackend: Send + Sync {
     /// Creates the schema or migrates it forward; safe to run repeatedly.
-    pub async fn upgrade(&self) -> Result<MigrationReport> {
-        dispatch!(self, s => s.upgrade().await)
-    }
+    fn upgrade(&self) -> StoreFuture<'_, MigrationReport>;
 
     /// Fails unless the schema is complete and current.
-    pub async fn check_schema(&self) -> Result<()> {
-        dispatch!(self, s => s.check_schema().await)
-    }
+    fn check_schema(&self) -> StoreFuture<'_, ()>;
 
-    pub async fn get_node(&self, uuid: &str) -> Result<Option<NodeRecord>> {
-        dispatch!(self, s => s.get_node(uuid).await)
-    }
+    fn get_node<'a>(&'a self, uuid: &'a str) -> StoreFuture<'a, Option<NodeRecord>>;
 
-    pub async fn list_nodes(&self, query: &ListQuery) -> Result<Vec<NodeRecord>> {
-        dispatch!(self, s => s.list_nodes(query).await)
-    }
+    /// A page of nodes, newest `started_at` first (ties: larger UUID first),
+    /// after the marker node; `NotFound` if the marker is not cached.
+    fn list_nodes<'a>(&'a self, query: &'a ListQuery) -> StoreFuture<'a, Vec<NodeRecord>>;
 
     /// Replaces whatever the cache held for the node with a fresh row and its
-    /// lookup attributes, wiping its options and stored data (upstream-behaviour §cache-rows).
-    pub async fn add_node(&self, node: &NodeRecord, attributes: &[(&str, &str)]) -> Result<()> {
-        dispatch!(self, s => s.add_node(node, attributes).await)
-    }
+    /// lookup attributes (empty values are skipped), wiping its options and
+    /// stored data.
+    fn add_node<'a>(
+        &'a self,
+        node: &'a NodeRecord,
+        attributes: &'a [(&'a str, &'a str)],
+    ) -> StoreFuture<'a, ()>;
 
-    /// Moves the node from `from` to `to`; `Conflict` if it is no longer in `from`.
-    pub async fn update_state(&self, uuid: &str, from: State, to: State) -> Result<()> {
-        dispatch!(self, s => s.update_state(uuid, from, to).await)
-    }
+    /// Moves the node from `from` to `to`; `Conflict` if it is no longer in
+    /// `from` (or gone).
+    fn update_state<'a>(&'a self, uuid: &'a str, from: State, to: State) -> StoreFuture<'a, ()>;
 
     /// Ends an introspection in one transaction: lookup attributes and options
-    /// go, and state, `finished_at` and `error` are written together.
-    pub async fn finish(
-        &self,
-        uuid: &str,
+    /// go, and state, `finished_at` and `error` are written together;
+    /// `Conflict` (and nothing written) if the node is no longer in `from`.
+    fn finish<'a>(
+        &'a self,
+        uuid: &'a str,
         from: State,
         to: State,
         finished_at: PrimitiveDateTime,
-        error: Option<&str>,
-    ) -> Result<()> {
-        dispatch!(self, s => s.finish(uuid, from, to, finished_at, error).await)
-    }
+        error: Option<&'a str>,
+    ) -> StoreFuture<'a, ()>;
 
-    /// Writes `started_at` (and the unchanged finish fields) at reapply time.
-    pub async fn set_started_at(&self, uuid: &str, started_at: PrimitiveDateTime) -> Result<()> {
-        dispatch!(self, s => s.set_started_at(uuid, started_at).await)
-    }
+    /// Writes `started_at` (reapply); `NotFound` if the node is not cached.
+    fn set_started_at<'a>(
+        &'a self,
+        uuid: &'a str,
+        started_at: PrimitiveDateTime,
+    ) -> StoreFuture<'a, ()>;
 
-    pub async fn delete_node(&self, uuid: &str) -> Result<()> {
-        dispatch!(self, s => s.delete_node(uuid).await)
-    }
+    /// Removes the node and everything cached about it.
+    fn delete_node<'a>(&'a self, uuid: &'a str) -> StoreFuture<'a, ()>;
 
-    pub async fn add_attributes(&self, uuid: &str, name: &str, values: &[String]) -> Result<()> {
-        dispatch!(self, s => s.add_attributes(uuid, name, values).await)
-    }
+    /// Adds lookup attributes `name` = each non-empty value.
+    fn add_attributes<'a>(
+        &'a self,
+        uuid: &'a str,
+        name: &'a str,
+        values: &'a [String],
+    ) -> StoreFuture<'a, ()>;
 
-    /// The node's lookup attributes as (name, value) pairs.
-    pub async fn node_attributes(&self, uuid: &str) -> Result<Vec<(String, String)>> {
-        dispatch!(self, s => s.node_attributes(uuid).await)
-    }
+    /// The node's lookup attributes as (name, value) pairs, sorted.
+    fn node_attributes<'a>(&'a self, uuid: &'a str) -> StoreFuture<'a, Vec<(String, String)>>;
 
     /// Nodes owning any of the given (name, value) attributes, with how many
-    /// of them each owns.
-    pub async fn find_by_attributes(
-        &self,
-        pairs: &[(String, String)],
-    ) -> Result<Vec<(String, u32)>> {
-        dispatch!(self, s => s.find_by_attributes(pairs).await)
-    }
+    /// of the distinct non-empty pairs each owns, sorted by UUID.
+    fn find_by_attributes<'a>(
+        &'a self,
+        pairs: &'a [(String, String)],
+    ) -> StoreFuture<'a, Vec<(String, u32)>>;
 
     /// Every MAC that is a lookup attribute of a node under introspection.
-    pub async fn active_macs(&self) -> Result<Vec<String>> {
-        dispatch!(self, s => s.active_macs().await)
-    }
+    fn active_macs(&self) -> StoreFuture<'_, Vec<String>>;
 
     /// Nodes still running whose introspection started before `before`.
-    pub async fn active_started_before(
-        &self,
-        before: PrimitiveDateTime,
-    ) -> Result<Vec<NodeRecord>> {
-        dispatch!(self, s => s.active_started_before(before).await)
-    }
+    fn active_started_before(&self, before: PrimitiveDateTime) -> StoreFuture<'_, Vec<NodeRecord>>;
 
     /// Nodes whose introspection has not finished and is in one of `states`.
-    pub async fn active_nodes_in(&self, states: &[State]) -> Result<Vec<NodeRecord>> {
-        dispatch!(self, s => s.active_nodes_in(states).await)
-    }
+    fn active_nodes_in<'a>(&'a self, states: &'a [State]) -> StoreFuture<'a, Vec<NodeRecord>>;
 
-    /// How many cached nodes are in each state.
-    pub async fn count_by_state(&self) -> Result<Vec<(String, u64)>> {
-        dispatch!(self, s => s.count_by_state().await)
-    }
+    /// How many cached nodes are in each state, by state name.
+    fn count_by_state(&self) -> StoreFuture<'_, Vec<(String, u64)>>;
 
     /// A trivial query, to tell whether the database answers.
-    pub async fn ping(&self) -> Result<()> {
-        dispatch!(self, s => s.ping().await)
-    }
+    fn ping(&self) -> StoreFuture<'_, ()>;
 
-    pub async fn all_node_uuids(&self) -> Result<Vec<String>> {
-        dispatch!(self, s => s.all_node_uuids().await)
-    }
+    fn all_node_uuids(&self) -> StoreFuture<'_, Vec<String>>;
 
     /// Whether any introspection is running (not finished) right now.
-    pub async fn any_active(&self) -> Result<bool> {
-        dispatch!(self, s => s.any_active().await)
-    }
+    fn any_active(&self) -> StoreFuture<'_, bool>;
 
-    pub async fn store_data(&self, uuid: &str, processed: bool, data: &str) -> Result<()> {
-        dispatch!(self, s => s.store_data(uuid, processed, data).await)
-    }
+    /// Stores (or replaces) the node's processed or unprocessed document.
+    fn store_data<'a>(
+        &'a self,
+        uuid: &'a str,
+        processed: bool,
+        data: &'a str,
+    ) -> StoreFuture<'a, ()>;
 
-    pub async fn get_data(&self, uuid: &str, processed: bool) -> Result<Option<String>> {
-        dispatch!(self, s => s.get_data(uuid, processed).await)
-    }
+    fn get_data<'a>(&'a self, uuid: &'a str, processed: bool) -> StoreFuture<'a, Option<String>>;
 
-    pub async fn create_rule(&self, rule: &RuleRecord) -> Result<()> {
-        dispatch!(self, s => s.create_rule(rule).await)
-    }
+    /// Stores a rule under the UUID string given; `Duplicate` if any form of
+    /// that UUID names a rule already.
+    fn create_rule<'a>(&'a self, rule: &'a RuleRecord) -> StoreFuture<'a, ()>;
 
     /// Summaries of every rule, oldest first.
-    pub async fn list_rules(&self) -> Result<Vec<RuleSummary>> {
-        dispatch!(self, s => s.list_rules().await)
-    }
+    fn list_rules(&self) -> StoreFuture<'_, Vec<RuleSummary>>;
 
     /// Every rule with its conditions and actions, oldest first.
-    pub async fn all_rules(&self) -> Result<Vec<RuleRecord>> {
-        dispatch!(self, s => s.all_rules().await)
-    }
+    fn all_rules(&self) -> StoreFuture<'_, Vec<RuleRecord>>;
 
-    pub async fn get_rule(&self, uuid: &str) -> Result<Option<RuleRecord>> {
-        dispatch!(self, s => s.get_rule(uuid).await)
-    }
+    /// The rule named by any form of its UUID (an exact match first).
+    fn get_rule<'a>(&'a self, uuid: &'a str) -> StoreFuture<'a, Option<RuleRecord>>;
 
     /// Whether a rule was deleted.
-    pub async fn delete_rule(&self, uuid: &str) -> Result<bool> {
-        dispatch!(self, s => s.delete_rule(uuid).await)
-    }
+    fn delete_rule<'a>(&'a self, uuid: &'a str) -> StoreFuture<'a, bool>;
 
-    pub async fn delete_all_rules(&self) -> Result<()> {
-        dispatch!(self, s => s.delete_all_rules().await)
-    }
+    fn delete_all_rules(&self) -> StoreFuture<'_, ()>;
 
-    pub async fn close(&self) {
-        dispatch!(self, s => s.close().await)
-    }
+    /// Closes the connections; the store is not used afterwards.
+    fn close(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
 }

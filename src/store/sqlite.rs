@@ -3,7 +3,9 @@
 //! upgrade even with a busy timeout), and short transactions. Writes go
 //! through sqlx; reads run on the caller's thread (`sqlite_read`).
 
+use std::future::Future;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,9 +25,23 @@ use super::schema::{
     MigrationReport,
 };
 use super::sqlite_read::{ActiveFilter, FIND_RULE, Readers};
-use super::{ListQuery, NodeRecord, Result, RuleRecord, RuleSummary, StoreError, StoreOptions};
+use super::{
+    ListQuery, NodeRecord, Result, RuleRecord, RuleSummary, StoreBackend, StoreError, StoreFuture,
+    StoreOptions,
+};
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        match err {
+            // No connection could be had: the database is out of reach or
+            // every connection is busy for longer than the pool waits.
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) => StoreError::Unavailable(err.into()),
+            other => StoreError::Other(other.into()),
+        }
+    }
+}
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -112,11 +128,6 @@ impl SqliteStore {
         })
     }
 
-    pub async fn close(&self) {
-        self.readers.close();
-        self.pool.close().await;
-    }
-
     /// Reads that may return many rows run on the blocking pool, so a large
     /// result never holds up a runtime thread.
     async fn read_in_background<T: Send + 'static>(
@@ -126,7 +137,7 @@ impl SqliteStore {
         let readers = Arc::clone(&self.readers);
         tokio::task::spawn_blocking(move || read(&readers))
             .await
-            .map_err(|e| StoreError::ReadAborted(e.to_string()))?
+            .map_err(|e| StoreError::Other(format!("database read did not complete: {e}").into()))?
     }
 
     async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>> {
@@ -154,108 +165,6 @@ impl SqliteStore {
             Some(r) => Some(r.try_get("version_num")?),
             None => None,
         })
-    }
-
-    pub async fn upgrade(&self) -> Result<MigrationReport> {
-        let mut report = MigrationReport::default();
-        let mut tx = self.write_tx().await?;
-        let now = timestamp::to_db(now_utc());
-        match Self::alembic_revision(&mut tx).await? {
-            Some(rev) if rev == ALEMBIC_HEAD => {}
-            Some(rev) => {
-                return Err(StoreError::Schema(format!(
-                    "the database is at ironic-inspector alembic revision {rev}, not at the last one \
-                     ({ALEMBIC_HEAD}); run ironic-inspector-dbsync upgrade with ironic-inspector 12.x first"
-                )));
-            }
-            None => {
-                if Self::table_exists(&mut tx, "nodes").await? {
-                    return Err(StoreError::Schema(
-                        "the database has a nodes table but no alembic_version: it was not made by \
-                         ironic-inspector or inspector"
-                            .into(),
-                    ));
-                }
-                for statement in schema::SQLITE_BASE {
-                    sqlx::query(AssertSqlSafe(*statement))
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                sqlx::query("INSERT INTO alembic_version (version_num) VALUES ($1)")
-                    .bind(ALEMBIC_HEAD)
-                    .execute(&mut *tx)
-                    .await?;
-                report.created_schema = true;
-            }
-        }
-        sqlx::query(MIGRATIONS_TABLE).execute(&mut *tx).await?;
-        let applied: Vec<i64> = sqlx::query("SELECT version FROM inspector_migrations")
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|r| r.try_get("version"))
-            .collect::<std::result::Result<_, _>>()?;
-        if !applied.contains(&BASE_VERSION) {
-            report.adopted_upstream = !report.created_schema;
-            sqlx::query("INSERT INTO inspector_migrations (version, description, applied_at) VALUES ($1, $2, $3)")
-                .bind(BASE_VERSION)
-                .bind(BASE_DESCRIPTION)
-                .bind(&now)
-                .execute(&mut *tx)
-                .await?;
-        }
-        for migration in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
-            for statement in migration.statements {
-                sqlx::query(AssertSqlSafe(*statement))
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            sqlx::query("INSERT INTO inspector_migrations (version, description, applied_at) VALUES ($1, $2, $3)")
-                .bind(migration.version)
-                .bind(migration.description)
-                .bind(&now)
-                .execute(&mut *tx)
-                .await?;
-            report
-                .applied
-                .push(format!("{}: {}", migration.version, migration.description));
-        }
-        tx.commit().await?;
-        Ok(report)
-    }
-
-    pub async fn check_schema(&self) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        if Self::alembic_revision(&mut tx).await?.as_deref() != Some(ALEMBIC_HEAD) {
-            return Err(StoreError::Schema(
-                "the database schema is missing or outdated; run `inspector db upgrade`".into(),
-            ));
-        }
-        if !Self::table_exists(&mut tx, "inspector_migrations").await? {
-            return Err(StoreError::Schema(
-                "the database has not been upgraded by inspector; run `inspector db upgrade`"
-                    .into(),
-            ));
-        }
-        let row = sqlx::query("SELECT MAX(version) AS v FROM inspector_migrations")
-            .fetch_one(&mut *tx)
-            .await?;
-        let current: Option<i64> = row.try_get("v")?;
-        if current.unwrap_or(0) < schema::latest_version() {
-            return Err(StoreError::Schema(
-                "the database schema is outdated; run `inspector db upgrade`".into(),
-            ));
-        }
-        Ok(())
-    }
-
-    pub async fn get_node(&self, uuid: &str) -> Result<Option<NodeRecord>> {
-        self.readers.get_node(uuid)
-    }
-
-    pub async fn list_nodes(&self, query: &ListQuery) -> Result<Vec<NodeRecord>> {
-        let query = query.clone();
-        self.read_in_background(move |r| r.list_nodes(&query)).await
     }
 
     async fn delete_node_rows(tx: &mut Transaction<'static, Sqlite>, uuid: &str) -> Result<()> {
@@ -289,174 +198,6 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub async fn add_node(&self, node: &NodeRecord, attributes: &[(&str, &str)]) -> Result<()> {
-        let mut tx = self.write_tx().await?;
-        Self::delete_node_rows(&mut tx, &node.uuid).await?;
-        sqlx::query(
-            "INSERT INTO nodes (uuid, state, started_at, finished_at, error, manage_boot) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&node.uuid)
-        .bind(node.state.as_str())
-        .bind(node.started_at.map(timestamp::to_db))
-        .bind(node.finished_at.map(timestamp::to_db))
-        .bind(&node.error)
-        .bind(node.manage_boot)
-        .execute(&mut *tx)
-        .await?;
-        Self::insert_attributes(
-            &mut tx,
-            &node.uuid,
-            attributes.iter().copied().filter(|(_, v)| !v.is_empty()),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub async fn update_state(&self, uuid: &str, from: State, to: State) -> Result<()> {
-        let done = sqlx::query("UPDATE nodes SET state = $1 WHERE uuid = $2 AND state = $3")
-            .bind(to.as_str())
-            .bind(uuid)
-            .bind(from.as_str())
-            .execute(&self.pool)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::Conflict(uuid.into()));
-        }
-        Ok(())
-    }
-
-    pub async fn finish(
-        &self,
-        uuid: &str,
-        from: State,
-        to: State,
-        finished_at: PrimitiveDateTime,
-        error: Option<&str>,
-    ) -> Result<()> {
-        let mut tx = self.write_tx().await?;
-        sqlx::query("DELETE FROM attributes WHERE node_uuid = $1")
-            .bind(uuid)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM options WHERE uuid = $1")
-            .bind(uuid)
-            .execute(&mut *tx)
-            .await?;
-        let done = sqlx::query(
-            "UPDATE nodes SET state = $1, finished_at = $2, error = $3 WHERE uuid = $4 AND state = $5",
-        )
-        .bind(to.as_str())
-        .bind(timestamp::to_db(finished_at))
-        .bind(error)
-        .bind(uuid)
-        .bind(from.as_str())
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::Conflict(uuid.into()));
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub async fn set_started_at(&self, uuid: &str, started_at: PrimitiveDateTime) -> Result<()> {
-        let done = sqlx::query("UPDATE nodes SET started_at = $1 WHERE uuid = $2")
-            .bind(timestamp::to_db(started_at))
-            .bind(uuid)
-            .execute(&self.pool)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::Conflict(uuid.into()));
-        }
-        Ok(())
-    }
-
-    pub async fn delete_node(&self, uuid: &str) -> Result<()> {
-        let mut tx = self.write_tx().await?;
-        Self::delete_node_rows(&mut tx, uuid).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub async fn add_attributes(&self, uuid: &str, name: &str, values: &[String]) -> Result<()> {
-        let mut tx = self.write_tx().await?;
-        Self::insert_attributes(
-            &mut tx,
-            uuid,
-            values
-                .iter()
-                .filter(|v| !v.is_empty())
-                .map(|v| (name, v.as_str())),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub async fn node_attributes(&self, uuid: &str) -> Result<Vec<(String, String)>> {
-        self.readers.node_attributes(uuid)
-    }
-
-    pub async fn find_by_attributes(
-        &self,
-        pairs: &[(String, String)],
-    ) -> Result<Vec<(String, u32)>> {
-        self.readers.find_by_attributes(pairs)
-    }
-
-    pub async fn active_macs(&self) -> Result<Vec<String>> {
-        self.read_in_background(|r| r.active_macs()).await
-    }
-
-    pub async fn active_started_before(
-        &self,
-        before: PrimitiveDateTime,
-    ) -> Result<Vec<NodeRecord>> {
-        self.read_in_background(move |r| r.active_nodes(&ActiveFilter::StartedBefore(before)))
-            .await
-    }
-
-    pub async fn active_nodes_in(&self, states: &[State]) -> Result<Vec<NodeRecord>> {
-        let states = states.to_vec();
-        self.read_in_background(move |r| r.active_nodes(&ActiveFilter::InStates(states)))
-            .await
-    }
-
-    pub async fn count_by_state(&self) -> Result<Vec<(String, u64)>> {
-        self.readers.count_by_state()
-    }
-
-    pub async fn ping(&self) -> Result<()> {
-        self.readers.ping()
-    }
-
-    pub async fn all_node_uuids(&self) -> Result<Vec<String>> {
-        self.read_in_background(|r| r.all_node_uuids()).await
-    }
-
-    pub async fn any_active(&self) -> Result<bool> {
-        self.readers.any_active()
-    }
-
-    pub async fn store_data(&self, uuid: &str, processed: bool, data: &str) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO introspection_data (uuid, processed, data) VALUES ($1, $2, $3) \
-             ON CONFLICT (uuid, processed) DO UPDATE SET data = excluded.data",
-        )
-        .bind(uuid)
-        .bind(processed)
-        .bind(data)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    pub async fn get_data(&self, uuid: &str, processed: bool) -> Result<Option<String>> {
-        self.readers.get_data(uuid, processed)
-    }
-
     /// The stored UUID of the rule named by any form of its UUID.
     async fn find_rule(
         tx: &mut Transaction<'static, Sqlite>,
@@ -468,102 +209,435 @@ impl SqliteStore {
             .fetch_optional(&mut **tx)
             .await?)
     }
+}
 
-    pub async fn create_rule(&self, rule: &RuleRecord) -> Result<()> {
-        let mut tx = self.write_tx().await?;
-        // The same UUID in another form is the same rule.
-        if Self::find_rule(&mut tx, &rule.uuid).await?.is_some() {
-            return Err(StoreError::DuplicateRule(rule.uuid.clone()));
-        }
-        let inserted = sqlx::query(
-            "INSERT INTO rules (uuid, created_at, description, disabled, scope) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(&rule.uuid)
-        .bind(timestamp::to_db(rule.created_at))
-        .bind(&rule.description)
-        .bind(false)
-        .bind(&rule.scope)
-        .execute(&mut *tx)
-        .await;
-        if let Err(err) = inserted {
-            if err
-                .as_database_error()
-                .is_some_and(|e| e.is_unique_violation())
-            {
-                return Err(StoreError::DuplicateRule(rule.uuid.clone()));
+impl StoreBackend for SqliteStore {
+    fn close(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(async move {
+            self.readers.close();
+            self.pool.close().await;
+        })
+    }
+
+    fn upgrade(&self) -> StoreFuture<'_, MigrationReport> {
+        Box::pin(async move {
+            let mut report = MigrationReport::default();
+            let mut tx = self.write_tx().await?;
+            let now = timestamp::to_db(now_utc());
+            match Self::alembic_revision(&mut tx).await? {
+                Some(rev) if rev == ALEMBIC_HEAD => {}
+                Some(rev) => {
+                    return Err(StoreError::Schema(format!(
+                        "the database is at ironic-inspector alembic revision {rev}, not at the last one \
+                             ({ALEMBIC_HEAD}); run ironic-inspector-dbsync upgrade with ironic-inspector 12.x first"
+                    )));
+                }
+                None => {
+                    if Self::table_exists(&mut tx, "nodes").await? {
+                        return Err(StoreError::Schema(
+                                "the database has a nodes table but no alembic_version: it was not made by \
+                                 ironic-inspector or inspector"
+                                    .into(),
+                            ));
+                    }
+                    for statement in schema::SQLITE_BASE {
+                        sqlx::query(AssertSqlSafe(*statement))
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    sqlx::query("INSERT INTO alembic_version (version_num) VALUES ($1)")
+                        .bind(ALEMBIC_HEAD)
+                        .execute(&mut *tx)
+                        .await?;
+                    report.created_schema = true;
+                }
             }
-            return Err(err.into());
-        }
-        for cond in &rule.conditions {
+            sqlx::query(MIGRATIONS_TABLE).execute(&mut *tx).await?;
+            let applied: Vec<i64> = sqlx::query("SELECT version FROM inspector_migrations")
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|r| r.try_get("version"))
+                .collect::<std::result::Result<_, _>>()?;
+            if !applied.contains(&BASE_VERSION) {
+                report.adopted_upstream = !report.created_schema;
+                sqlx::query("INSERT INTO inspector_migrations (version, description, applied_at) VALUES ($1, $2, $3)")
+                        .bind(BASE_VERSION)
+                        .bind(BASE_DESCRIPTION)
+                        .bind(&now)
+                        .execute(&mut *tx)
+                        .await?;
+            }
+            for migration in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
+                for statement in migration.statements {
+                    sqlx::query(AssertSqlSafe(*statement))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                sqlx::query("INSERT INTO inspector_migrations (version, description, applied_at) VALUES ($1, $2, $3)")
+                        .bind(migration.version)
+                        .bind(migration.description)
+                        .bind(&now)
+                        .execute(&mut *tx)
+                        .await?;
+                report
+                    .applied
+                    .push(format!("{}: {}", migration.version, migration.description));
+            }
+            tx.commit().await?;
+            Ok(report)
+        })
+    }
+
+    fn check_schema(&self) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            let mut tx = self.pool.begin().await?;
+            if Self::alembic_revision(&mut tx).await?.as_deref() != Some(ALEMBIC_HEAD) {
+                return Err(StoreError::Schema(
+                    "the database schema is missing or outdated; run `inspector db upgrade`".into(),
+                ));
+            }
+            if !Self::table_exists(&mut tx, "inspector_migrations").await? {
+                return Err(StoreError::Schema(
+                    "the database has not been upgraded by inspector; run `inspector db upgrade`"
+                        .into(),
+                ));
+            }
+            let row = sqlx::query("SELECT MAX(version) AS v FROM inspector_migrations")
+                .fetch_one(&mut *tx)
+                .await?;
+            let current: Option<i64> = row.try_get("v")?;
+            if current.unwrap_or(0) < schema::latest_version() {
+                return Err(StoreError::Schema(
+                    "the database schema is outdated; run `inspector db upgrade`".into(),
+                ));
+            }
+            Ok(())
+        })
+    }
+
+    fn get_node<'a>(&'a self, uuid: &'a str) -> StoreFuture<'a, Option<NodeRecord>> {
+        Box::pin(async move { self.readers.get_node(uuid) })
+    }
+
+    fn list_nodes<'a>(&'a self, query: &'a ListQuery) -> StoreFuture<'a, Vec<NodeRecord>> {
+        Box::pin(async move {
+            let query = query.clone();
+            self.read_in_background(move |r| r.list_nodes(&query)).await
+        })
+    }
+
+    fn add_node<'a>(
+        &'a self,
+        node: &'a NodeRecord,
+        attributes: &'a [(&'a str, &'a str)],
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let mut tx = self.write_tx().await?;
+            Self::delete_node_rows(&mut tx, &node.uuid).await?;
             sqlx::query(
-                "INSERT INTO rule_conditions (rule, op, multiple, invert, field, params) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO nodes (uuid, state, started_at, finished_at, error, manage_boot) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
             )
-            .bind(&rule.uuid)
-            .bind(&cond.op)
-            .bind(&cond.multiple)
-            .bind(cond.invert)
-            .bind(&cond.field)
-            .bind(Value::Object(cond.params.clone()).to_string())
+            .bind(&node.uuid)
+            .bind(node.state.as_str())
+            .bind(node.started_at.map(timestamp::to_db))
+            .bind(node.finished_at.map(timestamp::to_db))
+            .bind(&node.error)
+            .bind(node.manage_boot)
             .execute(&mut *tx)
             .await?;
-        }
-        for action in &rule.actions {
-            sqlx::query("INSERT INTO rule_actions (rule, action, params) VALUES ($1, $2, $3)")
-                .bind(&rule.uuid)
-                .bind(&action.action)
-                .bind(Value::Object(action.params.clone()).to_string())
+            Self::insert_attributes(
+                &mut tx,
+                &node.uuid,
+                attributes.iter().copied().filter(|(_, v)| !v.is_empty()),
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    fn update_state<'a>(&'a self, uuid: &'a str, from: State, to: State) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let done = sqlx::query("UPDATE nodes SET state = $1 WHERE uuid = $2 AND state = $3")
+                .bind(to.as_str())
+                .bind(uuid)
+                .bind(from.as_str())
+                .execute(&self.pool)
+                .await?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::node_conflict(uuid));
+            }
+            Ok(())
+        })
+    }
+
+    fn finish<'a>(
+        &'a self,
+        uuid: &'a str,
+        from: State,
+        to: State,
+        finished_at: PrimitiveDateTime,
+        error: Option<&'a str>,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let mut tx = self.write_tx().await?;
+            sqlx::query("DELETE FROM attributes WHERE node_uuid = $1")
+                .bind(uuid)
                 .execute(&mut *tx)
                 .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+            sqlx::query("DELETE FROM options WHERE uuid = $1")
+                .bind(uuid)
+                .execute(&mut *tx)
+                .await?;
+            let done = sqlx::query(
+                    "UPDATE nodes SET state = $1, finished_at = $2, error = $3 WHERE uuid = $4 AND state = $5",
+                )
+                .bind(to.as_str())
+                .bind(timestamp::to_db(finished_at))
+                .bind(error)
+                .bind(uuid)
+                .bind(from.as_str())
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::node_conflict(uuid));
+            }
+            tx.commit().await?;
+            Ok(())
+        })
     }
 
-    pub async fn list_rules(&self) -> Result<Vec<RuleSummary>> {
-        self.readers.list_rules()
+    fn set_started_at<'a>(
+        &'a self,
+        uuid: &'a str,
+        started_at: PrimitiveDateTime,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let done = sqlx::query("UPDATE nodes SET started_at = $1 WHERE uuid = $2")
+                .bind(timestamp::to_db(started_at))
+                .bind(uuid)
+                .execute(&self.pool)
+                .await?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound {
+                    what: "node",
+                    id: uuid.to_string(),
+                });
+            }
+            Ok(())
+        })
     }
 
-    pub async fn all_rules(&self) -> Result<Vec<RuleRecord>> {
-        self.read_in_background(|r| r.rules_where(None)).await
+    fn delete_node<'a>(&'a self, uuid: &'a str) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let mut tx = self.write_tx().await?;
+            Self::delete_node_rows(&mut tx, uuid).await?;
+            tx.commit().await?;
+            Ok(())
+        })
     }
 
-    pub async fn get_rule(&self, uuid: &str) -> Result<Option<RuleRecord>> {
-        Ok(self.readers.rules_where(Some(uuid))?.into_iter().next())
-    }
-
-    pub async fn delete_rule(&self, uuid: &str) -> Result<bool> {
-        let mut tx = self.write_tx().await?;
-        let Some(stored) = Self::find_rule(&mut tx, uuid).await? else {
-            return Ok(false);
-        };
-        sqlx::query("DELETE FROM rule_conditions WHERE rule = $1")
-            .bind(&stored)
-            .execute(&mut *tx)
+    fn add_attributes<'a>(
+        &'a self,
+        uuid: &'a str,
+        name: &'a str,
+        values: &'a [String],
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let mut tx = self.write_tx().await?;
+            Self::insert_attributes(
+                &mut tx,
+                uuid,
+                values
+                    .iter()
+                    .filter(|v| !v.is_empty())
+                    .map(|v| (name, v.as_str())),
+            )
             .await?;
-        sqlx::query("DELETE FROM rule_actions WHERE rule = $1")
-            .bind(&stored)
-            .execute(&mut *tx)
-            .await?;
-        let done = sqlx::query("DELETE FROM rules WHERE uuid = $1")
-            .bind(&stored)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(done.rows_affected() > 0)
+            tx.commit().await?;
+            Ok(())
+        })
     }
 
-    pub async fn delete_all_rules(&self) -> Result<()> {
-        let mut tx = self.write_tx().await?;
-        for sql in [
-            "DELETE FROM rule_conditions",
-            "DELETE FROM rule_actions",
-            "DELETE FROM rules",
-        ] {
-            sqlx::query(sql).execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(())
+    fn node_attributes<'a>(&'a self, uuid: &'a str) -> StoreFuture<'a, Vec<(String, String)>> {
+        Box::pin(async move { self.readers.node_attributes(uuid) })
+    }
+
+    fn find_by_attributes<'a>(
+        &'a self,
+        pairs: &'a [(String, String)],
+    ) -> StoreFuture<'a, Vec<(String, u32)>> {
+        Box::pin(async move { self.readers.find_by_attributes(pairs) })
+    }
+
+    fn active_macs(&self) -> StoreFuture<'_, Vec<String>> {
+        Box::pin(async move { self.read_in_background(|r| r.active_macs()).await })
+    }
+
+    fn active_started_before(&self, before: PrimitiveDateTime) -> StoreFuture<'_, Vec<NodeRecord>> {
+        Box::pin(async move {
+            self.read_in_background(move |r| r.active_nodes(&ActiveFilter::StartedBefore(before)))
+                .await
+        })
+    }
+
+    fn active_nodes_in<'a>(&'a self, states: &'a [State]) -> StoreFuture<'a, Vec<NodeRecord>> {
+        Box::pin(async move {
+            let states = states.to_vec();
+            self.read_in_background(move |r| r.active_nodes(&ActiveFilter::InStates(states)))
+                .await
+        })
+    }
+
+    fn count_by_state(&self) -> StoreFuture<'_, Vec<(String, u64)>> {
+        Box::pin(async move { self.readers.count_by_state() })
+    }
+
+    fn ping(&self) -> StoreFuture<'_, ()> {
+        Box::pin(async move { self.readers.ping() })
+    }
+
+    fn all_node_uuids(&self) -> StoreFuture<'_, Vec<String>> {
+        Box::pin(async move { self.read_in_background(|r| r.all_node_uuids()).await })
+    }
+
+    fn any_active(&self) -> StoreFuture<'_, bool> {
+        Box::pin(async move { self.readers.any_active() })
+    }
+
+    fn store_data<'a>(
+        &'a self,
+        uuid: &'a str,
+        processed: bool,
+        data: &'a str,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            sqlx::query(
+                "INSERT INTO introspection_data (uuid, processed, data) VALUES ($1, $2, $3) \
+                     ON CONFLICT (uuid, processed) DO UPDATE SET data = excluded.data",
+            )
+            .bind(uuid)
+            .bind(processed)
+            .bind(data)
+            .execute(&self.pool)
+            .await?;
+            Ok(())
+        })
+    }
+
+    fn get_data<'a>(&'a self, uuid: &'a str, processed: bool) -> StoreFuture<'a, Option<String>> {
+        Box::pin(async move { self.readers.get_data(uuid, processed) })
+    }
+
+    fn create_rule<'a>(&'a self, rule: &'a RuleRecord) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let mut tx = self.write_tx().await?;
+            // The same UUID in another form is the same rule.
+            if Self::find_rule(&mut tx, &rule.uuid).await?.is_some() {
+                return Err(StoreError::Duplicate {
+                    what: "rule",
+                    id: rule.uuid.clone(),
+                });
+            }
+            let inserted = sqlx::query(
+                    "INSERT INTO rules (uuid, created_at, description, disabled, scope) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&rule.uuid)
+                .bind(timestamp::to_db(rule.created_at))
+                .bind(&rule.description)
+                .bind(false)
+                .bind(&rule.scope)
+                .execute(&mut *tx)
+                .await;
+            if let Err(err) = inserted {
+                if err
+                    .as_database_error()
+                    .is_some_and(|e| e.is_unique_violation())
+                {
+                    return Err(StoreError::Duplicate {
+                        what: "rule",
+                        id: rule.uuid.clone(),
+                    });
+                }
+                return Err(err.into());
+            }
+            for cond in &rule.conditions {
+                sqlx::query(
+                    "INSERT INTO rule_conditions (rule, op, multiple, invert, field, params) \
+                         VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&rule.uuid)
+                .bind(&cond.op)
+                .bind(&cond.multiple)
+                .bind(cond.invert)
+                .bind(&cond.field)
+                .bind(Value::Object(cond.params.clone()).to_string())
+                .execute(&mut *tx)
+                .await?;
+            }
+            for action in &rule.actions {
+                sqlx::query("INSERT INTO rule_actions (rule, action, params) VALUES ($1, $2, $3)")
+                    .bind(&rule.uuid)
+                    .bind(&action.action)
+                    .bind(Value::Object(action.params.clone()).to_string())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    fn list_rules(&self) -> StoreFuture<'_, Vec<RuleSummary>> {
+        Box::pin(async move { self.readers.list_rules() })
+    }
+
+    fn all_rules(&self) -> StoreFuture<'_, Vec<RuleRecord>> {
+        Box::pin(async move { self.read_in_background(|r| r.rules_where(None)).await })
+    }
+
+    fn get_rule<'a>(&'a self, uuid: &'a str) -> StoreFuture<'a, Option<RuleRecord>> {
+        Box::pin(async move { Ok(self.readers.rules_where(Some(uuid))?.into_iter().next()) })
+    }
+
+    fn delete_rule<'a>(&'a self, uuid: &'a str) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let mut tx = self.write_tx().await?;
+            let Some(stored) = Self::find_rule(&mut tx, uuid).await? else {
+                return Ok(false);
+            };
+            sqlx::query("DELETE FROM rule_conditions WHERE rule = $1")
+                .bind(&stored)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM rule_actions WHERE rule = $1")
+                .bind(&stored)
+                .execute(&mut *tx)
+                .await?;
+            let done = sqlx::query("DELETE FROM rules WHERE uuid = $1")
+                .bind(&stored)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(done.rows_affected() > 0)
+        })
+    }
+
+    fn delete_all_rules(&self) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            let mut tx = self.write_tx().await?;
+            for sql in [
+                "DELETE FROM rule_conditions",
+                "DELETE FROM rule_actions",
+                "DELETE FROM rules",
+            ] {
+                sqlx::query(sql).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
     }
 }
 
@@ -575,6 +649,114 @@ fn now_utc() -> PrimitiveDateTime {
 #[cfg(test)]
 mod tests {
     use super::sqlite_path;
+    use crate::store::{self, Store, StoreOptions};
+
+    async fn open_upgraded(url: &str) -> Store {
+        let options = StoreOptions { max_connections: 4 };
+        let store = store::open(url, &options).await.unwrap();
+        store.upgrade().await.unwrap();
+        store
+    }
+
+    /// A database file in a directory removed with the guard.
+    async fn file_store() -> (Store, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("inspector.sqlite");
+        let url = format!("sqlite:///{}", path.display());
+        (open_upgraded(&url).await, dir)
+    }
+
+    /// `sqlite://`: upstream's in-memory URL (a scratch file here).
+    async fn temporary_store() -> (Store, ()) {
+        (open_upgraded("sqlite://").await, ())
+    }
+
+    mod file_contract {
+        crate::store::contract::store_contract!(super::file_store);
+    }
+
+    mod temporary_contract {
+        crate::store::contract::store_contract!(super::temporary_store);
+    }
+
+    /// The store has no options API: `options` rows only come from a
+    /// database upstream wrote, and they must go with the introspection
+    /// they belong to (a new start, its end, the node's deletion), as
+    /// upstream's own code removed them.
+    #[tokio::test]
+    async fn upstream_options_rows_go_with_their_introspection() {
+        use inspector_core::state::State;
+        use time::macros::datetime;
+
+        use super::{SqliteStore, StoreBackend};
+        use crate::store::NodeRecord;
+
+        let store = SqliteStore::open("sqlite://", &StoreOptions { max_connections: 2 })
+            .await
+            .unwrap();
+        store.upgrade().await.unwrap();
+        let options = |uuid: &'static str| {
+            let pool = store.pool.clone();
+            async move {
+                sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM options WHERE uuid = $1")
+                    .bind(uuid)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap()
+            }
+        };
+        let add_option = |uuid: &'static str| {
+            let pool = store.pool.clone();
+            async move {
+                sqlx::query("INSERT INTO options (uuid, name, value) VALUES ($1, 'x', '1')")
+                    .bind(uuid)
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+            }
+        };
+        let (a, b) = (
+            "0a000000-0000-4000-8000-000000000001",
+            "0b000000-0000-4000-8000-000000000002",
+        );
+        for uuid in [a, b] {
+            let row = NodeRecord {
+                uuid: uuid.into(),
+                state: State::Waiting,
+                started_at: Some(datetime!(2026-01-01 00:00:00)),
+                finished_at: None,
+                error: None,
+                manage_boot: true,
+            };
+            store.add_node(&row, &[]).await.unwrap();
+            add_option(uuid).await;
+        }
+        store
+            .finish(
+                a,
+                State::Waiting,
+                State::Error,
+                datetime!(2026-01-01 00:01:00),
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!((options(a).await, options(b).await), (0, 1));
+        store.delete_node(b).await.unwrap();
+        assert_eq!(options(b).await, 0);
+        add_option(a).await;
+        let again = NodeRecord {
+            uuid: a.into(),
+            state: State::Starting,
+            started_at: Some(datetime!(2026-01-02 00:00:00)),
+            finished_at: None,
+            error: None,
+            manage_boot: true,
+        };
+        store.add_node(&again, &[]).await.unwrap();
+        assert_eq!(options(a).await, 0);
+        store.close().await;
+    }
 
     #[test]
     fn oslo_db_urls_map_to_paths() {

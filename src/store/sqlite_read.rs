@@ -37,6 +37,25 @@ pub(super) const FIND_RULE: &str = "SELECT uuid FROM rules \
      'urn:', ''), 'uuid:', ''), '{', ''), '}', ''), '-', '') = ?2 \
      ORDER BY uuid = ?1 DESC, created_at, uuid LIMIT 1";
 
+impl From<rusqlite::Error> for StoreError {
+    fn from(err: rusqlite::Error) -> Self {
+        let unavailable = matches!(
+            &err,
+            rusqlite::Error::SqliteFailure(e, _) if matches!(
+                e.code,
+                rusqlite::ErrorCode::DatabaseBusy
+                    | rusqlite::ErrorCode::DatabaseLocked
+                    | rusqlite::ErrorCode::CannotOpen
+            )
+        );
+        if unavailable {
+            StoreError::Unavailable(err.into())
+        } else {
+            StoreError::Other(err.into())
+        }
+    }
+}
+
 /// SQLite allows at most 32766 bound variables; lookups are chunked well below.
 const LOOKUP_CHUNK: usize = 200;
 
@@ -113,8 +132,10 @@ impl Readers {
                 values.extend(query.states.iter().map(|s| s.as_str().to_string().into()));
             }
             if let Some(m) = &query.marker {
-                let marker =
-                    node_by_uuid(conn, m)?.ok_or_else(|| StoreError::MarkerNotFound(m.clone()))?;
+                let marker = node_by_uuid(conn, m)?.ok_or_else(|| StoreError::NotFound {
+                    what: "marker",
+                    id: m.clone(),
+                })?;
                 conditions.push("(started_at < ? OR (started_at = ? AND uuid < ?))".into());
                 let started = marker.started_at.map(timestamp::to_db);
                 values.push(started.clone().into());

@@ -64,7 +64,7 @@ fn now() -> PrimitiveDateTime {
 }
 
 async fn open(db: &str) -> anyhow::Result<Store> {
-    Store::open(db, &StoreOptions { max_connections: 4 })
+    inspector::store::open(db, &StoreOptions { max_connections: 4 })
         .await
         .with_context(|| format!("opening {db}"))
 }

@@ -1,0 +1,662 @@
+//! The store contract: what the rest of the service relies on from any
+//! [`StoreBackend`], written against the trait alone. Each function checks
+//! one behaviour on a fresh, upgraded, empty store; a backend runs them all
+//! with [`store_contract!`] (see the tests of `sqlite.rs`). The suite lives
+//! with the library's unit tests so that `cargo test` runs it with no
+//! external service; a backend that needs a server instantiates it where
+//! that server is provided.
+
+use inspector_core::state::State;
+use serde_json::{Map, json};
+use time::PrimitiveDateTime;
+use time::macros::datetime;
+
+use super::{
+    ActionRecord, ConditionRecord, ListQuery, NodeRecord, RuleRecord, RuleSummary, StoreBackend,
+    StoreError,
+};
+
+const A: &str = "0a000000-0000-4000-8000-000000000001";
+const B: &str = "0b000000-0000-4000-8000-000000000002";
+const C: &str = "0c000000-0000-4000-8000-000000000003";
+const D: &str = "0d000000-0000-4000-8000-000000000004";
+
+fn node(uuid: &str, state: State, started_at: PrimitiveDateTime) -> NodeRecord {
+    NodeRecord {
+        uuid: uuid.into(),
+        state,
+        started_at: Some(started_at),
+        finished_at: None,
+        error: None,
+        manage_boot: true,
+    }
+}
+
+fn object(value: serde_json::Value) -> Map<String, serde_json::Value> {
+    value.as_object().cloned().expect("an object")
+}
+
+async fn get(store: &dyn StoreBackend, uuid: &str) -> NodeRecord {
+    store.get_node(uuid).await.unwrap().expect("the node row")
+}
+
+fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+    items
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect()
+}
+
+/// The schema is current after `upgrade`, a second upgrade changes
+/// nothing, and the database answers.
+pub async fn schema_is_current_and_upgrade_is_repeatable(store: &dyn StoreBackend) {
+    store.check_schema().await.unwrap();
+    let again = store.upgrade().await.unwrap();
+    assert!(!again.created_schema && !again.adopted_upstream);
+    assert!(again.applied.is_empty(), "{again:?}");
+    store.check_schema().await.unwrap();
+    store.ping().await.unwrap();
+}
+
+/// A node row reads back as written, every field included; an unknown
+/// node is `None`.
+pub async fn node_rows_read_back_as_written(store: &dyn StoreBackend) {
+    assert_eq!(store.get_node(A).await.unwrap(), None);
+    let mut row = node(A, State::Waiting, datetime!(2026-01-02 03:04:05.123456));
+    row.manage_boot = false;
+    store.add_node(&row, &[]).await.unwrap();
+    assert_eq!(get(store, A).await, row);
+    let finished = NodeRecord {
+        uuid: B.into(),
+        state: State::Error,
+        started_at: Some(datetime!(2026-01-01 00:00:00)),
+        finished_at: Some(datetime!(2026-01-01 00:10:00.5)),
+        error: Some("it broke".into()),
+        manage_boot: true,
+    };
+    store.add_node(&finished, &[]).await.unwrap();
+    assert_eq!(get(store, B).await, finished);
+    assert_eq!(store.get_node(C).await.unwrap(), None);
+}
+
+/// Adding a node again replaces its row and forgets its attributes and
+/// stored data: a new introspection starts from nothing.
+pub async fn adding_a_node_again_replaces_everything_cached(store: &dyn StoreBackend) {
+    let first = node(A, State::Error, datetime!(2026-01-01 00:00:00));
+    store
+        .add_node(&first, &[("bmc_address", "10.0.0.1"), ("mac", "aa")])
+        .await
+        .unwrap();
+    store.store_data(A, false, "{}").await.unwrap();
+    store.store_data(A, true, "{}").await.unwrap();
+    let second = node(A, State::Starting, datetime!(2026-01-02 00:00:00));
+    store
+        .add_node(&second, &[("bmc_address", "10.0.0.2")])
+        .await
+        .unwrap();
+    assert_eq!(get(store, A).await, second);
+    assert_eq!(
+        store.node_attributes(A).await.unwrap(),
+        pairs(&[("bmc_address", "10.0.0.2")])
+    );
+    assert_eq!(store.get_data(A, false).await.unwrap(), None);
+    assert_eq!(store.get_data(A, true).await.unwrap(), None);
+    assert_eq!(store.all_node_uuids().await.unwrap(), vec![A.to_string()]);
+}
+
+/// `update_state` is a compare-and-set on the state: it moves the node
+/// only from the state given, and touches nothing else.
+pub async fn update_state_is_a_compare_and_set(store: &dyn StoreBackend) {
+    let row = node(A, State::Waiting, datetime!(2026-01-01 00:00:00));
+    store.add_node(&row, &[("mac", "aa")]).await.unwrap();
+    store
+        .update_state(A, State::Waiting, State::Processing)
+        .await
+        .unwrap();
+    let moved = get(store, A).await;
+    assert_eq!(moved.state, State::Processing);
+    assert_eq!(moved.finished_at, None);
+    assert_eq!(moved.started_at, row.started_at);
+    assert_eq!(
+        store.node_attributes(A).await.unwrap(),
+        pairs(&[("mac", "aa")])
+    );
+    let stale = store
+        .update_state(A, State::Waiting, State::Error)
+        .await
+        .unwrap_err();
+    assert!(matches!(stale, StoreError::Conflict { .. }), "{stale:?}");
+    assert_eq!(get(store, A).await.state, State::Processing);
+    let gone = store
+        .update_state(B, State::Waiting, State::Processing)
+        .await
+        .unwrap_err();
+    assert!(matches!(gone, StoreError::Conflict { .. }), "{gone:?}");
+}
+
+/// `finish` writes state, `finished_at` and `error` together and drops the
+/// lookup attributes, keeping stored data; from a stale state it is a
+/// `Conflict` and writes nothing.
+pub async fn finish_ends_the_introspection_in_one_write(store: &dyn StoreBackend) {
+    let row = node(A, State::Processing, datetime!(2026-01-01 00:00:00));
+    store
+        .add_node(&row, &[("mac", "aa"), ("bmc_address", "10.0.0.1")])
+        .await
+        .unwrap();
+    store.store_data(A, true, r#"{"x":1}"#).await.unwrap();
+    let stale = store
+        .finish(
+            A,
+            State::Waiting,
+            State::Error,
+            datetime!(2026-01-01 00:05:00),
+            Some("late"),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(stale, StoreError::Conflict { .. }), "{stale:?}");
+    assert_eq!(get(store, A).await, row);
+    assert_eq!(store.node_attributes(A).await.unwrap().len(), 2);
+
+    let at = datetime!(2026-01-01 00:06:00.25);
+    store
+        .finish(A, State::Processing, State::Error, at, Some("it broke"))
+        .await
+        .unwrap();
+    let done = get(store, A).await;
+    assert_eq!(done.state, State::Error);
+    assert_eq!(done.finished_at, Some(at));
+    assert_eq!(done.error.as_deref(), Some("it broke"));
+    assert_eq!(done.started_at, row.started_at);
+    assert!(store.node_attributes(A).await.unwrap().is_empty());
+    assert!(
+        store
+            .find_by_attributes(&pairs(&[("mac", "aa")]))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.get_data(A, true).await.unwrap().as_deref(),
+        Some(r#"{"x":1}"#)
+    );
+
+    // A successful finish has no error.
+    let ok = node(B, State::Processing, datetime!(2026-01-01 00:00:00));
+    store.add_node(&ok, &[]).await.unwrap();
+    store
+        .finish(B, State::Processing, State::Finished, at, None)
+        .await
+        .unwrap();
+    let done = get(store, B).await;
+    assert_eq!((done.state, done.error), (State::Finished, None));
+    let gone = store
+        .finish(C, State::Processing, State::Finished, at, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(gone, StoreError::Conflict { .. }), "{gone:?}");
+}
+
+/// Reapply rewrites `started_at` only; an unknown node is `NotFound`.
+pub async fn set_started_at_rewrites_only_the_start(store: &dyn StoreBackend) {
+    let mut row = node(A, State::Finished, datetime!(2026-01-01 00:00:00));
+    row.finished_at = Some(datetime!(2026-01-01 00:01:00));
+    store.add_node(&row, &[]).await.unwrap();
+    let later = datetime!(2026-02-01 00:00:00);
+    store.set_started_at(A, later).await.unwrap();
+    row.started_at = Some(later);
+    assert_eq!(get(store, A).await, row);
+    let gone = store.set_started_at(B, later).await.unwrap_err();
+    assert!(matches!(gone, StoreError::NotFound { .. }), "{gone:?}");
+}
+
+/// Deleting a node removes its row, attributes and stored data; deleting
+/// an unknown node is not an error.
+pub async fn delete_node_forgets_everything(store: &dyn StoreBackend) {
+    let row = node(A, State::Waiting, datetime!(2026-01-01 00:00:00));
+    store.add_node(&row, &[("mac", "aa")]).await.unwrap();
+    store.store_data(A, false, "{}").await.unwrap();
+    let other = node(B, State::Waiting, datetime!(2026-01-01 00:00:00));
+    store.add_node(&other, &[("mac", "bb")]).await.unwrap();
+    store.delete_node(A).await.unwrap();
+    assert_eq!(store.get_node(A).await.unwrap(), None);
+    assert!(store.node_attributes(A).await.unwrap().is_empty());
+    assert_eq!(store.get_data(A, false).await.unwrap(), None);
+    assert_eq!(store.active_macs().await.unwrap(), vec!["bb".to_string()]);
+    assert_eq!(store.all_node_uuids().await.unwrap(), vec![B.to_string()]);
+    store.delete_node(C).await.unwrap();
+}
+
+/// Listing: newest `started_at` first, equal starts by UUID descending;
+/// `limit` cuts the page, the marker starts after its node, the states
+/// filter keeps only those states; an unknown marker is `NotFound`.
+pub async fn list_nodes_pages_newest_first(store: &dyn StoreBackend) {
+    let t1 = datetime!(2026-01-01 00:00:01);
+    let t2 = datetime!(2026-01-01 00:00:02);
+    store
+        .add_node(&node(A, State::Waiting, t1), &[])
+        .await
+        .unwrap();
+    store
+        .add_node(&node(B, State::Finished, t2), &[])
+        .await
+        .unwrap();
+    store
+        .add_node(&node(C, State::Error, t2), &[])
+        .await
+        .unwrap();
+    store
+        .add_node(&node(D, State::Waiting, t1), &[])
+        .await
+        .unwrap();
+    let uuids = |rows: Vec<NodeRecord>| rows.into_iter().map(|r| r.uuid).collect::<Vec<_>>();
+    let page = |states: Vec<State>, marker: Option<&str>, limit| ListQuery {
+        states,
+        marker: marker.map(String::from),
+        limit,
+    };
+    let all = store.list_nodes(&page(vec![], None, 10)).await.unwrap();
+    assert_eq!(all[0], get(store, C).await, "whole rows are returned");
+    assert_eq!(uuids(all), [C, B, D, A]);
+    assert_eq!(
+        uuids(store.list_nodes(&page(vec![], None, 2)).await.unwrap()),
+        [C, B]
+    );
+    assert_eq!(
+        uuids(store.list_nodes(&page(vec![], Some(B), 10)).await.unwrap()),
+        [D, A]
+    );
+    assert_eq!(
+        uuids(store.list_nodes(&page(vec![], Some(C), 2)).await.unwrap()),
+        [B, D]
+    );
+    assert!(
+        store
+            .list_nodes(&page(vec![], Some(A), 10))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        uuids(
+            store
+                .list_nodes(&page(vec![State::Waiting], None, 10))
+                .await
+                .unwrap()
+        ),
+        [D, A]
+    );
+    assert_eq!(
+        uuids(
+            store
+                .list_nodes(&page(vec![State::Error, State::Finished], Some(C), 10))
+                .await
+                .unwrap()
+        ),
+        [B]
+    );
+    let missing = store
+        .list_nodes(&page(
+            vec![],
+            Some("0f000000-0000-4000-8000-00000000000f"),
+            10,
+        ))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(missing, StoreError::NotFound { .. }),
+        "{missing:?}"
+    );
+}
+
+/// Lookup attributes: empty values are never stored, and a node's
+/// attributes come back sorted by name then value.
+pub async fn lookup_attributes_are_added_and_listed(store: &dyn StoreBackend) {
+    let row = node(A, State::Starting, datetime!(2026-01-01 00:00:00));
+    store
+        .add_node(&row, &[("bmc_address", "10.0.0.1"), ("bmc_address", "")])
+        .await
+        .unwrap();
+    store
+        .add_attributes(A, "mac", &["bb".into(), String::new(), "aa".into()])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.node_attributes(A).await.unwrap(),
+        pairs(&[("bmc_address", "10.0.0.1"), ("mac", "aa"), ("mac", "bb")])
+    );
+    assert!(store.node_attributes(B).await.unwrap().is_empty());
+}
+
+/// Lookup scores: each node with how many distinct non-empty (name,
+/// value) pairs of the query it owns, by UUID. The domain takes the best
+/// score and refuses a tie, so equal scores must come back equal.
+pub async fn lookup_scores_count_distinct_matching_pairs(store: &dyn StoreBackend) {
+    let t = datetime!(2026-01-01 00:00:00);
+    store
+        .add_node(
+            &node(A, State::Waiting, t),
+            &[("bmc_address", "10.0.0.1"), ("mac", "aa"), ("mac", "ab")],
+        )
+        .await
+        .unwrap();
+    store
+        .add_node(&node(B, State::Waiting, t), &[("mac", "bb"), ("mac", "ab")])
+        .await
+        .unwrap();
+    store
+        .add_node(&node(C, State::Waiting, t), &[("bmc_address", "10.0.0.3")])
+        .await
+        .unwrap();
+    let scores = |items: &[(&str, &str)]| {
+        let query = pairs(items);
+        async move { store.find_by_attributes(&query).await.unwrap() }
+    };
+    let score = |uuid: &str, n: u32| (uuid.to_string(), n);
+    assert_eq!(
+        scores(&[("bmc_address", "10.0.0.1"), ("mac", "aa"), ("mac", "ab")]).await,
+        [score(A, 3), score(B, 1)]
+    );
+    // A tie: the domain must see both nodes with the same score.
+    assert_eq!(scores(&[("mac", "ab")]).await, [score(A, 1), score(B, 1)]);
+    // A repeated pair counts once; an empty value never matches.
+    assert_eq!(
+        scores(&[
+            ("mac", "bb"),
+            ("mac", "bb"),
+            ("mac", ""),
+            ("bmc_address", "")
+        ])
+        .await,
+        [score(B, 1)]
+    );
+    // The name matters, not only the value.
+    assert!(scores(&[("mac", "10.0.0.3")]).await.is_empty());
+    assert_eq!(scores(&[("bmc_address", "10.0.0.3")]).await, [score(C, 1)]);
+    assert!(scores(&[]).await.is_empty());
+    // Many pairs at once (a machine with many NICs, or a hostile body).
+    let mut many: Vec<(String, String)> = (0..1000)
+        .map(|i| ("mac".to_string(), format!("ff:{i:04}")))
+        .collect();
+    many.push(("mac".into(), "bb".into()));
+    many.push(("mac".into(), "ab".into()));
+    assert_eq!(
+        store.find_by_attributes(&many).await.unwrap(),
+        [score(A, 1), score(B, 2)]
+    );
+}
+
+/// What periodic work and the PXE filter read: running nodes started
+/// before a time, running nodes in given states, whether any runs, the
+/// MACs of running nodes, every cached UUID, and counts by state.
+pub async fn periodic_queries_see_only_what_they_ask_for(store: &dyn StoreBackend) {
+    let early = datetime!(2026-01-01 00:00:00);
+    let late = datetime!(2026-01-01 01:00:00);
+    assert!(!store.any_active().await.unwrap());
+    store
+        .add_node(
+            &node(A, State::Waiting, early),
+            &[("mac", "aa"), ("bmc_address", "10.0.0.1")],
+        )
+        .await
+        .unwrap();
+    store
+        .add_node(&node(B, State::Processing, late), &[("mac", "bb")])
+        .await
+        .unwrap();
+    store
+        .add_node(&node(C, State::Processing, early), &[("mac", "cc")])
+        .await
+        .unwrap();
+    store
+        .finish(C, State::Processing, State::Finished, late, None)
+        .await
+        .unwrap();
+    let mut finished_early = node(D, State::Error, early);
+    finished_early.finished_at = Some(early);
+    store.add_node(&finished_early, &[]).await.unwrap();
+
+    let uuids = |rows: Vec<NodeRecord>| {
+        let mut uuids: Vec<String> = rows.into_iter().map(|r| r.uuid).collect();
+        uuids.sort();
+        uuids
+    };
+    assert!(store.any_active().await.unwrap());
+    let timed_out = store
+        .active_started_before(datetime!(2026-01-01 00:30:00))
+        .await
+        .unwrap();
+    assert_eq!(timed_out, vec![get(store, A).await]);
+    assert_eq!(uuids(store.active_started_before(late).await.unwrap()), [A]);
+    assert_eq!(
+        uuids(
+            store
+                .active_started_before(datetime!(2026-01-01 02:00:00))
+                .await
+                .unwrap()
+        ),
+        [A, B]
+    );
+    assert_eq!(
+        uuids(
+            store
+                .active_nodes_in(&[State::Processing, State::Finished])
+                .await
+                .unwrap()
+        ),
+        [B]
+    );
+    assert_eq!(
+        uuids(
+            store
+                .active_nodes_in(&[State::Waiting, State::Processing])
+                .await
+                .unwrap()
+        ),
+        [A, B]
+    );
+    let mut macs = store.active_macs().await.unwrap();
+    macs.sort();
+    assert_eq!(macs, ["aa", "bb"]);
+    let mut all = store.all_node_uuids().await.unwrap();
+    all.sort();
+    assert_eq!(all, [A, B, C, D]);
+    assert_eq!(
+        store.count_by_state().await.unwrap(),
+        [
+            ("error".to_string(), 1),
+            ("finished".to_string(), 1),
+            ("processing".to_string(), 1),
+            ("waiting".to_string(), 1),
+        ]
+    );
+    store
+        .finish(A, State::Waiting, State::Error, late, Some("timeout"))
+        .await
+        .unwrap();
+    store
+        .finish(B, State::Processing, State::Finished, late, None)
+        .await
+        .unwrap();
+    assert!(!store.any_active().await.unwrap());
+    assert!(store.active_macs().await.unwrap().is_empty());
+}
+
+/// Stored data: processed and unprocessed documents are kept apart, and
+/// storing again replaces.
+pub async fn stored_data_is_kept_per_node_and_kind(store: &dyn StoreBackend) {
+    let row = node(A, State::Processing, datetime!(2026-01-01 00:00:00));
+    store.add_node(&row, &[]).await.unwrap();
+    assert_eq!(store.get_data(A, false).await.unwrap(), None);
+    store.store_data(A, false, r#"{"raw":1}"#).await.unwrap();
+    assert_eq!(store.get_data(A, true).await.unwrap(), None);
+    store.store_data(A, true, r#"{"done":1}"#).await.unwrap();
+    store.store_data(A, false, r#"{"raw":2}"#).await.unwrap();
+    assert_eq!(
+        store.get_data(A, false).await.unwrap().as_deref(),
+        Some(r#"{"raw":2}"#)
+    );
+    assert_eq!(
+        store.get_data(A, true).await.unwrap().as_deref(),
+        Some(r#"{"done":1}"#)
+    );
+    assert_eq!(store.get_data(B, true).await.unwrap(), None);
+}
+
+fn rule(uuid: &str, created_at: PrimitiveDateTime) -> RuleRecord {
+    RuleRecord {
+        uuid: uuid.into(),
+        created_at,
+        description: Some(format!("rule {uuid}")),
+        scope: None,
+        conditions: vec![
+            ConditionRecord {
+                op: "eq".into(),
+                field: "data://memory_mb".into(),
+                multiple: "any".into(),
+                invert: false,
+                params: object(json!({"value": 1024})),
+            },
+            ConditionRecord {
+                op: "is-empty".into(),
+                field: "node://extra.x".into(),
+                multiple: "all".into(),
+                invert: true,
+                params: Map::new(),
+            },
+        ],
+        actions: vec![
+            ActionRecord {
+                action: "set-attribute".into(),
+                params: object(json!({"path": "/extra/a", "value": {"nested": [1, "two"]}})),
+            },
+            ActionRecord {
+                action: "fail".into(),
+                params: object(json!({"message": "no"})),
+            },
+        ],
+    }
+}
+
+/// A rule reads back whole (conditions and actions in order), under the
+/// UUID string its client chose, and any form of that UUID finds it.
+pub async fn rules_read_back_under_any_form_of_their_uuid(store: &dyn StoreBackend) {
+    let given = "0A1B2C3D-0000-4000-8000-00000000000A";
+    let mut first = rule(given, datetime!(2026-01-01 00:00:00.000001));
+    first.scope = Some("rack-1".into());
+    store.create_rule(&first).await.unwrap();
+    for form in [
+        given,
+        "0a1b2c3d-0000-4000-8000-00000000000a",
+        "0a1b2c3d00004000800000000000000a",
+        "{0a1b2c3d-0000-4000-8000-00000000000a}",
+        "urn:uuid:0a1b2c3d-0000-4000-8000-00000000000a",
+    ] {
+        assert_eq!(
+            store.get_rule(form).await.unwrap().as_ref(),
+            Some(&first),
+            "{form}"
+        );
+    }
+    assert_eq!(
+        store
+            .get_rule("0a1b2c3d-0000-4000-8000-00000000000b")
+            .await
+            .unwrap(),
+        None
+    );
+    let second = rule(B, datetime!(2026-01-01 00:00:00));
+    store.create_rule(&second).await.unwrap();
+    let summary = |r: &RuleRecord| RuleSummary {
+        uuid: r.uuid.clone(),
+        description: r.description.clone(),
+        scope: r.scope.clone(),
+    };
+    // Oldest first.
+    assert_eq!(
+        store.list_rules().await.unwrap(),
+        [summary(&second), summary(&first)]
+    );
+    assert_eq!(store.all_rules().await.unwrap(), [second, first]);
+}
+
+/// A rule whose UUID, in any form, names an existing rule is a
+/// `Duplicate`, and the existing rule is left as it was.
+pub async fn creating_an_existing_rule_is_a_duplicate(store: &dyn StoreBackend) {
+    let original = rule(A, datetime!(2026-01-01 00:00:00));
+    store.create_rule(&original).await.unwrap();
+    for form in [A.to_string(), A.to_uppercase(), A.replace('-', "")] {
+        let mut again = rule(&form, datetime!(2026-01-02 00:00:00));
+        again.conditions.clear();
+        let err = store.create_rule(&again).await.unwrap_err();
+        assert!(
+            matches!(err, StoreError::Duplicate { .. }),
+            "{form}: {err:?}"
+        );
+    }
+    assert_eq!(store.all_rules().await.unwrap(), [original]);
+}
+
+/// Deleting by any form of the UUID removes the rule with its conditions
+/// and actions; deleting a missing rule says so; deleting all empties.
+pub async fn rules_are_deleted_one_by_one_or_all(store: &dyn StoreBackend) {
+    store
+        .create_rule(&rule(A, datetime!(2026-01-01 00:00:00)))
+        .await
+        .unwrap();
+    let kept = rule(B, datetime!(2026-01-01 00:00:01));
+    store.create_rule(&kept).await.unwrap();
+    assert!(store.delete_rule(&A.to_uppercase()).await.unwrap());
+    assert!(!store.delete_rule(A).await.unwrap());
+    assert_eq!(store.get_rule(A).await.unwrap(), None);
+    assert_eq!(store.all_rules().await.unwrap(), [kept]);
+    // The UUID is free again, with nothing left of the old rule.
+    let mut fresh = rule(A, datetime!(2026-01-01 00:00:02));
+    fresh.actions.truncate(1);
+    store.create_rule(&fresh).await.unwrap();
+    assert_eq!(store.get_rule(A).await.unwrap(), Some(fresh));
+    store.delete_all_rules().await.unwrap();
+    assert!(store.list_rules().await.unwrap().is_empty());
+    assert!(store.all_rules().await.unwrap().is_empty());
+    store
+        .create_rule(&rule(B, datetime!(2026-01-01 00:00:03)))
+        .await
+        .unwrap();
+    assert_eq!(store.list_rules().await.unwrap().len(), 1);
+}
+
+/// One `#[tokio::test]` per contract behaviour. `$open` is an async
+/// function returning a fresh upgraded store and a guard that keeps its
+/// database alive until the test ends.
+macro_rules! store_contract {
+    ($open:path) => {
+        $crate::store::contract::store_contract!(@tests $open;
+            schema_is_current_and_upgrade_is_repeatable,
+            node_rows_read_back_as_written,
+            adding_a_node_again_replaces_everything_cached,
+            update_state_is_a_compare_and_set,
+            finish_ends_the_introspection_in_one_write,
+            set_started_at_rewrites_only_the_start,
+            delete_node_forgets_everything,
+            list_nodes_pages_newest_first,
+            lookup_attributes_are_added_and_listed,
+            lookup_scores_count_distinct_matching_pairs,
+            periodic_queries_see_only_what_they_ask_for,
+            stored_data_is_kept_per_node_and_kind,
+            rules_read_back_under_any_form_of_their_uuid,
+            creating_an_existing_rule_is_a_duplicate,
+            rules_are_deleted_one_by_one_or_all,
+        );
+    };
+    (@tests $open:path; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                let (store, _guard) = $open().await;
+                $crate::store::contract::$name(&*store).await;
+                store.close().await;
+            }
+        )*
+    };
+}
+pub(crate) use store_contract;
