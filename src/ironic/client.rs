@@ -878,11 +878,9 @@ mod tests {
     }
 
     fn client() -> IronicClient {
-        let conf = conf::Ironic {
-            auth_type: "none".into(),
-            endpoint_override: Some("http://127.0.0.1:9".into()),
-            ..Default::default()
-        };
+        let mut conf = conf::Ironic::default();
+        conf.client.auth_type = "none".into();
+        conf.client.endpoint_override = Some("http://127.0.0.1:9".into());
         IronicClient::new(IronicSettings::from_config(&conf).unwrap()).unwrap()
     }
 
