@@ -17,6 +17,7 @@ mod rules;
 mod status;
 mod views;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -50,6 +51,8 @@ pub struct Inspector {
     ironic: IronicClient,
     /// Background work (introspection steps, periodic tasks) to drain at shutdown.
     tasks: TaskTracker,
+    /// How many of `tasks` are periodic loops (they run until shutdown).
+    periodic_tasks: AtomicUsize,
     shutdown: CancellationToken,
     /// When this process last powered a node on (`introspection_delay`).
     last_power_on: tokio::sync::Mutex<Option<Instant>>,
@@ -78,6 +81,7 @@ impl Inspector {
             locks: NodeLocks::default(),
             ironic,
             tasks: TaskTracker::new(),
+            periodic_tasks: AtomicUsize::new(0),
             shutdown,
             last_power_on: tokio::sync::Mutex::new(None),
             pxe,
@@ -127,6 +131,15 @@ impl Inspector {
 
     pub fn locks(&self) -> &NodeLocks {
         &self.locks
+    }
+
+    /// Background steps still running (start, processing, abort, reapply),
+    /// periodic loops not counted: zero when the service is idle, which
+    /// tests wait for instead of sleeping.
+    pub fn background_work_in_flight(&self) -> usize {
+        self.tasks
+            .len()
+            .saturating_sub(self.periodic_tasks.load(Ordering::Relaxed))
     }
 
     /// The first step of stopping, as soon as it is asked for: periodic
