@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::bed::{Ironic, random_mac};
+use crate::helpers::eventually;
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_inspector");
 
@@ -97,23 +98,19 @@ pub async fn serve(config: &Path, port: u16) -> Served {
         .unwrap();
     let mut served = Served { child, port, log };
     let client = client();
-    let started = Instant::now();
-    loop {
+    eventually("inspector answers GET /v1", Duration::from_secs(20), || {
         if let Some(status) = served.child.try_wait().unwrap() {
             panic!("inspector exited with {status}: {}", served.log_text());
         }
-        if let Ok(r) = client.get(served.url("/v1")).send().await
-            && r.status() == 200
-        {
-            break;
+        let (answer, log) = (client.get(served.url("/v1")).send(), served.log_text());
+        async move {
+            match answer.await {
+                Ok(r) if r.status() == 200 => Ok(()),
+                other => Err(format!("{other:?}; log: {log}")),
+            }
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "inspector did not start: {}",
-            served.log_text()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await;
     served
 }
 
@@ -321,6 +318,10 @@ async fn startup_log_shows_the_listen_address_as_host_and_port() {
 
 /// SIGKILL while nodes wait, then restart: nothing lost, timeouts still enforced.
 #[tokio::test]
+#[cfg_attr(
+    not(bed_ironic),
+    ignore = "needs the test bed (Ironic): run scripts/test.sh"
+)]
 async fn sigkill_while_nodes_wait_then_restart() {
     let ironic = Ironic::new();
     let dir = tempfile::tempdir().unwrap();
@@ -373,24 +374,28 @@ async fn sigkill_while_nodes_wait_then_restart() {
             "{status}"
         );
     }
-    let started = Instant::now();
     for uuid in &nodes {
-        loop {
-            let status: serde_json::Value = client
-                .get(served.url(&format!("/v1/introspection/{uuid}")))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            if status["state"] == "error" {
-                assert_eq!(status["error"], "Introspection timeout");
-                break;
-            }
-            assert!(started.elapsed() < Duration::from_secs(20), "{status}");
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        let status = eventually(
+            &format!("{uuid} timed out"),
+            Duration::from_secs(20),
+            || async {
+                let status: serde_json::Value = client
+                    .get(served.url(&format!("/v1/introspection/{uuid}")))
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                if status["state"] == "error" {
+                    Ok(status)
+                } else {
+                    Err(status)
+                }
+            },
+        )
+        .await;
+        assert_eq!(status["error"], "Introspection timeout");
     }
 }
 
@@ -544,23 +549,27 @@ async fn sighup_reopens_the_log_file_and_keeps_serving() {
     let rotated = dir.path().join("service.log.1");
     std::fs::rename(&log_file, &rotated).unwrap();
     served.signal("HUP");
-    let started = Instant::now();
-    while !std::fs::read_to_string(&log_file)
-        .unwrap_or_default()
-        .contains("reopened the log file")
-    {
-        assert!(
-            served.child.try_wait().unwrap().is_none(),
-            "SIGHUP ended the service: {}",
-            std::fs::read_to_string(&rotated).unwrap_or_default()
-        );
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "no new log file after SIGHUP; old one: {}",
-            std::fs::read_to_string(&rotated).unwrap_or_default()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(
+        "a new log file after SIGHUP",
+        Duration::from_secs(10),
+        || {
+            assert!(
+                served.child.try_wait().unwrap().is_none(),
+                "SIGHUP ended the service: {}",
+                std::fs::read_to_string(&rotated).unwrap_or_default()
+            );
+            let new = std::fs::read_to_string(&log_file).unwrap_or_default();
+            std::future::ready(if new.contains("reopened the log file") {
+                Ok(())
+            } else {
+                Err(format!(
+                    "old one: {}",
+                    std::fs::read_to_string(&rotated).unwrap_or_default()
+                ))
+            })
+        },
+    )
+    .await;
     let r = client().get(served.url("/v1")).send().await.unwrap();
     assert_eq!(r.status(), 200);
 
