@@ -315,9 +315,9 @@ async fn background_work_keeps_its_retry_budget_while_api_requests_give_up() {
     assert_eq!(status, 503, "{message}");
     assert!(message.contains("Connection refused"), "{message}");
     // Longer than an API request waits, and the background step still tries.
-    while down_since.elapsed() < Duration::from_secs(16) {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    // (A time to let pass, not a condition to poll: the step must still
+    // be retrying then.)
+    tokio::time::sleep_until((down_since + Duration::from_secs(16)).into()).await;
     let during = status_of(&app, &second).await;
     assert_eq!(during["state"], "starting", "{during}");
     switch.on().await;
