@@ -107,15 +107,15 @@ where
 /// Starts from [`test_config`] (an Ironic that is not there: tests that need
 /// one use [`TestAppBuilder::bed_ironic`] or [`TestAppBuilder::ironic_at`]).
 #[must_use]
-pub struct TestAppBuilder {
-    adjustments: Vec<Adjustment>,
+pub struct TestAppBuilder<'a> {
+    adjustments: Vec<Adjustment<'a>>,
 }
 
-type Adjustment = Box<dyn FnOnce(&mut Config)>;
+type Adjustment<'a> = Box<dyn FnOnce(&mut Config) + 'a>;
 
-impl TestAppBuilder {
+impl<'a> TestAppBuilder<'a> {
     /// Any other change to the configuration, applied in order.
-    pub fn configure(mut self, adjust: impl FnOnce(&mut Config) + 'static) -> Self {
+    pub fn configure(mut self, adjust: impl FnOnce(&mut Config) + 'a) -> Self {
         self.adjustments.push(Box::new(adjust));
         self
     }
@@ -163,7 +163,7 @@ impl TestAppBuilder {
 }
 
 impl TestApp {
-    pub fn builder() -> TestAppBuilder {
+    pub fn builder<'a>() -> TestAppBuilder<'a> {
         TestAppBuilder {
             adjustments: Vec::new(),
         }
@@ -174,10 +174,7 @@ impl TestApp {
     }
 
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let mut config = test_config(&dir);
-        adjust(&mut config);
-        Self::spawn_config(config, dir).await
+        Self::builder().configure(adjust).spawn().await
     }
 
     pub async fn spawn_config(config: Config, dir: TempDir) -> TestApp {
