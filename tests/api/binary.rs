@@ -40,18 +40,13 @@ impl Served {
     }
 
     /// Waits for the process to exit (bounded) and returns its exit code.
-    pub fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
-        let started = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.code();
-            }
-            assert!(
-                started.elapsed() < limit,
-                "inspector did not exit within {limit:?}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+    pub async fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
+        let child = &mut self.child;
+        eventually("inspector exited", limit, || {
+            std::future::ready(child.try_wait().unwrap())
+        })
+        .await
+        .code()
     }
 
     pub fn log_text(&self) -> String {
@@ -172,7 +167,7 @@ async fn operator_workflow_with_basic_auth() {
     assert_eq!(listed["rules"][0]["description"], "e2e");
 
     served.signal("TERM");
-    assert_eq!(served.wait_exit(Duration::from_secs(10)), Some(0));
+    assert_eq!(served.wait_exit(Duration::from_secs(10)).await, Some(0));
     assert!(
         served.log_text().contains("shutting down"),
         "{}",
@@ -304,7 +299,7 @@ async fn startup_log_shows_the_listen_address_as_host_and_port() {
     );
     let mut served = serve(&config, port).await;
     served.signal("TERM");
-    assert_eq!(served.wait_exit(Duration::from_secs(10)), Some(0));
+    assert_eq!(served.wait_exit(Duration::from_secs(10)).await, Some(0));
     let log = served.log_text();
     let line = log
         .lines()
@@ -515,7 +510,7 @@ async fn systemd_notifications_ready_watchdog_stopping() {
         assert_eq!(message, "WATCHDOG=1");
         assert!(stopping.elapsed() < Duration::from_secs(10));
     }
-    assert_eq!(served.wait_exit(Duration::from_secs(10)), Some(0));
+    assert_eq!(served.wait_exit(Duration::from_secs(10)).await, Some(0));
 }
 
 /// logrotate without copytruncate: the log file is renamed, SIGHUP makes the
@@ -574,7 +569,7 @@ async fn sighup_reopens_the_log_file_and_keeps_serving() {
     assert_eq!(r.status(), 200);
 
     served.signal("TERM");
-    assert_eq!(served.wait_exit(Duration::from_secs(10)), Some(0));
+    assert_eq!(served.wait_exit(Duration::from_secs(10)).await, Some(0));
     let new = std::fs::read_to_string(&log_file).unwrap();
     let old = std::fs::read_to_string(&rotated).unwrap();
     assert!(new.contains("shutting down"), "{new}");

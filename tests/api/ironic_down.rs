@@ -437,7 +437,7 @@ async fn sigterm_with_ironic_down(outage: Outage) {
 
     served.signal("TERM");
     let signalled = Instant::now();
-    let code = served.wait_exit(Duration::from_secs(5));
+    let code = served.wait_exit(Duration::from_secs(5)).await;
     let exit_time = signalled.elapsed();
     eprintln!("{outage:?}: exited {exit_time:?} after SIGTERM");
     assert_eq!(code, Some(0), "{}", served.log_text());
