@@ -21,6 +21,7 @@ mod views;
 #[cfg(test)]
 mod tests;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -57,6 +58,8 @@ pub struct Inspector {
     clock: Arc<dyn Clock>,
     /// Background work (introspection steps, periodic tasks) to drain at shutdown.
     tasks: TaskTracker,
+    /// How many of `tasks` are periodic loops (they run until shutdown).
+    periodic_tasks: AtomicUsize,
     shutdown: CancellationToken,
     /// When this process last powered a node on (`introspection_delay`).
     last_power_on: tokio::sync::Mutex<Option<Instant>>,
@@ -98,6 +101,7 @@ impl Inspector {
             ironic,
             clock,
             tasks: TaskTracker::new(),
+            periodic_tasks: AtomicUsize::new(0),
             shutdown,
             last_power_on: tokio::sync::Mutex::new(None),
             pxe,
@@ -152,6 +156,15 @@ impl Inspector {
 
     pub fn locks(&self) -> &NodeLocks {
         &self.locks
+    }
+
+    /// Background steps still running (start, processing, abort, reapply),
+    /// periodic loops not counted: zero when the service is idle, which
+    /// tests wait for instead of sleeping.
+    pub fn background_work_in_flight(&self) -> usize {
+        self.tasks
+            .len()
+            .saturating_sub(self.periodic_tasks.load(Ordering::Relaxed))
     }
 
     /// The first step of stopping, as soon as it is asked for: periodic

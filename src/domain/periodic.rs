@@ -52,6 +52,8 @@ impl Inspector {
         Fut: Future<Output = Result<()>> + Send,
     {
         let shutdown = self.shutdown.clone();
+        self.periodic_tasks
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.tasks.spawn(async move {
             let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -1,13 +1,16 @@
 //! The real Ironic the tests drive (started by scripts/test.sh, or by hand
 //! with scripts/testbed/ironic.sh), and helpers to create nodes and ports in
-//! it and read back its state. A missing test bed fails the test loudly.
+//! it and read back its state, and the scenario helper
+//! [`TestApp::introspect`]. A test that needs the bed is marked ignored when
+//! build.rs found no bed for its group (see `test_bed_groups_left_out`);
+//! when it runs, a missing piece of the bed fails it loudly.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, eventually, json_with_status};
 
 pub fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
@@ -98,19 +101,19 @@ impl Ironic {
 
     /// Waits until a node field has the value (Ironic works asynchronously).
     pub async fn wait_for(&self, uuid: &str, field: &str, expect: &str, limit: Duration) -> Value {
-        let started = Instant::now();
-        loop {
-            let node = self.node(uuid).await;
-            if node[field] == expect {
-                return node;
-            }
-            assert!(
-                started.elapsed() < limit,
-                "node {uuid} {field} is {} after {limit:?}, expected {expect}",
-                node[field]
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        eventually(
+            &format!("node {uuid} {field} is {expect}"),
+            limit,
+            || async {
+                let node = self.node(uuid).await;
+                if node[field] == expect {
+                    Ok(node)
+                } else {
+                    Err(format!("{field} {}", node[field]))
+                }
+            },
+        )
+        .await
     }
 
     pub async fn node(&self, id: &str) -> Value {
@@ -165,19 +168,40 @@ pub fn random_mac() -> String {
     )
 }
 
+/// The test bed's real Ironic (`INSPECTOR_TEST_IRONIC_URL`), with a few
+/// retries and no delay between power-ons.
+pub fn use_bed_ironic(c: &mut inspector_core::conf::Config) {
+    c.ironic.client.endpoint_override = Some(env("INSPECTOR_TEST_IRONIC_URL"));
+    c.ironic.max_retries = 3;
+    c.ironic.retry_interval = 1;
+    c.ironic.client.timeout = Some(Duration::from_secs(30));
+    c.default.introspection_delay = 0;
+}
+
 impl TestApp {
     /// The service against the real test bed Ironic.
     pub async fn with_ironic(adjust: impl FnOnce(&mut inspector_core::conf::Config)) -> TestApp {
-        let url = env("INSPECTOR_TEST_IRONIC_URL");
         TestApp::spawn_with(|c| {
-            c.ironic.client.endpoint_override = Some(url);
-            c.ironic.max_retries = 3;
-            c.ironic.retry_interval = 1;
-            c.ironic.client.timeout = Some(Duration::from_secs(30));
-            c.default.introspection_delay = 0;
+            use_bed_ironic(c);
             adjust(c);
         })
         .await
+    }
+
+    /// The whole happy path of a node already in Ironic: start with
+    /// `query` (asserts 202), the ramdisk's callback with `data` (asserts
+    /// 200 and the node's UUID in the answer), then `finished` without
+    /// error. Returns that final status.
+    pub async fn introspect(&self, uuid: &str, query: &str, data: &Value) -> Value {
+        self.start_introspection(uuid, query).await;
+        let answer = json_with_status(self.callback(data).await, 200).await;
+        assert_eq!(answer, json!({"uuid": uuid}), "the callback's answer");
+        let status = self
+            .wait_for_state(uuid, "finished", Duration::from_secs(30))
+            .await;
+        assert_eq!(status["error"], json!(null), "{status}");
+        assert_eq!(status["finished"], true, "{status}");
+        status
     }
 
     /// Starts introspection (`query` is e.g. `?manage_boot=false`); expects 202.
@@ -195,18 +219,83 @@ impl TestApp {
 
     /// Polls the status until it is in `state` (bounded).
     pub async fn wait_for_state(&self, uuid: &str, state: &str, limit: Duration) -> Value {
-        let started = Instant::now();
-        loop {
-            let response = self.get(&format!("/v1/introspection/{uuid}")).await;
-            let body: Value = response.json().await.unwrap();
-            if body["state"] == state {
-                return body;
-            }
-            assert!(
-                started.elapsed() < limit,
-                "introspection of {uuid} is {body} after {limit:?}, expected {state}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
+        eventually(
+            &format!("introspection of {uuid} is {state}"),
+            limit,
+            || async {
+                let response = self.get(&format!("/v1/introspection/{uuid}")).await;
+                let body: Value = response.json().await.unwrap();
+                if body["state"] == state {
+                    Ok(body)
+                } else {
+                    Err(body.to_string())
+                }
+            },
+        )
+        .await
+    }
+}
+
+/// The groups of tests that need a part of the test bed: (cfg set by
+/// build.rs, what the group needs, the variables that enable it).
+const BED_GROUPS: &[(bool, &str, &str)] = &[
+    (
+        cfg!(bed_ironic),
+        "Ironic 39 (scripts/testbed/ironic.sh)",
+        "INSPECTOR_TEST_IRONIC_URL, INSPECTOR_TEST_IRONIC_LOG",
+    ),
+    (
+        cfg!(bed_ironic32),
+        "Ironic 32 calling our inspector (legacy)",
+        "INSPECTOR_TEST_IRONIC32_URL, INSPECTOR_TEST_LEGACY_PORT",
+    ),
+    (
+        cfg!(bed_keystone),
+        "Keystone (scripts/testbed/keystone.sh)",
+        "INSPECTOR_TEST_KEYSTONE_URL, INSPECTOR_TEST_KEYSTONE_USERS",
+    ),
+    (
+        cfg!(bed_venv),
+        "the Python clients and IPA of venv-ironic",
+        "INSPECTOR_TEST_VENV",
+    ),
+    (
+        cfg!(bed_upstream_db),
+        "a database written by upstream ironic-inspector",
+        "INSPECTOR_TEST_UPSTREAM_DB",
+    ),
+    (
+        cfg!(bed_pxe),
+        "root, dnsmasq and iptables (PXE filter)",
+        "INSPECTOR_TEST_PXE=1 or INSPECTOR_TEST_IRONIC_URL",
+    ),
+];
+
+/// Says, one line per group, which tests this build leaves out (marked
+/// ignored, see build.rs) and how to run them. Written straight to stderr
+/// so that `cargo test` shows it (nextest: `.config/nextest.toml`). With
+/// `INSPECTOR_TEST_REQUIRE_BED` set, fails on any missing variable.
+#[test]
+fn test_bed_groups_left_out() {
+    use std::io::Write;
+    let mut stderr = std::io::stderr().lock();
+    for (enabled, needs, vars) in BED_GROUPS {
+        if !enabled {
+            writeln!(
+                stderr,
+                "LEFT OUT (ignored): the tests that need {needs}; set {vars}, or run scripts/test.sh \
+                 (see scripts/testbed/README.md)"
+            )
+            .unwrap();
+        }
+    }
+    if std::env::var_os("INSPECTOR_TEST_REQUIRE_BED").is_some() {
+        let vars = BED_GROUPS
+            .iter()
+            .flat_map(|(_, _, vars)| vars.split(", "))
+            .filter(|var| !var.contains('='));
+        for var in vars {
+            env(var);
         }
     }
 }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::bed::{Ironic, random_mac};
+use crate::helpers::eventually;
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_inspector");
 
@@ -39,18 +40,13 @@ impl Served {
     }
 
     /// Waits for the process to exit (bounded) and returns its exit code.
-    pub fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
-        let started = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.code();
-            }
-            assert!(
-                started.elapsed() < limit,
-                "inspector did not exit within {limit:?}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+    pub async fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
+        let child = &mut self.child;
+        eventually("inspector exited", limit, || {
+            std::future::ready(child.try_wait().unwrap())
+        })
+        .await
+        .code()
     }
 
     pub fn log_text(&self) -> String {
@@ -97,23 +93,19 @@ pub async fn serve(config: &Path, port: u16) -> Served {
         .unwrap();
     let mut served = Served { child, port, log };
     let client = client();
-    let started = Instant::now();
-    loop {
+    eventually("inspector answers GET /v1", Duration::from_secs(20), || {
         if let Some(status) = served.child.try_wait().unwrap() {
             panic!("inspector exited with {status}: {}", served.log_text());
         }
-        if let Ok(r) = client.get(served.url("/v1")).send().await
-            && r.status() == 200
-        {
-            break;
+        let (answer, log) = (client.get(served.url("/v1")).send(), served.log_text());
+        async move {
+            match answer.await {
+                Ok(r) if r.status() == 200 => Ok(()),
+                other => Err(format!("{other:?}; log: {log}")),
+            }
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "inspector did not start: {}",
-            served.log_text()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await;
     served
 }
 
@@ -175,7 +167,7 @@ async fn operator_workflow_with_basic_auth() {
     assert_eq!(listed["rules"][0]["description"], "e2e");
 
     served.signal("TERM");
-    assert_eq!(served.wait_exit(Duration::from_secs(10)), Some(0));
+    assert_eq!(served.wait_exit(Duration::from_secs(10)).await, Some(0));
     assert!(
         served.log_text().contains("shutting down"),
         "{}",
@@ -307,7 +299,7 @@ async fn startup_log_shows_the_listen_address_as_host_and_port() {
     );
     let mut served = serve(&config, port).await;
     served.signal("TERM");
-    assert_eq!(served.wait_exit(Duration::from_secs(10)), Some(0));
+    assert_eq!(served.wait_exit(Duration::from_secs(10)).await, Some(0));
     let log = served.log_text();
     let line = log
         .lines()
@@ -321,6 +313,10 @@ async fn startup_log_shows_the_listen_address_as_host_and_port() {
 
 /// SIGKILL while nodes wait, then restart: nothing lost, timeouts still enforced.
 #[tokio::test]
+#[cfg_attr(
+    not(bed_ironic),
+    ignore = "needs the test bed (Ironic): run scripts/test.sh"
+)]
 async fn sigkill_while_nodes_wait_then_restart() {
     let ironic = Ironic::new();
     let dir = tempfile::tempdir().unwrap();
@@ -373,24 +369,28 @@ async fn sigkill_while_nodes_wait_then_restart() {
             "{status}"
         );
     }
-    let started = Instant::now();
     for uuid in &nodes {
-        loop {
-            let status: serde_json::Value = client
-                .get(served.url(&format!("/v1/introspection/{uuid}")))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            if status["state"] == "error" {
-                assert_eq!(status["error"], "Introspection timeout");
-                break;
-            }
-            assert!(started.elapsed() < Duration::from_secs(20), "{status}");
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        let status = eventually(
+            &format!("{uuid} timed out"),
+            Duration::from_secs(20),
+            || async {
+                let status: serde_json::Value = client
+                    .get(served.url(&format!("/v1/introspection/{uuid}")))
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                if status["state"] == "error" {
+                    Ok(status)
+                } else {
+                    Err(status)
+                }
+            },
+        )
+        .await;
+        assert_eq!(status["error"], "Introspection timeout");
     }
 }
 
@@ -510,7 +510,7 @@ async fn systemd_notifications_ready_watchdog_stopping() {
         assert_eq!(message, "WATCHDOG=1");
         assert!(stopping.elapsed() < Duration::from_secs(10));
     }
-    assert_eq!(served.wait_exit(Duration::from_secs(10)), Some(0));
+    assert_eq!(served.wait_exit(Duration::from_secs(10)).await, Some(0));
 }
 
 /// logrotate without copytruncate: the log file is renamed, SIGHUP makes the
@@ -544,28 +544,32 @@ async fn sighup_reopens_the_log_file_and_keeps_serving() {
     let rotated = dir.path().join("service.log.1");
     std::fs::rename(&log_file, &rotated).unwrap();
     served.signal("HUP");
-    let started = Instant::now();
-    while !std::fs::read_to_string(&log_file)
-        .unwrap_or_default()
-        .contains("reopened the log file")
-    {
-        assert!(
-            served.child.try_wait().unwrap().is_none(),
-            "SIGHUP ended the service: {}",
-            std::fs::read_to_string(&rotated).unwrap_or_default()
-        );
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "no new log file after SIGHUP; old one: {}",
-            std::fs::read_to_string(&rotated).unwrap_or_default()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(
+        "a new log file after SIGHUP",
+        Duration::from_secs(10),
+        || {
+            assert!(
+                served.child.try_wait().unwrap().is_none(),
+                "SIGHUP ended the service: {}",
+                std::fs::read_to_string(&rotated).unwrap_or_default()
+            );
+            let new = std::fs::read_to_string(&log_file).unwrap_or_default();
+            std::future::ready(if new.contains("reopened the log file") {
+                Ok(())
+            } else {
+                Err(format!(
+                    "old one: {}",
+                    std::fs::read_to_string(&rotated).unwrap_or_default()
+                ))
+            })
+        },
+    )
+    .await;
     let r = client().get(served.url("/v1")).send().await.unwrap();
     assert_eq!(r.status(), 200);
 
     served.signal("TERM");
-    assert_eq!(served.wait_exit(Duration::from_secs(10)), Some(0));
+    assert_eq!(served.wait_exit(Duration::from_secs(10)).await, Some(0));
     let new = std::fs::read_to_string(&log_file).unwrap();
     let old = std::fs::read_to_string(&rotated).unwrap();
     assert!(new.contains("shutting down"), "{new}");

@@ -40,6 +40,10 @@ fn json_out(text: &str) -> Value {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(bed_venv),
+    ignore = "needs the test bed (venv-ironic): run scripts/test.sh"
+)]
 async fn the_cli_manages_rules_from_json_and_yaml_files() {
     let app = TestApp::spawn().await;
     let ironic_url = "http://127.0.0.1:9";
@@ -116,6 +120,10 @@ async fn the_cli_manages_rules_from_json_and_yaml_files() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(all(bed_ironic, bed_venv)),
+    ignore = "needs the test bed (Ironic, venv-ironic): run scripts/test.sh"
+)]
 async fn the_cli_starts_lists_and_shows_statuses() {
     let ironic = Ironic::new();
     let app = TestApp::with_ironic(|_| {}).await;
@@ -171,6 +179,10 @@ async fn run_sdk_script(app: &TestApp, script: &str) -> Value {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(bed_venv),
+    ignore = "needs the test bed (venv-ironic): run scripts/test.sh"
+)]
 async fn openstacksdk_drives_rules_and_statuses() {
     let app = TestApp::spawn().await;
     let script = r#"
@@ -194,6 +206,10 @@ print(json.dumps({"rules": rules, "actions": fetched.actions, "left": len(list(b
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(all(bed_ironic, bed_venv)),
+    ignore = "needs the test bed (Ironic, venv-ironic): run scripts/test.sh"
+)]
 async fn the_cli_shows_lldp_interfaces_and_saves_data() {
     let ironic = Ironic::new();
     let app =
@@ -263,6 +279,10 @@ async fn the_cli_shows_lldp_interfaces_and_saves_data() {
 /// the rule it returns, a later fetch, the list and a delete all use that
 /// string.
 #[tokio::test]
+#[cfg_attr(
+    not(bed_venv),
+    ignore = "needs the test bed (venv-ironic): run scripts/test.sh"
+)]
 async fn openstacksdk_keeps_a_chosen_hex_rule_id() {
     let app = TestApp::spawn().await;
     let script = r#"

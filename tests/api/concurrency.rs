@@ -7,22 +7,20 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::bed::Ironic;
-use crate::helpers::{TestApp, json_with_status};
+use crate::helpers::{TestApp, eventually, json_with_status};
 use crate::processing::{Machine, post_concurrently};
 
 #[tokio::test]
+#[cfg_attr(
+    not(bed_ironic),
+    ignore = "needs the test bed (Ironic): run scripts/test.sh"
+)]
 async fn fifty_callbacks_for_one_node_are_processed_once() {
     let ironic = Ironic::new();
     let app = TestApp::with_ironic(|_| {}).await;
     let m = Machine::new();
     let uuid = m.node(&ironic).await;
-    app.request(
-        Method::POST,
-        &format!("/v1/introspection/{uuid}?manage_boot=0"),
-    )
-    .send()
-    .await
-    .unwrap();
+    app.start_introspection(&uuid, "?manage_boot=0").await;
     app.wait_for_state(&uuid, "waiting", Duration::from_secs(10))
         .await;
 
@@ -46,9 +44,14 @@ async fn fifty_callbacks_for_one_node_are_processed_once() {
     assert_eq!(node["properties"]["local_gb"], "999");
     let ports = ironic.ports(&uuid).await;
     assert_eq!(ports.len(), 1, "exactly one port: {ports:?}");
+    app.finish().await;
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(bed_ironic),
+    ignore = "needs the test bed (Ironic): run scripts/test.sh"
+)]
 async fn two_hundred_nodes_processed_at_once_on_sqlite() {
     const NODES: usize = 200;
     let ironic = Ironic::new();
@@ -118,19 +121,20 @@ async fn two_hundred_nodes_processed_at_once_on_sqlite() {
         failures.first()
     );
 
-    let started = std::time::Instant::now();
-    loop {
-        let list = json_with_status(app.get("/v1/introspection?state=finished").await, 200).await;
-        if list["introspection"].as_array().unwrap().len() == NODES {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "not all finished: {}",
-            list["introspection"].as_array().unwrap().len()
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    eventually(
+        &format!("all {NODES} introspections finished"),
+        Duration::from_secs(120),
+        || async {
+            let list =
+                json_with_status(app.get("/v1/introspection?state=finished").await, 200).await;
+            match list["introspection"].as_array().unwrap().len() {
+                NODES => Ok(()),
+                finished => Err(format!("{finished} finished")),
+            }
+        },
+    )
+    .await;
     let errors = json_with_status(app.get("/v1/introspection?state=error").await, 200).await;
     assert_eq!(errors["introspection"], Value::Array(vec![]));
+    app.finish().await;
 }

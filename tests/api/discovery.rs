@@ -38,6 +38,10 @@ async fn nodes_with_mac(ironic: &Ironic, mac: &str) -> Vec<String> {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(bed_ironic),
+    ignore = "needs the test bed (Ironic): run scripts/test.sh"
+)]
 async fn an_unknown_machine_is_enrolled_and_introspected() {
     let ironic = Ironic::new();
     let app = discovery_app().await;
@@ -65,9 +69,14 @@ async fn an_unknown_machine_is_enrolled_and_introspected() {
     )
     .await;
     assert_eq!(processed["auto_discovered"], true);
+    app.finish().await;
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(bed_ironic),
+    ignore = "needs the test bed (Ironic): run scripts/test.sh"
+)]
 async fn racing_callbacks_of_one_unknown_machine_create_one_node() {
     let ironic = Ironic::new();
     let app = discovery_app().await;
@@ -82,7 +91,7 @@ async fn racing_callbacks_of_one_unknown_machine_create_one_node() {
         statuses.iter().all(|s| *s == 200 || *s == 400),
         "{statuses:?}"
     );
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    app.wait_idle().await;
     assert_eq!(nodes_with_mac(&ironic, &m.pxe).await.len(), 1);
     let (_, nodes) = ironic
         .call(Method::GET, "/nodes?fields=uuid,driver_info", None)
@@ -94,9 +103,14 @@ async fn racing_callbacks_of_one_unknown_machine_create_one_node() {
         .filter(|n| n["driver_info"]["ipmi_address"] == m.bmc.as_str())
         .count();
     assert_eq!(with_bmc, 1, "exactly one node was created in Ironic");
+    app.finish().await;
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(bed_ironic),
+    ignore = "needs the test bed (Ironic): run scripts/test.sh"
+)]
 async fn a_machine_whose_mac_is_already_in_ironic_is_not_enrolled_again() {
     let ironic = Ironic::new();
     let app = discovery_app().await;
@@ -110,9 +124,14 @@ async fn a_machine_whose_mac_is_already_in_ironic_is_not_enrolled_again() {
     )
     .await;
     assert_eq!(nodes_with_mac(&ironic, &m.pxe).await, [existing]);
+    app.finish().await;
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(bed_ironic),
+    ignore = "needs the test bed (Ironic): run scripts/test.sh"
+)]
 async fn the_example_hook_finds_nothing() {
     let app =
         TestApp::with_ironic(|c| c.processing.node_not_found_hook = Some("example".into())).await;
@@ -143,6 +162,10 @@ fn logs_of(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(bed_ironic),
+    ignore = "needs the test bed (Ironic): run scripts/test.sh"
+)]
 async fn ramdisk_logs_are_kept_on_failure_and_on_request() {
     let ironic = Ironic::new();
     let logs_dir = tempfile::tempdir().unwrap();
@@ -175,18 +198,9 @@ async fn ramdisk_logs_are_kept_on_failure_and_on_request() {
     // and the logs are never part of the stored data.
     let m = Machine::new();
     let uuid = m.node(&ironic).await;
-    app.request(
-        Method::POST,
-        &format!("/v1/introspection/{uuid}?manage_boot=0"),
-    )
-    .send()
-    .await
-    .unwrap();
     let mut data = m.data();
     data["logs"] = json!(encoded);
-    json_with_status(post_continue(&app, &data).await, 200).await;
-    app.wait_for_state(&uuid, "finished", Duration::from_secs(30))
-        .await;
+    app.introspect(&uuid, "?manage_boot=0", &data).await;
     assert_eq!(logs_of(&dir).len(), 1);
     for kind in ["data", "data/unprocessed"] {
         let stored: Value = app
@@ -200,6 +214,10 @@ async fn ramdisk_logs_are_kept_on_failure_and_on_request() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(bed_ironic),
+    ignore = "needs the test bed (Ironic): run scripts/test.sh"
+)]
 async fn hostile_values_cannot_steer_the_log_file_path() {
     let logs_dir = tempfile::tempdir().unwrap();
     let dir = logs_dir.path().join("logs");
@@ -220,4 +238,5 @@ async fn hostile_values_cannot_steer_the_log_file_path() {
     assert!(
         !logs_dir.path().join("escape").exists() && !std::path::Path::new("/tmp/escape_").exists()
     );
+    app.finish().await;
 }

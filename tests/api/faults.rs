@@ -54,15 +54,15 @@ async fn ironic_with_node() -> MockServer {
 }
 
 async fn app_for(server: &MockServer, retries: u32, timeout_s: u64) -> TestApp {
-    let url = server.uri();
-    TestApp::spawn_with(move |c| {
-        c.ironic.client.endpoint_override = Some(url);
-        c.ironic.max_retries = retries;
-        c.ironic.retry_interval = 0;
-        c.ironic.client.timeout = Some(Duration::from_secs(timeout_s));
-        c.default.introspection_delay = 0;
-    })
-    .await
+    TestApp::builder()
+        .ironic_at(&server.uri())
+        .ironic_retries(retries, 0)
+        .configure(move |c| {
+            c.ironic.client.timeout = Some(Duration::from_secs(timeout_s));
+            c.default.introspection_delay = 0;
+        })
+        .spawn()
+        .await
 }
 
 #[tokio::test]
@@ -196,12 +196,11 @@ async fn a_slow_ironic_times_out_and_the_caller_gets_a_503() {
 
 #[tokio::test]
 async fn ironic_down_is_a_503_and_leaves_no_node_behind() {
-    let app = TestApp::spawn_with(|c| {
-        c.ironic.client.endpoint_override = Some("http://127.0.0.1:9".into());
-        c.ironic.max_retries = 1;
-        c.ironic.retry_interval = 0;
-    })
-    .await;
+    let app = TestApp::builder()
+        .ironic_at("http://127.0.0.1:9")
+        .ironic_retries(1, 0)
+        .spawn()
+        .await;
     for query in ["", "?manage_boot=0"] {
         let response = app
             .request(Method::POST, &format!("/v1/introspection/{NODE}{query}"))

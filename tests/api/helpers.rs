@@ -1,8 +1,16 @@
-//! Spawning the service for tests: a temporary SQLite file, a port chosen by
-//! the OS on 127.0.0.1, and a reqwest client.
+//! The test kit: spawning the service for tests (a temporary SQLite file, a
+//! port chosen by the OS on 127.0.0.1, a reqwest client) through
+//! [`TestApp::builder`], waiting for a condition with [`eventually`] instead
+//! of hand-written polling loops, waiting until background work is idle
+//! ([`TestApp::wait_idle`]) instead of sleeping, and the teardown check
+//! [`TestApp::finish`]. The scenario helpers that need the test bed's Ironic
+//! are in `bed.rs`.
 
+use std::fmt::Display;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use inspector::domain::Inspector;
 use inspector::store::Store;
@@ -41,16 +49,132 @@ pub fn test_config(dir: &TempDir) -> Config {
     config
 }
 
+/// What a poll of [`eventually`] saw: ready (with a value), or not yet
+/// (with what it saw, for the failure message).
+pub trait Polled {
+    type Value;
+    fn ready(self) -> Result<Self::Value, String>;
+}
+
+impl Polled for bool {
+    type Value = ();
+    fn ready(self) -> Result<(), String> {
+        if self { Ok(()) } else { Err("false".into()) }
+    }
+}
+
+impl<T> Polled for Option<T> {
+    type Value = T;
+    fn ready(self) -> Result<T, String> {
+        self.ok_or_else(|| "None".into())
+    }
+}
+
+impl<T, E: Display> Polled for Result<T, E> {
+    type Value = T;
+    fn ready(self) -> Result<T, String> {
+        self.map_err(|e| e.to_string())
+    }
+}
+
+/// Polls `check` every 100 ms until it is ready (`true`, `Some`, `Ok`) and
+/// returns its value; panics after `limit` with `what` and the last thing
+/// the check saw. The one polling loop of the tests.
+pub async fn eventually<F, Fut>(
+    what: &str,
+    limit: Duration,
+    mut check: F,
+) -> <Fut::Output as Polled>::Value
+where
+    F: FnMut() -> Fut,
+    Fut: Future,
+    Fut::Output: Polled,
+{
+    let started = Instant::now();
+    loop {
+        match check().await.ready() {
+            Ok(value) => return value,
+            Err(seen) => assert!(
+                started.elapsed() < limit,
+                "not true after {limit:?}: {what}; last seen: {seen}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// How a test's service is set up: `TestApp::builder()...spawn().await`.
+/// Starts from [`test_config`] (an Ironic that is not there: tests that need
+/// one use [`TestAppBuilder::bed_ironic`] or [`TestAppBuilder::ironic_at`]).
+#[must_use]
+pub struct TestAppBuilder<'a> {
+    adjustments: Vec<Adjustment<'a>>,
+}
+
+type Adjustment<'a> = Box<dyn FnOnce(&mut Config) + 'a>;
+
+impl<'a> TestAppBuilder<'a> {
+    /// Any other change to the configuration, applied in order.
+    pub fn configure(mut self, adjust: impl FnOnce(&mut Config) + 'a) -> Self {
+        self.adjustments.push(Box::new(adjust));
+        self
+    }
+
+    /// Talks to the Ironic at `url` (a proxy, a fault-injecting mock), with
+    /// no retries.
+    pub fn ironic_at(self, url: &str) -> Self {
+        let url = url.to_string();
+        self.configure(move |c| c.ironic.client.endpoint_override = Some(url))
+    }
+
+    /// Talks to the test bed's real Ironic (`INSPECTOR_TEST_IRONIC_URL`),
+    /// with a few retries and no delay between power-ons.
+    pub fn bed_ironic(self) -> Self {
+        self.configure(crate::bed::use_bed_ironic)
+    }
+
+    /// `[ironic] max_retries` and `retry_interval` (seconds).
+    pub fn ironic_retries(self, max_retries: u32, retry_interval: u64) -> Self {
+        self.configure(move |c| {
+            c.ironic.max_retries = max_retries;
+            c.ironic.retry_interval = retry_interval;
+        })
+    }
+
+    /// `[DEFAULT] clean_up_period` (seconds): how often the timeout and
+    /// Ironic-sync periodic tasks run.
+    pub fn clean_up_period(self, seconds: u64) -> Self {
+        self.configure(move |c| c.default.clean_up_period = seconds)
+    }
+
+    /// `[DEFAULT] timeout` (seconds) of an introspection.
+    pub fn introspection_timeout(self, seconds: u64) -> Self {
+        self.configure(move |c| c.default.timeout = seconds)
+    }
+
+    pub async fn spawn(self) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = test_config(&dir);
+        for adjust in self.adjustments {
+            adjust(&mut config);
+        }
+        TestApp::spawn_config(config, dir).await
+    }
+}
+
 impl TestApp {
+    pub fn builder<'a>() -> TestAppBuilder<'a> {
+        TestAppBuilder {
+            adjustments: Vec::new(),
+        }
+    }
+
     pub async fn spawn() -> TestApp {
-        Self::spawn_with(|_| {}).await
+        Self::builder().spawn().await
     }
 
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let mut config = test_config(&dir);
-        adjust(&mut config);
-        Self::spawn_config(config, dir).await
+        Self::builder().configure(adjust).spawn().await
     }
 
     pub async fn spawn_config(config: Config, dir: TempDir) -> TestApp {
@@ -109,6 +233,15 @@ impl TestApp {
             .expect("POST")
     }
 
+    /// The ramdisk's callback: `data` posted to `/v1/continue`.
+    pub async fn callback(&self, data: &Value) -> Response {
+        self.request(Method::POST, "/v1/continue")
+            .body(data.to_string())
+            .send()
+            .await
+            .expect("POST /v1/continue")
+    }
+
     pub async fn delete(&self, path: &str) -> Response {
         self.request(Method::DELETE, path)
             .send()
@@ -116,15 +249,44 @@ impl TestApp {
             .expect("DELETE")
     }
 
-    /// Stops the server gracefully and starts a new one on the same
-    /// configuration and database.
-    pub async fn restart(mut self) -> TestApp {
+    /// Waits (at most 30 s) until no background step is running (start,
+    /// processing, abort, reapply): what tests that assert "nothing more
+    /// happened" wait for, instead of sleeping.
+    pub async fn wait_idle(&self) {
+        eventually(
+            "the service's background work is idle",
+            Duration::from_secs(30),
+            || async {
+                match self.inspector.background_work_in_flight() {
+                    0 => Ok(()),
+                    n => Err(format!("{n} background tasks running")),
+                }
+            },
+        )
+        .await
+    }
+
+    /// The teardown check: background work ends (none left running or
+    /// stuck), then the server stops gracefully. Dropping a `TestApp`
+    /// without it only aborts the server with the test's runtime.
+    pub async fn finish(mut self) {
+        self.wait_idle().await;
+        self.stop().await;
+    }
+
+    async fn stop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
         if let Some(server) = self.server.take() {
             server.await.expect("server task");
         }
+    }
+
+    /// Stops the server gracefully and starts a new one on the same
+    /// configuration and database.
+    pub async fn restart(mut self) -> TestApp {
+        self.stop().await;
         let mut config = self.config.clone();
         config.default.listen_port = 0;
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir"));

@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::bed::{Ironic, env, random_mac};
-use crate::helpers::{TestApp, assert_error, assert_error_prefix, json_with_status};
+use crate::helpers::{TestApp, assert_error, assert_error_prefix, eventually, json_with_status};
 
 /// Ironic's conductor logs every boot device it was asked to set.
 fn boot_device_requests(node: &str) -> usize {
@@ -29,6 +29,10 @@ async fn start(app: &TestApp, node: &str, query: &str) -> reqwest::Response {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(bed_ironic),
+    ignore = "needs the test bed (Ironic): run scripts/test.sh"
+)]
 async fn managed_start_by_uuid_sets_pxe_and_reboots() {
     let ironic = Ironic::new();
     let app = TestApp::with_ironic(|_| {}).await;
@@ -56,9 +60,14 @@ async fn managed_start_by_uuid_sets_pxe_and_reboots() {
         attributes.contains(&("mac".to_string(), mac)),
         "{attributes:?}"
     );
+    app.finish().await;
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(bed_ironic),
+    ignore = "needs the test bed (Ironic): run scripts/test.sh"
+)]
 async fn start_by_name_and_unmanaged_boot_leave_power_alone() {
     let ironic = Ironic::new();
     let app = TestApp::with_ironic(|_| {}).await;
@@ -75,12 +84,17 @@ async fn start_by_name_and_unmanaged_boot_leave_power_alone() {
     let status = json_with_status(app.get(&format!("/v1/introspection/{name}")).await, 200).await;
     assert_eq!(status["uuid"], uuid.as_str());
     assert_eq!(status["state"], "waiting");
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    app.wait_idle().await;
     assert_eq!(ironic.node(&uuid).await["power_state"], "power off");
     assert_eq!(boot_device_requests(&uuid), 0);
+    app.finish().await;
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(bed_ironic),
+    ignore = "needs the test bed (Ironic): run scripts/test.sh"
+)]
 async fn start_again_while_waiting_restarts() {
     let ironic = Ironic::new();
     let app = TestApp::with_ironic(|_| {}).await;
@@ -98,9 +112,14 @@ async fn start_again_while_waiting_restarts() {
     ironic
         .wait_for(&uuid, "power_state", "power on", Duration::from_secs(30))
         .await;
+    app.finish().await;
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(bed_ironic),
+    ignore = "needs the test bed (Ironic): run scripts/test.sh"
+)]
 async fn abort_powers_off_and_records_the_reason() {
     let ironic = Ironic::new();
     let app = TestApp::with_ironic(|_| {}).await;
@@ -141,7 +160,7 @@ async fn abort_powers_off_and_records_the_reason() {
             .status(),
         202
     );
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    app.wait_idle().await;
     let again = json_with_status(app.get(&format!("/v1/introspection/{uuid}")).await, 200).await;
     assert_eq!(
         (again["state"].clone(), again["finished_at"].clone()),
@@ -152,9 +171,14 @@ async fn abort_powers_off_and_records_the_reason() {
     assert_eq!(start(&app, &uuid, "?manage_boot=0").await.status(), 202);
     app.wait_for_state(&uuid, "waiting", Duration::from_secs(30))
         .await;
+    app.finish().await;
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(bed_ironic),
+    ignore = "needs the test bed (Ironic): run scripts/test.sh"
+)]
 async fn abort_of_an_unknown_node_is_404() {
     let app = TestApp::with_ironic(|_| {}).await;
     assert_error(
@@ -169,9 +193,14 @@ async fn abort_of_an_unknown_node_is_404() {
         "Could not find node 3c9d5a3e-8b2b-4a44-9e33-9d0c6c2a9a11 in cache",
     )
     .await;
+    app.finish().await;
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(bed_ironic),
+    ignore = "needs the test bed (Ironic): run scripts/test.sh"
+)]
 async fn start_refusals() {
     let ironic = Ironic::new();
     let app = TestApp::with_ironic(|_| {}).await;
@@ -224,20 +253,34 @@ async fn start_refusals() {
          'inspecting', 'inspect wait', 'inspect failed']\"",
     )
     .await;
+    app.finish().await;
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(bed_ironic),
+    ignore = "needs the test bed (Ironic): run scripts/test.sh"
+)]
 async fn managed_boot_can_be_forbidden() {
-    let app = TestApp::with_ironic(|c| c.default.can_manage_boot = false).await;
+    let app = TestApp::builder()
+        .bed_ironic()
+        .configure(|c| c.default.can_manage_boot = false)
+        .spawn()
+        .await;
     assert_error(
         start(&app, "any", "").await,
         400,
         "Managed boot is requested, but this installation cannot manage boot ((can_manage_boot set to False)",
     )
     .await;
+    app.finish().await;
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(bed_ironic),
+    ignore = "needs the test bed (Ironic): run scripts/test.sh"
+)]
 async fn a_bmc_address_is_enough_to_find_the_node() {
     let ironic = Ironic::new();
     let app = TestApp::with_ironic(|_| {}).await;
@@ -250,16 +293,22 @@ async fn a_bmc_address_is_enough_to_find_the_node() {
         attributes,
         [("bmc_address".to_string(), "192.0.2.77".to_string())]
     );
+    app.finish().await;
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(bed_ironic),
+    ignore = "needs the test bed (Ironic): run scripts/test.sh"
+)]
 async fn timeouts_fail_waiting_nodes() {
     let ironic = Ironic::new();
-    let app = TestApp::with_ironic(|c| {
-        c.default.timeout = 1;
-        c.default.clean_up_period = 1;
-    })
-    .await;
+    let app = TestApp::builder()
+        .bed_ironic()
+        .introspection_timeout(1)
+        .clean_up_period(1)
+        .spawn()
+        .await;
     let uuid = ironic.manageable_node(json!({})).await;
     ironic.create_port(&uuid, &random_mac()).await;
     assert_eq!(start(&app, &uuid, "?manage_boot=false").await.status(), 202);
@@ -269,12 +318,21 @@ async fn timeouts_fail_waiting_nodes() {
     assert_eq!(status["error"], "Introspection timeout");
     assert_eq!(status["finished"], true);
     assert!(app.store().node_attributes(&uuid).await.unwrap().is_empty());
+    app.finish().await;
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(bed_ironic),
+    ignore = "needs the test bed (Ironic): run scripts/test.sh"
+)]
 async fn nodes_deleted_in_ironic_leave_the_cache() {
     let ironic = Ironic::new();
-    let app = TestApp::with_ironic(|c| c.default.clean_up_period = 1).await;
+    let app = TestApp::builder()
+        .bed_ironic()
+        .clean_up_period(1)
+        .spawn()
+        .await;
     let kept = ironic.manageable_node(json!({})).await;
     let deleted = ironic.manageable_node(json!({})).await;
     for node in [&kept, &deleted] {
@@ -282,14 +340,12 @@ async fn nodes_deleted_in_ironic_leave_the_cache() {
         assert_eq!(start(&app, node, "?manage_boot=false").await.status(), 202);
     }
     ironic.delete_node(&deleted).await;
-    let started = std::time::Instant::now();
-    while app.store().get_node(&deleted).await.unwrap().is_some() {
-        assert!(
-            started.elapsed() < Duration::from_secs(15),
-            "the deleted node is still cached"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    eventually(
+        "the deleted node left the cache",
+        Duration::from_secs(15),
+        || async { app.store().get_node(&deleted).await.unwrap().is_none() },
+    )
+    .await;
     assert_eq!(
         app.get(&format!("/v1/introspection/{deleted}"))
             .await
@@ -300,11 +356,16 @@ async fn nodes_deleted_in_ironic_leave_the_cache() {
         json_with_status(app.get(&format!("/v1/introspection/{kept}")).await, 200).await["state"],
         "waiting"
     );
+    app.finish().await;
 }
 
 /// A node still locked for an instant (its processing is writing the end)
 /// is waited for; one locked for longer gets 409.
 #[tokio::test]
+#[cfg_attr(
+    not(bed_ironic),
+    ignore = "needs the test bed (Ironic): run scripts/test.sh"
+)]
 async fn start_waits_briefly_for_a_locked_node() {
     let ironic = Ironic::new();
     let app = TestApp::with_ironic(|_| {}).await;
@@ -334,4 +395,5 @@ async fn start_waits_briefly_for_a_locked_node() {
         "{:?}",
         started.elapsed()
     );
+    app.finish().await;
 }

@@ -47,6 +47,10 @@ fn calls_for(proxy: &RecordingProxy, node: &str, ports: &[(&str, &str)]) -> Vec<
 /// Upstream's functional scenario 2 (ports created, updated and deleted),
 /// managed boot, no rules: the callback's Ironic calls, in order.
 #[tokio::test]
+#[cfg_attr(
+    not(bed_ironic),
+    ignore = "needs the test bed (Ironic): run scripts/test.sh"
+)]
 async fn one_callback_costs_eight_ironic_calls() {
     let ironic = Ironic::new();
     let (url, proxy) = start_proxy(&env("INSPECTOR_TEST_IRONIC_URL")).await;
@@ -122,6 +126,10 @@ async fn one_callback_costs_eight_ironic_calls() {
 /// With a rule, the node is read again before the rules see it, and a hook
 /// patch after the port calls goes out at the end of the hooks.
 #[tokio::test]
+#[cfg_attr(
+    not(bed_ironic),
+    ignore = "needs the test bed (Ironic): run scripts/test.sh"
+)]
 async fn rules_read_the_node_again_and_late_hook_patches_are_sent() {
     let ironic = Ironic::new();
     let (url, proxy) = start_proxy(&env("INSPECTOR_TEST_IRONIC_URL")).await;

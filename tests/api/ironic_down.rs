@@ -24,7 +24,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::bed::{Ironic, random_mac};
 use crate::binary::{free_port, serve};
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, eventually};
 
 /// What an API request may take on an Ironic that is down: the 10 s it
 /// waits, and slack for a loaded machine.
@@ -280,6 +280,10 @@ async fn status_of(app: &TestApp, uuid: &str) -> Value {
 /// (`max_retries` × `retry_interval` = 20 s) and succeeds once Ironic is
 /// back 16 s later.
 #[tokio::test]
+#[cfg_attr(
+    not(bed_ironic),
+    ignore = "needs the test bed (Ironic): run scripts/test.sh"
+)]
 async fn background_work_keeps_its_retry_budget_while_api_requests_give_up() {
     let ironic = Ironic::new();
     let switch = IronicSwitch::start(&ironic.url).await;
@@ -311,9 +315,9 @@ async fn background_work_keeps_its_retry_budget_while_api_requests_give_up() {
     assert_eq!(status, 503, "{message}");
     assert!(message.contains("Connection refused"), "{message}");
     // Longer than an API request waits, and the background step still tries.
-    while down_since.elapsed() < Duration::from_secs(16) {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    // (A time to let pass, not a condition to poll: the step must still
+    // be retrying then.)
+    tokio::time::sleep_until((down_since + Duration::from_secs(16)).into()).await;
     let during = status_of(&app, &second).await;
     assert_eq!(during["state"], "starting", "{during}");
     switch.on().await;
@@ -359,12 +363,20 @@ enum Outage {
 /// the background: the process exits at once, and the next start on the
 /// same database has every node consistent.
 #[tokio::test]
+#[cfg_attr(
+    not(bed_ironic),
+    ignore = "needs the test bed (Ironic): run scripts/test.sh"
+)]
 async fn sigterm_with_ironic_refusing_exits_at_once_and_a_restart_recovers() {
     sigterm_with_ironic_down(Outage::Refusing).await;
 }
 
 /// As above, Ironic hanging: the exchange in flight is not waited for.
 #[tokio::test]
+#[cfg_attr(
+    not(bed_ironic),
+    ignore = "needs the test bed (Ironic): run scripts/test.sh"
+)]
 async fn sigterm_with_ironic_hanging_exits_at_once_and_a_restart_recovers() {
     sigterm_with_ironic_down(Outage::Hanging).await;
 }
@@ -405,11 +417,12 @@ async fn sigterm_with_ironic_down(outage: Outage) {
     start(unmanaged.clone(), "?manage_boot=false").await;
     let (managed, _) = ironic.node_with_port().await;
     start(managed.clone(), "").await;
-    let started = Instant::now();
-    while status_of(managed.clone()).await["state"] != "waiting" {
-        assert!(started.elapsed() < Duration::from_secs(20), "never waiting");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually(
+        "the managed start is waiting",
+        Duration::from_secs(20),
+        || async { status_of(managed.clone()).await["state"] == "waiting" },
+    )
+    .await;
     // Its background steps meet Ironic down (its power-on at the latest,
     // which waits for the introspection delay).
     let (interrupted, _) = ironic.node_with_port().await;
@@ -424,7 +437,7 @@ async fn sigterm_with_ironic_down(outage: Outage) {
 
     served.signal("TERM");
     let signalled = Instant::now();
-    let code = served.wait_exit(Duration::from_secs(5));
+    let code = served.wait_exit(Duration::from_secs(5)).await;
     let exit_time = signalled.elapsed();
     eprintln!("{outage:?}: exited {exit_time:?} after SIGTERM");
     assert_eq!(code, Some(0), "{}", served.log_text());

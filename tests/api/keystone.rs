@@ -343,6 +343,10 @@ async fn call(
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(bed_keystone),
+    ignore = "needs the test bed (Keystone): run scripts/test.sh"
+)]
 async fn role_matrix_over_every_endpoint() {
     let keystone = Keystone::new();
     let app = keystone.app(|_| {}).await;
@@ -488,6 +492,10 @@ fn through(proxy: &RecordingProxy, c: &mut Config) {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(bed_keystone),
+    ignore = "needs the test bed (Keystone): run scripts/test.sh"
+)]
 async fn validated_tokens_are_cached_until_token_cache_time() {
     const CACHE_TIME: u64 = 15;
     let keystone = Keystone::new();
@@ -544,6 +552,10 @@ async fn validated_tokens_are_cached_until_token_cache_time() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(bed_keystone),
+    ignore = "needs the test bed (Keystone): run scripts/test.sh"
+)]
 async fn a_cached_token_stops_working_when_it_expires() {
     let keystone = Keystone::new();
     let proxy = keystone_proxy(&keystone.auth_url).await;
@@ -578,6 +590,10 @@ async fn a_cached_token_stops_working_when_it_expires() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(bed_keystone),
+    ignore = "needs the test bed (Keystone): run scripts/test.sh"
+)]
 async fn an_unreachable_keystone_is_a_503_never_a_pass() {
     let keystone = Keystone::new();
     let nobody = {
@@ -620,6 +636,10 @@ async fn an_unreachable_keystone_is_a_503_never_a_pass() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(bed_keystone),
+    ignore = "needs the test bed (Keystone): run scripts/test.sh"
+)]
 async fn refused_service_credentials_are_a_503() {
     let keystone = Keystone::new();
     let app = keystone
@@ -633,6 +653,10 @@ async fn refused_service_credentials_are_a_503() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(bed_keystone),
+    ignore = "needs the test bed (Keystone): run scripts/test.sh"
+)]
 async fn service_tokens_need_the_service_role() {
     let keystone = Keystone::new();
     let app = keystone.app(|_| {}).await;
@@ -651,6 +675,10 @@ async fn service_tokens_need_the_service_role() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(bed_keystone),
+    ignore = "needs the test bed (Keystone): run scripts/test.sh"
+)]
 async fn policy_file_edits_apply_while_running() {
     let keystone = Keystone::new();
     let dir = tempfile::tempdir().unwrap();
@@ -696,6 +724,10 @@ async fn policy_file_edits_apply_while_running() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(bed_keystone),
+    ignore = "needs the test bed (Keystone): run scripts/test.sh"
+)]
 async fn legacy_defaults_when_new_defaults_are_not_enforced() {
     let keystone = Keystone::new();
     let app = keystone
@@ -730,6 +762,10 @@ async fn legacy_defaults_when_new_defaults_are_not_enforced() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(all(bed_keystone, bed_ironic)),
+    ignore = "needs the test bed (Keystone, Ironic): run scripts/test.sh"
+)]
 async fn the_ironic_client_finds_ironic_in_the_keystone_catalog() {
     let keystone = Keystone::new();
     let ironic = Ironic::new();
@@ -821,6 +857,10 @@ async fn run(program: &str, args: &[&str], clouds: &std::path::Path) -> (bool, S
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(all(bed_keystone, bed_ironic, bed_venv)),
+    ignore = "needs the test bed (Keystone, Ironic, venv-ironic): run scripts/test.sh"
+)]
 async fn the_cli_and_openstacksdk_authenticate_through_keystone() {
     let keystone = Keystone::new();
     let ironic = Ironic::new();

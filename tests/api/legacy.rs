@@ -64,6 +64,10 @@ async fn node_with_inspector(ironic: &Ironic, m: &Machine, boot_interface: &str)
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(bed_ironic32),
+    ignore = "needs the test bed (Ironic 32): run scripts/test.sh"
+)]
 async fn baremetal_node_inspect_ends_manageable_with_the_inventory() {
     let _turn = legacy_turn();
     let ironic = Ironic::at(&env("INSPECTOR_TEST_IRONIC32_URL"));
@@ -113,6 +117,10 @@ async fn baremetal_node_inspect_ends_manageable_with_the_inventory() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(bed_ironic32),
+    ignore = "needs the test bed (Ironic 32): run scripts/test.sh"
+)]
 async fn ironic_managing_boot_calls_with_manage_boot_false() {
     let _turn = legacy_turn();
     let ironic = Ironic::at(&env("INSPECTOR_TEST_IRONIC32_URL"));
@@ -151,6 +159,10 @@ async fn ironic_managing_boot_calls_with_manage_boot_false() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(bed_ironic32),
+    ignore = "needs the test bed (Ironic 32): run scripts/test.sh"
+)]
 async fn aborting_in_ironic_aborts_introspection() {
     let _turn = legacy_turn();
     let ironic = Ironic::at(&env("INSPECTOR_TEST_IRONIC32_URL"));

@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::bed::{Ironic, env, random_mac};
@@ -57,6 +56,10 @@ async fn post_with_ipa(app: &TestApp, document: &str) -> Value {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(all(bed_ironic, bed_venv)),
+    ignore = "needs the test bed (Ironic, venv-ironic): run scripts/test.sh"
+)]
 async fn the_inventory_ipa_collected_on_a_vm() {
     let ironic = Ironic::new();
     let app = TestApp::with_ironic(|_| {}).await;
@@ -67,15 +70,7 @@ async fn the_inventory_ipa_collected_on_a_vm() {
     );
     let uuid = ironic.manageable_node(json!({})).await;
     ironic.create_port(&uuid, &mac).await;
-    let r = app
-        .request(
-            Method::POST,
-            &format!("/v1/introspection/{uuid}?manage_boot=false"),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 202);
+    app.start_introspection(&uuid, "?manage_boot=false").await;
 
     assert_eq!(post_with_ipa(&app, &document).await, json!({"uuid": uuid}));
     let status = app
@@ -98,9 +93,14 @@ async fn the_inventory_ipa_collected_on_a_vm() {
     let ports = ironic.ports(&uuid).await;
     assert_eq!(ports.len(), 1);
     assert_eq!(ports[0]["address"], mac.as_str());
+    app.finish().await;
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(all(bed_ironic, bed_venv)),
+    ignore = "needs the test bed (Ironic, venv-ironic): run scripts/test.sh"
+)]
 async fn the_handmade_two_nic_server_with_lldp() {
     let ironic = Ironic::new();
     let app = TestApp::with_ironic(|c| {
@@ -118,15 +118,7 @@ async fn the_handmade_two_nic_server_with_lldp() {
     let document = with_macs(&testbed_data("ipa-inventory-handmade-2nic.json"), &macs);
     let uuid = ironic.manageable_node(json!({})).await;
     ironic.create_port(&uuid, &eno1).await;
-    let r = app
-        .request(
-            Method::POST,
-            &format!("/v1/introspection/{uuid}?manage_boot=false"),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 202);
+    app.start_introspection(&uuid, "?manage_boot=false").await;
 
     assert_eq!(post_with_ipa(&app, &document).await, json!({"uuid": uuid}));
     app.wait_for_state(&uuid, "finished", Duration::from_secs(30))
@@ -178,4 +170,5 @@ async fn the_handmade_two_nic_server_with_lldp() {
     )
     .await;
     assert_eq!(stored, expected);
+    app.finish().await;
 }

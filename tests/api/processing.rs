@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::bed::{Ironic, random_mac};
-use crate::helpers::{TestApp, assert_error_prefix, json_with_status};
+use crate::helpers::{TestApp, assert_error_prefix, eventually, json_with_status};
 
 /// The MACs and BMC address of one scenario's machine; unique per test, as
 /// every test shares one Ironic.
@@ -130,6 +130,10 @@ async fn finished(app: &TestApp, uuid: &str) -> Value {
 
 /// 1. test_bmc: managed introspection found by BMC address.
 #[tokio::test]
+#[cfg_attr(
+    not(bed_ironic),
+    ignore = "needs the test bed (Ironic): run scripts/test.sh"
+)]
 async fn scenario_01_bmc_lookup_and_standard_processing() {
     let ironic = Ironic::new();
     let app = TestApp::with_ironic(app_config).await;
@@ -159,10 +163,15 @@ async fn scenario_01_bmc_lookup_and_standard_processing() {
         ),
         (&json!(m.pxe), &json!({}), &json!(true))
     );
+    app.finish().await;
 }
 
 /// 2. test_port_creation_update_and_deletion.
 #[tokio::test]
+#[cfg_attr(
+    not(bed_ironic),
+    ignore = "needs the test bed (Ironic): run scripts/test.sh"
+)]
 async fn scenario_02_ports_created_updated_and_deleted() {
     let ironic = Ironic::new();
     let app = TestApp::with_ironic(|c| {
@@ -176,9 +185,7 @@ async fn scenario_02_ports_created_updated_and_deleted() {
     let existing = ironic.create_port(&uuid, &m.eth3).await;
     let bogus = random_mac();
     ironic.create_port(&uuid, &bogus).await;
-    app.start_introspection(&uuid, "?manage_boot=false").await;
-    json_with_status(post_continue(&app, &m.data()).await, 200).await;
-    finished(&app, &uuid).await;
+    app.introspect(&uuid, "?manage_boot=false", &m.data()).await;
 
     let ports = ironic.ports(&uuid).await;
     let by_mac = |mac: &str| ports.iter().find(|p| p["address"] == mac).cloned();
@@ -202,10 +209,15 @@ async fn scenario_02_ports_created_updated_and_deleted() {
     assert_eq!(eth3["pxe_enabled"], false, "pxe_enabled follows the data");
     assert_eq!(ports.len(), 3);
     assert_standard_properties(&ironic.node(&uuid).await, "999");
+    app.finish().await;
 }
 
 /// 3. test_port_not_update_pxe_enabled.
 #[tokio::test]
+#[cfg_attr(
+    not(bed_ironic),
+    ignore = "needs the test bed (Ironic): run scripts/test.sh"
+)]
 async fn scenario_03_pxe_enabled_left_alone_when_disabled() {
     let ironic = Ironic::new();
     let app = TestApp::with_ironic(|c| {
@@ -225,9 +237,7 @@ async fn scenario_03_pxe_enabled_left_alone_when_disabled() {
             Some(json!([{"op": "replace", "path": "/pxe_enabled", "value": false}])),
         )
         .await;
-    app.start_introspection(&uuid, "?manage_boot=false").await;
-    json_with_status(post_continue(&app, &m.data()).await, 200).await;
-    finished(&app, &uuid).await;
+    app.introspect(&uuid, "?manage_boot=false", &m.data()).await;
     let ports = ironic.ports(&uuid).await;
     let by_mac = |mac: &str| {
         ports
@@ -242,10 +252,15 @@ async fn scenario_03_pxe_enabled_left_alone_when_disabled() {
         true,
         "created with pxe_enabled=true"
     );
+    app.finish().await;
 }
 
 /// 4. test_introspection_statuses: the list while waiting and after.
 #[tokio::test]
+#[cfg_attr(
+    not(bed_ironic),
+    ignore = "needs the test bed (Ironic): run scripts/test.sh"
+)]
 async fn scenario_04_status_list_and_links() {
     let ironic = Ironic::new();
     let app = TestApp::with_ironic(app_config).await;
@@ -302,25 +317,33 @@ async fn scenario_04_status_list_and_links() {
         assert_eq!(&json_with_status(app.get(path).await, 200).await, status);
         assert!(status["started_at"].as_str().unwrap() < status["finished_at"].as_str().unwrap());
     }
+    app.finish().await;
 }
 
 /// 5. test_manage_boot: no power or boot calls at all.
 #[tokio::test]
+#[cfg_attr(
+    not(bed_ironic),
+    ignore = "needs the test bed (Ironic): run scripts/test.sh"
+)]
 async fn scenario_05_unmanaged_boot() {
     let ironic = Ironic::new();
     let app = TestApp::with_ironic(app_config).await;
     let m = Machine::new();
     let uuid = m.node(&ironic).await;
-    app.start_introspection(&uuid, "?manage_boot=false").await;
-    json_with_status(post_continue(&app, &m.data()).await, 200).await;
-    finished(&app, &uuid).await;
+    app.introspect(&uuid, "?manage_boot=false", &m.data()).await;
     let node = ironic.node(&uuid).await;
     assert_standard_properties(&node, "999");
     assert_eq!(node["power_state"], "power off", "never powered on");
+    app.finish().await;
 }
 
 /// 7. test_introspection_rules: conditions on processed data.
 #[tokio::test]
+#[cfg_attr(
+    not(bed_ironic),
+    ignore = "needs the test bed (Ironic): run scripts/test.sh"
+)]
 async fn scenario_07_rules_on_processed_data() {
     let ironic = Ironic::new();
     let app = TestApp::with_ironic(app_config).await;
@@ -348,11 +371,10 @@ async fn scenario_07_rules_on_processed_data() {
     }
     let m = Machine::new();
     let uuid = m.node(&ironic).await;
-    app.start_introspection(&uuid, "?manage_boot=false").await;
-    json_with_status(post_continue(&app, &m.data()).await, 200).await;
-    finished(&app, &uuid).await;
+    app.introspect(&uuid, "?manage_boot=false", &m.data()).await;
     let node = ironic.node(&uuid).await;
     assert_eq!(node["extra"], json!({"foo": "bar"}));
+    app.finish().await;
 }
 
 /// 8. test_conditions_scheme_actions_path: node:// fields and formatting.
@@ -360,6 +382,10 @@ async fn scenario_07_rules_on_processed_data() {
 /// `node://properties.local_gb` with the original 40; a real Ironic already
 /// holds the patched "999" when rules run, so the rule checks that instead.
 #[tokio::test]
+#[cfg_attr(
+    not(bed_ironic),
+    ignore = "needs the test bed (Ironic): run scripts/test.sh"
+)]
 async fn scenario_08_node_fields_and_formatted_values() {
     let ironic = Ironic::new();
     let app = TestApp::with_ironic(app_config).await;
@@ -377,16 +403,19 @@ async fn scenario_08_node_fields_and_formatted_values() {
         json_with_status(app.post_json("/v1/rules", rule).await, 201).await;
     }
     let uuid = m.node(&ironic).await;
-    app.start_introspection(&uuid, "?manage_boot=false").await;
-    json_with_status(post_continue(&app, &m.data()).await, 200).await;
-    finished(&app, &uuid).await;
+    app.introspect(&uuid, "?manage_boot=false", &m.data()).await;
     let node = ironic.node(&uuid).await;
     assert_eq!(node["extra"]["foo"], "bar");
     assert_eq!(node["driver_info"]["ipmi_address"], m.bmc.as_str());
+    app.finish().await;
 }
 
 /// 9. test_root_device_hints.
 #[tokio::test]
+#[cfg_attr(
+    not(bed_ironic),
+    ignore = "needs the test bed (Ironic): run scripts/test.sh"
+)]
 async fn scenario_09_root_device_hints() {
     let ironic = Ironic::new();
     let app = TestApp::with_ironic(app_config).await;
@@ -394,15 +423,18 @@ async fn scenario_09_root_device_hints() {
     let uuid = ironic
         .manageable_node(json!({"driver_info": {"ipmi_address": m.bmc}, "properties": {"root_device": {"size": 20}}}))
         .await;
-    app.start_introspection(&uuid, "?manage_boot=false").await;
-    json_with_status(post_continue(&app, &m.data()).await, 200).await;
-    finished(&app, &uuid).await;
+    app.introspect(&uuid, "?manage_boot=false", &m.data()).await;
     assert_standard_properties(&ironic.node(&uuid).await, "19");
     assert_eq!(ironic.ports(&uuid).await.len(), 1);
+    app.finish().await;
 }
 
 /// 10. test_abort_introspection: data after abort is refused.
 #[tokio::test]
+#[cfg_attr(
+    not(bed_ironic),
+    ignore = "needs the test bed (Ironic): run scripts/test.sh"
+)]
 async fn scenario_10_abort_then_data_is_refused() {
     let ironic = Ironic::new();
     let app = TestApp::with_ironic(app_config).await;
@@ -434,18 +466,21 @@ async fn scenario_10_abort_then_data_is_refused() {
         json!(null),
         "nothing was written"
     );
+    app.finish().await;
 }
 
 /// 11. test_stored_data_processing: stored data and reapply.
 #[tokio::test]
+#[cfg_attr(
+    not(bed_ironic),
+    ignore = "needs the test bed (Ironic): run scripts/test.sh"
+)]
 async fn scenario_11_stored_data_and_reapply() {
     let ironic = Ironic::new();
     let app = TestApp::with_ironic(app_config).await;
     let m = Machine::new();
     let uuid = m.node(&ironic).await;
-    app.start_introspection(&uuid, "?manage_boot=false").await;
-    json_with_status(post_continue(&app, &m.data()).await, 200).await;
-    let first = finished(&app, &uuid).await;
+    let first = app.introspect(&uuid, "?manage_boot=false", &m.data()).await;
 
     let processed = json_with_status(
         app.get(&format!("/v1/introspection/{uuid}/data")).await,
@@ -476,16 +511,20 @@ async fn scenario_11_stored_data_and_reapply() {
     let response = reapply(None).await.unwrap();
     assert_eq!(response.status(), 202);
     assert_eq!(response.text().await.unwrap(), "{}\n");
-    let started = std::time::Instant::now();
-    let second = loop {
-        let status =
-            json_with_status(app.get(&format!("/v1/introspection/{uuid}")).await, 200).await;
-        if status["state"] == "finished" && status["started_at"] != first["started_at"] {
-            break status;
-        }
-        assert!(started.elapsed() < Duration::from_secs(30), "{status}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let second = eventually(
+        "the reapplied introspection finished",
+        Duration::from_secs(30),
+        || async {
+            let status =
+                json_with_status(app.get(&format!("/v1/introspection/{uuid}")).await, 200).await;
+            if status["state"] == "finished" && status["started_at"] != first["started_at"] {
+                Ok(status)
+            } else {
+                Err(status)
+            }
+        },
+    )
+    .await;
     assert!(second["started_at"].as_str().unwrap() > first["started_at"].as_str().unwrap());
     assert_eq!(reapply(None).await.unwrap().status(), 202);
     app.wait_for_state(&uuid, "finished", Duration::from_secs(30))
@@ -494,26 +533,31 @@ async fn scenario_11_stored_data_and_reapply() {
     let mut changed = m.data();
     changed["inventory"]["cpu"]["count"] = json!(42);
     assert_eq!(reapply(Some(changed)).await.unwrap().status(), 202);
-    let started = std::time::Instant::now();
-    loop {
-        let processed = json_with_status(
-            app.get(&format!("/v1/introspection/{uuid}/data")).await,
-            200,
-        )
-        .await;
-        if processed["inventory"]["cpu"]["count"] == 42 {
-            break;
-        }
-        assert!(started.elapsed() < Duration::from_secs(30));
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually(
+        "the changed document is the stored data",
+        Duration::from_secs(30),
+        || async {
+            let processed = json_with_status(
+                app.get(&format!("/v1/introspection/{uuid}/data")).await,
+                200,
+            )
+            .await;
+            processed["inventory"]["cpu"]["count"] == 42
+        },
+    )
+    .await;
     app.wait_for_state(&uuid, "finished", Duration::from_secs(30))
         .await;
     assert_eq!(ironic.node(&uuid).await["properties"]["cpus"], "42");
+    app.finish().await;
 }
 
 /// 12. test_edge_state_transitions.
 #[tokio::test]
+#[cfg_attr(
+    not(bed_ironic),
+    ignore = "needs the test bed (Ironic): run scripts/test.sh"
+)]
 async fn scenario_12_edge_state_transitions() {
     let ironic = Ironic::new();
     let app = TestApp::with_ironic(app_config).await;
@@ -560,9 +604,7 @@ async fn scenario_12_edge_state_transitions() {
     );
     assert_eq!(status["finished"], true);
     // (e) process to finished, then reapply twice.
-    app.start_introspection(&uuid, "?manage_boot=false").await;
-    json_with_status(post_continue(&app, &m.data()).await, 200).await;
-    finished(&app, &uuid).await;
+    app.introspect(&uuid, "?manage_boot=false", &m.data()).await;
     for _ in 0..2 {
         let r = app
             .request(
@@ -575,10 +617,15 @@ async fn scenario_12_edge_state_transitions() {
         assert_eq!(r.status(), 202);
         finished(&app, &uuid).await;
     }
+    app.finish().await;
 }
 
 /// 13. test_without_root_disk.
 #[tokio::test]
+#[cfg_attr(
+    not(bed_ironic),
+    ignore = "needs the test bed (Ironic): run scripts/test.sh"
+)]
 async fn scenario_13_without_root_disk() {
     let ironic = Ironic::new();
     let app = TestApp::with_ironic(app_config).await;
@@ -587,23 +634,24 @@ async fn scenario_13_without_root_disk() {
     let mut data = m.data();
     data.as_object_mut().unwrap().remove("root_disk");
     data["inventory"]["disks"] = json!([]);
-    app.start_introspection(&uuid, "?manage_boot=false").await;
-    json_with_status(post_continue(&app, &data).await, 200).await;
-    finished(&app, &uuid).await;
+    app.introspect(&uuid, "?manage_boot=false", &data).await;
     assert_standard_properties(&ironic.node(&uuid).await, "0");
     assert_eq!(ironic.ports(&uuid).await.len(), 1);
+    app.finish().await;
 }
 
 /// 14. test_lldp_plugin.
 #[tokio::test]
+#[cfg_attr(
+    not(bed_ironic),
+    ignore = "needs the test bed (Ironic): run scripts/test.sh"
+)]
 async fn scenario_14_lldp_processed() {
     let ironic = Ironic::new();
     let app = TestApp::with_ironic(app_config).await;
     let m = Machine::new();
     let uuid = m.node(&ironic).await;
-    app.start_introspection(&uuid, "?manage_boot=false").await;
-    json_with_status(post_continue(&app, &m.data()).await, 200).await;
-    finished(&app, &uuid).await;
+    app.introspect(&uuid, "?manage_boot=false", &m.data()).await;
     let processed = json_with_status(
         app.get(&format!("/v1/introspection/{uuid}/data")).await,
         200,
@@ -614,6 +662,7 @@ async fn scenario_14_lldp_processed() {
         (&lldp["switch_chassis_id"], &lldp["switch_port_id"]),
         (&json!("11:22:33:aa:bb:cc"), &json!("734"))
     );
+    app.finish().await;
 }
 
 async fn active_node(ironic: &Ironic, m: &Machine) -> String {
@@ -629,6 +678,10 @@ async fn active_node(ironic: &Ironic, m: &Machine) -> String {
 /// 15. test_update_unknown_active_node: data from a deployed node that was
 /// never started.
 #[tokio::test]
+#[cfg_attr(
+    not(bed_ironic),
+    ignore = "needs the test bed (Ironic): run scripts/test.sh"
+)]
 async fn scenario_15_unknown_active_node() {
     let ironic = Ironic::new();
     let app = TestApp::with_ironic(|c| {
@@ -646,10 +699,15 @@ async fn scenario_15_unknown_active_node() {
     assert_standard_properties(&node, "999");
     assert_eq!(node["power_state"], power_before, "power left alone");
     assert_eq!(ironic.ports(&uuid).await.len(), 1, "no port created");
+    app.finish().await;
 }
 
 /// 16. test_update_known_active_node: scenario 1, then the active node again.
 #[tokio::test]
+#[cfg_attr(
+    not(bed_ironic),
+    ignore = "needs the test bed (Ironic): run scripts/test.sh"
+)]
 async fn scenario_16_known_active_node() {
     let ironic = Ironic::new();
     let app = TestApp::with_ironic(|c| {
@@ -666,10 +724,15 @@ async fn scenario_16_known_active_node() {
     json_with_status(post_continue(&app, &data).await, 200).await;
     finished(&app, &uuid).await;
     assert_eq!(ironic.node(&uuid).await["properties"]["memory_mb"], "16384");
+    app.finish().await;
 }
 
 /// 6 (the rules API CRUD scenario) is `rules::crud_round_trip`.
 #[tokio::test]
+#[cfg_attr(
+    not(bed_ironic),
+    ignore = "needs the test bed (Ironic): run scripts/test.sh"
+)]
 async fn a_ramdisk_error_while_waiting_ends_in_error_with_its_message() {
     let ironic = Ironic::new();
     let app = TestApp::with_ironic(app_config).await;
@@ -692,4 +755,5 @@ async fn a_ramdisk_error_while_waiting_ends_in_error_with_its_message() {
         status["error"],
         "Preprocessing hook ramdisk_error: Ramdisk reported error: no disks found, the ramdisk is sad"
     );
+    app.finish().await;
 }

@@ -51,6 +51,10 @@ fn sqlite(db: &std::path::Path, sql: &str) -> String {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(bed_upstream_db),
+    ignore = "needs the test bed (upstream DB): run scripts/test.sh"
+)]
 async fn an_upstream_database_is_adopted_and_served_unchanged() {
     let dir = tempfile::tempdir().unwrap();
     let (db, recorded) = reference(dir.path());
@@ -114,6 +118,10 @@ async fn an_upstream_database_is_adopted_and_served_unchanged() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(all(bed_upstream_db, bed_ironic)),
+    ignore = "needs the test bed (upstream DB, Ironic): run scripts/test.sh"
+)]
 async fn upstream_still_reads_a_database_we_wrote_to() {
     let ironic = Ironic::new();
     let dir = tempfile::tempdir().unwrap();

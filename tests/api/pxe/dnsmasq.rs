@@ -93,6 +93,10 @@ const WILDCARD_ALLOW: &str = "*:*:*:*:*:*\n";
 const WILDCARD_DENY: &str = "*:*:*:*:*:*,ignore\n";
 
 #[tokio::test]
+#[cfg_attr(
+    not(all(bed_pxe, bed_ironic)),
+    ignore = "needs the test bed (root, dnsmasq, iptables, Ironic): run scripts/test.sh"
+)]
 async fn leases_follow_introspection() {
     let bed = Bed::new();
     let ironic = Ironic::new();
@@ -185,6 +189,10 @@ async fn leases_follow_introspection() {
 /// and the rename into place is noticed: the atomic-write scheme checked
 /// against the real dnsmasq.
 #[tokio::test]
+#[cfg_attr(
+    not(bed_pxe),
+    ignore = "needs the test bed (root, dnsmasq, iptables): run scripts/test.sh"
+)]
 async fn dnsmasq_ignores_temporary_files_and_reads_renamed_ones() {
     let bed = Bed::new();
     let mac = random_mac();
@@ -239,6 +247,10 @@ fn hostsdir_snapshot(dir: &Path) -> Vec<(String, String)> {
 /// While Ironic cannot be reached the files stay as they are; once it is
 /// back, the next periodic sync applies what changed meanwhile.
 #[tokio::test]
+#[cfg_attr(
+    not(all(bed_pxe, bed_ironic)),
+    ignore = "needs the test bed (root, dnsmasq, iptables, Ironic): run scripts/test.sh"
+)]
 async fn ironic_outage_keeps_the_files_and_the_next_sync_catches_up() {
     let bed = Bed::new();
     let ironic = Ironic::new();
@@ -281,6 +293,10 @@ async fn ironic_outage_keeps_the_files_and_the_next_sync_catches_up() {
 /// otherwise let every unknown host in); the first sync that reaches
 /// Ironic opens it as configured.
 #[tokio::test]
+#[cfg_attr(
+    not(all(bed_pxe, bed_ironic)),
+    ignore = "needs the test bed (root, dnsmasq, iptables, Ironic): run scripts/test.sh"
+)]
 async fn starting_without_ironic_fails_closed() {
     let bed = Bed::new();
     let ironic = Ironic::new();
@@ -328,6 +344,10 @@ async fn starting_without_ironic_fails_closed() {
 /// the wildcard deny, so dnsmasq would serve that machine while nothing is
 /// introspected. The start removes it before dnsmasq runs.
 #[tokio::test]
+#[cfg_attr(
+    not(all(bed_pxe, bed_ironic)),
+    ignore = "needs the test bed (root, dnsmasq, iptables, Ironic): run scripts/test.sh"
+)]
 async fn a_stale_allow_entry_does_not_survive_start_up() {
     let bed = Bed::new();
     let ironic = Ironic::new();
@@ -354,6 +374,10 @@ async fn a_stale_allow_entry_does_not_survive_start_up() {
 /// lease; a stale allow entry written meanwhile for an unknown machine does
 /// not (unknown machines are denied here even during introspection).
 #[tokio::test]
+#[cfg_attr(
+    not(all(bed_pxe, bed_ironic)),
+    ignore = "needs the test bed (root, dnsmasq, iptables, Ironic): run scripts/test.sh"
+)]
 async fn a_restart_keeps_introspected_entries_and_drops_stale_ones() {
     let bed = Bed::new();
     let ironic = Ironic::new();
@@ -405,6 +429,10 @@ async fn a_restart_keeps_introspected_entries_and_drops_stale_ones() {
 /// whose file is deleted, so the start rewrites it to deny, and the next
 /// sync removes the file.
 #[tokio::test]
+#[cfg_attr(
+    not(bed_pxe),
+    ignore = "needs the test bed (root, dnsmasq, iptables): run scripts/test.sh"
+)]
 async fn a_running_dnsmasq_stops_serving_a_stale_allow_entry_at_start() {
     let bed = Bed::new();
     let stranger = random_mac();

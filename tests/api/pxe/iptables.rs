@@ -89,6 +89,10 @@ fn filtered_macs(
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(all(bed_pxe, bed_ironic)),
+    ignore = "needs the test bed (root, dnsmasq, iptables, Ironic): run scripts/test.sh"
+)]
 async fn chain_follows_introspection() {
     require_tools();
     let ns = Netns::new();
@@ -132,6 +136,10 @@ async fn chain_follows_introspection() {
 /// introspected node's MAC accepted; and the same allow list is applied
 /// again after an idle period (upstream left REJECT in place).
 #[tokio::test]
+#[cfg_attr(
+    not(all(bed_pxe, bed_ironic)),
+    ignore = "needs the test bed (root, dnsmasq, iptables, Ironic): run scripts/test.sh"
+)]
 async fn deny_unknown_macs_over_ipv6() {
     require_tools();
     let ns = Netns::new();
@@ -189,6 +197,10 @@ fn as_strings(set: &BTreeSet<Mac>) -> BTreeSet<String> {
 /// changes edit it in place, an edit that finds the chain changed behind
 /// its back falls back to a rebuild, and tear-down leaves nothing.
 #[tokio::test]
+#[cfg_attr(
+    not(bed_pxe),
+    ignore = "needs the test bed (root, dnsmasq, iptables): run scripts/test.sh"
+)]
 async fn driver_builds_swaps_and_edits_large_chains() {
     require_tools();
     let ns = Netns::new();
@@ -267,6 +279,10 @@ async fn driver_builds_swaps_and_edits_large_chains() {
 /// While Ironic cannot be reached the chain stays; once it is back, the
 /// next periodic sync adds the port created meanwhile.
 #[tokio::test]
+#[cfg_attr(
+    not(all(bed_pxe, bed_ironic)),
+    ignore = "needs the test bed (root, dnsmasq, iptables, Ironic): run scripts/test.sh"
+)]
 async fn ironic_outage_keeps_the_chain_and_the_next_sync_catches_up() {
     require_tools();
     let ns = Netns::new();
@@ -304,6 +320,10 @@ async fn ironic_outage_keeps_the_chain_and_the_next_sync_catches_up() {
 /// Starting while Ironic is down rejects DHCP even with discovery; the
 /// first sync that reaches Ironic opens it to unknown machines.
 #[tokio::test]
+#[cfg_attr(
+    not(all(bed_pxe, bed_ironic)),
+    ignore = "needs the test bed (root, dnsmasq, iptables, Ironic): run scripts/test.sh"
+)]
 async fn starting_without_ironic_rejects_until_it_answers() {
     require_tools();
     let ns = Netns::new();

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
@@ -322,11 +322,7 @@ impl Drop for SwitchableProxy {
 
 /// Polls `check` until it holds (bounded).
 pub async fn eventually(what: &str, limit: Duration, mut check: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !check() {
-        assert!(started.elapsed() < limit, "{what} after {limit:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    crate::helpers::eventually(what, limit, || std::future::ready(check())).await
 }
 
 /// Starts introspection without managed boot and waits for `waiting`.

@@ -5,7 +5,8 @@ and records what oslo.config makes of them.
 
 Run with the venv that has the upstream packages:
 
-    /tmp/osenv/bin/python tests/oracle/gen_conf.py
+    target/testbed/venv-ironic/bin/python crates/inspector-core/tests/oracle/gen_conf.py
+    (scripts/regen-oracles.sh runs every generator)
 
 It writes tests/oracle/conf.json next to this script:
 

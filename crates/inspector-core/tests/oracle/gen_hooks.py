@@ -1,6 +1,6 @@
 """Oracle fixtures for crates/inspector-core/src/hooks.
 
-Run with the upstream venv: /tmp/osenv/bin/python gen_hooks.py
+Run with the test bed venv: scripts/regen-oracles.sh (or target/testbed/venv-ironic/bin/python gen_hooks.py)
 Writes hooks.json next to this script.
 
 Every case runs the REAL upstream hooks (loaded through stevedore, as the
@@ -46,7 +46,8 @@ logging.getLogger().setLevel(logging.CRITICAL + 1)
 logging.raiseExceptions = False
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DATA = "/work/shared/data"
+# The ramdisk payloads the test bed also uses (inside this repository).
+DATA = os.path.join(HERE, "..", "..", "..", "..", "scripts", "testbed", "data")
 GIB = 1 << 30
 NODE_UUID = "1a1b2c3d-0000-4000-8000-00000000abcd"
 

@@ -1,6 +1,6 @@
 """Generate jsonpath.json: what jsonpath-rw 1.4.0 does with (path, document) pairs.
 
-Run with the oracle venv:  /tmp/osenv/bin/python gen_jsonpath.py
+Run with the test bed venv: scripts/regen-oracles.sh (or target/testbed/venv-ironic/bin/python gen_jsonpath.py)
 Each case records either the parse exception text, or the parsed tree (rendered as the
 Rust `Debug` of `JsonPath`) and, per document, the found values or the exception
 raised by find().  `sorted` holds the result for the same document with every dict's
@@ -15,7 +15,8 @@ import jsonpath_rw
 from jsonpath_rw import jsonpath as jp
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DATA = '/work/shared/data'
+# The ramdisk payloads the test bed also uses (inside this repository).
+DATA = os.path.join(HERE, '..', '..', '..', '..', 'scripts', 'testbed', 'data')
 MAX_RESULT_CHARS = 600  # keep the fixture small: huge results are skipped
 
 SYNTHETIC = [

@@ -1,6 +1,6 @@
 """Oracle fixtures for crates/inspector-core/src/lldp.
 
-Run with the upstream venv: /tmp/osenv/bin/python gen_lldp.py
+Run with the test bed venv: scripts/regen-oracles.sh (or target/testbed/venv-ironic/bin/python gen_lldp.py)
 Writes lldp.json next to this script.
 
 For every TLV list it records what upstream's lldp_basic parser
@@ -33,7 +33,8 @@ from oslo_utils import netutils  # noqa: E402
 cfg.CONF([], project="ironic-inspector")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DATA = "/work/shared/data"
+# The ramdisk payloads the test bed also uses (inside this repository).
+DATA = os.path.join(HERE, "..", "..", "..", "..", "scripts", "testbed", "data")
 
 
 class Counter(logging.Handler):

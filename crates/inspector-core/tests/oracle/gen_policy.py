@@ -5,7 +5,8 @@ defaults where relevant) and records the outcomes.
 
 Run with the venv that has the upstream packages:
 
-    /tmp/osenv/bin/python tests/oracle/gen_policy.py
+    target/testbed/venv-ironic/bin/python crates/inspector-core/tests/oracle/gen_policy.py
+    (scripts/regen-oracles.sh runs every generator)
 
 It writes tests/oracle/policy.json next to this script:
 

@@ -1,6 +1,6 @@
 """Oracle fixtures for crates/inspector-core/src/pxe.
 
-Run with the upstream venv: /tmp/osenv/bin/python gen_pxe.py
+Run with the test bed venv: scripts/regen-oracles.sh (or target/testbed/venv-ironic/bin/python gen_pxe.py)
 Writes pxe.json next to this script.
 
 Every case runs the REAL upstream ironic-inspector 12.5.0 code:

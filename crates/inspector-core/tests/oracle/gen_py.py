@@ -1,7 +1,7 @@
 """Oracle fixtures for inspector_core::py (tests/py.rs).
 
-Run with /tmp/osenv/bin/python (CPython 3.11 with netaddr 1.3 and ironic-inspector):
-    /tmp/osenv/bin/python crates/inspector-core/tests/oracle/gen_py.py
+Run with target/testbed/venv-ironic/bin/python (CPython 3.11 with netaddr 1.3 and ironic-inspector):
+    target/testbed/venv-ironic/bin/python crates/inspector-core/tests/oracle/gen_py.py
 Writes py.json next to this script. Every expected value is what Python computes; the
 inputs are JSON values, as the rules engine receives them.
 """

@@ -1,6 +1,6 @@
 """Generate src/py/tables.rs: the CPython 3.11 Unicode predicates the py module needs.
 
-Run with /tmp/osenv/bin/python (CPython 3.11, Unicode 14.0.0). The predicates are read
+Run with target/testbed/venv-ironic/bin/python (CPython 3.11, Unicode 14.0.0). The predicates are read
 through ctypes from the interpreter's own C functions, so the tables are exactly what
 str.isprintable(), int(), re and str.isidentifier() use.
 """

@@ -1,6 +1,6 @@
 """Oracle fixtures for crates/inspector-core/src/root_device.rs.
 
-Run with the upstream venv: /tmp/osenv/bin/python gen_root_device.py
+Run with the test bed venv: scripts/regen-oracles.sh (or target/testbed/venv-ironic/bin/python gen_root_device.py)
 Writes root_device.json next to this script.
 
 Calls ironic-inspector 12.5.0's own ironic_inspector.common.device_hints

@@ -1,6 +1,6 @@
 """Oracle fixtures for crates/inspector-core/src/rules (evaluation and validation).
 
-Run with the upstream venv: /tmp/osenv/bin/python gen_rules.py
+Run with the test bed venv: scripts/regen-oracles.sh (or target/testbed/venv-ironic/bin/python gen_rules.py)
 Writes rules.json next to this script.
 
 Rules are validated with upstream's own `_validate_conditions` /
