@@ -31,6 +31,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use error::{Error, ErrorKind, Result};
+pub use rules::Rules;
 pub use status::ListRequest;
 pub use views::{ActionView, ConditionView, RuleSummaryView, RuleView, StatusView};
 
@@ -67,6 +68,7 @@ pub struct Inspector {
     pipeline: Pipeline,
     /// Discovery enrolls one machine at a time (see `discovery`).
     enroll_turn: tokio::sync::Mutex<()>,
+    rules: Rules,
     /// Lets `&self` methods hand an owning handle to background tasks.
     me: Weak<Inspector>,
 }
@@ -94,8 +96,10 @@ impl Inspector {
         let shutdown = CancellationToken::new();
         // Every Ironic call stops retrying once the service stops.
         let ironic = ironic.stopped_by(shutdown.clone());
+        let rules = Rules::new(store.clone(), clock.clone());
         Arc::new_cyclic(|me| Self {
             config,
+            rules,
             store,
             locks: NodeLocks::default(),
             ironic,
@@ -144,6 +148,11 @@ impl Inspector {
     /// The time now, as the domain records it.
     pub(crate) fn now(&self) -> time::PrimitiveDateTime {
         self.clock.now()
+    }
+
+    /// The rules API.
+    pub fn rules(&self) -> &Rules {
+        &self.rules
     }
 
     pub fn config(&self) -> &Config {

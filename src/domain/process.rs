@@ -206,7 +206,7 @@ impl Inspector {
             return Ok(());
         }
         node_info.refresh().await?;
-        self.apply_rules(node_info, data, &rules).await
+        super::rules::apply(node_info, data, &rules).await
     }
 
     /// Stores a document when `store_data = database`; a failure is logged,
