@@ -71,7 +71,7 @@ impl Inspector {
             ));
         }
         // One deadline for all of this request's Ironic calls.
-        let ironic = self.ironic_for_request();
+        let ironic = self.lifecycle.ironic_for_request();
         let node = ironic
             .get_node(node_id)
             .await
@@ -127,7 +127,7 @@ impl Inspector {
 
         if manage_boot {
             let this = self.handle();
-            self.tasks.spawn(async move {
+            self.background.spawn(async move {
                 let ironic = this.ironic().clone();
                 this.prepare_node(lock, node, true, ironic.as_ref())
                     .await
@@ -156,7 +156,7 @@ impl Inspector {
             .prepare_node_steps(&uuid, &node, manage_boot, ironic)
             .await;
         match outcome {
-            Ok(()) => match self.transition(&uuid, Event::Wait).await {
+            Ok(()) => match self.lifecycle.transition(&uuid, Event::Wait).await {
                 Ok(_) => Ok(()),
                 Err(e) => {
                     let err = Error::from(e);
@@ -165,7 +165,7 @@ impl Inspector {
                 }
             },
             Err(err) => {
-                self.fail(&uuid, &err.message).await;
+                self.lifecycle.fail(&uuid, &err.message).await;
                 Err(err)
             }
         }
@@ -243,7 +243,7 @@ impl Inspector {
                     "waiting for the introspection delay"
                 );
                 tokio::select! {
-                    _ = self.shutdown.cancelled() => {
+                    _ = self.background.shutdown_token().cancelled() => {
                         return Err(Error::unavailable(
                             "inspector is shutting down: the node was not powered on",
                         ));
@@ -258,7 +258,7 @@ impl Inspector {
 
     /// The synchronous part of abort: 404 if unknown, 409 if busy.
     pub async fn abort_introspection(&self, node_id: &str) -> Result<()> {
-        let uuid = self.resolve_node(node_id).await?;
+        let uuid = self.lifecycle.resolve_node(node_id).await?;
         let node = self
             .store()
             .get_node(&uuid)
@@ -270,7 +270,7 @@ impl Inspector {
             .await
             .ok_or_else(|| Error::conflict("Node is locked, please, retry later"))?;
         let this = self.handle();
-        self.tasks
+        self.background
             .spawn(async move { this.abort_locked(lock, node.manage_boot).await });
         Ok(())
     }
@@ -287,14 +287,21 @@ impl Inspector {
 
     async fn abort_locked(&self, lock: NodeLock, manage_boot: bool) {
         let uuid = lock.uuid().to_string();
-        if let Err(e) = self.transition(&uuid, Event::Abort).await {
+        if let Err(e) = self.lifecycle.transition(&uuid, Event::Abort).await {
             tracing::warn!(node = %uuid, error = %Error::from(e), "cannot abort introspection");
             return;
         }
-        if manage_boot && let Err(e) = self.ironic.set_power_state(&uuid, "power off").await {
+        if manage_boot
+            && let Err(e) = self
+                .lifecycle
+                .ironic()
+                .set_power_state(&uuid, "power off")
+                .await
+        {
             tracing::warn!(node = %uuid, error = %e, "failed to power off the node while aborting");
         }
         if let Err(e) = self
+            .lifecycle
             .finish(&uuid, Event::AbortEnd, Some("Canceled by operator"))
             .await
         {

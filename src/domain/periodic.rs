@@ -31,7 +31,7 @@ impl Inspector {
             });
         }
         let pxe_period = self.config().pxe_filter.sync_period;
-        if pxe_period > 0 && self.pxe.needs_periodic_sync() {
+        if pxe_period > 0 && self.lifecycle.pxe().needs_periodic_sync() {
             let this = self.handle();
             self.every(
                 Duration::from_secs(pxe_period),
@@ -51,10 +51,8 @@ impl Inspector {
         F: Fn() -> Fut + Send + 'static,
         Fut: Future<Output = Result<()>> + Send,
     {
-        let shutdown = self.shutdown.clone();
-        self.periodic_tasks
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.tasks.spawn(async move {
+        let shutdown = self.background.shutdown_token().clone();
+        self.background.spawn_periodic(async move {
             let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
@@ -104,6 +102,7 @@ impl Inspector {
                 tracing::error!(node = %node.uuid, state = %current.state, "introspection timed out in a state other than waiting");
             }
             match self
+                .lifecycle
                 .finish(&node.uuid, Event::Timeout, Some("Introspection timeout"))
                 .await
             {
@@ -126,7 +125,8 @@ impl Inspector {
     /// Deletes from the cache every node Ironic no longer has.
     pub async fn forget_nodes_deleted_in_ironic(&self) -> Result<usize> {
         let in_ironic: HashSet<String> = self
-            .ironic
+            .lifecycle
+            .ironic()
             .list_nodes("uuid")
             .await
             .map_err(|e| Error::unavailable(format!("cannot list Ironic nodes: {e}")))?
@@ -167,7 +167,11 @@ impl Inspector {
                 "Introspection was interrupted by a restart of inspector while {}",
                 node.state
             );
-            match self.finish(&uuid, Event::Error, Some(&message)).await {
+            match self
+                .lifecycle
+                .finish(&uuid, Event::Error, Some(&message))
+                .await
+            {
                 Ok(_) => recovered += 1,
                 Err(e) => {
                     tracing::warn!(node = %uuid, error = %Error::from(e), "cannot recover the node")

@@ -51,7 +51,7 @@ impl Inspector {
             other => {
                 let joined = failures.join("\n");
                 if let Some((node, lock)) = other {
-                    self.fail(&node.uuid, &joined).await;
+                    self.lifecycle.fail(&node.uuid, &joined).await;
                     self.store_ramdisk_logs(&data, Some(&node.uuid)).await;
                     drop(lock);
                 } else {
@@ -98,19 +98,20 @@ impl Inspector {
             Ok(n) => n,
             Err(e) => {
                 let err = Error::node_fetch(uuid, e);
-                self.fail(uuid, &err.message).await;
+                self.lifecycle.fail(uuid, &err.message).await;
                 return Err(err);
             }
         };
         // Strict `process`: a node in the wrong state is failed, then refused.
         let processing = match self
+            .lifecycle
             .transition_from(uuid, Some(node.state), Event::Process)
             .await
         {
             Ok(state) => state,
             Err(e) => {
                 let err = Error::from(e);
-                self.fail(uuid, &err.message).await;
+                self.lifecycle.fail(uuid, &err.message).await;
                 return Err(err);
             }
         };
@@ -120,7 +121,7 @@ impl Inspector {
                 let manage_boot = node.manage_boot;
                 let this = self.handle();
                 let uuid = uuid.to_string();
-                self.tasks.spawn(async move {
+                self.background.spawn(async move {
                     this.finish_processing(lock, &uuid, processing, power_off && manage_boot)
                         .await;
                 });
@@ -132,7 +133,7 @@ impl Inspector {
                 } else {
                     err.message.clone()
                 };
-                self.fail(uuid, &stored).await;
+                self.lifecycle.fail(uuid, &stored).await;
                 drop(lock);
                 Err(err)
             }
@@ -242,7 +243,7 @@ impl Inspector {
                     let message = format!(
                         "Failed to power off node {uuid}, check its power management configuration: {e}"
                     );
-                    self.fail(uuid, &message).await;
+                    self.lifecycle.fail(uuid, &message).await;
                     return;
                 }
             } else {
@@ -250,6 +251,7 @@ impl Inspector {
             }
         }
         if let Err(e) = self
+            .lifecycle
             .finish_from(uuid, Some(processing), Event::Finish, None)
             .await
         {

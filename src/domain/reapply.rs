@@ -14,7 +14,7 @@ impl Inspector {
     /// The synchronous part of `POST .../data/unprocessed`; `data` is the
     /// request body when one was sent (an empty object counts as none).
     pub async fn reapply(&self, node_id: &str, data: Option<Data>) -> Result<()> {
-        let uuid = self.resolve_node(node_id).await?;
+        let uuid = self.lifecycle.resolve_node(node_id).await?;
         let data = data.filter(|d| !d.is_empty());
         // Upstream saved supplied data before checking the cache
         // (upstream-behaviour §api-reapply); checking first keeps unknown
@@ -56,7 +56,7 @@ impl Inspector {
             .await
             .ok_or_else(|| Error::conflict("Node locked, please, try again later"))?;
         let this = self.handle();
-        self.tasks
+        self.background
             .spawn(async move { this.reapply_locked(lock, data).await });
         Ok(())
     }
@@ -67,19 +67,19 @@ impl Inspector {
             tracing::warn!(node = %uuid, error = %e, "cannot reapply: the node left the cache");
             return;
         }
-        if let Err(e) = self.transition(&uuid, Event::Reapply).await {
+        if let Err(e) = self.lifecycle.transition(&uuid, Event::Reapply).await {
             tracing::warn!(node = %uuid, error = %Error::from(e), "cannot reapply in this state");
             return;
         }
         match self.reapply_steps(&uuid, &mut data).await {
             Ok(()) => {
-                if let Err(e) = self.finish(&uuid, Event::Finish, None).await {
+                if let Err(e) = self.lifecycle.finish(&uuid, Event::Finish, None).await {
                     tracing::warn!(node = %uuid, error = %Error::from(e), "cannot mark the node finished");
                 } else {
                     tracing::info!(node = %uuid, "reapplied introspection data");
                 }
             }
-            Err(err) => self.fail(&uuid, &err.message).await,
+            Err(err) => self.lifecycle.fail(&uuid, &err.message).await,
         }
         drop(lock);
     }

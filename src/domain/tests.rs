@@ -85,7 +85,7 @@ impl Bench {
     /// Waits until the background steps spawned so far are done.
     async fn settle(&self) {
         tokio::time::timeout(Duration::from_secs(5), async {
-            while !self.inspector.tasks.is_empty() {
+            while !self.inspector.background.is_empty() {
                 tokio::time::sleep(Duration::from_millis(1)).await;
             }
         })
@@ -307,7 +307,7 @@ async fn the_pxe_filter_reads_the_nodes_under_introspection_and_ironics_ports() 
         )
         .await
         .unwrap();
-    let inputs = super::pxe_inputs::PxeInputs(&bench.inspector);
+    let inputs = super::pxe_inputs::PxeInputs(&bench.inspector.lifecycle);
     assert!(!inputs.any_active().await.unwrap());
 
     bench.start_unmanaged(&uuid).await;
