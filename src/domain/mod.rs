@@ -29,6 +29,7 @@ use inspector_core::conf::Config;
 use inspector_core::hooks::Pipeline;
 
 pub use error::{Error, ErrorKind, Result};
+pub use periodic::Periodic;
 pub use rules::Rules;
 pub use status::{ListRequest, Statuses};
 pub use views::{ActionView, ConditionView, RuleSummaryView, RuleView, StatusView};
@@ -62,6 +63,7 @@ pub struct Inspector {
     enroll_turn: tokio::sync::Mutex<()>,
     rules: Rules,
     statuses: Statuses,
+    periodic: Periodic,
     /// Lets `&self` methods hand an owning handle to background tasks.
     me: Weak<Inspector>,
 }
@@ -92,6 +94,7 @@ impl Inspector {
         let lifecycle = Arc::new(Lifecycle::new(store.clone(), ironic, clock.clone(), pxe));
         let rules = Rules::new(store, clock);
         let statuses = Statuses::new(lifecycle.clone(), &config);
+        let periodic = Periodic::new(lifecycle.clone(), background.clone(), &config);
         Arc::new_cyclic(|me| Self {
             config,
             lifecycle,
@@ -101,6 +104,7 @@ impl Inspector {
             enroll_turn: tokio::sync::Mutex::new(()),
             rules,
             statuses,
+            periodic,
             me: me.clone(),
         })
     }
@@ -142,6 +146,12 @@ impl Inspector {
     /// Introspection statuses, stored data, and the health checks' reads.
     pub fn statuses(&self) -> &Statuses {
         &self.statuses
+    }
+
+    /// The timed work: timeouts, the Ironic and PXE filter syncs, and the
+    /// recovery at start.
+    pub fn periodic(&self) -> &Periodic {
+        &self.periodic
     }
 
     pub fn config(&self) -> &Config {

@@ -268,15 +268,24 @@ async fn a_waiting_node_times_out_only_once_its_timeout_has_passed() {
     bench.start_unmanaged(&uuid).await;
 
     bench.clock.advance(bench.past_timeout(-1));
-    assert_eq!(bench.inspector.fail_timed_out().await.unwrap(), 0);
+    assert_eq!(
+        bench.inspector.periodic().fail_timed_out().await.unwrap(),
+        0
+    );
     assert_eq!(bench.state(&uuid).await, State::Waiting);
 
     bench.clock.advance(time::Duration::seconds(2));
-    assert_eq!(bench.inspector.fail_timed_out().await.unwrap(), 1);
+    assert_eq!(
+        bench.inspector.periodic().fail_timed_out().await.unwrap(),
+        1
+    );
     assert_eq!(bench.failed_with(&uuid).await, "Introspection timeout");
     // Once finished, the next sweep leaves it alone.
     bench.clock.advance(bench.past_timeout(0));
-    assert_eq!(bench.inspector.fail_timed_out().await.unwrap(), 0);
+    assert_eq!(
+        bench.inspector.periodic().fail_timed_out().await.unwrap(),
+        0
+    );
 }
 
 #[tokio::test]
@@ -286,10 +295,16 @@ async fn a_node_busy_at_the_sweep_times_out_at_the_next_one() {
     bench.start_unmanaged(&uuid).await;
     bench.clock.advance(bench.past_timeout(1));
     let lock = bench.inspector.locks().try_lock(&uuid).expect("free");
-    assert_eq!(bench.inspector.fail_timed_out().await.unwrap(), 0);
+    assert_eq!(
+        bench.inspector.periodic().fail_timed_out().await.unwrap(),
+        0
+    );
     assert_eq!(bench.state(&uuid).await, State::Waiting);
     drop(lock);
-    assert_eq!(bench.inspector.fail_timed_out().await.unwrap(), 1);
+    assert_eq!(
+        bench.inspector.periodic().fail_timed_out().await.unwrap(),
+        1
+    );
 }
 
 #[tokio::test]
