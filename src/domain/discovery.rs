@@ -114,7 +114,7 @@ impl Inspector {
             .await
             .map_err(|e| Error::node_fetch(&uuid, e))?;
         let state = node.provision_state().to_lowercase();
-        if !super::introspect::VALID_ACTIVE_STATES.contains(&state.as_str()) {
+        if !super::introspection::VALID_ACTIVE_STATES.contains(&state.as_str()) {
             return Err(Error::bad_request(format!(
                 "Node {uuid} is not active, its provision state is {state}"
             )));

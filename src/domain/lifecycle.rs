@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use inspector_core::state::{Event, InvalidTransition, State};
 
-use super::locks::NodeLocks;
+use super::locks::{NodeLock, NodeLocks};
 use super::{API_IRONIC_PATIENCE, Error, Result};
 use crate::clock::Clock;
 use crate::ironic::IronicApi;
@@ -123,6 +123,19 @@ impl Lifecycle {
             .get_node(uuid)
             .await?
             .ok_or_else(|| Error::not_found(format!("Could not find node {uuid} in cache")))
+    }
+
+    /// The node's lock if it becomes free within [`super::BUSY_PATIENCE`],
+    /// else 409 with `busy_message` (upstream's wording differs per call).
+    pub(crate) async fn lock_or_conflict(
+        &self,
+        uuid: &str,
+        busy_message: &str,
+    ) -> Result<NodeLock> {
+        self.locks
+            .lock_within(uuid, super::BUSY_PATIENCE)
+            .await
+            .ok_or_else(|| Error::conflict(busy_message))
     }
 
     async fn current(&self, uuid: &str) -> std::result::Result<NodeRecord, TransitionError> {

@@ -6,7 +6,7 @@ mod background;
 mod bmc;
 mod discovery;
 mod error;
-mod introspect;
+mod introspection;
 mod lifecycle;
 pub mod locks;
 mod node_info;
@@ -23,12 +23,13 @@ mod views;
 mod tests;
 
 use std::sync::{Arc, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use inspector_core::conf::Config;
 use inspector_core::hooks::Pipeline;
 
 pub use error::{Error, ErrorKind, Result};
+pub use introspection::Introspection;
 pub use periodic::Periodic;
 pub use rules::Rules;
 pub use status::{ListRequest, Statuses};
@@ -56,14 +57,13 @@ pub struct Inspector {
     config: Arc<Config>,
     lifecycle: Arc<Lifecycle>,
     background: Background,
-    /// When this process last powered a node on (`introspection_delay`).
-    last_power_on: tokio::sync::Mutex<Option<Instant>>,
     pipeline: Pipeline,
     /// Discovery enrolls one machine at a time (see `discovery`).
     enroll_turn: tokio::sync::Mutex<()>,
     rules: Rules,
     statuses: Statuses,
     periodic: Periodic,
+    introspection: Introspection,
     /// Lets `&self` methods hand an owning handle to background tasks.
     me: Weak<Inspector>,
 }
@@ -95,16 +95,18 @@ impl Inspector {
         let rules = Rules::new(store, clock);
         let statuses = Statuses::new(lifecycle.clone(), &config);
         let periodic = Periodic::new(lifecycle.clone(), background.clone(), &config);
+        let introspection =
+            Introspection::new(lifecycle.clone(), background.clone(), config.clone());
         Arc::new_cyclic(|me| Self {
             config,
             lifecycle,
             background,
-            last_power_on: tokio::sync::Mutex::new(None),
             pipeline,
             enroll_turn: tokio::sync::Mutex::new(()),
             rules,
             statuses,
             periodic,
+            introspection,
             me: me.clone(),
         })
     }
@@ -146,6 +148,11 @@ impl Inspector {
     /// Introspection statuses, stored data, and the health checks' reads.
     pub fn statuses(&self) -> &Statuses {
         &self.statuses
+    }
+
+    /// Starting and aborting introspection.
+    pub fn introspection(&self) -> &Introspection {
+        &self.introspection
     }
 
     /// The timed work: timeouts, the Ironic and PXE filter syncs, and the

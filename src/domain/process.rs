@@ -146,7 +146,8 @@ impl Inspector {
         node_info: &mut NodeInfo<'_>,
         data: &mut Data,
     ) -> Result<bool> {
-        let keep_power_on = self.check_provision_state(&node_info.node)?;
+        let keep_power_on =
+            super::introspection::check_provision_state(&node_info.node, self.config())?;
         self.run_post_hooks(node_info, data).await?;
         self.save_data(&node_info.uuid, true, &without_logs(data))
             .await;

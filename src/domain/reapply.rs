@@ -51,10 +51,9 @@ impl Inspector {
             }
         };
         let lock = self
-            .locks()
-            .lock_within(&uuid, super::BUSY_PATIENCE)
-            .await
-            .ok_or_else(|| Error::conflict("Node locked, please, try again later"))?;
+            .lifecycle
+            .lock_or_conflict(&uuid, "Node locked, please, try again later")
+            .await?;
         let this = self.handle();
         self.background
             .spawn(async move { this.reapply_locked(lock, data).await });

@@ -129,7 +129,8 @@ pub async fn start(
     };
     state
         .inspector()
-        .start_introspection(&node_id, manage_boot)
+        .introspection()
+        .start(&node_id, manage_boot)
         .await?;
     Ok(render::accepted())
 }
@@ -138,7 +139,7 @@ pub async fn abort(
     State(state): State<AppState>,
     Path(node_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    state.inspector().abort_introspection(&node_id).await?;
+    state.inspector().introspection().abort(&node_id).await?;
     Ok(render::accepted())
 }
 
