@@ -125,6 +125,17 @@ impl Lifecycle {
             .ok_or_else(|| Error::not_found(format!("Could not find node {uuid} in cache")))
     }
 
+    /// The node's stored processed or unprocessed data, as JSON text; 404
+    /// in upstream's words when there is none.
+    pub(crate) async fn stored_data(&self, uuid: &str, processed: bool) -> Result<String> {
+        let python_bool = if processed { "True" } else { "False" };
+        self.store.get_data(uuid, processed).await?.ok_or_else(|| {
+            Error::not_found(format!(
+                "Introspection data not found for node {uuid}, processed={python_bool}"
+            ))
+        })
+    }
+
     /// The node's lock if it becomes free within [`super::BUSY_PATIENCE`],
     /// else 409 with `busy_message` (upstream's wording differs per call).
     pub(crate) async fn lock_or_conflict(

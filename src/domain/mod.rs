@@ -1,6 +1,15 @@
-//! What inspector does, independent of HTTP: introspection status and its
-//! state machine, rules, stored data, and (in later modules) starting,
-//! aborting and processing introspection against Ironic.
+//! What inspector does, independent of HTTP. One service per flow, each in
+//! its own file and holding only what it uses:
+//! - [`Introspection`] (introspection.rs): start and abort;
+//! - [`Processing`] (processing.rs, reapply.rs, ramdisk_logs.rs): the ramdisk
+//!   callback and reapply, with discovery (discovery.rs) for nodes the cache
+//!   does not know;
+//! - [`Rules`] (rules.rs), [`Statuses`] (status.rs), [`Periodic`] (periodic.rs).
+//!
+//! What the flows share is one `Lifecycle` (lifecycle.rs: store, Ironic,
+//! clock, node locks, PXE filter, state transitions) and one `Background`
+//! (background.rs: task tracker and shutdown token). [`Inspector`] only
+//! builds them and drains the background work at shutdown.
 
 mod background;
 mod bmc;
@@ -9,9 +18,10 @@ mod error;
 mod introspection;
 mod lifecycle;
 pub mod locks;
+mod lookup;
 mod node_info;
 mod periodic;
-mod process;
+mod processing;
 mod pxe_inputs;
 mod ramdisk_logs;
 mod reapply;
@@ -22,7 +32,7 @@ mod views;
 #[cfg(test)]
 mod tests;
 
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
 use inspector_core::conf::Config;
@@ -31,6 +41,7 @@ use inspector_core::hooks::Pipeline;
 pub use error::{Error, ErrorKind, Result};
 pub use introspection::Introspection;
 pub use periodic::Periodic;
+pub use processing::Processing;
 pub use rules::Rules;
 pub use status::{ListRequest, Statuses};
 pub use views::{ActionView, ConditionView, RuleSummaryView, RuleView, StatusView};
@@ -57,15 +68,11 @@ pub struct Inspector {
     config: Arc<Config>,
     lifecycle: Arc<Lifecycle>,
     background: Background,
-    pipeline: Pipeline,
-    /// Discovery enrolls one machine at a time (see `discovery`).
-    enroll_turn: tokio::sync::Mutex<()>,
     rules: Rules,
     statuses: Statuses,
     periodic: Periodic,
     introspection: Introspection,
-    /// Lets `&self` methods hand an owning handle to background tasks.
-    me: Weak<Inspector>,
+    processing: Processing,
 }
 
 impl Inspector {
@@ -97,31 +104,22 @@ impl Inspector {
         let periodic = Periodic::new(lifecycle.clone(), background.clone(), &config);
         let introspection =
             Introspection::new(lifecycle.clone(), background.clone(), config.clone());
-        Arc::new_cyclic(|me| Self {
+        let processing = Processing::new(
+            lifecycle.clone(),
+            background.clone(),
+            config.clone(),
+            pipeline,
+        );
+        Arc::new(Self {
             config,
             lifecycle,
             background,
-            pipeline,
-            enroll_turn: tokio::sync::Mutex::new(()),
             rules,
             statuses,
             periodic,
             introspection,
-            me: me.clone(),
+            processing,
         })
-    }
-
-    /// An owning handle for background tasks. The service holds the
-    /// inspector for as long as its tasks can run.
-    fn handle(&self) -> Arc<Inspector> {
-        self.me
-            .upgrade()
-            .expect("the inspector outlives its background tasks")
-    }
-
-    /// Ironic for background work: upstream's retry budget, until shutdown.
-    pub fn ironic(&self) -> &Arc<dyn IronicApi> {
-        self.lifecycle.ironic()
     }
 
     /// Brings the PXE filter in line with Ironic's ports and the nodes under
@@ -133,11 +131,6 @@ impl Inspector {
     /// Sets the PXE filter up and applies a first sync (service start).
     pub async fn init_pxe_filter(&self) -> anyhow::Result<()> {
         self.lifecycle.init_pxe_filter().await
-    }
-
-    /// The time now, as the domain records it.
-    pub(crate) fn now(&self) -> time::PrimitiveDateTime {
-        self.lifecycle.now()
     }
 
     /// The rules API.
@@ -153,6 +146,11 @@ impl Inspector {
     /// Starting and aborting introspection.
     pub fn introspection(&self) -> &Introspection {
         &self.introspection
+    }
+
+    /// The ramdisk callback and reapply.
+    pub fn processing(&self) -> &Processing {
+        &self.processing
     }
 
     /// The timed work: timeouts, the Ironic and PXE filter syncs, and the

@@ -119,15 +119,6 @@ impl Statuses {
             ));
         }
         let uuid = self.lifecycle.resolve_node(node_id).await?;
-        let python_bool = if processed { "True" } else { "False" };
-        self.lifecycle
-            .store()
-            .get_data(&uuid, processed)
-            .await?
-            .ok_or_else(|| {
-                Error::not_found(format!(
-                    "Introspection data not found for node {uuid}, processed={python_bool}"
-                ))
-            })
+        self.lifecycle.stored_data(&uuid, processed).await
     }
 }

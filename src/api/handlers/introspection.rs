@@ -171,7 +171,11 @@ pub async fn reapply(
             Err(too_deep) => return Err(too_deep.into()),
         }
     };
-    state.inspector().reapply(&node_id, data).await?;
+    state
+        .inspector()
+        .processing()
+        .reapply(&node_id, data)
+        .await?;
     Ok(render::accepted())
 }
 
