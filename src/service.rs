@@ -112,7 +112,7 @@ pub async fn build_with_config_dirs(
     let pxe = crate::pxe_filter::PxeFilter::from_config(&config)?;
     let pipeline = processing_pipeline(&config)?;
     let inspector = Inspector::new(Arc::new(config), store, ironic, pxe, pipeline);
-    let recovered = inspector.recover_interrupted().await?;
+    let recovered = inspector.periodic().recover_interrupted().await?;
     if recovered > 0 {
         tracing::warn!(
             count = recovered,
@@ -123,7 +123,7 @@ pub async fn build_with_config_dirs(
         .init_pxe_filter()
         .await
         .context("cannot start the PXE filter ([pxe_filter] driver)")?;
-    inspector.start_periodic_tasks();
+    inspector.periodic().start();
     Ok((AppState::new(inspector.clone(), authenticator), inspector))
 }
 

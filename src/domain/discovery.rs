@@ -2,14 +2,17 @@
 //! and discovery, which enrolls unknown machines in Ironic (upstream-behaviour §discovery).
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
+use inspector_core::conf::Config;
 use inspector_core::hooks::{Data, LookupAttributes};
 use inspector_core::state::State;
 use serde_json::{Map, Value, json};
 
+use super::lifecycle::Lifecycle;
 use super::locks::NodeLock;
-use super::process::LookupFailure;
-use super::{Error, Inspector, Result, bmc};
+use super::lookup::{LookupFailure, find_node};
+use super::{Error, Result, bmc};
 use crate::ironic::Node;
 use crate::store::NodeRecord;
 
@@ -18,20 +21,35 @@ fn python_list(items: &[String]) -> String {
     format!("[{}]", quoted.join(", "))
 }
 
-impl Inspector {
+/// Nodes a callback's data matches in Ironic but not in the cache.
+#[derive(Clone)]
+pub(crate) struct Discovery {
+    lifecycle: Arc<Lifecycle>,
+    config: Arc<Config>,
+    /// Discovery enrolls one machine at a time (see [`Discovery::enroll`]).
+    enroll_turn: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Discovery {
+    pub(crate) fn new(lifecycle: Arc<Lifecycle>, config: Arc<Config>) -> Self {
+        Self {
+            lifecycle,
+            config,
+            enroll_turn: Arc::default(),
+        }
+    }
+
     /// Ironic nodes whose resolved BMC address is one of `addresses`.
     async fn nodes_with_bmc(&self, addresses: &[String]) -> Result<BTreeSet<String>> {
         let nodes = self
+            .lifecycle
             .ironic()
             .list_nodes("uuid,driver_info")
             .await
             .map_err(Error::from)?;
         let mut found = BTreeSet::new();
         for node in nodes {
-            let host = bmc::bmc_host(
-                node.driver_info(),
-                &self.config().default.ipmi_address_fields,
-            );
+            let host = bmc::bmc_host(node.driver_info(), &self.config.default.ipmi_address_fields);
             let resolved = bmc::resolve(host, node.uuid()).await;
             if resolved
                 .lookup_values()
@@ -53,6 +71,7 @@ impl Inspector {
         let mut first = None;
         for mac in macs {
             for port in self
+                .lifecycle
                 .ironic()
                 .ports_by_address(mac)
                 .await
@@ -109,21 +128,22 @@ impl Inspector {
             (None, None) => return Ok(None),
         };
         let node = self
+            .lifecycle
             .ironic()
             .get_node(&uuid)
             .await
             .map_err(|e| Error::node_fetch(&uuid, e))?;
         let state = node.provision_state().to_lowercase();
-        if !super::introspect::VALID_ACTIVE_STATES.contains(&state.as_str()) {
+        if !super::introspection::VALID_ACTIVE_STATES.contains(&state.as_str()) {
             return Err(Error::bad_request(format!(
                 "Node {uuid} is not active, its provision state is {state}"
             )));
         }
-        let lock = self.locks().lock(&uuid).await;
+        let lock = self.lifecycle.locks().lock(&uuid).await;
         let record = NodeRecord {
             uuid: uuid.clone(),
             state: State::Waiting,
-            started_at: Some(self.now()),
+            started_at: Some(self.lifecycle.now()),
             finished_at: None,
             error: None,
             manage_boot: false,
@@ -139,7 +159,10 @@ impl Inspector {
                     .map(|b| ("bmc_address", b.as_str())),
             )
             .collect();
-        self.store().add_node(&record, &attributes).await?;
+        self.lifecycle
+            .store()
+            .add_node(&record, &attributes)
+            .await?;
         tracing::info!(node = %uuid, "introspecting an active node");
         Ok(Some((record, lock)))
     }
@@ -174,12 +197,12 @@ impl Inspector {
         attrs: &LookupAttributes,
     ) -> Result<Option<(NodeRecord, NodeLock)>> {
         let _turn = self.enroll_turn.lock().await;
-        match self.lookup(&attrs.bmc_addresses, &attrs.macs).await {
+        match find_node(&self.lifecycle, &attrs.bmc_addresses, &attrs.macs).await {
             Ok(found) => return Ok(Some(found)),
             Err(LookupFailure::NotFound) => {}
             Err(other) => return Err(Error::bad_request(other.message())),
         }
-        let discovery = &self.config().discovery;
+        let discovery = &self.config.discovery;
         let mut driver_info = Map::new();
         // Lookup attributes hold at most one address per IP version.
         let chosen = discovery
@@ -224,7 +247,12 @@ impl Inspector {
         }
         body.insert("driver".into(), json!(discovery.enroll_node_driver));
         body.insert("driver_info".into(), Value::Object(driver_info));
-        let node: Node = match self.ironic().create_node(&Value::Object(body)).await {
+        let node: Node = match self
+            .lifecycle
+            .ironic()
+            .create_node(&Value::Object(body))
+            .await
+        {
             Ok(node) => node,
             Err(e) => {
                 tracing::error!(error = %e, "failed to create a new node in Ironic");
@@ -232,11 +260,11 @@ impl Inspector {
             }
         };
         let uuid = node.uuid().to_string();
-        let lock = self.locks().lock(&uuid).await;
+        let lock = self.lifecycle.locks().lock(&uuid).await;
         let record = NodeRecord {
             uuid: uuid.clone(),
             state: State::Enrolling,
-            started_at: Some(self.now()),
+            started_at: Some(self.lifecycle.now()),
             finished_at: None,
             error: None,
             manage_boot: true,
@@ -245,7 +273,10 @@ impl Inspector {
         // racing callback of the same machine finds it instead of enrolling it again.
         let attributes: Vec<(&str, &str)> =
             attrs.macs.iter().map(|m| ("mac", m.as_str())).collect();
-        self.store().add_node(&record, &attributes).await?;
+        self.lifecycle
+            .store()
+            .add_node(&record, &attributes)
+            .await?;
         tracing::info!(node = %uuid, "enrolled a discovered node");
         Ok(Some((record, lock)))
     }

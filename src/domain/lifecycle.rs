@@ -1,11 +1,29 @@
-//! Applying state machine events to cached nodes. Every write is a
-//! compare-and-set on the state the event was computed from, so two
-//! concurrent writers cannot both win.
+//! What every flow shares about a node's introspection: the node cache,
+//! Ironic, the clock, the per-node locks and the PXE filter, and applying
+//! state machine events to cached nodes. Every write is a compare-and-set on
+//! the state the event was computed from, so two concurrent writers cannot
+//! both win.
+
+use std::sync::Arc;
 
 use inspector_core::state::{Event, InvalidTransition, State};
 
-use super::{Error, Inspector};
-use crate::store::{NodeRecord, StoreError, StoreFuture};
+use super::locks::{NodeLock, NodeLocks};
+use super::{API_IRONIC_PATIENCE, Error, Result};
+use crate::clock::Clock;
+use crate::ironic::IronicApi;
+use crate::pxe_filter::PxeFilter;
+use crate::store::{NodeRecord, Store, StoreError, StoreFuture};
+
+/// The component every flow holds (behind an `Arc`) for what they share.
+pub(crate) struct Lifecycle {
+    store: Store,
+    /// Ironic for background work; see [`Lifecycle::ironic_for_request`].
+    ironic: Arc<dyn IronicApi>,
+    clock: Arc<dyn Clock>,
+    locks: NodeLocks,
+    pxe: PxeFilter,
+}
 
 /// Why an event could not be applied.
 #[derive(Debug)]
@@ -30,8 +48,108 @@ impl From<TransitionError> for Error {
 /// Concurrent writers are rare and short; a few re-reads settle them.
 const CAS_ATTEMPTS: usize = 5;
 
-impl Inspector {
-    async fn current(&self, uuid: &str) -> Result<NodeRecord, TransitionError> {
+impl Lifecycle {
+    pub(crate) fn new(
+        store: Store,
+        ironic: Arc<dyn IronicApi>,
+        clock: Arc<dyn Clock>,
+        pxe: PxeFilter,
+    ) -> Self {
+        Self {
+            store,
+            ironic,
+            clock,
+            locks: NodeLocks::default(),
+            pxe,
+        }
+    }
+
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Ironic for background work: upstream's retry budget, until shutdown.
+    pub(crate) fn ironic(&self) -> &Arc<dyn IronicApi> {
+        &self.ironic
+    }
+
+    /// Ironic for one API request: all its calls together wait at most
+    /// [`API_IRONIC_PATIENCE`]. Call once per request and pass it along.
+    pub(crate) fn ironic_for_request(&self) -> Arc<dyn IronicApi> {
+        self.ironic.within(API_IRONIC_PATIENCE)
+    }
+
+    pub(crate) fn locks(&self) -> &NodeLocks {
+        &self.locks
+    }
+
+    pub(crate) fn pxe(&self) -> &PxeFilter {
+        &self.pxe
+    }
+
+    /// The time now, as the domain records it.
+    pub(crate) fn now(&self) -> time::PrimitiveDateTime {
+        self.clock.now()
+    }
+
+    /// Brings the PXE filter in line with Ironic's ports and the nodes under
+    /// introspection.
+    pub(crate) async fn sync_pxe_filter(&self) -> std::result::Result<(), String> {
+        self.pxe.sync(&super::pxe_inputs::PxeInputs(self)).await
+    }
+
+    /// Sets the PXE filter up and applies a first sync (service start).
+    pub(crate) async fn init_pxe_filter(&self) -> anyhow::Result<()> {
+        self.pxe.init(&super::pxe_inputs::PxeInputs(self)).await
+    }
+
+    /// The node's UUID: a UUID-like id as it is (canonical form), anything
+    /// else is a node name that Ironic resolves.
+    pub(crate) async fn resolve_node(&self, node_id: &str) -> Result<String> {
+        if let Some(uuid) = inspector_core::ids::canonical_uuid(node_id) {
+            return Ok(uuid);
+        }
+        let node = self
+            .ironic_for_request()
+            .get_node(node_id)
+            .await
+            .map_err(|e| Error::node_fetch(node_id, e))?;
+        Ok(node.uuid().to_string())
+    }
+
+    /// The cached node, or 404 in upstream's words.
+    pub(crate) async fn cached_node(&self, uuid: &str) -> Result<NodeRecord> {
+        self.store
+            .get_node(uuid)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("Could not find node {uuid} in cache")))
+    }
+
+    /// The node's stored processed or unprocessed data, as JSON text; 404
+    /// in upstream's words when there is none.
+    pub(crate) async fn stored_data(&self, uuid: &str, processed: bool) -> Result<String> {
+        let python_bool = if processed { "True" } else { "False" };
+        self.store.get_data(uuid, processed).await?.ok_or_else(|| {
+            Error::not_found(format!(
+                "Introspection data not found for node {uuid}, processed={python_bool}"
+            ))
+        })
+    }
+
+    /// The node's lock if it becomes free within [`super::BUSY_PATIENCE`],
+    /// else 409 with `busy_message` (upstream's wording differs per call).
+    pub(crate) async fn lock_or_conflict(
+        &self,
+        uuid: &str,
+        busy_message: &str,
+    ) -> Result<NodeLock> {
+        self.locks
+            .lock_within(uuid, super::BUSY_PATIENCE)
+            .await
+            .ok_or_else(|| Error::conflict(busy_message))
+    }
+
+    async fn current(&self, uuid: &str) -> std::result::Result<NodeRecord, TransitionError> {
         self.store()
             .get_node(uuid)
             .await
@@ -44,7 +162,7 @@ impl Inspector {
         &self,
         uuid: &str,
         event: Event,
-    ) -> Result<State, TransitionError> {
+    ) -> std::result::Result<State, TransitionError> {
         self.transition_from(uuid, None, event).await
     }
 
@@ -55,7 +173,7 @@ impl Inspector {
         uuid: &str,
         known: Option<State>,
         event: Event,
-    ) -> Result<State, TransitionError> {
+    ) -> std::result::Result<State, TransitionError> {
         let write = |from: State, to: State| self.store().update_state(uuid, from, to);
         let (from, next) = self
             .compare_and_set(uuid, known, event, false, write)
@@ -74,7 +192,7 @@ impl Inspector {
         uuid: &str,
         event: Event,
         error: Option<&str>,
-    ) -> Result<State, TransitionError> {
+    ) -> std::result::Result<State, TransitionError> {
         self.finish_from(uuid, None, event, error).await
     }
 
@@ -86,7 +204,7 @@ impl Inspector {
         known: Option<State>,
         event: Event,
         error: Option<&str>,
-    ) -> Result<State, TransitionError> {
+    ) -> std::result::Result<State, TransitionError> {
         let write = |from: State, to: State| self.store().finish(uuid, from, to, self.now(), error);
         let (from, next) = self
             .compare_and_set(uuid, known, event, true, write)
@@ -116,7 +234,7 @@ impl Inspector {
         event: Event,
         write_unchanged: bool,
         write: W,
-    ) -> Result<(State, State), TransitionError>
+    ) -> std::result::Result<(State, State), TransitionError>
     where
         W: Fn(State, State) -> StoreFuture<'a, ()>,
     {

@@ -1,16 +1,27 @@
-//! What inspector does, independent of HTTP: introspection status and its
-//! state machine, rules, stored data, and (in later modules) starting,
-//! aborting and processing introspection against Ironic.
+//! What inspector does, independent of HTTP. One service per flow, each in
+//! its own file and holding only what it uses:
+//! - [`Introspection`] (introspection.rs): start and abort;
+//! - [`Processing`] (processing.rs, reapply.rs, ramdisk_logs.rs): the ramdisk
+//!   callback and reapply, with discovery (discovery.rs) for nodes the cache
+//!   does not know;
+//! - [`Rules`] (rules.rs), [`Statuses`] (status.rs), [`Periodic`] (periodic.rs).
+//!
+//! What the flows share is one `Lifecycle` (lifecycle.rs: store, Ironic,
+//! clock, node locks, PXE filter, state transitions) and one `Background`
+//! (background.rs: task tracker and shutdown token). [`Inspector`] only
+//! builds them and drains the background work at shutdown.
 
+mod background;
 mod bmc;
 mod discovery;
 mod error;
-mod introspect;
+mod introspection;
 mod lifecycle;
 pub mod locks;
+mod lookup;
 mod node_info;
 mod periodic;
-mod process;
+mod processing;
 mod pxe_inputs;
 mod ramdisk_logs;
 mod reapply;
@@ -21,23 +32,26 @@ mod views;
 #[cfg(test)]
 mod tests;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Weak};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use inspector_core::conf::Config;
 use inspector_core::hooks::Pipeline;
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
 pub use error::{Error, ErrorKind, Result};
-pub use status::ListRequest;
+pub use introspection::Introspection;
+pub use periodic::Periodic;
+pub use processing::Processing;
+pub use rules::Rules;
+pub use status::{ListRequest, Statuses};
 pub use views::{ActionView, ConditionView, RuleSummaryView, RuleView, StatusView};
 
 use crate::clock::{Clock, SystemClock};
 use crate::ironic::IronicApi;
 use crate::pxe_filter::PxeFilter;
 use crate::store::Store;
+use background::Background;
+use lifecycle::Lifecycle;
 use locks::NodeLocks;
 
 /// How long abort and reapply wait for a busy node before answering 409.
@@ -48,27 +62,17 @@ const BUSY_PATIENCE: Duration = Duration::from_secs(2);
 /// `retry_interval` instead.
 pub const API_IRONIC_PATIENCE: Duration = Duration::from_secs(10);
 
-/// The service's domain: configuration and the ports it talks to.
+/// The service's domain: the flows, each a service with its own
+/// dependencies, and the background work they share.
 pub struct Inspector {
     config: Arc<Config>,
-    store: Store,
-    locks: NodeLocks,
-    /// Ironic for background work; see [`Inspector::ironic_for_request`].
-    ironic: Arc<dyn IronicApi>,
-    clock: Arc<dyn Clock>,
-    /// Background work (introspection steps, periodic tasks) to drain at shutdown.
-    tasks: TaskTracker,
-    /// How many of `tasks` are periodic loops (they run until shutdown).
-    periodic_tasks: AtomicUsize,
-    shutdown: CancellationToken,
-    /// When this process last powered a node on (`introspection_delay`).
-    last_power_on: tokio::sync::Mutex<Option<Instant>>,
-    pxe: PxeFilter,
-    pipeline: Pipeline,
-    /// Discovery enrolls one machine at a time (see `discovery`).
-    enroll_turn: tokio::sync::Mutex<()>,
-    /// Lets `&self` methods hand an owning handle to background tasks.
-    me: Weak<Inspector>,
+    lifecycle: Arc<Lifecycle>,
+    background: Background,
+    rules: Rules,
+    statuses: Statuses,
+    periodic: Periodic,
+    introspection: Introspection,
+    processing: Processing,
 }
 
 impl Inspector {
@@ -91,59 +95,68 @@ impl Inspector {
         pxe: PxeFilter,
         pipeline: Pipeline,
     ) -> Arc<Self> {
-        let shutdown = CancellationToken::new();
+        let background = Background::default();
         // Every Ironic call stops retrying once the service stops.
-        let ironic = ironic.stopped_by(shutdown.clone());
-        Arc::new_cyclic(|me| Self {
-            config,
-            store,
-            locks: NodeLocks::default(),
-            ironic,
-            clock,
-            tasks: TaskTracker::new(),
-            periodic_tasks: AtomicUsize::new(0),
-            shutdown,
-            last_power_on: tokio::sync::Mutex::new(None),
-            pxe,
+        let ironic = ironic.stopped_by(background.shutdown_token().clone());
+        let lifecycle = Arc::new(Lifecycle::new(store.clone(), ironic, clock.clone(), pxe));
+        let rules = Rules::new(store, clock);
+        let statuses = Statuses::new(lifecycle.clone(), &config);
+        let periodic = Periodic::new(lifecycle.clone(), background.clone(), &config);
+        let introspection =
+            Introspection::new(lifecycle.clone(), background.clone(), config.clone());
+        let processing = Processing::new(
+            lifecycle.clone(),
+            background.clone(),
+            config.clone(),
             pipeline,
-            enroll_turn: tokio::sync::Mutex::new(()),
-            me: me.clone(),
+        );
+        Arc::new(Self {
+            config,
+            lifecycle,
+            background,
+            rules,
+            statuses,
+            periodic,
+            introspection,
+            processing,
         })
-    }
-
-    /// An owning handle for background tasks. The service holds the
-    /// inspector for as long as its tasks can run.
-    fn handle(&self) -> Arc<Inspector> {
-        self.me
-            .upgrade()
-            .expect("the inspector outlives its background tasks")
-    }
-
-    /// Ironic for background work: upstream's retry budget, until shutdown.
-    pub fn ironic(&self) -> &Arc<dyn IronicApi> {
-        &self.ironic
-    }
-
-    /// Ironic for one API request: all its calls together wait at most
-    /// [`API_IRONIC_PATIENCE`]. Call once per request and pass it along.
-    pub(crate) fn ironic_for_request(&self) -> Arc<dyn IronicApi> {
-        self.ironic.within(API_IRONIC_PATIENCE)
     }
 
     /// Brings the PXE filter in line with Ironic's ports and the nodes under
     /// introspection.
     pub async fn sync_pxe_filter(&self) -> std::result::Result<(), String> {
-        self.pxe.sync(&pxe_inputs::PxeInputs(self)).await
+        self.lifecycle.sync_pxe_filter().await
     }
 
     /// Sets the PXE filter up and applies a first sync (service start).
     pub async fn init_pxe_filter(&self) -> anyhow::Result<()> {
-        self.pxe.init(&pxe_inputs::PxeInputs(self)).await
+        self.lifecycle.init_pxe_filter().await
     }
 
-    /// The time now, as the domain records it.
-    pub(crate) fn now(&self) -> time::PrimitiveDateTime {
-        self.clock.now()
+    /// The rules API.
+    pub fn rules(&self) -> &Rules {
+        &self.rules
+    }
+
+    /// Introspection statuses, stored data, and the health checks' reads.
+    pub fn statuses(&self) -> &Statuses {
+        &self.statuses
+    }
+
+    /// Starting and aborting introspection.
+    pub fn introspection(&self) -> &Introspection {
+        &self.introspection
+    }
+
+    /// The ramdisk callback and reapply.
+    pub fn processing(&self) -> &Processing {
+        &self.processing
+    }
+
+    /// The timed work: timeouts, the Ironic and PXE filter syncs, and the
+    /// recovery at start.
+    pub fn periodic(&self) -> &Periodic {
+        &self.periodic
     }
 
     pub fn config(&self) -> &Config {
@@ -151,20 +164,18 @@ impl Inspector {
     }
 
     pub fn store(&self) -> &Store {
-        &self.store
+        self.lifecycle.store()
     }
 
     pub fn locks(&self) -> &NodeLocks {
-        &self.locks
+        self.lifecycle.locks()
     }
 
     /// Background steps still running (start, processing, abort, reapply),
     /// periodic loops not counted: zero when the service is idle, which
     /// tests wait for instead of sleeping.
     pub fn background_work_in_flight(&self) -> usize {
-        self.tasks
-            .len()
-            .saturating_sub(self.periodic_tasks.load(Ordering::Relaxed))
+        self.background.steps_in_flight()
     }
 
     /// The first step of stopping, as soon as it is asked for: periodic
@@ -172,7 +183,7 @@ impl Inspector {
     /// flight (API requests, background steps) ends quickly, a node whose
     /// step is cut short ending in `error` with the reason.
     pub fn begin_shutdown(&self) {
-        self.shutdown.cancel();
+        self.background.shutdown_token().cancel();
     }
 
     /// Stops periodic tasks and waits (bounded) for background work to end,
@@ -181,31 +192,16 @@ impl Inspector {
     /// nodes it leaves in `starting` or `processing`.
     pub async fn shutdown(&self, grace: Duration) {
         self.begin_shutdown();
-        self.tasks.close();
-        if tokio::time::timeout(grace, self.tasks.wait())
+        if tokio::time::timeout(grace, self.background.drain())
             .await
             .is_err()
         {
             tracing::warn!(
-                remaining = self.tasks.len(),
+                remaining = self.background.len(),
                 "background work did not finish in time"
             );
         }
-        self.pxe.tear_down().await;
-        self.store.close().await;
-    }
-
-    /// The node's UUID: a UUID-like id as it is (canonical form), anything
-    /// else is a node name that Ironic resolves.
-    pub async fn resolve_node(&self, node_id: &str) -> Result<String> {
-        if let Some(uuid) = inspector_core::ids::canonical_uuid(node_id) {
-            return Ok(uuid);
-        }
-        let node = self
-            .ironic_for_request()
-            .get_node(node_id)
-            .await
-            .map_err(|e| Error::node_fetch(node_id, e))?;
-        Ok(node.uuid().to_string())
+        self.lifecycle.pxe().tear_down().await;
+        self.store().close().await;
     }
 }

@@ -11,11 +11,14 @@ use inspector_core::hooks::NodeOp;
 use inspector_core::json_patch;
 use serde_json::{Value, json};
 
-use super::{Error, Inspector, Result};
-use crate::ironic::{IronicError, Node, Port};
+use std::sync::Arc;
+
+use super::{Error, Result};
+use crate::ironic::{IronicApi, IronicError, Node, Port};
 
 pub(crate) struct NodeInfo<'a> {
-    inspector: &'a Inspector,
+    /// Ironic for background work.
+    ironic: &'a Arc<dyn IronicApi>,
     pub uuid: String,
     pub node: Node,
     ports: Option<Vec<Port>>,
@@ -29,9 +32,9 @@ pub(crate) struct NodeInfo<'a> {
 const UPDATE_NODE: &str = "update node properties";
 
 impl<'a> NodeInfo<'a> {
-    pub fn new(inspector: &'a Inspector, node: Node) -> Self {
+    pub fn new(ironic: &'a Arc<dyn IronicApi>, node: Node) -> Self {
         Self {
-            inspector,
+            ironic,
             uuid: node.uuid().to_string(),
             node,
             ports: None,
@@ -45,8 +48,7 @@ impl<'a> NodeInfo<'a> {
     pub async fn ports(&mut self) -> Result<&[Port]> {
         if self.ports.is_none() {
             let ports = self
-                .inspector
-                .ironic()
+                .ironic
                 .node_ports(&self.uuid)
                 .await
                 .map_err(|e| Error::node_operation("list ports", &self.uuid, e))?;
@@ -63,8 +65,7 @@ impl<'a> NodeInfo<'a> {
     pub async fn refresh(&mut self) -> Result<()> {
         self.flush().await?;
         self.node = self
-            .inspector
-            .ironic()
+            .ironic
             .get_node(&self.uuid)
             .await
             .map_err(|e| Error::node_fetch(&self.uuid, e))?;
@@ -126,8 +127,7 @@ impl<'a> NodeInfo<'a> {
         let shown = Value::Array(patch.to_vec());
         tracing::debug!(node = %self.uuid, patch = %shown, reset_interfaces, "updating node");
         self.node = self
-            .inspector
-            .ironic()
+            .ironic
             .patch_node(&self.uuid, patch, reset_interfaces)
             .await?;
         Ok(())
@@ -159,7 +159,7 @@ impl<'a> NodeInfo<'a> {
     }
 
     async fn execute_one(&mut self, op: NodeOp, defer_node_patch: bool) -> Result<()> {
-        let ironic = self.inspector.ironic().clone();
+        let ironic = self.ironic.clone();
         let uuid = self.uuid.clone();
         if let NodeOp::PatchNode {
             patch,

@@ -4,41 +4,73 @@
 
 use std::collections::HashSet;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
+use inspector_core::conf::Config;
 use inspector_core::state::{Event, State};
 
-use super::{Error, Inspector, Result};
+use super::background::Background;
+use super::lifecycle::Lifecycle;
+use super::{Error, Result};
 
-impl Inspector {
+/// The timed work, and the recovery at start.
+#[derive(Clone)]
+pub struct Periodic {
+    lifecycle: Arc<Lifecycle>,
+    background: Background,
+    /// `[DEFAULT] clean_up_period`, seconds; 0 disables the sweeps.
+    clean_up_period: u64,
+    /// `[DEFAULT] timeout`, seconds; 0 disables timeouts.
+    timeout: u64,
+    /// `[pxe_filter] sync_period`, seconds.
+    pxe_sync_period: u64,
+}
+
+impl Periodic {
+    pub(crate) fn new(lifecycle: Arc<Lifecycle>, background: Background, config: &Config) -> Self {
+        Self {
+            lifecycle,
+            background,
+            clean_up_period: config.default.clean_up_period,
+            timeout: config.default.timeout,
+            pxe_sync_period: config.pxe_filter.sync_period,
+        }
+    }
+
     /// Starts the periodic tasks; they stop when the service shuts down.
-    pub fn start_periodic_tasks(&self) {
-        let period = self.config().default.clean_up_period;
+    pub fn start(&self) {
+        let period = self.clean_up_period;
         if period == 0 {
             tracing::info!(
                 "clean_up_period is 0: introspection timeouts and the Ironic sync are disabled"
             );
         } else {
-            let this = self.handle();
+            let this = self.clone();
             self.every(Duration::from_secs(period), "timeouts", move || {
                 let this = this.clone();
                 async move { this.fail_timed_out().await.map(|_| ()) }
             });
-            let this = self.handle();
+            let this = self.clone();
             self.every(Duration::from_secs(period), "Ironic sync", move || {
                 let this = this.clone();
                 async move { this.forget_nodes_deleted_in_ironic().await.map(|_| ()) }
             });
         }
-        let pxe_period = self.config().pxe_filter.sync_period;
-        if pxe_period > 0 && self.pxe.needs_periodic_sync() {
-            let this = self.handle();
+        let pxe_period = self.pxe_sync_period;
+        if pxe_period > 0 && self.lifecycle.pxe().needs_periodic_sync() {
+            let this = self.clone();
             self.every(
                 Duration::from_secs(pxe_period),
                 "PXE filter sync",
                 move || {
                     let this = this.clone();
-                    async move { this.sync_pxe_filter().await.map_err(Error::unavailable) }
+                    async move {
+                        this.lifecycle
+                            .sync_pxe_filter()
+                            .await
+                            .map_err(Error::unavailable)
+                    }
                 },
             );
         }
@@ -51,10 +83,8 @@ impl Inspector {
         F: Fn() -> Fut + Send + 'static,
         Fut: Future<Output = Result<()>> + Send,
     {
-        let shutdown = self.shutdown.clone();
-        self.periodic_tasks
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.tasks.spawn(async move {
+        let shutdown = self.background.shutdown_token().clone();
+        self.background.spawn_periodic(async move {
             let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
@@ -81,20 +111,25 @@ impl Inspector {
     /// Fails every running introspection that started more than `timeout`
     /// seconds ago. Nodes busy right now are left for the next run.
     pub async fn fail_timed_out(&self) -> Result<usize> {
-        let timeout = self.config().default.timeout;
+        let timeout = self.timeout;
         if timeout == 0 {
             return Ok(0);
         }
-        let deadline =
-            self.now() - time::Duration::seconds(i64::try_from(timeout).unwrap_or(i64::MAX / 2));
+        let deadline = self.lifecycle.now()
+            - time::Duration::seconds(i64::try_from(timeout).unwrap_or(i64::MAX / 2));
         let mut failed = 0;
-        for node in self.store().active_started_before(deadline).await? {
-            let Some(lock) = self.locks().try_lock(&node.uuid) else {
+        for node in self
+            .lifecycle
+            .store()
+            .active_started_before(deadline)
+            .await?
+        {
+            let Some(lock) = self.lifecycle.locks().try_lock(&node.uuid) else {
                 tracing::debug!(node = %node.uuid, "busy; checking its timeout later");
                 continue;
             };
             // Re-read under the lock: it may have finished meanwhile.
-            let Some(current) = self.store().get_node(&node.uuid).await? else {
+            let Some(current) = self.lifecycle.store().get_node(&node.uuid).await? else {
                 continue;
             };
             if current.finished_at.is_some() {
@@ -104,6 +139,7 @@ impl Inspector {
                 tracing::error!(node = %node.uuid, state = %current.state, "introspection timed out in a state other than waiting");
             }
             match self
+                .lifecycle
                 .finish(&node.uuid, Event::Timeout, Some("Introspection timeout"))
                 .await
             {
@@ -116,7 +152,7 @@ impl Inspector {
         }
         if failed > 0 {
             tracing::info!(count = failed, "introspections timed out");
-            if let Err(e) = self.sync_pxe_filter().await {
+            if let Err(e) = self.lifecycle.sync_pxe_filter().await {
                 tracing::warn!(error = %e, "PXE filter sync after timeouts failed");
             }
         }
@@ -126,7 +162,8 @@ impl Inspector {
     /// Deletes from the cache every node Ironic no longer has.
     pub async fn forget_nodes_deleted_in_ironic(&self) -> Result<usize> {
         let in_ironic: HashSet<String> = self
-            .ironic
+            .lifecycle
+            .ironic()
             .list_nodes("uuid")
             .await
             .map_err(|e| Error::unavailable(format!("cannot list Ironic nodes: {e}")))?
@@ -134,12 +171,12 @@ impl Inspector {
             .map(|n| n.uuid().to_string())
             .collect();
         let mut removed = 0;
-        for uuid in self.store().all_node_uuids().await? {
+        for uuid in self.lifecycle.store().all_node_uuids().await? {
             if in_ironic.contains(&uuid) {
                 continue;
             }
-            let lock = self.locks().lock(&uuid).await;
-            self.store().delete_node(&uuid).await?;
+            let lock = self.lifecycle.locks().lock(&uuid).await;
+            self.lifecycle.store().delete_node(&uuid).await?;
             drop(lock);
             tracing::info!(node = %uuid, "node was deleted in Ironic; removed it from the cache");
             removed += 1;
@@ -161,13 +198,17 @@ impl Inspector {
             State::Enrolling,
             State::Aborting,
         ];
-        for node in self.store().active_nodes_in(&interrupted).await? {
+        for node in self.lifecycle.store().active_nodes_in(&interrupted).await? {
             let uuid = node.uuid.clone();
             let message = format!(
                 "Introspection was interrupted by a restart of inspector while {}",
                 node.state
             );
-            match self.finish(&uuid, Event::Error, Some(&message)).await {
+            match self
+                .lifecycle
+                .finish(&uuid, Event::Error, Some(&message))
+                .await
+            {
                 Ok(_) => recovered += 1,
                 Err(e) => {
                     tracing::warn!(node = %uuid, error = %Error::from(e), "cannot recover the node")

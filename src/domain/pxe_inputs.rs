@@ -1,10 +1,10 @@
 //! What the PXE filter reads for a sync: the nodes under introspection from
 //! the node cache and every port from Ironic (background budget).
 
-use super::Inspector;
+use super::lifecycle::Lifecycle;
 use crate::pxe_filter::{InputFuture, IronicPort, SyncInputs};
 
-pub(super) struct PxeInputs<'a>(pub(super) &'a Inspector);
+pub(super) struct PxeInputs<'a>(pub(super) &'a Lifecycle);
 
 impl SyncInputs for PxeInputs<'_> {
     fn any_active(&self) -> InputFuture<'_, anyhow::Result<bool>> {

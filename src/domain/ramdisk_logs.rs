@@ -6,7 +6,7 @@ use base64::Engine;
 use inspector_core::hooks::{Data, lookup_attributes};
 use serde_json::Value;
 
-use super::Inspector;
+use super::processing::Processing;
 
 /// The PXE MAC the ramdisk booted from, in `aa:bb:..` form.
 fn pxe_mac(data: &Data) -> Option<String> {
@@ -18,9 +18,9 @@ fn pxe_mac(data: &Data) -> Option<String> {
     }
 }
 
-impl Inspector {
+impl Processing {
     pub(crate) async fn store_ramdisk_logs(&self, data: &Data, uuid: Option<&str>) {
-        let Some(dir) = self.config().processing.ramdisk_logs_dir.clone() else {
+        let Some(dir) = self.config.processing.ramdisk_logs_dir.clone() else {
             return;
         };
         let Some(logs) = data
@@ -48,11 +48,11 @@ impl Inspector {
             .into_iter()
             .find(|a| !a.contains(':'));
         let name = match inspector_core::hooks::ramdisk_logs_filename(
-            &self.config().processing.ramdisk_logs_filename_format,
+            &self.config.processing.ramdisk_logs_filename_format,
             uuid,
             mac.as_deref(),
             bmc.as_deref(),
-            self.now(),
+            self.lifecycle.now(),
         ) {
             Ok(name) => name,
             Err(e) => {

@@ -7,39 +7,32 @@ use serde_json::Value;
 
 use super::locks::NodeLock;
 use super::node_info::NodeInfo;
-use super::process::without_logs;
-use super::{Error, Inspector, Result};
+use super::processing::{Processing, without_logs};
+use super::{Error, Result};
 
-impl Inspector {
+impl Processing {
     /// The synchronous part of `POST .../data/unprocessed`; `data` is the
     /// request body when one was sent (an empty object counts as none).
     pub async fn reapply(&self, node_id: &str, data: Option<Data>) -> Result<()> {
-        let uuid = self.resolve_node(node_id).await?;
+        let uuid = self.lifecycle.resolve_node(node_id).await?;
         let data = data.filter(|d| !d.is_empty());
         // Upstream saved supplied data before checking the cache
         // (upstream-behaviour §api-reapply); checking first keeps unknown
         // nodes from leaving orphan rows.
-        self.store()
-            .get_node(&uuid)
-            .await?
-            .ok_or_else(|| Error::not_found(format!("Could not find node {uuid} in cache")))?;
+        self.lifecycle.cached_node(&uuid).await?;
         let data = match data {
             Some(data) => {
                 self.save_data(&uuid, false, &without_logs(&data)).await;
                 data
             }
             None => {
-                if self.config().processing.store_data != StoreData::Database {
+                if self.config.processing.store_data != StoreData::Database {
                     return Err(Error::bad_request(
                         "Inspector is not configured to store introspection data. Set the [processing]store_data \
                          configuration option to change this.",
                     ));
                 }
-                let text = self.store().get_data(&uuid, false).await?.ok_or_else(|| {
-                    Error::not_found(format!(
-                        "Introspection data not found for node {uuid}, processed=False"
-                    ))
-                })?;
+                let text = self.lifecycle.stored_data(&uuid, false).await?;
                 match serde_json::from_str::<Value>(&text) {
                     Ok(Value::Object(map)) => map,
                     _ => {
@@ -51,35 +44,39 @@ impl Inspector {
             }
         };
         let lock = self
-            .locks()
-            .lock_within(&uuid, super::BUSY_PATIENCE)
-            .await
-            .ok_or_else(|| Error::conflict("Node locked, please, try again later"))?;
-        let this = self.handle();
-        self.tasks
+            .lifecycle
+            .lock_or_conflict(&uuid, "Node locked, please, try again later")
+            .await?;
+        let this = self.clone();
+        self.background
             .spawn(async move { this.reapply_locked(lock, data).await });
         Ok(())
     }
 
     async fn reapply_locked(&self, lock: NodeLock, mut data: Data) {
         let uuid = lock.uuid().to_string();
-        if let Err(e) = self.store().set_started_at(&uuid, self.now()).await {
+        if let Err(e) = self
+            .lifecycle
+            .store()
+            .set_started_at(&uuid, self.lifecycle.now())
+            .await
+        {
             tracing::warn!(node = %uuid, error = %e, "cannot reapply: the node left the cache");
             return;
         }
-        if let Err(e) = self.transition(&uuid, Event::Reapply).await {
+        if let Err(e) = self.lifecycle.transition(&uuid, Event::Reapply).await {
             tracing::warn!(node = %uuid, error = %Error::from(e), "cannot reapply in this state");
             return;
         }
         match self.reapply_steps(&uuid, &mut data).await {
             Ok(()) => {
-                if let Err(e) = self.finish(&uuid, Event::Finish, None).await {
+                if let Err(e) = self.lifecycle.finish(&uuid, Event::Finish, None).await {
                     tracing::warn!(node = %uuid, error = %Error::from(e), "cannot mark the node finished");
                 } else {
                     tracing::info!(node = %uuid, "reapplied introspection data");
                 }
             }
-            Err(err) => self.fail(&uuid, &err.message).await,
+            Err(err) => self.lifecycle.fail(&uuid, &err.message).await,
         }
         drop(lock);
     }
@@ -93,11 +90,12 @@ impl Inspector {
             )));
         }
         let node = self
+            .lifecycle
             .ironic()
             .get_node(uuid)
             .await
             .map_err(|e| Error::node_fetch(uuid, e))?;
-        let mut node_info = NodeInfo::new(self, node);
+        let mut node_info = NodeInfo::new(self.lifecycle.ironic(), node);
         self.run_post_hooks(&mut node_info, data).await?;
         self.save_data(uuid, true, &without_logs(data)).await;
         self.run_rules(&mut node_info, data).await

@@ -1,16 +1,30 @@
 //! Introspection rules: creation (validated by the pure core), listing,
-//! deletion. Applying them is part of processing.
+//! deletion, and [`apply`], which processing and reapply call.
+
+use std::sync::Arc;
 
 use inspector_core::rules::{self, RuleDefinition};
 use serde_json::Value;
 
-use super::{Error, Inspector, Result, RuleSummaryView, RuleView};
-use crate::store::{ActionRecord, ConditionRecord, RuleRecord, StoreError};
+use super::{Error, Result, RuleSummaryView, RuleView};
+use crate::clock::Clock;
+use crate::store::{ActionRecord, ConditionRecord, RuleRecord, Store, StoreError};
 
-impl Inspector {
-    pub async fn create_rule(&self, body: &Value) -> Result<RuleView> {
+/// The rules API: the stored rules and the time a new one is created at.
+#[derive(Clone)]
+pub struct Rules {
+    store: Store,
+    clock: Arc<dyn Clock>,
+}
+
+impl Rules {
+    pub(crate) fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
+        Self { store, clock }
+    }
+
+    pub async fn create(&self, body: &Value) -> Result<RuleView> {
         let definition = rules::parse_rule(body).map_err(|e| Error::bad_request(e.0))?;
-        let record = to_record(definition, self.now());
+        let record = to_record(definition, self.clock.now());
         match self.store.create_rule(&record).await {
             Err(StoreError::Duplicate { id: uuid, .. }) => Err(Error::conflict(format!(
                 "Rule with UUID {uuid} already exists"
@@ -19,12 +33,12 @@ impl Inspector {
         }
     }
 
-    pub async fn list_rules(&self) -> Result<Vec<RuleSummaryView>> {
+    pub async fn list(&self) -> Result<Vec<RuleSummaryView>> {
         let rules = self.store.list_rules().await?;
         Ok(rules.into_iter().map(RuleSummaryView::from).collect())
     }
 
-    pub async fn get_rule(&self, uuid: &str) -> Result<RuleView> {
+    pub async fn get(&self, uuid: &str) -> Result<RuleView> {
         self.store
             .get_rule(uuid)
             .await?
@@ -32,7 +46,7 @@ impl Inspector {
             .ok_or_else(|| Error::not_found(format!("Rule {uuid} was not found")))
     }
 
-    pub async fn delete_rule(&self, uuid: &str) -> Result<()> {
+    pub async fn delete(&self, uuid: &str) -> Result<()> {
         if self.store.delete_rule(uuid).await? {
             Ok(())
         } else {
@@ -40,7 +54,7 @@ impl Inspector {
         }
     }
 
-    pub async fn delete_all_rules(&self) -> Result<()> {
+    pub async fn delete_all(&self) -> Result<()> {
         Ok(self.store.delete_all_rules().await?)
     }
 }
@@ -114,75 +128,71 @@ fn definition(rule: &RuleRecord) -> std::result::Result<RuleDefinition, String> 
     })
 }
 
-impl Inspector {
-    /// Evaluates every rule's scope and conditions against the same node
-    /// snapshot, then runs the actions of the matching ones in order (upstream-behaviour §rules).
-    pub(crate) async fn apply_rules(
-        &self,
-        node_info: &mut super::node_info::NodeInfo<'_>,
-        data: &inspector_core::hooks::Data,
-        rules: &[RuleRecord],
-    ) -> Result<()> {
-        use inspector_core::rules::eval::{self, ActionOutcome};
-        let data = Value::Object(data.clone());
-        let snapshot = node_info.node.0.clone();
-        let mut matched = Vec::new();
-        for rule in rules {
-            let definition = match definition(rule) {
-                Ok(d) => d,
-                Err(e) => {
-                    tracing::error!(rule = %rule.uuid, error = %e, "skipping an invalid stored rule");
-                    continue;
-                }
-            };
-            if !eval::scope_matches(definition.scope.as_deref(), &snapshot) {
+/// Evaluates every rule's scope and conditions against the same node
+/// snapshot, then runs the actions of the matching ones in order (upstream-behaviour §rules).
+pub(crate) async fn apply(
+    node_info: &mut super::node_info::NodeInfo<'_>,
+    data: &inspector_core::hooks::Data,
+    rules: &[RuleRecord],
+) -> Result<()> {
+    use inspector_core::rules::eval::{self, ActionOutcome};
+    let data = Value::Object(data.clone());
+    let snapshot = node_info.node.0.clone();
+    let mut matched = Vec::new();
+    for rule in rules {
+        let definition = match definition(rule) {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::error!(rule = %rule.uuid, error = %e, "skipping an invalid stored rule");
                 continue;
             }
-            // The error text is upstream's, as operators know it from there.
-            let matches = eval::conditions_match(&definition.conditions, &data, &snapshot).map_err(|e| {
-                tracing::warn!(node = %node_info.uuid, rule = %rule.uuid, error = %e, "rule conditions failed");
-                Error::bad_request(e.0)
-            })?;
-            if matches {
-                tracing::info!(node = %node_info.uuid, rule = %rule.uuid, "rule matches");
-                matched.push(definition);
-            }
+        };
+        if !eval::scope_matches(definition.scope.as_deref(), &snapshot) {
+            continue;
         }
-        for rule in matched {
-            for action in &rule.actions {
-                let outcome = eval::action_outcome(action, &data, &node_info.node.0)
-                    .map_err(|e| Error::bad_request(e.to_string()))?;
-                match outcome {
-                    ActionOutcome::Fail(message) => return Err(Error::bad_request(message)),
-                    ActionOutcome::Ops(ops) => node_info.execute(ops).await?,
-                    ActionOutcome::Patch {
-                        patch,
-                        reset_interfaces,
-                        explicit_reset,
-                    } => {
-                        if let Err(err) = node_info.patch(&patch, reset_interfaces).await {
-                            let rejected =
-                                matches!(err, crate::ironic::IronicError::Rejected { .. });
-                            if explicit_reset && rejected {
-                                return Err(Error::bad_request(
-                                    "Cannot pass reset_interfaces to set-attribute, requires API 1.46 and ironicclient >= 2.5.0",
-                                ));
-                            }
-                            if reset_interfaces && rejected {
-                                tracing::warn!(node = %node_info.uuid, "Ironic refused reset_interfaces; patching without it");
-                                node_info.patch(&patch, false).await.map_err(Error::from)?;
-                            } else {
-                                return Err(Error::bad_request(format!(
-                                    "Failed to apply rule actions to node {}: {err}",
-                                    node_info.uuid
-                                )));
-                            }
+        // The error text is upstream's, as operators know it from there.
+        let matches = eval::conditions_match(&definition.conditions, &data, &snapshot).map_err(|e| {
+            tracing::warn!(node = %node_info.uuid, rule = %rule.uuid, error = %e, "rule conditions failed");
+            Error::bad_request(e.0)
+        })?;
+        if matches {
+            tracing::info!(node = %node_info.uuid, rule = %rule.uuid, "rule matches");
+            matched.push(definition);
+        }
+    }
+    for rule in matched {
+        for action in &rule.actions {
+            let outcome = eval::action_outcome(action, &data, &node_info.node.0)
+                .map_err(|e| Error::bad_request(e.to_string()))?;
+            match outcome {
+                ActionOutcome::Fail(message) => return Err(Error::bad_request(message)),
+                ActionOutcome::Ops(ops) => node_info.execute(ops).await?,
+                ActionOutcome::Patch {
+                    patch,
+                    reset_interfaces,
+                    explicit_reset,
+                } => {
+                    if let Err(err) = node_info.patch(&patch, reset_interfaces).await {
+                        let rejected = matches!(err, crate::ironic::IronicError::Rejected { .. });
+                        if explicit_reset && rejected {
+                            return Err(Error::bad_request(
+                                "Cannot pass reset_interfaces to set-attribute, requires API 1.46 and ironicclient >= 2.5.0",
+                            ));
+                        }
+                        if reset_interfaces && rejected {
+                            tracing::warn!(node = %node_info.uuid, "Ironic refused reset_interfaces; patching without it");
+                            node_info.patch(&patch, false).await.map_err(Error::from)?;
+                        } else {
+                            return Err(Error::bad_request(format!(
+                                "Failed to apply rule actions to node {}: {err}",
+                                node_info.uuid
+                            )));
                         }
                     }
-                    ActionOutcome::Nothing => {}
                 }
+                ActionOutcome::Nothing => {}
             }
         }
-        Ok(())
     }
+    Ok(())
 }

@@ -1,10 +1,13 @@
 //! Introspection statuses and stored data.
 
-use inspector_core::conf::StoreData;
+use std::sync::Arc;
+
+use inspector_core::conf::{Config, StoreData};
 use inspector_core::ids::canonical_uuid;
 use inspector_core::state::State;
 
-use super::{Error, Inspector, Result, StatusView};
+use super::lifecycle::Lifecycle;
+use super::{Error, Result, StatusView};
 use crate::store::{ListQuery, StoreError};
 
 /// The list API's raw query parameters, validated here.
@@ -15,18 +18,33 @@ pub struct ListRequest {
     pub state: Option<String>,
 }
 
-impl Inspector {
-    pub async fn status(&self, node_id: &str) -> Result<StatusView> {
-        let uuid = self.resolve_node(node_id).await?;
-        self.store
-            .get_node(&uuid)
-            .await?
-            .map(StatusView::from)
-            .ok_or_else(|| Error::not_found(format!("Could not find node {uuid} in cache")))
+/// Reading introspection statuses and stored data; also what the health
+/// and metrics endpoints read.
+#[derive(Clone)]
+pub struct Statuses {
+    lifecycle: Arc<Lifecycle>,
+    /// `[DEFAULT] api_max_limit`.
+    max_limit: u32,
+    /// `[processing] store_data`.
+    store_data: StoreData,
+}
+
+impl Statuses {
+    pub(crate) fn new(lifecycle: Arc<Lifecycle>, config: &Config) -> Self {
+        Self {
+            lifecycle,
+            max_limit: config.default.api_max_limit,
+            store_data: config.processing.store_data,
+        }
     }
 
-    pub async fn list_statuses(&self, request: &ListRequest) -> Result<Vec<StatusView>> {
-        let max = self.config.default.api_max_limit;
+    pub async fn status(&self, node_id: &str) -> Result<StatusView> {
+        let uuid = self.lifecycle.resolve_node(node_id).await?;
+        Ok(self.lifecycle.cached_node(&uuid).await?.into())
+    }
+
+    pub async fn list(&self, request: &ListRequest) -> Result<Vec<StatusView>> {
+        let max = self.max_limit;
         let limit = match request.limit.as_deref() {
             None => max,
             Some(text) => {
@@ -74,7 +92,7 @@ impl Inspector {
             marker,
             limit,
         };
-        match self.store.list_nodes(&query).await {
+        match self.lifecycle.store().list_nodes(&query).await {
             Err(StoreError::NotFound { .. }) => {
                 Err(Error::not_found("The requested node was not found."))
             }
@@ -84,28 +102,23 @@ impl Inspector {
 
     /// How many nodes are in each state, for the metrics.
     pub async fn count_by_state(&self) -> Result<Vec<(String, u64)>> {
-        Ok(self.store.count_by_state().await?)
+        Ok(self.lifecycle.store().count_by_state().await?)
     }
 
     /// Whether the database answers, for the health check.
     pub async fn database_answers(&self) -> Result<()> {
-        Ok(self.store.ping().await?)
+        Ok(self.lifecycle.store().ping().await?)
     }
 
     /// The stored processed or unprocessed data of a node, as JSON text.
     pub async fn introspection_data(&self, node_id: &str, processed: bool) -> Result<String> {
-        if self.config.processing.store_data != StoreData::Database {
+        if self.store_data != StoreData::Database {
             return Err(Error::not_found(
                 "Inspector is not configured to store data. Set the [processing]store_data \
                  configuration option to change this.",
             ));
         }
-        let uuid = self.resolve_node(node_id).await?;
-        let python_bool = if processed { "True" } else { "False" };
-        self.store.get_data(&uuid, processed).await?.ok_or_else(|| {
-            Error::not_found(format!(
-                "Introspection data not found for node {uuid}, processed={python_bool}"
-            ))
-        })
+        let uuid = self.lifecycle.resolve_node(node_id).await?;
+        self.lifecycle.stored_data(&uuid, processed).await
     }
 }

@@ -85,7 +85,7 @@ impl Bench {
     /// Waits until the background steps spawned so far are done.
     async fn settle(&self) {
         tokio::time::timeout(Duration::from_secs(5), async {
-            while !self.inspector.tasks.is_empty() {
+            while !self.inspector.background.is_empty() {
                 tokio::time::sleep(Duration::from_millis(1)).await;
             }
         })
@@ -96,7 +96,8 @@ impl Bench {
     /// Starts without managed boot: the node waits at once.
     async fn start_unmanaged(&self, uuid: &str) {
         self.inspector
-            .start_introspection(uuid, false)
+            .introspection()
+            .start(uuid, false)
             .await
             .expect("started");
         assert_eq!(self.state(uuid).await, State::Waiting);
@@ -115,7 +116,8 @@ impl Bench {
     /// Starts with managed boot and waits for the background steps.
     async fn start_managed(&self, uuid: &str) {
         self.inspector
-            .start_introspection(uuid, true)
+            .introspection()
+            .start(uuid, true)
             .await
             .expect("start accepted");
         self.settle().await;
@@ -127,7 +129,8 @@ async fn start_of_a_node_ironic_does_not_know_is_not_found() {
     let bench = bench().await;
     let err = bench
         .inspector
-        .start_introspection("no-such-node", true)
+        .introspection()
+        .start("no-such-node", true)
         .await
         .expect_err("unknown node");
     assert_eq!(err.kind, ErrorKind::NotFound);
@@ -142,7 +145,8 @@ async fn start_while_ironic_does_not_answer_is_unavailable_and_caches_nothing() 
     bench.ironic.set_down(true);
     let err = bench
         .inspector
-        .start_introspection(&uuid, true)
+        .introspection()
+        .start(&uuid, true)
         .await
         .expect_err("Ironic down");
     assert_eq!(err.kind, ErrorKind::Unavailable, "{err:?}");
@@ -159,7 +163,8 @@ async fn start_of_a_node_failing_power_validation_is_a_bad_request() {
         .fail_power_validation(&uuid, "missing ipmi_address");
     let err = bench
         .inspector
-        .start_introspection(&uuid, true)
+        .introspection()
+        .start(&uuid, true)
         .await
         .expect_err("invalid power interface");
     assert_eq!(err.kind, ErrorKind::BadRequest);
@@ -200,7 +205,8 @@ async fn start_without_managed_boot_fails_at_once_when_ports_cannot_be_listed() 
     );
     let err = bench
         .inspector
-        .start_introspection(&uuid, false)
+        .introspection()
+        .start(&uuid, false)
         .await
         .expect_err("ports not listed");
     assert_eq!(err.kind, ErrorKind::Unavailable);
@@ -225,7 +231,8 @@ async fn abort_of_a_waiting_node_powers_it_off_and_ends_in_error() {
     bench.clock.advance(time::Duration::seconds(30));
     bench
         .inspector
-        .abort_introspection("node-0")
+        .introspection()
+        .abort("node-0")
         .await
         .expect("abort accepted");
     bench.settle().await;
@@ -239,7 +246,7 @@ async fn abort_still_ends_the_introspection_when_the_power_off_fails() {
     let uuid = bench.node_with_port();
     bench.start_managed(&uuid).await;
     bench.ironic.lock_node(&uuid);
-    bench.inspector.abort_introspection(&uuid).await.unwrap();
+    bench.inspector.introspection().abort(&uuid).await.unwrap();
     bench.settle().await;
     assert_eq!(bench.failed_with(&uuid).await, "Canceled by operator");
     assert_eq!(bench.ironic.calls_of(Op::SetPowerState).len(), 2);
@@ -252,7 +259,8 @@ async fn abort_of_a_node_not_under_introspection_is_not_found() {
     let uuid = bench.node_with_port();
     let err = bench
         .inspector
-        .abort_introspection(&uuid)
+        .introspection()
+        .abort(&uuid)
         .await
         .expect_err("not cached");
     assert_eq!(err.kind, ErrorKind::NotFound);
@@ -268,15 +276,24 @@ async fn a_waiting_node_times_out_only_once_its_timeout_has_passed() {
     bench.start_unmanaged(&uuid).await;
 
     bench.clock.advance(bench.past_timeout(-1));
-    assert_eq!(bench.inspector.fail_timed_out().await.unwrap(), 0);
+    assert_eq!(
+        bench.inspector.periodic().fail_timed_out().await.unwrap(),
+        0
+    );
     assert_eq!(bench.state(&uuid).await, State::Waiting);
 
     bench.clock.advance(time::Duration::seconds(2));
-    assert_eq!(bench.inspector.fail_timed_out().await.unwrap(), 1);
+    assert_eq!(
+        bench.inspector.periodic().fail_timed_out().await.unwrap(),
+        1
+    );
     assert_eq!(bench.failed_with(&uuid).await, "Introspection timeout");
     // Once finished, the next sweep leaves it alone.
     bench.clock.advance(bench.past_timeout(0));
-    assert_eq!(bench.inspector.fail_timed_out().await.unwrap(), 0);
+    assert_eq!(
+        bench.inspector.periodic().fail_timed_out().await.unwrap(),
+        0
+    );
 }
 
 #[tokio::test]
@@ -286,10 +303,16 @@ async fn a_node_busy_at_the_sweep_times_out_at_the_next_one() {
     bench.start_unmanaged(&uuid).await;
     bench.clock.advance(bench.past_timeout(1));
     let lock = bench.inspector.locks().try_lock(&uuid).expect("free");
-    assert_eq!(bench.inspector.fail_timed_out().await.unwrap(), 0);
+    assert_eq!(
+        bench.inspector.periodic().fail_timed_out().await.unwrap(),
+        0
+    );
     assert_eq!(bench.state(&uuid).await, State::Waiting);
     drop(lock);
-    assert_eq!(bench.inspector.fail_timed_out().await.unwrap(), 1);
+    assert_eq!(
+        bench.inspector.periodic().fail_timed_out().await.unwrap(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -307,7 +330,7 @@ async fn the_pxe_filter_reads_the_nodes_under_introspection_and_ironics_ports() 
         )
         .await
         .unwrap();
-    let inputs = super::pxe_inputs::PxeInputs(&bench.inspector);
+    let inputs = super::pxe_inputs::PxeInputs(&bench.inspector.lifecycle);
     assert!(!inputs.any_active().await.unwrap());
 
     bench.start_unmanaged(&uuid).await;

@@ -35,6 +35,6 @@ pub async fn continue_(
             )));
         }
     };
-    let uuid = state.inspector().process(data).await?;
+    let uuid = state.inspector().processing().process(data).await?;
     Ok(render::json(StatusCode::OK, &json!({"uuid": uuid})))
 }

@@ -11,7 +11,7 @@ use crate::api::state::AppState;
 /// `OK` when the database answers, 503 otherwise (plain text, as
 /// oslo.middleware's healthcheck answers).
 pub async fn healthcheck(State(state): State<AppState>) -> Response {
-    match state.inspector().database_answers().await {
+    match state.inspector().statuses().database_answers().await {
         Ok(()) => (
             StatusCode::OK,
             [(header::CONTENT_TYPE, "text/plain; charset=UTF-8")],
@@ -31,7 +31,7 @@ pub async fn healthcheck(State(state): State<AppState>) -> Response {
 }
 
 pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let nodes = state.inspector().count_by_state().await?;
+    let nodes = state.inspector().statuses().count_by_state().await?;
     let text = crate::metrics::render(&nodes);
     Ok((
         StatusCode::OK,

@@ -30,7 +30,7 @@ pub async fn get_status(
     Path(node_id): Path<String>,
     base: BaseUrl,
 ) -> Result<Response, ApiError> {
-    let node = state.inspector().status(&node_id).await?;
+    let node = state.inspector().statuses().status(&node_id).await?;
     Ok(render::json(StatusCode::OK, &status_json(&node, &base)))
 }
 
@@ -53,7 +53,7 @@ pub async fn list_statuses(
         limit: params.limit,
         state: params.state,
     };
-    let nodes = state.inspector().list_statuses(&request).await?;
+    let nodes = state.inspector().statuses().list(&request).await?;
     let statuses: Vec<Value> = nodes.iter().map(|n| status_json(n, &base)).collect();
     Ok(render::json(
         StatusCode::OK,
@@ -78,7 +78,13 @@ pub async fn get_data(
     State(state): State<AppState>,
     Path(node_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    data_response(&state.inspector().introspection_data(&node_id, true).await?)
+    data_response(
+        &state
+            .inspector()
+            .statuses()
+            .introspection_data(&node_id, true)
+            .await?,
+    )
 }
 
 pub async fn get_unprocessed_data(
@@ -88,6 +94,7 @@ pub async fn get_unprocessed_data(
     data_response(
         &state
             .inspector()
+            .statuses()
             .introspection_data(&node_id, false)
             .await?,
     )
@@ -122,7 +129,8 @@ pub async fn start(
     };
     state
         .inspector()
-        .start_introspection(&node_id, manage_boot)
+        .introspection()
+        .start(&node_id, manage_boot)
         .await?;
     Ok(render::accepted())
 }
@@ -131,7 +139,7 @@ pub async fn abort(
     State(state): State<AppState>,
     Path(node_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    state.inspector().abort_introspection(&node_id).await?;
+    state.inspector().introspection().abort(&node_id).await?;
     Ok(render::accepted())
 }
 
@@ -163,7 +171,11 @@ pub async fn reapply(
             Err(too_deep) => return Err(too_deep.into()),
         }
     };
-    state.inspector().reapply(&node_id, data).await?;
+    state
+        .inspector()
+        .processing()
+        .reapply(&node_id, data)
+        .await?;
     Ok(render::accepted())
 }
 

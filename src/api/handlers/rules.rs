@@ -58,7 +58,7 @@ fn rule_json(rule: &RuleView, base: &BaseUrl) -> Value {
 }
 
 pub async fn list(State(state): State<AppState>, base: BaseUrl) -> Result<Response, ApiError> {
-    let rules = state.inspector().list_rules().await?;
+    let rules = state.inspector().rules().list().await?;
     let items: Vec<Value> = rules.iter().map(|r| summary_json(r, &base)).collect();
     Ok(render::json(StatusCode::OK, &json!({"rules": items})))
 }
@@ -112,7 +112,7 @@ async fn create_rule(
             }
         }
     }
-    let rule = state.inspector().create_rule(&document).await?;
+    let rule = state.inspector().rules().create(&document).await?;
     // The only version-gated behaviour upstream has.
     let status = if version < ApiVersion::RULES_CREATED_201 {
         StatusCode::OK
@@ -127,7 +127,7 @@ fn same_uuid(a: &str, b: &str) -> bool {
 }
 
 pub async fn delete_all(State(state): State<AppState>) -> Result<Response, ApiError> {
-    state.inspector().delete_all_rules().await?;
+    state.inspector().rules().delete_all().await?;
     Ok(render::no_content())
 }
 
@@ -136,7 +136,7 @@ pub async fn get(
     Path(uuid): Path<String>,
     base: BaseUrl,
 ) -> Result<Response, ApiError> {
-    let rule = state.inspector().get_rule(&uuid).await?;
+    let rule = state.inspector().rules().get(&uuid).await?;
     Ok(render::json(StatusCode::OK, &rule_json(&rule, &base)))
 }
 
@@ -144,6 +144,6 @@ pub async fn delete(
     State(state): State<AppState>,
     Path(uuid): Path<String>,
 ) -> Result<Response, ApiError> {
-    state.inspector().delete_rule(&uuid).await?;
+    state.inspector().rules().delete(&uuid).await?;
     Ok(render::no_content())
 }

@@ -2,23 +2,24 @@
 //! lock from lookup until the node finishes, post-processing hooks, stored
 //! data, the PXE filter, rules, and the power-off in the background.
 
-use std::time::Duration;
+use std::sync::Arc;
 
-use inspector_core::conf::StoreData;
-use inspector_core::hooks::{Data, NodeView, lookup_attributes};
+use inspector_core::conf::{Config, StoreData};
+use inspector_core::hooks::{Data, NodeView, Pipeline, lookup_attributes};
 use inspector_core::state::{Event, State};
 use serde_json::Value;
 
+use super::background::Background;
+use super::discovery::Discovery;
+use super::lifecycle::Lifecycle;
 use super::locks::NodeLock;
+use super::lookup::{LookupFailure, find_node};
 use super::node_info::NodeInfo;
-use super::{Error, ErrorKind, Inspector, Result};
+use super::{Error, ErrorKind, Result};
 use crate::store::NodeRecord;
 
 const PRE_PROCESSING_FAILED: &str =
     "The following failures happened during running pre-processing hooks:\n";
-
-/// How long a callback waits for a node another callback is processing.
-const LOCK_WAIT: Duration = Duration::from_secs(60);
 
 /// The document without the ramdisk logs, which are never stored or logged.
 pub(crate) fn without_logs(data: &Data) -> Value {
@@ -27,7 +28,36 @@ pub(crate) fn without_logs(data: &Data) -> Value {
     Value::Object(copy)
 }
 
-impl Inspector {
+/// The ramdisk callback and reapply: hooks, stored data and rules.
+#[derive(Clone)]
+pub struct Processing {
+    // Reapply (reapply.rs) and the ramdisk logs (ramdisk_logs.rs) are
+    // processing too, in files of their own.
+    pub(super) lifecycle: Arc<Lifecycle>,
+    pub(super) background: Background,
+    pub(super) config: Arc<Config>,
+    pub(super) pipeline: Arc<Pipeline>,
+    /// Nodes the cache does not know (active nodes, enrollment).
+    discovery: Discovery,
+}
+
+impl Processing {
+    pub(crate) fn new(
+        lifecycle: Arc<Lifecycle>,
+        background: Background,
+        config: Arc<Config>,
+        pipeline: Pipeline,
+    ) -> Self {
+        let discovery = Discovery::new(lifecycle.clone(), config.clone());
+        Self {
+            lifecycle,
+            background,
+            config,
+            pipeline: Arc::new(pipeline),
+            discovery,
+        }
+    }
+
     /// Processes a ramdisk's document; returns the node's UUID.
     pub async fn process(&self, data: Data) -> Result<String> {
         let started = std::time::Instant::now();
@@ -51,7 +81,7 @@ impl Inspector {
             other => {
                 let joined = failures.join("\n");
                 if let Some((node, lock)) = other {
-                    self.fail(&node.uuid, &joined).await;
+                    self.lifecycle.fail(&node.uuid, &joined).await;
                     self.store_ramdisk_logs(&data, Some(&node.uuid)).await;
                     drop(lock);
                 } else {
@@ -69,7 +99,7 @@ impl Inspector {
             .await
         {
             Ok(()) => {
-                if self.config().processing.always_store_ramdisk_logs {
+                if self.config.processing.always_store_ramdisk_logs {
                     self.store_ramdisk_logs(&data, Some(&uuid)).await;
                 }
                 Ok(uuid)
@@ -94,33 +124,34 @@ impl Inspector {
     ) -> Result<()> {
         let uuid = node.uuid.as_str();
         self.save_data(uuid, false, unprocessed).await;
-        let ironic_node = match self.ironic().get_node(uuid).await {
+        let ironic_node = match self.lifecycle.ironic().get_node(uuid).await {
             Ok(n) => n,
             Err(e) => {
                 let err = Error::node_fetch(uuid, e);
-                self.fail(uuid, &err.message).await;
+                self.lifecycle.fail(uuid, &err.message).await;
                 return Err(err);
             }
         };
         // Strict `process`: a node in the wrong state is failed, then refused.
         let processing = match self
+            .lifecycle
             .transition_from(uuid, Some(node.state), Event::Process)
             .await
         {
             Ok(state) => state,
             Err(e) => {
                 let err = Error::from(e);
-                self.fail(uuid, &err.message).await;
+                self.lifecycle.fail(uuid, &err.message).await;
                 return Err(err);
             }
         };
-        let mut node_info = NodeInfo::new(self, ironic_node);
+        let mut node_info = NodeInfo::new(self.lifecycle.ironic(), ironic_node);
         match self.run_post_processing(&mut node_info, data).await {
             Ok(power_off) => {
                 let manage_boot = node.manage_boot;
-                let this = self.handle();
+                let this = self.clone();
                 let uuid = uuid.to_string();
-                self.tasks.spawn(async move {
+                self.background.spawn(async move {
                     this.finish_processing(lock, &uuid, processing, power_off && manage_boot)
                         .await;
                 });
@@ -132,7 +163,7 @@ impl Inspector {
                 } else {
                     err.message.clone()
                 };
-                self.fail(uuid, &stored).await;
+                self.lifecycle.fail(uuid, &stored).await;
                 drop(lock);
                 Err(err)
             }
@@ -145,13 +176,17 @@ impl Inspector {
         node_info: &mut NodeInfo<'_>,
         data: &mut Data,
     ) -> Result<bool> {
-        let keep_power_on = self.check_provision_state(&node_info.node)?;
+        let keep_power_on =
+            super::introspection::check_provision_state(&node_info.node, &self.config)?;
         self.run_post_hooks(node_info, data).await?;
         self.save_data(&node_info.uuid, true, &without_logs(data))
             .await;
-        self.sync_pxe_filter().await.map_err(Error::unavailable)?;
+        self.lifecycle
+            .sync_pxe_filter()
+            .await
+            .map_err(Error::unavailable)?;
         self.run_rules(node_info, data).await?;
-        Ok(!keep_power_on && self.config().processing.power_off)
+        Ok(!keep_power_on && self.config.processing.power_off)
     }
 
     /// Every hook's `before_update`; their node patches go to Ironic as one
@@ -201,21 +236,22 @@ impl Inspector {
     /// rules there is nothing to re-read the node for (upstream does not
     /// either: its node cache reloads lazily).
     pub(crate) async fn run_rules(&self, node_info: &mut NodeInfo<'_>, data: &Data) -> Result<()> {
-        let rules = self.store().all_rules().await?;
+        let rules = self.lifecycle.store().all_rules().await?;
         if rules.is_empty() {
             return Ok(());
         }
         node_info.refresh().await?;
-        self.apply_rules(node_info, data, &rules).await
+        super::rules::apply(node_info, data, &rules).await
     }
 
     /// Stores a document when `store_data = database`; a failure is logged,
     /// as upstream does, since it must not fail the introspection.
     pub(crate) async fn save_data(&self, uuid: &str, processed: bool, data: &Value) {
-        if self.config().processing.store_data != StoreData::Database {
+        if self.config.processing.store_data != StoreData::Database {
             return;
         }
         if let Err(e) = self
+            .lifecycle
             .store()
             .store_data(uuid, processed, &data.to_string())
             .await
@@ -234,15 +270,20 @@ impl Inspector {
         power_off: bool,
     ) {
         if power_off {
-            if let Err(e) = self.ironic().set_power_state(uuid, "power off").await {
-                let enroll = matches!(self.ironic().get_node(uuid).await, Ok(n) if n.provision_state() == "enroll");
+            if let Err(e) = self
+                .lifecycle
+                .ironic()
+                .set_power_state(uuid, "power off")
+                .await
+            {
+                let enroll = matches!(self.lifecycle.ironic().get_node(uuid).await, Ok(n) if n.provision_state() == "enroll");
                 if enroll {
                     tracing::info!(node = uuid, error = %e, "cannot power off a node in enroll state; ignored");
                 } else {
                     let message = format!(
                         "Failed to power off node {uuid}, check its power management configuration: {e}"
                     );
-                    self.fail(uuid, &message).await;
+                    self.lifecycle.fail(uuid, &message).await;
                     return;
                 }
             } else {
@@ -250,6 +291,7 @@ impl Inspector {
             }
         }
         if let Err(e) = self
+            .lifecycle
             .finish_from(uuid, Some(processing), Event::Finish, None)
             .await
         {
@@ -257,7 +299,7 @@ impl Inspector {
         }
         drop(lock);
         // The node's MACs may no longer boot the ramdisk.
-        if let Err(e) = self.sync_pxe_filter().await {
+        if let Err(e) = self.lifecycle.sync_pxe_filter().await {
             tracing::warn!(node = uuid, error = %e, "PXE filter sync after processing failed; the periodic sync will retry");
         }
     }
@@ -269,101 +311,25 @@ impl Inspector {
         data: &mut Data,
     ) -> std::result::Result<(NodeRecord, NodeLock), String> {
         let attrs = lookup_attributes(data);
-        match self.lookup(&attrs.bmc_addresses, &attrs.macs).await {
+        match find_node(&self.lifecycle, &attrs.bmc_addresses, &attrs.macs).await {
             Ok(found) => Ok(found),
             Err(LookupFailure::NotFound) => {
-                if self.config().processing.permit_active_introspection {
-                    match self.record_active_node(&attrs).await {
+                if self.config.processing.permit_active_introspection {
+                    match self.discovery.record_active_node(&attrs).await {
                         Ok(Some(found)) => return Ok(found),
                         Ok(None) => {}
                         Err(e) => return Err(e.message),
                     }
                 }
-                match self.config().processing.node_not_found_hook.as_deref() {
+                match self.config.processing.node_not_found_hook.as_deref() {
                     None => Err(format!(
                         "Look up error: {}",
                         LookupFailure::NotFound.message()
                     )),
-                    Some(hook) => self.node_not_found_hook(hook, data, &attrs).await,
+                    Some(hook) => self.discovery.node_not_found_hook(hook, data, &attrs).await,
                 }
             }
             Err(other) => Err(format!("Look up error: {}", other.message())),
-        }
-    }
-
-    /// `find_node` of upstream-behaviour §find-node: the node owning most of the attributes,
-    /// locked, with its row as read under the lock; ties and finished nodes
-    /// are failures.
-    pub(crate) async fn lookup(
-        &self,
-        bmc: &[String],
-        macs: &[String],
-    ) -> std::result::Result<(NodeRecord, NodeLock), LookupFailure> {
-        let pairs: Vec<(String, String)> = bmc
-            .iter()
-            .map(|b| ("bmc_address".to_string(), b.clone()))
-            .chain(macs.iter().map(|m| ("mac".to_string(), m.clone())))
-            .collect();
-        let scores = self
-            .store()
-            .find_by_attributes(&pairs)
-            .await
-            .map_err(|e| LookupFailure::Internal(e.to_string()))?;
-        let best = scores
-            .iter()
-            .map(|(_, s)| *s)
-            .max()
-            .ok_or(LookupFailure::NotFound)?;
-        let winners: Vec<&String> = scores
-            .iter()
-            .filter(|(_, s)| *s == best)
-            .map(|(u, _)| u)
-            .collect();
-        if winners.len() > 1 {
-            tracing::warn!(nodes = ?winners, bmc = ?bmc, macs = ?macs, "several nodes match the ramdisk's data equally");
-            return Err(LookupFailure::Ambiguous);
-        }
-        let uuid = winners[0].clone();
-        let lock = tokio::time::timeout(LOCK_WAIT, self.locks().lock(&uuid))
-            .await
-            .map_err(|_| LookupFailure::Busy)?;
-        // Read under the lock: another callback may have finished the node
-        // while this one waited.
-        match self.store().get_node(&uuid).await {
-            Ok(Some(node)) if node.finished_at.is_none() => Ok((node, lock)),
-            Ok(Some(node)) => {
-                tracing::warn!(node = %uuid, finished_at = ?node.finished_at, "data posted for a node whose introspection already finished");
-                Err(LookupFailure::NotFound)
-            }
-            Ok(None) => Err(LookupFailure::NotFound),
-            Err(e) => Err(LookupFailure::Internal(e.to_string())),
-        }
-    }
-}
-
-/// Why lookup failed. The texts are deliberately generic: the callback is
-/// unauthenticated, and naming nodes or attributes would help an attacker
-/// (upstream-behaviour §lookup-errors); details go to the log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum LookupFailure {
-    NotFound,
-    Ambiguous,
-    Busy,
-    Internal(String),
-}
-
-impl LookupFailure {
-    pub(crate) fn message(&self) -> String {
-        match self {
-            LookupFailure::NotFound => {
-                "Could not find a node under introspection for the data posted".into()
-            }
-            LookupFailure::Ambiguous => "The data posted matches several nodes equally".into(),
-            LookupFailure::Busy => "The node is being processed, please retry later".into(),
-            LookupFailure::Internal(e) => {
-                tracing::error!(error = %e, "lookup failed");
-                "Lookup failed because of an internal error".into()
-            }
         }
     }
 }

@@ -1,12 +1,16 @@
 //! Starting and aborting introspection (upstream-behaviour §start, §abort).
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use inspector_core::conf::Config;
 use inspector_core::state::{Event, State};
 use serde_json::Value;
 
+use super::background::Background;
+use super::lifecycle::Lifecycle;
 use super::locks::NodeLock;
-use super::{Error, Inspector, Result, bmc};
+use super::{Error, Result, bmc};
 use crate::ironic::{IronicApi, Node};
 use crate::store::NodeRecord;
 
@@ -43,41 +47,65 @@ fn persistent_boot(node: &Node) -> bool {
     }
 }
 
-impl Inspector {
-    /// Whether the node's provision state allows introspection; true when it
-    /// is an active state (power must then stay on).
-    pub(crate) fn check_provision_state(&self, node: &Node) -> Result<bool> {
-        let state = node.provision_state().to_lowercase();
-        if VALID_STATES.contains(&state.as_str()) {
-            return Ok(false);
+/// Whether the node's provision state allows introspection; true when it
+/// is an active state (power must then stay on), which only
+/// `[processing] permit_active_introspection` allows.
+pub(crate) fn check_provision_state(node: &Node, config: &Config) -> Result<bool> {
+    let state = node.provision_state().to_lowercase();
+    if VALID_STATES.contains(&state.as_str()) {
+        return Ok(false);
+    }
+    if config.processing.permit_active_introspection
+        && VALID_ACTIVE_STATES.contains(&state.as_str())
+    {
+        return Ok(true);
+    }
+    Err(Error::bad_request(format!(
+        "Invalid provision state for introspection: \"{state}\", valid states are \"{}\"",
+        python_list(&VALID_STATES)
+    )))
+}
+
+/// Starting and aborting introspection.
+#[derive(Clone)]
+pub struct Introspection {
+    lifecycle: Arc<Lifecycle>,
+    background: Background,
+    config: Arc<Config>,
+    /// When this process last powered a node on (`introspection_delay`).
+    last_power_on: Arc<tokio::sync::Mutex<Option<Instant>>>,
+}
+
+impl Introspection {
+    pub(crate) fn new(
+        lifecycle: Arc<Lifecycle>,
+        background: Background,
+        config: Arc<Config>,
+    ) -> Self {
+        Self {
+            lifecycle,
+            background,
+            config,
+            last_power_on: Arc::default(),
         }
-        if self.config().processing.permit_active_introspection
-            && VALID_ACTIVE_STATES.contains(&state.as_str())
-        {
-            return Ok(true);
-        }
-        Err(Error::bad_request(format!(
-            "Invalid provision state for introspection: \"{state}\", valid states are \"{}\"",
-            python_list(&VALID_STATES)
-        )))
     }
 
     /// The synchronous part of `POST /v1/introspection/{node_id}`; the rest
     /// runs in the background when inspector manages boot.
-    pub async fn start_introspection(&self, node_id: &str, manage_boot: bool) -> Result<()> {
-        if manage_boot && !self.config().default.can_manage_boot {
+    pub async fn start(&self, node_id: &str, manage_boot: bool) -> Result<()> {
+        if manage_boot && !self.config.default.can_manage_boot {
             return Err(Error::bad_request(
                 "Managed boot is requested, but this installation cannot manage boot ((can_manage_boot set to False)",
             ));
         }
         // One deadline for all of this request's Ironic calls.
-        let ironic = self.ironic_for_request();
+        let ironic = self.lifecycle.ironic_for_request();
         let node = ironic
             .get_node(node_id)
             .await
             .map_err(|e| Error::node_fetch(node_id, e))?;
         let uuid = node.uuid().to_string();
-        self.check_provision_state(&node)?;
+        check_provision_state(&node, &self.config)?;
         if manage_boot {
             let validation = ironic.validate_node(&uuid).await.map_err(Error::from)?;
             let power = &validation["power"];
@@ -98,22 +126,18 @@ impl Inspector {
         // A node that just finished is still locked for the instant between
         // its final write and the release: wait a little, as abort does.
         let lock = self
-            .locks()
-            .lock_within(&uuid, super::BUSY_PATIENCE)
-            .await
-            .ok_or_else(|| Error::conflict("Node is locked, please, retry later"))?;
+            .lifecycle
+            .lock_or_conflict(&uuid, "Node is locked, please, retry later")
+            .await?;
         // The state may have moved while we waited.
         self.refuse_start_in_wrong_state(&uuid).await?;
-        let host = bmc::bmc_host(
-            node.driver_info(),
-            &self.config().default.ipmi_address_fields,
-        );
+        let host = bmc::bmc_host(node.driver_info(), &self.config.default.ipmi_address_fields);
         let bmc = bmc::resolve(host, &uuid).await;
         let bmc_values = bmc.lookup_values();
         let record = NodeRecord {
             uuid: uuid.clone(),
             state: State::Starting,
-            started_at: Some(self.now()),
+            started_at: Some(self.lifecycle.now()),
             finished_at: None,
             error: None,
             manage_boot,
@@ -122,13 +146,16 @@ impl Inspector {
             .iter()
             .map(|v| ("bmc_address", v.as_str()))
             .collect();
-        self.store().add_node(&record, &attributes).await?;
+        self.lifecycle
+            .store()
+            .add_node(&record, &attributes)
+            .await?;
         tracing::info!(node = %uuid, manage_boot, bmc = ?bmc_values, "introspection started");
 
         if manage_boot {
-            let this = self.handle();
-            self.tasks.spawn(async move {
-                let ironic = this.ironic().clone();
+            let this = self.clone();
+            self.background.spawn(async move {
+                let ironic = this.lifecycle.ironic().clone();
                 this.prepare_node(lock, node, true, ironic.as_ref())
                     .await
                     .ok();
@@ -156,7 +183,7 @@ impl Inspector {
             .prepare_node_steps(&uuid, &node, manage_boot, ironic)
             .await;
         match outcome {
-            Ok(()) => match self.transition(&uuid, Event::Wait).await {
+            Ok(()) => match self.lifecycle.transition(&uuid, Event::Wait).await {
                 Ok(_) => Ok(()),
                 Err(e) => {
                     let err = Error::from(e);
@@ -165,7 +192,7 @@ impl Inspector {
                 }
             },
             Err(err) => {
-                self.fail(&uuid, &err.message).await;
+                self.lifecycle.fail(&uuid, &err.message).await;
                 Err(err)
             }
         }
@@ -187,12 +214,23 @@ impl Inspector {
             .filter(|m| !m.is_empty())
             .collect();
         if !macs.is_empty() {
-            self.store().add_attributes(uuid, "mac", &macs).await?;
+            self.lifecycle
+                .store()
+                .add_attributes(uuid, "mac", &macs)
+                .await?;
             tracing::info!(node = uuid, macs = ?macs, "allowing these MACs to PXE boot");
-            self.sync_pxe_filter().await.map_err(Error::unavailable)?;
+            self.lifecycle
+                .sync_pxe_filter()
+                .await
+                .map_err(Error::unavailable)?;
         }
-        let has_attributes = !self.store().node_attributes(uuid).await?.is_empty();
-        if self.config().processing.node_not_found_hook.is_none() && !has_attributes {
+        let has_attributes = !self
+            .lifecycle
+            .store()
+            .node_attributes(uuid)
+            .await?
+            .is_empty();
+        if self.config.processing.node_not_found_hook.is_none() && !has_attributes {
             return Err(Error::bad_request(
                 "No lookup attributes were found, inspector won't be able to find it after introspection, \
                  consider creating ironic ports or providing an IPMI address",
@@ -201,7 +239,7 @@ impl Inspector {
         if !manage_boot {
             tracing::info!(
                 node = uuid,
-                timeout = self.config().default.timeout,
+                timeout = self.config.default.timeout,
                 "introspection environment is ready; the node must be powered on externally within the timeout"
             );
             return Ok(());
@@ -229,7 +267,7 @@ impl Inspector {
     /// Spaces managed power-ons `introspection_delay` seconds apart; the
     /// wait ends (with an error) when the service stops.
     async fn wait_for_power_on_turn(&self) -> Result<()> {
-        let delay = Duration::from_secs(self.config().default.introspection_delay);
+        let delay = Duration::from_secs(self.config.default.introspection_delay);
         if delay.is_zero() {
             return Ok(());
         }
@@ -243,7 +281,7 @@ impl Inspector {
                     "waiting for the introspection delay"
                 );
                 tokio::select! {
-                    _ = self.shutdown.cancelled() => {
+                    _ = self.background.shutdown_token().cancelled() => {
                         return Err(Error::unavailable(
                             "inspector is shutting down: the node was not powered on",
                         ));
@@ -257,26 +295,21 @@ impl Inspector {
     }
 
     /// The synchronous part of abort: 404 if unknown, 409 if busy.
-    pub async fn abort_introspection(&self, node_id: &str) -> Result<()> {
-        let uuid = self.resolve_node(node_id).await?;
-        let node = self
-            .store()
-            .get_node(&uuid)
-            .await?
-            .ok_or_else(|| Error::not_found(format!("Could not find node {uuid} in cache")))?;
+    pub async fn abort(&self, node_id: &str) -> Result<()> {
+        let uuid = self.lifecycle.resolve_node(node_id).await?;
+        let node = self.lifecycle.cached_node(&uuid).await?;
         let lock = self
-            .locks()
-            .lock_within(&uuid, super::BUSY_PATIENCE)
-            .await
-            .ok_or_else(|| Error::conflict("Node is locked, please, retry later"))?;
-        let this = self.handle();
-        self.tasks
+            .lifecycle
+            .lock_or_conflict(&uuid, "Node is locked, please, retry later")
+            .await?;
+        let this = self.clone();
+        self.background
             .spawn(async move { this.abort_locked(lock, node.manage_boot).await });
         Ok(())
     }
 
     async fn refuse_start_in_wrong_state(&self, uuid: &str) -> Result<()> {
-        if let Some(existing) = self.store().get_node(uuid).await? {
+        if let Some(existing) = self.lifecycle.store().get_node(uuid).await? {
             existing
                 .state
                 .on(Event::Start)
@@ -287,21 +320,28 @@ impl Inspector {
 
     async fn abort_locked(&self, lock: NodeLock, manage_boot: bool) {
         let uuid = lock.uuid().to_string();
-        if let Err(e) = self.transition(&uuid, Event::Abort).await {
+        if let Err(e) = self.lifecycle.transition(&uuid, Event::Abort).await {
             tracing::warn!(node = %uuid, error = %Error::from(e), "cannot abort introspection");
             return;
         }
-        if manage_boot && let Err(e) = self.ironic.set_power_state(&uuid, "power off").await {
+        if manage_boot
+            && let Err(e) = self
+                .lifecycle
+                .ironic()
+                .set_power_state(&uuid, "power off")
+                .await
+        {
             tracing::warn!(node = %uuid, error = %e, "failed to power off the node while aborting");
         }
         if let Err(e) = self
+            .lifecycle
             .finish(&uuid, Event::AbortEnd, Some("Canceled by operator"))
             .await
         {
             tracing::warn!(node = %uuid, error = %Error::from(e), "cannot finish aborting");
         }
         drop(lock);
-        if let Err(e) = self.sync_pxe_filter().await {
+        if let Err(e) = self.lifecycle.sync_pxe_filter().await {
             tracing::warn!(node = %uuid, error = %e, "PXE filter sync after abort failed; the periodic sync will retry");
         }
         tracing::info!(node = %uuid, "introspection aborted");
