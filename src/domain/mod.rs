@@ -133,7 +133,10 @@ impl Inspector {
     /// Brings the PXE filter in line with Ironic's ports and the nodes under
     /// introspection.
     pub async fn sync_pxe_filter(&self) -> std::result::Result<(), String> {
-        self.pxe.sync(&pxe_inputs::PxeInputs(self)).await
+        self.pxe
+            .sync(&pxe_inputs::PxeInputs(self))
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// Sets the PXE filter up and applies a first sync (service start).
