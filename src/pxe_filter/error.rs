@@ -22,8 +22,9 @@ pub enum PxeFilterError {
     /// A filter command (iptables) failed.
     #[error(transparent)]
     Command(#[from] CommandError),
-    /// What the sync reads from the service (the node cache) failed.
-    #[error(transparent)]
+    /// What the sync reads from the service (the node cache) failed; shown
+    /// by its outermost message, as before.
+    #[error("{0}")]
     Inputs(anyhow::Error),
 }
 
