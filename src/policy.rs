@@ -43,12 +43,26 @@ fn standard_dirs() -> Vec<PathBuf> {
     dirs
 }
 
+/// Why the policy cannot be loaded; requests are then refused, never let
+/// through. Clone, because the outcome is kept until the files change.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum PolicyLoadError {
+    #[error("cannot read the policy file {}: {error}", path.display())]
+    Unreadable {
+        path: PathBuf,
+        error: Arc<std::io::Error>,
+    },
+    /// The file's content is not a valid policy (the parser's message).
+    #[error("{0}")]
+    Unparsable(String),
+}
+
 /// Identifies a version of the files, to notice edits.
 type Stamp = Vec<(PathBuf, Option<SystemTime>, u64)>;
 
 struct Loaded {
     stamp: Stamp,
-    policy: Result<Arc<Policy>, String>,
+    policy: Result<Arc<Policy>, PolicyLoadError>,
 }
 
 /// The policy, rebuilt whenever one of its files changes.
@@ -62,7 +76,7 @@ pub struct PolicyStore {
 
 impl PolicyStore {
     /// Loads the policy once, so that a broken policy file stops the start.
-    pub fn new(conf: &OsloPolicy, config_dirs: &[PathBuf]) -> Result<Self, String> {
+    pub fn new(conf: &OsloPolicy, config_dirs: &[PathBuf]) -> Result<Self, PolicyLoadError> {
         let mut search_dirs = config_dirs.to_vec();
         search_dirs.extend(standard_dirs());
         let store = Self {
@@ -81,7 +95,7 @@ impl PolicyStore {
 
     /// The policy as the files say now; an error when they cannot be read
     /// or parsed (requests are then refused, never let through).
-    pub fn current(&self) -> Result<Arc<Policy>, String> {
+    pub fn current(&self) -> Result<Arc<Policy>, PolicyLoadError> {
         let (files, stamp) = self.locate();
         let mut loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(l) = loaded.as_ref().filter(|l| l.stamp == stamp) {
@@ -151,12 +165,18 @@ impl PolicyStore {
             .find(|p| p.exists())
     }
 
-    fn load(&self, files: &[PathBuf]) -> Result<Arc<Policy>, String> {
+    fn load(&self, files: &[PathBuf]) -> Result<Arc<Policy>, PolicyLoadError> {
         let mut parsed: Vec<PolicyFile> = Vec::with_capacity(files.len());
         for file in files {
-            let text = std::fs::read_to_string(file)
-                .map_err(|e| format!("cannot read the policy file {}: {e}", file.display()))?;
-            parsed.push(parse_policy_file(&file.display().to_string(), &text)?);
+            let text =
+                std::fs::read_to_string(file).map_err(|error| PolicyLoadError::Unreadable {
+                    path: file.clone(),
+                    error: Arc::new(error),
+                })?;
+            parsed.push(
+                parse_policy_file(&file.display().to_string(), &text)
+                    .map_err(PolicyLoadError::Unparsable)?,
+            );
         }
         let (policy, warnings) = Policy::build(&inspector_defaults(), &parsed, &self.options);
         for warning in warnings {
@@ -225,7 +245,10 @@ mod tests {
 
         // A broken file refuses instead of falling back to the defaults.
         std::fs::write(dir.path().join("policy.yaml"), "- not a mapping\n").unwrap();
-        assert!(store.current().is_err());
+        assert!(matches!(
+            store.current(),
+            Err(PolicyLoadError::Unparsable(_))
+        ));
     }
 
     #[test]
@@ -233,6 +256,30 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p.json");
         std::fs::write(&path, "{\"a\": [1]}").unwrap();
-        assert!(PolicyStore::new(&conf(path.to_str().unwrap(), &[]), &[]).is_err());
+        assert!(matches!(
+            PolicyStore::new(&conf(path.to_str().unwrap(), &[]), &[]),
+            Err(PolicyLoadError::Unparsable(_))
+        ));
+    }
+
+    /// A file that cannot be read as text is told apart from one that does
+    /// not parse, with the message the log has always shown.
+    #[test]
+    fn an_unreadable_file_is_not_a_parse_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.yaml");
+        std::fs::write(&path, [0xff, 0xfe, b'\n']).unwrap();
+        let Err(err) = PolicyStore::new(&conf(path.to_str().unwrap(), &[]), &[]) else {
+            panic!("a file that is not UTF-8 loaded");
+        };
+        let PolicyLoadError::Unreadable { path: bad, error } = &err else {
+            panic!("{err:?}");
+        };
+        assert_eq!(bad, &path);
+        assert_eq!(error.kind(), std::io::ErrorKind::InvalidData);
+        assert_eq!(
+            err.to_string(),
+            format!("cannot read the policy file {}: {error}", path.display())
+        );
     }
 }

@@ -48,12 +48,10 @@ pub fn authenticator(
         }
         AuthStrategy::HttpBasic => {
             let path = std::path::Path::new(&config.default.http_basic_auth_user_file);
-            Ok(Authenticator::HttpBasic(
-                BasicAuth::new(path).map_err(|e| anyhow!(e))?,
-            ))
+            Ok(Authenticator::HttpBasic(BasicAuth::new(path)?))
         }
         AuthStrategy::Keystone => Ok(Authenticator::Keystone(Box::new(
-            KeystoneAuth::from_config(config, config_dirs).map_err(|e| anyhow!(e))?,
+            KeystoneAuth::from_config(config, config_dirs)?,
         ))),
     }
 }

@@ -29,12 +29,24 @@ struct LogFile {
 /// The log file of this process, once [`init`] opened one.
 static LOG_FILE: OnceLock<Arc<LogFile>> = OnceLock::new();
 
-fn open_log(path: &Path) -> Result<File, String> {
+/// The log file cannot be opened (at start: the service stops; on SIGHUP:
+/// lines keep going to the previous file).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot open log file {}: {error}", path.display())]
+pub struct LogFileError {
+    pub path: PathBuf,
+    pub error: std::io::Error,
+}
+
+fn open_log(path: &Path) -> Result<File, LogFileError> {
     OpenOptions::new()
         .create(true)
         .append(true)
         .open(path)
-        .map_err(|e| format!("cannot open log file {}: {e}", path.display()))
+        .map_err(|error| LogFileError {
+            path: path.to_path_buf(),
+            error,
+        })
 }
 
 /// Hands the subscriber the current file, locked for one log line.
@@ -60,7 +72,7 @@ impl Write for LockedLog<'_> {
     }
 }
 
-pub fn init(config: &Config, debug: bool) -> Result<(), String> {
+pub fn init(config: &Config, debug: bool) -> Result<(), LogFileError> {
     let level = if debug || config.default.debug {
         "debug"
     } else {
@@ -108,7 +120,7 @@ pub fn init(config: &Config, debug: bool) -> Result<(), String> {
 /// Opens the log file again at its configured path, so lines go to a new
 /// file once logrotate has renamed the old one. Returns the path, or `None`
 /// when logging to stderr.
-pub fn reopen_log_file() -> Result<Option<PathBuf>, String> {
+pub fn reopen_log_file() -> Result<Option<PathBuf>, LogFileError> {
     let Some(log) = LOG_FILE.get() else {
         return Ok(None);
     };

@@ -95,7 +95,10 @@ impl Lifecycle {
     /// Brings the PXE filter in line with Ironic's ports and the nodes under
     /// introspection.
     pub(crate) async fn sync_pxe_filter(&self) -> std::result::Result<(), String> {
-        self.pxe.sync(&super::pxe_inputs::PxeInputs(self)).await
+        self.pxe
+            .sync(&super::pxe_inputs::PxeInputs(self))
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// Sets the PXE filter up and applies a first sync (service start).

@@ -5,7 +5,9 @@
 
 mod validator;
 
-pub use validator::{TokenInfo, TokenValidator, Unavailable, ValidatorSettings, http_client};
+pub use validator::{
+    KeystoneConfigError, TokenInfo, TokenValidator, Unavailable, ValidatorSettings, http_client,
+};
 
 use inspector_core::conf::KeystoneAuth;
 use serde_json::{Value, json};

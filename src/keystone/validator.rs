@@ -21,6 +21,29 @@ const MAX_CACHED: usize = 10_000;
 /// keystoneauth's first connect-retry delay, doubled on each retry.
 const FIRST_RETRY_DELAY: Duration = Duration::from_millis(500);
 
+/// `[keystone_authtoken]` cannot be used to validate tokens.
+#[derive(Debug, thiserror::Error)]
+pub enum KeystoneConfigError {
+    #[error("[keystone_authtoken] auth_type {0} is not supported (use password)")]
+    UnsupportedAuthType(String),
+    #[error("[keystone_authtoken] auth_type must be set (to password) to validate tokens")]
+    MissingAuthType,
+    /// A required option (its name) is not set.
+    #[error("[keystone_authtoken] {0} is required")]
+    Missing(&'static str),
+    #[error("cannot read {path}: {error}")]
+    Unreadable { path: String, error: std::io::Error },
+    #[error("invalid [keystone_authtoken] cafile {path}: {error}")]
+    InvalidCaFile { path: String, error: reqwest::Error },
+    #[error("invalid [keystone_authtoken] certfile/keyfile: {0}")]
+    InvalidClientCertificate(reqwest::Error),
+    #[error("[keystone_authtoken] certfile and keyfile go together")]
+    CertfileWithoutKeyfile,
+    /// The HTTP client cannot be built.
+    #[error("{0}")]
+    Client(reqwest::Error),
+}
+
 /// What the validator needs from `[keystone_authtoken]`.
 #[derive(Debug, Clone)]
 pub struct ValidatorSettings {
@@ -38,28 +61,19 @@ pub struct ValidatorSettings {
 
 impl ValidatorSettings {
     /// From `[keystone_authtoken]`; only the `password` plugin is supported.
-    pub fn from_config(c: &KeystoneAuthtoken) -> Result<Self, String> {
+    pub fn from_config(c: &KeystoneAuthtoken) -> Result<Self, KeystoneConfigError> {
         match c.auth_type.as_deref() {
             Some("password" | "v3password") => {}
             Some(other) => {
-                return Err(format!(
-                    "[keystone_authtoken] auth_type {other} is not supported (use password)"
-                ));
+                return Err(KeystoneConfigError::UnsupportedAuthType(other.to_string()));
             }
-            None => {
-                return Err(
-                    "[keystone_authtoken] auth_type must be set (to password) to validate tokens"
-                        .into(),
-                );
-            }
+            None => return Err(KeystoneConfigError::MissingAuthType),
         }
-        let required = |value: &Option<String>, name: &str| {
-            value
-                .clone()
-                .ok_or_else(|| format!("[keystone_authtoken] {name} is required"))
+        let required = |value: &Option<String>, name: &'static str| {
+            value.clone().ok_or(KeystoneConfigError::Missing(name))
         };
         if c.auth.username.is_none() && c.auth.user_id.is_none() {
-            return Err("[keystone_authtoken] username (or user_id) is required".into());
+            return Err(KeystoneConfigError::Missing("username (or user_id)"));
         }
         Ok(Self {
             auth: PasswordAuth::from_conf(
@@ -78,19 +92,27 @@ impl ValidatorSettings {
 /// The HTTP client for Keystone: `http_connect_timeout` (30 s when unset,
 /// rather than keystoneauth's unbounded wait), `cafile`, `certfile` and
 /// `keyfile`, `insecure`.
-pub fn http_client(c: &KeystoneAuthtoken) -> Result<reqwest::Client, String> {
+pub fn http_client(c: &KeystoneAuthtoken) -> Result<reqwest::Client, KeystoneConfigError> {
     crate::tls::install_crypto_provider();
     let timeout = c.http_connect_timeout.unwrap_or(Duration::from_secs(30));
-    let read = |path: &str| std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"));
+    let read = |path: &str| {
+        std::fs::read(path).map_err(|error| KeystoneConfigError::Unreadable {
+            path: path.to_string(),
+            error,
+        })
+    };
     let mut builder = reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout)
         .no_proxy()
         .danger_accept_invalid_certs(c.insecure);
     if let Some(path) = &c.cafile {
-        for cert in reqwest::Certificate::from_pem_bundle(&read(path)?)
-            .map_err(|e| format!("invalid [keystone_authtoken] cafile {path}: {e}"))?
-        {
+        for cert in reqwest::Certificate::from_pem_bundle(&read(path)?).map_err(|error| {
+            KeystoneConfigError::InvalidCaFile {
+                path: path.clone(),
+                error,
+            }
+        })? {
             builder = builder.add_root_certificate(cert);
         }
     }
@@ -99,20 +121,38 @@ pub fn http_client(c: &KeystoneAuthtoken) -> Result<reqwest::Client, String> {
             let mut pem = read(cert)?;
             pem.extend(read(key)?);
             let identity = reqwest::Identity::from_pem(&pem)
-                .map_err(|e| format!("invalid [keystone_authtoken] certfile/keyfile: {e}"))?;
+                .map_err(KeystoneConfigError::InvalidClientCertificate)?;
             builder = builder.identity(identity);
         }
         (None, None) => {}
-        _ => return Err("[keystone_authtoken] certfile and keyfile go together".into()),
+        _ => return Err(KeystoneConfigError::CertfileWithoutKeyfile),
     }
-    builder.build().map_err(|e| e.to_string())
+    builder.build().map_err(KeystoneConfigError::Client)
 }
 
 /// Keystone could not be asked (or refused to answer for the service): the
 /// request must be neither let through nor rejected as unauthenticated.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct Unavailable(pub String);
+pub enum Unavailable {
+    /// The service's own token could not be obtained.
+    #[error("{0}")]
+    ServiceToken(IssueError),
+    /// The service token was renewed and still rejected.
+    #[error("Keystone rejected the service credentials of [keystone_authtoken]")]
+    ServiceCredentialsRejected,
+    /// The validation request got no answer, retries included.
+    #[error("cannot reach Keystone at {url}: {message}")]
+    Unreachable { url: String, message: String },
+    /// Keystone answered an unexpected status.
+    #[error("Keystone at {url} answered HTTP {status} to a token validation: {message}")]
+    Refused {
+        url: String,
+        status: u16,
+        message: String,
+    },
+    #[error("Keystone at {url} answered 200 without token data")]
+    NoTokenData { url: String },
+}
 
 /// What a valid token says about its bearer (what keystonemiddleware puts
 /// in the `X-*` headers oslo.context reads).
@@ -228,9 +268,7 @@ impl TokenValidator {
                     renewed = true;
                 }
                 Answer::ServiceTokenRejected => {
-                    return Err(Unavailable(
-                        "Keystone rejected the service credentials of [keystone_authtoken]".into(),
-                    ));
+                    return Err(Unavailable::ServiceCredentialsRejected);
                 }
             }
         }
@@ -326,7 +364,7 @@ impl TokenValidator {
                 }
                 Err(e) => {
                     tracing::error!("cannot get the service token of [keystone_authtoken]: {e}");
-                    return Err(Unavailable(e.to_string()));
+                    return Err(Unavailable::ServiceToken(e));
                 }
             }
         }
@@ -357,9 +395,12 @@ impl TokenValidator {
                     attempt += 1;
                 }
                 Err(e) => {
-                    let message = format!("cannot reach Keystone at {url}: {}", error_chain(&e));
-                    tracing::error!("unable to validate a token: {message}");
-                    return Err(Unavailable(message));
+                    let unreachable = Unavailable::Unreachable {
+                        url,
+                        message: error_chain(&e),
+                    };
+                    tracing::error!("unable to validate a token: {unreachable}");
+                    return Err(unreachable);
                 }
             }
         };
@@ -370,19 +411,21 @@ impl TokenValidator {
                 Some(token) if token.is_object() => {
                     Ok(Answer::Valid(Box::new(TokenInfo::from_token(token))))
                 }
-                _ => Err(Unavailable(format!(
-                    "Keystone at {url} answered 200 without token data"
-                ))),
+                _ => Err(Unavailable::NoTokenData { url }),
             },
             404 => Ok(Answer::Invalid),
             401 => Ok(Answer::ServiceTokenRejected),
             _ => {
-                let message = format!(
-                    "Keystone at {url} answered HTTP {status} to a token validation: {}",
-                    body["error"]["message"].as_str().unwrap_or("no message")
-                );
-                tracing::error!("{message}");
-                Err(Unavailable(message))
+                let refused = Unavailable::Refused {
+                    url,
+                    status,
+                    message: body["error"]["message"]
+                        .as_str()
+                        .unwrap_or("no message")
+                        .to_string(),
+                };
+                tracing::error!("{refused}");
+                Err(refused)
             }
         }
     }
@@ -396,6 +439,52 @@ fn retry_delay(attempt: u32) -> Duration {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Each unusable setting is its own case, with the message the start
+    /// has always failed with.
+    #[test]
+    fn unusable_settings_are_told_apart() {
+        let mut c = KeystoneAuthtoken::default();
+        let err = ValidatorSettings::from_config(&c).unwrap_err();
+        assert!(
+            matches!(err, KeystoneConfigError::MissingAuthType),
+            "{err:?}"
+        );
+        c.auth_type = Some("token".into());
+        let err = ValidatorSettings::from_config(&c).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "[keystone_authtoken] auth_type token is not supported (use password)"
+        );
+        c.auth_type = Some("password".into());
+        let err = ValidatorSettings::from_config(&c).unwrap_err();
+        assert!(matches!(err, KeystoneConfigError::Missing(_)), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "[keystone_authtoken] username (or user_id) is required"
+        );
+        c.auth.username = Some("inspector".into());
+        let err = ValidatorSettings::from_config(&c).unwrap_err();
+        assert_eq!(err.to_string(), "[keystone_authtoken] auth_url is required");
+
+        c.certfile = Some("/nonexistent/cert.pem".into());
+        let err = http_client(&c).unwrap_err();
+        assert!(
+            matches!(err, KeystoneConfigError::CertfileWithoutKeyfile),
+            "{err:?}"
+        );
+        c.keyfile = Some("/nonexistent/key.pem".into());
+        let err = http_client(&c).unwrap_err();
+        let KeystoneConfigError::Unreadable { path, error } = &err else {
+            panic!("{err:?}");
+        };
+        assert_eq!(path, "/nonexistent/cert.pem");
+        assert_eq!(error.kind(), std::io::ErrorKind::NotFound);
+        assert_eq!(
+            err.to_string(),
+            format!("cannot read /nonexistent/cert.pem: {error}")
+        );
+    }
 
     #[test]
     fn token_data_as_keystonemiddleware_exposes_it() {

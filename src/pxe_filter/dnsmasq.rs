@@ -13,6 +13,7 @@ use inspector_core::conf::DnsmasqPxeFilter;
 use inspector_core::pxe::dnsmasq::{self as plan, Entry, HostFile, HostsView, Write};
 use inspector_core::pxe::{Mac, MacSets, Policy, command};
 
+use super::error::{HostsDirError, PxeFilterError};
 use super::runner::CommandRunner;
 
 pub struct DnsmasqFilter {
@@ -36,9 +37,12 @@ pub struct DnsmasqFilter {
 /// changed file as soon as inotify tells it, well within this.
 const REVOKE_GRACE: Duration = Duration::from_secs(1);
 
-fn command_words(option: &str, text: &str) -> Result<Vec<String>, String> {
-    let words = command::split(text)
-        .map_err(|e| format!("[dnsmasq_pxe_filter] {option} cannot be split into words: {e}"))?;
+fn command_words(option: &str, text: &str) -> Result<Vec<String>, PxeFilterError> {
+    let words = command::split(text).map_err(|e| {
+        PxeFilterError::Config(format!(
+            "[dnsmasq_pxe_filter] {option} cannot be split into words: {e}"
+        ))
+    })?;
     if command::looks_like_shell_syntax(&words) {
         tracing::warn!(
             option,
@@ -51,7 +55,10 @@ fn command_words(option: &str, text: &str) -> Result<Vec<String>, String> {
 }
 
 impl DnsmasqFilter {
-    pub fn new(conf: &DnsmasqPxeFilter, runner: Arc<CommandRunner>) -> Result<Self, String> {
+    pub fn new(
+        conf: &DnsmasqPxeFilter,
+        runner: Arc<CommandRunner>,
+    ) -> Result<Self, PxeFilterError> {
         Ok(Self {
             dir: PathBuf::from(&conf.dhcp_hostsdir),
             purge: conf.purge_dhcp_hostsdir,
@@ -66,7 +73,7 @@ impl DnsmasqFilter {
     }
 
     /// Purges the directory (when `purge_dhcp_hostsdir`) and reads it.
-    pub async fn init(&mut self) -> Result<(), String> {
+    pub async fn init(&mut self) -> Result<(), HostsDirError> {
         let dir = self.dir.clone();
         let purge = self.purge;
         let view = tokio::task::spawn_blocking(move || {
@@ -78,21 +85,21 @@ impl DnsmasqFilter {
             }
         })
         .await
-        .map_err(|e| format!("hosts directory task failed: {e}"))??;
+        .map_err(HostsDirError::Task)??;
         self.view = Some(view);
         self.purged = purge;
         Ok(())
     }
 
     /// Runs `dnsmasq_start_command`, if any.
-    pub async fn start(&self) -> Result<(), String> {
+    pub async fn start(&self) -> Result<(), PxeFilterError> {
         if self.start_command.is_empty() {
             return Ok(());
         }
         self.runner
             .run(&self.start_command)
             .await
-            .map_err(|e| format!("dnsmasq_start_command failed: {e}"))
+            .map_err(PxeFilterError::StartCommand)
     }
 
     /// Runs `dnsmasq_stop_command`, if any; a failure is only logged.
@@ -112,7 +119,7 @@ impl DnsmasqFilter {
         sets: &MacSets,
         policy: &Policy,
         introspection_active: bool,
-    ) -> Result<usize, String> {
+    ) -> Result<usize, HostsDirError> {
         let view = self.current_view().await?;
         let view = self.remove_unaffirmed(view, Some(&sets.ironic)).await?;
         let writes = plan::plan(&view, sets, policy, introspection_active);
@@ -121,21 +128,21 @@ impl DnsmasqFilter {
 
     /// Denies every MAC without a file (Ironic could not be asked which
     /// MACs are known); returns the number of files written.
-    pub async fn fail_closed(&mut self) -> Result<usize, String> {
+    pub async fn fail_closed(&mut self) -> Result<usize, HostsDirError> {
         let view = self.current_view().await?;
         let view = self.remove_unaffirmed(view, None).await?;
         let writes = plan::plan_fail_closed(&view);
         self.write(view, writes).await
     }
 
-    async fn current_view(&mut self) -> Result<HostsView, String> {
+    async fn current_view(&mut self) -> Result<HostsView, HostsDirError> {
         match self.view.take() {
             Some(view) => Ok(view),
             None => {
                 let dir = self.dir.clone();
                 tokio::task::spawn_blocking(move || read_view(&dir))
                     .await
-                    .map_err(|e| format!("hosts directory task failed: {e}"))?
+                    .map_err(HostsDirError::Task)?
             }
         }
     }
@@ -154,7 +161,7 @@ impl DnsmasqFilter {
         &mut self,
         mut view: HostsView,
         ironic: Option<&HashSet<Mac>>,
-    ) -> Result<HostsView, String> {
+    ) -> Result<HostsView, HostsDirError> {
         let mut steps = Vec::new();
         let mut pending = Vec::new();
         let dnsmasq_had_time = self
@@ -217,7 +224,7 @@ impl DnsmasqFilter {
             (view, Ok(revoked))
         })
         .await
-        .map_err(|e| format!("hosts directory task failed: {e}"))?;
+        .map_err(HostsDirError::Task)?;
         // On failure the view is dropped and read again next time, and the
         // cleanup is attempted again.
         let revoked = match outcome {
@@ -240,7 +247,11 @@ impl DnsmasqFilter {
         Ok(view)
     }
 
-    async fn write(&mut self, mut view: HostsView, writes: Vec<Write>) -> Result<usize, String> {
+    async fn write(
+        &mut self,
+        mut view: HostsView,
+        writes: Vec<Write>,
+    ) -> Result<usize, HostsDirError> {
         if writes.is_empty() {
             self.view = Some(view);
             return Ok(0);
@@ -257,7 +268,7 @@ impl DnsmasqFilter {
             (view, Ok(writes.len()))
         })
         .await
-        .map_err(|e| format!("hosts directory task failed: {e}"))?;
+        .map_err(HostsDirError::Task)?;
         // After a failure the directory is read again: it is the truth.
         if outcome.is_ok() {
             self.view = Some(view);
@@ -269,14 +280,17 @@ impl DnsmasqFilter {
 /// Writes a temporary file, then renames it over the entry: the rename is
 /// atomic, and dnsmasq (which skips names starting with a dot) sees only
 /// the complete new content.
-fn write_atomically(dir: &Path, write: &Write, pid: u32) -> Result<(), String> {
+fn write_atomically(dir: &Path, write: &Write, pid: u32) -> Result<(), HostsDirError> {
     let temp = dir.join(plan::temp_name(&write.file, pid));
     let target = dir.join(write.file.name());
     std::fs::write(&temp, write.content())
         .and_then(|()| std::fs::rename(&temp, &target))
         .map_err(|e| {
             let _ = std::fs::remove_file(&temp);
-            format!("cannot write {}: {e}", target.display())
+            HostsDirError::Write {
+                path: target,
+                error: e,
+            }
         })
 }
 
@@ -287,23 +301,28 @@ enum Cleanup {
     Revoke(HostFile),
 }
 
-fn remove_file(dir: &Path, file: &HostFile) -> Result<(), String> {
+fn remove_file(dir: &Path, file: &HostFile) -> Result<(), HostsDirError> {
     let path = dir.join(file.name());
     match std::fs::remove_file(&path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            Err(format!("cannot remove {}: {e}", path.display()))
+            Err(HostsDirError::Remove { path, error: e })
         }
         _ => Ok(()),
     }
 }
 
-fn list(dir: &Path) -> Result<std::fs::ReadDir, String> {
-    std::fs::read_dir(dir).map_err(|e| {
-        format!(
-            "cannot read [dnsmasq_pxe_filter] dhcp_hostsdir {}: {e}",
-            dir.display()
-        )
+fn list(dir: &Path) -> Result<std::fs::ReadDir, HostsDirError> {
+    std::fs::read_dir(dir).map_err(|error| HostsDirError::List {
+        dir: dir.to_path_buf(),
+        error,
     })
+}
+
+fn read_entry_error(dir: &Path) -> impl Fn(std::io::Error) -> HostsDirError + '_ {
+    |error| HostsDirError::ReadEntry {
+        dir: dir.to_path_buf(),
+        error,
+    }
 }
 
 /// Upstream deletes every file at start so that nothing stale survives.
@@ -312,11 +331,11 @@ fn list(dir: &Path) -> Result<std::fs::ReadDir, String> {
 /// files it does not re-affirm and rewrites those that must change. The
 /// result is the same, but a restart with tens of thousands of ports does
 /// not delete and recreate as many inodes.
-fn purge_dir(dir: &Path) -> Result<HostsView, String> {
+fn purge_dir(dir: &Path) -> Result<HostsView, HostsDirError> {
     let mut view = HostsView::default();
     let (mut kept, mut removed) = (0usize, 0usize);
     for entry in list(dir)? {
-        let entry = entry.map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+        let entry = entry.map_err(read_entry_error(dir))?;
         let path = entry.path();
         let verified = entry
             .file_name()
@@ -332,8 +351,10 @@ fn purge_dir(dir: &Path) -> Result<HostsView, String> {
                 kept += 1;
             }
             None => {
-                std::fs::remove_file(&path)
-                    .map_err(|e| format!("cannot purge {}: {e}", path.display()))?;
+                std::fs::remove_file(&path).map_err(|error| HostsDirError::Purge {
+                    path: path.clone(),
+                    error,
+                })?;
                 removed += 1;
             }
         }
@@ -343,7 +364,7 @@ fn purge_dir(dir: &Path) -> Result<HostsView, String> {
 }
 
 /// Temporary files a killed process left behind would never be renamed.
-fn remove_stale_temp_files(dir: &Path) -> Result<(), String> {
+fn remove_stale_temp_files(dir: &Path) -> Result<(), HostsDirError> {
     for entry in list(dir)?.flatten() {
         if entry.file_name().to_str().is_some_and(plan::is_temp_name) {
             let _ = std::fs::remove_file(entry.path());
@@ -353,10 +374,10 @@ fn remove_stale_temp_files(dir: &Path) -> Result<(), String> {
 }
 
 /// The directory's entries, classified by file size as upstream does.
-fn read_view(dir: &Path) -> Result<HostsView, String> {
+fn read_view(dir: &Path) -> Result<HostsView, HostsDirError> {
     let mut files = Vec::new();
     for entry in list(dir)? {
-        let entry = entry.map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+        let entry = entry.map_err(read_entry_error(dir))?;
         let Ok(name) = entry.file_name().into_string() else {
             continue;
         };
@@ -684,7 +705,18 @@ mod tests {
         std::fs::write(dir.path().join("52:54:00:00:00:02/x"), "").unwrap();
         let two = sets(&["52:54:00:00:00:01", "52:54:00:00:00:02"], &[]);
         let err = f.apply(&two, &POLICY, false).await.unwrap_err();
-        assert!(err.contains("52:54:00:00:00:02"), "{err}");
+        assert!(
+            matches!(&err, HostsDirError::Write { path, .. } if path.ends_with("52:54:00:00:00:02")),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "cannot write {}: {}",
+                dir.path().join("52:54:00:00:00:02").display(),
+                err.io_error().unwrap()
+            )
+        );
         assert!(
             !contents_names(dir.path())
                 .iter()
@@ -708,7 +740,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut f = filter(&dir.path().join("missing"), true);
         let err = f.init().await.unwrap_err();
-        assert!(err.contains("dhcp_hostsdir"), "{err}");
+        assert!(
+            matches!(&err, HostsDirError::List { error, .. } if error.kind() == std::io::ErrorKind::NotFound),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().starts_with(&format!(
+                "cannot read [dnsmasq_pxe_filter] dhcp_hostsdir {}: ",
+                dir.path().join("missing").display()
+            )),
+            "{err}"
+        );
     }
 
     #[tokio::test]

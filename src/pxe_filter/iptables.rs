@@ -8,6 +8,7 @@ use std::sync::Arc;
 use inspector_core::conf::Iptables;
 use inspector_core::pxe::iptables::{self as plan, Change, Layout, Op, Rules};
 
+use super::error::PxeFilterError;
 use super::runner::{CommandError, CommandRunner};
 
 pub struct IptablesFilter {
@@ -22,9 +23,9 @@ pub struct IptablesFilter {
 }
 
 impl IptablesFilter {
-    pub fn new(conf: &Iptables, runner: Arc<CommandRunner>) -> Result<Self, String> {
+    pub fn new(conf: &Iptables, runner: Arc<CommandRunner>) -> Result<Self, PxeFilterError> {
         Ok(Self {
-            layout: Layout::new(conf)?,
+            layout: Layout::new(conf).map_err(PxeFilterError::Config)?,
             runner,
             wait: false,
             restore_wait: false,
@@ -34,7 +35,7 @@ impl IptablesFilter {
 
     /// Checks for `-w`, removes what a previous run left, and creates the
     /// chain (which fails without the privileges iptables needs).
-    pub async fn init(&mut self) -> Result<(), String> {
+    pub async fn init(&mut self) -> Result<(), CommandError> {
         let program = self.layout.program().to_string();
         self.wait = self.probe_wait(&program).await;
         if !self.wait {
@@ -54,7 +55,7 @@ impl IptablesFilter {
     }
 
     /// Makes the chain hold `rules`; returns whether anything changed.
-    pub async fn apply(&mut self, rules: Rules) -> Result<bool, String> {
+    pub async fn apply(&mut self, rules: Rules) -> Result<bool, CommandError> {
         match plan::change(self.applied.as_ref(), &rules) {
             Change::Nothing => return Ok(false),
             Change::Edit { remove, add } => {
@@ -101,7 +102,7 @@ impl IptablesFilter {
         }
     }
 
-    async fn run_ops(&self, ops: &[Op]) -> Result<(), String> {
+    async fn run_ops(&self, ops: &[Op]) -> Result<(), CommandError> {
         for op in ops {
             match self.run_op(op).await {
                 Ok(()) => {}
@@ -116,7 +117,7 @@ impl IptablesFilter {
                 {
                     tracing::debug!(error = %e, "ignoring a failed iptables command")
                 }
-                Err(e) => return Err(e.to_string()),
+                Err(e) => return Err(e),
             }
         }
         Ok(())

@@ -21,6 +21,7 @@
 //! both running commands only through `runner`.
 
 pub mod dnsmasq;
+pub mod error;
 pub mod iptables;
 pub mod runner;
 
@@ -37,6 +38,7 @@ use inspector_core::pxe::iptables::Rules;
 use inspector_core::pxe::{MacSets, Policy, PortAddress, command, eoib, mac_sets};
 
 use dnsmasq::DnsmasqFilter;
+pub use error::{HostsDirError, PxeFilterError};
 use iptables::IptablesFilter;
 use runner::CommandRunner;
 
@@ -107,12 +109,10 @@ impl PxeFilter {
         let runner = Arc::new(CommandRunner::new(prefix, COMMAND_TIMEOUT));
         let driver = match config.pxe_filter.driver {
             PxeDriver::Noop => Driver::Noop,
-            PxeDriver::Dnsmasq => Driver::Dnsmasq(
-                DnsmasqFilter::new(&config.dnsmasq_pxe_filter, runner).map_err(|e| anyhow!(e))?,
-            ),
-            PxeDriver::Iptables => Driver::Iptables(
-                IptablesFilter::new(&config.iptables, runner).map_err(|e| anyhow!(e))?,
-            ),
+            PxeDriver::Dnsmasq => {
+                Driver::Dnsmasq(DnsmasqFilter::new(&config.dnsmasq_pxe_filter, runner)?)
+            }
+            PxeDriver::Iptables => Driver::Iptables(IptablesFilter::new(&config.iptables, runner)?),
         };
         let neighbour_tables = config
             .iptables
@@ -154,26 +154,23 @@ impl PxeFilter {
         match &mut slot.driver {
             Driver::Noop => {}
             Driver::Dnsmasq(filter) => {
-                filter.init().await.map_err(|e| anyhow!(e))?;
+                filter.init().await?;
                 let active = inputs.any_active().await?;
                 match self.mac_sets(inputs).await? {
                     Ok(sets) => {
-                        filter
-                            .apply(&sets, &self.policy, active)
-                            .await
-                            .map_err(|e| anyhow!(e))?;
+                        filter.apply(&sets, &self.policy, active).await?;
                     }
                     Err(Skip::IronicUnavailable) => {
                         tracing::warn!(
                             "Ironic is unavailable: dnsmasq ignores every host until the next sync"
                         );
-                        filter.fail_closed().await.map_err(|e| anyhow!(e))?;
+                        filter.fail_closed().await?;
                     }
                 }
-                filter.start().await.map_err(|e| anyhow!(e))?;
+                filter.start().await?;
             }
             Driver::Iptables(filter) => {
-                filter.init().await.map_err(|e| anyhow!(e))?;
+                filter.init().await?;
                 let rules = match self.iptables_rules(inputs).await? {
                     Ok(rules) => rules,
                     Err(Skip::IronicUnavailable) => {
@@ -183,7 +180,7 @@ impl PxeFilter {
                         Rules::RejectAll
                     }
                 };
-                filter.apply(rules).await.map_err(|e| anyhow!(e))?;
+                filter.apply(rules).await?;
             }
         }
         slot.initialized = true;
@@ -214,7 +211,7 @@ impl PxeFilter {
     /// Brings the filter in line with Ironic's ports and the nodes under
     /// introspection. Ironic being unavailable is not an error: the filter
     /// keeps its state and a later sync catches up.
-    pub async fn sync(&self, inputs: &dyn SyncInputs) -> Result<(), String> {
+    pub async fn sync(&self, inputs: &dyn SyncInputs) -> Result<(), PxeFilterError> {
         if !self.periodic {
             return Ok(());
         }
@@ -249,7 +246,7 @@ impl PxeFilter {
         &self,
         driver: &mut Driver,
         inputs: &dyn SyncInputs,
-    ) -> Result<bool, String> {
+    ) -> Result<bool, PxeFilterError> {
         let skipped = |skip: Skip| match skip {
             Skip::IronicUnavailable => {
                 tracing::warn!(
@@ -261,8 +258,12 @@ impl PxeFilter {
         match driver {
             Driver::Noop => Ok(true),
             Driver::Dnsmasq(filter) => {
-                let active = inputs.any_active().await.map_err(|e| e.to_string())?;
-                let sets = match self.mac_sets(inputs).await.map_err(|e| e.to_string())? {
+                let active = inputs.any_active().await.map_err(PxeFilterError::Inputs)?;
+                let sets = match self
+                    .mac_sets(inputs)
+                    .await
+                    .map_err(PxeFilterError::Inputs)?
+                {
                     Ok(sets) => sets,
                     Err(skip) => return skipped(skip),
                 };
@@ -276,7 +277,7 @@ impl PxeFilter {
                 let rules = match self
                     .iptables_rules(inputs)
                     .await
-                    .map_err(|e| e.to_string())?
+                    .map_err(PxeFilterError::Inputs)?
                 {
                     Ok(rules) => rules,
                     Err(skip) => return skipped(skip),

@@ -42,8 +42,26 @@ pub struct BasicAuth {
 
 const MAX_REMEMBERED: usize = 1024;
 
+/// The htpasswd file cannot be read (missing, unreadable): every request
+/// is then refused as unavailable, never let through.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read the htpasswd file {}: {error}", path.display())]
+pub struct HtpasswdUnreadable {
+    pub path: PathBuf,
+    pub error: std::io::Error,
+}
+
+/// An htpasswd line that is skipped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HtpasswdProblem {
+    #[error("line {line}: user {user:?} does not have a bcrypt hash")]
+    NotBcrypt { line: usize, user: String },
+    #[error("line {line}: expected user:hash")]
+    Malformed { line: usize },
+}
+
 /// Parses htpasswd text; entries that are not bcrypt are reported and skipped.
-pub fn parse_htpasswd(text: &str) -> (HashMap<String, String>, Vec<String>) {
+pub fn parse_htpasswd(text: &str) -> (HashMap<String, String>, Vec<HtpasswdProblem>) {
     let mut users = HashMap::new();
     let mut problems = Vec::new();
     for (number, line) in text.lines().enumerate() {
@@ -55,11 +73,11 @@ pub fn parse_htpasswd(text: &str) -> (HashMap<String, String>, Vec<String>) {
             Some((user, hash)) if ["$2y$", "$2a$", "$2b$"].iter().any(|p| hash.starts_with(p)) => {
                 users.insert(user.to_string(), hash.to_string());
             }
-            Some((user, _)) => problems.push(format!(
-                "line {}: user {user:?} does not have a bcrypt hash",
-                number + 1
-            )),
-            None => problems.push(format!("line {}: expected user:hash", number + 1)),
+            Some((user, _)) => problems.push(HtpasswdProblem::NotBcrypt {
+                line: number + 1,
+                user: user.to_string(),
+            }),
+            None => problems.push(HtpasswdProblem::Malformed { line: number + 1 }),
         }
     }
     (users, problems)
@@ -67,7 +85,7 @@ pub fn parse_htpasswd(text: &str) -> (HashMap<String, String>, Vec<String>) {
 
 impl BasicAuth {
     /// Reads and validates the file once, so a broken setup fails at start.
-    pub fn new(path: &Path) -> Result<Self, String> {
+    pub fn new(path: &Path) -> Result<Self, HtpasswdUnreadable> {
         let auth = Self {
             path: path.to_path_buf(),
             loaded: Mutex::new(None),
@@ -77,23 +95,28 @@ impl BasicAuth {
         Ok(auth)
     }
 
-    fn stamp(&self) -> Result<FileStamp, String> {
-        let meta = std::fs::metadata(&self.path)
-            .map_err(|e| format!("cannot read the htpasswd file {}: {e}", self.path.display()))?;
+    fn unreadable(&self, error: std::io::Error) -> HtpasswdUnreadable {
+        HtpasswdUnreadable {
+            path: self.path.clone(),
+            error,
+        }
+    }
+
+    fn stamp(&self) -> Result<FileStamp, HtpasswdUnreadable> {
+        let meta = std::fs::metadata(&self.path).map_err(|e| self.unreadable(e))?;
         Ok(FileStamp {
             modified: meta.modified().ok(),
             len: meta.len(),
         })
     }
 
-    fn current_users(&self) -> Result<HashMap<String, String>, String> {
+    fn current_users(&self) -> Result<HashMap<String, String>, HtpasswdUnreadable> {
         let stamp = self.stamp()?;
         let mut loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(l) = loaded.as_ref().filter(|l| l.stamp == stamp) {
             return Ok(l.users.clone());
         }
-        let text = std::fs::read_to_string(&self.path)
-            .map_err(|e| format!("cannot read the htpasswd file {}: {e}", self.path.display()))?;
+        let text = std::fs::read_to_string(&self.path).map_err(|e| self.unreadable(e))?;
         let (users, problems) = parse_htpasswd(&text);
         for problem in problems {
             tracing::warn!(file = %self.path.display(), "htpasswd {problem}; the entry is ignored");
@@ -181,7 +204,23 @@ mod tests {
             parse_htpasswd("admin:$2y$05$abc\n\nold:{SHA}xyz\nbroken\n# comment\n");
         assert_eq!(users.len(), 1);
         assert_eq!(users["admin"], "$2y$05$abc");
-        assert_eq!(problems.len(), 2);
+        assert_eq!(
+            problems,
+            [
+                HtpasswdProblem::NotBcrypt {
+                    line: 3,
+                    user: "old".into()
+                },
+                HtpasswdProblem::Malformed { line: 4 },
+            ]
+        );
+        assert_eq!(
+            problems.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            [
+                "line 3: user \"old\" does not have a bcrypt hash",
+                "line 4: expected user:hash"
+            ]
+        );
     }
 
     #[test]

@@ -17,9 +17,22 @@ use serde_json::{Map, Value, json};
 
 use super::Identity;
 use crate::api::error::ApiError;
-use crate::keystone::{TokenInfo, TokenValidator, ValidatorSettings, http_client};
-use crate::policy::PolicyStore;
+use crate::keystone::{
+    KeystoneConfigError, TokenInfo, TokenValidator, ValidatorSettings, http_client,
+};
+use crate::policy::{PolicyLoadError, PolicyStore};
 use inspector_core::conf::Config;
+
+/// Why Keystone authentication cannot be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum KeystoneAuthError {
+    #[error(transparent)]
+    Config(#[from] KeystoneConfigError),
+    #[error(transparent)]
+    Policy(#[from] PolicyLoadError),
+    #[error("www_authenticate_uri {0:?} is not a valid header value")]
+    InvalidChallengeUri(String),
+}
 
 /// Keystone authentication with oslo.policy authorization.
 pub struct KeystoneAuth {
@@ -44,7 +57,7 @@ impl KeystoneAuth {
     pub fn from_config(
         config: &Config,
         config_dirs: &[std::path::PathBuf],
-    ) -> Result<Self, String> {
+    ) -> Result<Self, KeystoneAuthError> {
         let c = &config.keystone_authtoken;
         let validator = TokenValidator::new(http_client(c)?, ValidatorSettings::from_config(c)?);
         let policy = PolicyStore::new(&config.oslo_policy, config_dirs)?;
@@ -69,10 +82,10 @@ impl KeystoneAuth {
         www_authenticate_uri: &str,
         service_token_roles: Vec<String>,
         service_token_roles_required: bool,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, KeystoneAuthError> {
         let challenge = HeaderValue::from_str(&format!("Keystone uri=\"{www_authenticate_uri}\""))
             .map_err(|_| {
-                format!("www_authenticate_uri {www_authenticate_uri:?} is not a valid header value")
+                KeystoneAuthError::InvalidChallengeUri(www_authenticate_uri.to_string())
             })?;
         Ok(Self {
             validator,

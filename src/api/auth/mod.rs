@@ -16,8 +16,8 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 
-pub use basic::{BasicAuth, parse_htpasswd};
-pub use keystone::KeystoneAuth;
+pub use basic::{BasicAuth, HtpasswdProblem, HtpasswdUnreadable, parse_htpasswd};
+pub use keystone::{KeystoneAuth, KeystoneAuthError};
 
 /// How requests are authenticated, from `[DEFAULT] auth_strategy`.
 pub enum Authenticator {
