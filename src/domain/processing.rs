@@ -181,10 +181,7 @@ impl Processing {
         self.run_post_hooks(node_info, data).await?;
         self.save_data(&node_info.uuid, true, &without_logs(data))
             .await;
-        self.lifecycle
-            .sync_pxe_filter()
-            .await
-            .map_err(Error::unavailable)?;
+        self.lifecycle.sync_pxe_filter().await?;
         self.run_rules(node_info, data).await?;
         Ok(!keep_power_on && self.config.processing.power_off)
     }

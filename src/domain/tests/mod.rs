@@ -366,7 +366,7 @@ async fn the_pxe_filter_reads_the_nodes_under_introspection_and_ironics_ports() 
     );
     bench.ironic.set_down(true);
     let err = inputs.ironic_ports().await.expect_err("Ironic down");
-    assert!(err.contains("unreachable"), "{err}");
+    assert!(err.to_string().contains("unreachable"), "{err}");
 }
 
 /// The MAC of the port [`Bench::node_with_port`] gives its node.
