@@ -57,3 +57,26 @@ async fn without_a_node_not_found_hook_an_unknown_machine_is_not_enrolled() {
     assert!(bench.ironic.calls_of(Op::CreateNode).is_empty());
     assert!(bench.ironic.list_all().is_empty());
 }
+
+#[tokio::test]
+async fn a_node_not_found_hook_that_finds_nothing_is_a_failure_line_of_the_400() {
+    for (hook, line) in [
+        ("example", "Node not found hook returned nothing"),
+        (
+            "nonsense",
+            "Node not found hook failed: unknown hook nonsense",
+        ),
+    ] {
+        let bench = bench_with(|c| c.processing.node_not_found_hook = Some(hook.into())).await;
+        let err = bench
+            .callback(document(NEW_MAC, NEW_MAC_2))
+            .await
+            .expect_err("nothing found");
+        assert_eq!(err.kind, crate::domain::ErrorKind::BadRequest);
+        assert_eq!(
+            err.message,
+            format!("The following failures happened during running pre-processing hooks:\n{line}")
+        );
+        assert!(bench.ironic.list_all().is_empty());
+    }
+}
