@@ -1,7 +1,10 @@
-//! Edge cases of start, abort and the timeout sweep against the in-memory
-//! Ironic and a clock that only moves when told; the node cache is the real
-//! SQLite store on a temporary file. No test bed: these run under plain
-//! `cargo test`, in milliseconds.
+//! Edge cases of the flows against the in-memory Ironic and a clock that
+//! only moves when told; the node cache is the real SQLite store on a
+//! temporary file. No test bed: these run under plain `cargo test`, in
+//! milliseconds (reapply of a busy node waits its 2 s patience).
+//!
+//! Start, abort and the timeout sweep are here; the callback, rules,
+//! reapply, discovery, and statuses with the clean-up have a file each.
 
 use std::sync::Arc;
 use std::time::Duration;
