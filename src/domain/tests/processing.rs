@@ -224,3 +224,40 @@ async fn a_callback_for_a_node_still_starting_fails_it_and_is_refused() {
     assert_eq!(bench.failed_with(&uuid).await, err.message);
     assert!(bench.ironic.calls_of(Op::PatchNode).is_empty());
 }
+
+#[tokio::test]
+async fn with_store_data_database_both_documents_are_stored_without_the_logs() {
+    let bench = bench_with(|c| {
+        c.processing.store_data = inspector_core::conf::StoreData::Database;
+    })
+    .await;
+    let uuid = bench.node_with_port();
+    bench.start_unmanaged(&uuid).await;
+    let mut data = document(PXE_MAC, SECOND_MAC);
+    data.insert(
+        "logs".into(),
+        json!("H4sIAAAAAAAAA+3BAQ0AAADCoPdPbQ8HFAAAAAAAAAAA"),
+    );
+    bench.callback(data).await.expect("processed");
+    let mut stored = Vec::new();
+    for processed in [false, true] {
+        let text = bench
+            .inspector
+            .statuses()
+            .introspection_data(&uuid, processed)
+            .await
+            .expect("stored");
+        stored.push(serde_json::from_str::<serde_json::Value>(&text).unwrap());
+    }
+    let [unprocessed, processed] = <[_; 2]>::try_from(stored).unwrap();
+    assert_eq!(unprocessed.get("logs"), None);
+    assert_eq!(processed.get("logs"), None);
+    assert_eq!(
+        unprocessed["inventory"]["memory"]["physical_mb"],
+        json!(12288)
+    );
+    assert_eq!(unprocessed.get("memory_mb"), None);
+    // The hooks' results are in the processed document only.
+    assert_eq!(processed["memory_mb"], json!(12288));
+    assert_eq!(processed["local_gb"], json!(999));
+}
