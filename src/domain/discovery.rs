@@ -167,24 +167,31 @@ impl Discovery {
         Ok(Some((record, lock)))
     }
 
-    /// Runs `[processing] node_not_found_hook`; the error is the failure line.
+    /// Runs `[processing] node_not_found_hook`; the error's message is the
+    /// failure line.
     pub(crate) async fn node_not_found_hook(
         &self,
         hook: &str,
         data: &mut Data,
         attrs: &LookupAttributes,
-    ) -> std::result::Result<(NodeRecord, NodeLock), String> {
+    ) -> Result<(NodeRecord, NodeLock)> {
+        const RETURNED_NOTHING: &str = "Node not found hook returned nothing";
         match hook {
             "enroll" => match self.enroll(data, attrs).await {
                 Ok(Some(found)) => Ok(found),
-                Ok(None) => Err("Node not found hook returned nothing".into()),
-                Err(e) => Err(format!("Node not found hook failed: {}", e.message)),
+                Ok(None) => Err(Error::bad_request(RETURNED_NOTHING)),
+                Err(e) => Err(Error::new(
+                    e.kind,
+                    format!("Node not found hook failed: {}", e.message),
+                )),
             },
             "example" => {
                 tracing::info!("example node_not_found_hook called");
-                Err("Node not found hook returned nothing".into())
+                Err(Error::bad_request(RETURNED_NOTHING))
             }
-            other => Err(format!("Node not found hook failed: unknown hook {other}")),
+            other => Err(Error::bad_request(format!(
+                "Node not found hook failed: unknown hook {other}"
+            ))),
         }
     }
 

@@ -2,6 +2,7 @@
 //! is; the HTTP layer maps the kind to a status code.
 
 use crate::ironic::IronicError;
+use crate::pxe_filter::PxeFilterError;
 use crate::store::StoreError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +45,14 @@ impl Error {
     }
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Internal, message)
+    }
+}
+
+/// The PXE filter could not be brought in line: whatever failed (a command,
+/// the hosts directory, the cache) keeps its message.
+impl From<PxeFilterError> for Error {
+    fn from(err: PxeFilterError) -> Self {
+        Error::unavailable(err.to_string())
     }
 }
 

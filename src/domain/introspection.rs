@@ -219,10 +219,7 @@ impl Introspection {
                 .add_attributes(uuid, "mac", &macs)
                 .await?;
             tracing::info!(node = uuid, macs = ?macs, "allowing these MACs to PXE boot");
-            self.lifecycle
-                .sync_pxe_filter()
-                .await
-                .map_err(Error::unavailable)?;
+            self.lifecycle.sync_pxe_filter().await?;
         }
         let has_attributes = !self
             .lifecycle

@@ -12,7 +12,7 @@ use super::locks::{NodeLock, NodeLocks};
 use super::{API_IRONIC_PATIENCE, Error, Result};
 use crate::clock::Clock;
 use crate::ironic::IronicApi;
-use crate::pxe_filter::PxeFilter;
+use crate::pxe_filter::{PxeFilter, PxeFilterError};
 use crate::store::{NodeRecord, Store, StoreError, StoreFuture};
 
 /// The component every flow holds (behind an `Arc`) for what they share.
@@ -94,11 +94,8 @@ impl Lifecycle {
 
     /// Brings the PXE filter in line with Ironic's ports and the nodes under
     /// introspection.
-    pub(crate) async fn sync_pxe_filter(&self) -> std::result::Result<(), String> {
-        self.pxe
-            .sync(&super::pxe_inputs::PxeInputs(self))
-            .await
-            .map_err(|e| e.to_string())
+    pub(crate) async fn sync_pxe_filter(&self) -> std::result::Result<(), PxeFilterError> {
+        self.pxe.sync(&super::pxe_inputs::PxeInputs(self)).await
     }
 
     /// Sets the PXE filter up and applies a first sync (service start).

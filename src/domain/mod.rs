@@ -124,8 +124,8 @@ impl Inspector {
 
     /// Brings the PXE filter in line with Ironic's ports and the nodes under
     /// introspection.
-    pub async fn sync_pxe_filter(&self) -> std::result::Result<(), String> {
-        self.lifecycle.sync_pxe_filter().await
+    pub async fn sync_pxe_filter(&self) -> Result<()> {
+        Ok(self.lifecycle.sync_pxe_filter().await?)
     }
 
     /// Sets the PXE filter up and applies a first sync (service start).

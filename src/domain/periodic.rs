@@ -65,12 +65,7 @@ impl Periodic {
                 "PXE filter sync",
                 move || {
                     let this = this.clone();
-                    async move {
-                        this.lifecycle
-                            .sync_pxe_filter()
-                            .await
-                            .map_err(Error::unavailable)
-                    }
+                    async move { Ok(this.lifecycle.sync_pxe_filter().await?) }
                 },
             );
         }

@@ -72,7 +72,7 @@ impl Processing {
         let found = match self.find_node_for(&mut data).await {
             Ok(found) => Some(found),
             Err(failure) => {
-                failures.push(failure);
+                failures.push(failure.message);
                 None
             }
         };
@@ -181,10 +181,7 @@ impl Processing {
         self.run_post_hooks(node_info, data).await?;
         self.save_data(&node_info.uuid, true, &without_logs(data))
             .await;
-        self.lifecycle
-            .sync_pxe_filter()
-            .await
-            .map_err(Error::unavailable)?;
+        self.lifecycle.sync_pxe_filter().await?;
         self.run_rules(node_info, data).await?;
         Ok(!keep_power_on && self.config.processing.power_off)
     }
@@ -305,11 +302,9 @@ impl Processing {
     }
 
     /// Cache lookup by BMC addresses and MACs, then the fallbacks (active
-    /// node, discovery). The error is a failure line for the 400 message.
-    async fn find_node_for(
-        &self,
-        data: &mut Data,
-    ) -> std::result::Result<(NodeRecord, NodeLock), String> {
+    /// node, discovery). The error's message is a failure line for the 400
+    /// message.
+    async fn find_node_for(&self, data: &mut Data) -> Result<(NodeRecord, NodeLock)> {
         let attrs = lookup_attributes(data);
         match find_node(&self.lifecycle, &attrs.bmc_addresses, &attrs.macs).await {
             Ok(found) => Ok(found),
@@ -318,18 +313,21 @@ impl Processing {
                     match self.discovery.record_active_node(&attrs).await {
                         Ok(Some(found)) => return Ok(found),
                         Ok(None) => {}
-                        Err(e) => return Err(e.message),
+                        Err(e) => return Err(e),
                     }
                 }
                 match self.config.processing.node_not_found_hook.as_deref() {
-                    None => Err(format!(
+                    None => Err(Error::bad_request(format!(
                         "Look up error: {}",
                         LookupFailure::NotFound.message()
-                    )),
+                    ))),
                     Some(hook) => self.discovery.node_not_found_hook(hook, data, &attrs).await,
                 }
             }
-            Err(other) => Err(format!("Look up error: {}", other.message())),
+            Err(other) => Err(Error::bad_request(format!(
+                "Look up error: {}",
+                other.message()
+            ))),
         }
     }
 }

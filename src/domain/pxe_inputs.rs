@@ -2,7 +2,7 @@
 //! the node cache and every port from Ironic (background budget).
 
 use super::lifecycle::Lifecycle;
-use crate::pxe_filter::{InputFuture, IronicPort, SyncInputs};
+use crate::pxe_filter::{InputFuture, IronicPort, PortsUnavailable, SyncInputs};
 
 pub(super) struct PxeInputs<'a>(pub(super) &'a Lifecycle);
 
@@ -15,14 +15,14 @@ impl SyncInputs for PxeInputs<'_> {
         Box::pin(async move { Ok(self.0.store().active_macs().await?) })
     }
 
-    fn ironic_ports(&self) -> InputFuture<'_, Result<Vec<IronicPort>, String>> {
+    fn ironic_ports(&self) -> InputFuture<'_, Result<Vec<IronicPort>, PortsUnavailable>> {
         Box::pin(async move {
             let ports = self
                 .0
                 .ironic()
                 .all_ports()
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| PortsUnavailable(Box::new(e)))?;
             Ok(ports
                 .iter()
                 .map(|p| IronicPort {

@@ -91,7 +91,7 @@ fn to_record(definition: RuleDefinition, created_at: time::PrimitiveDateTime) ->
 
 /// Converts a stored rule into the core's definitions; a row upstream could
 /// not have written (unknown operator) fails the rule rather than the service.
-fn definition(rule: &RuleRecord) -> std::result::Result<RuleDefinition, String> {
+fn definition(rule: &RuleRecord) -> Result<RuleDefinition> {
     use inspector_core::rules::{ActionDef, ActionKind, ConditionDef, ConditionOp, Multiple};
     let conditions = rule
         .conditions
@@ -99,26 +99,26 @@ fn definition(rule: &RuleRecord) -> std::result::Result<RuleDefinition, String> 
         .map(|c| {
             Ok(ConditionDef {
                 op: ConditionOp::from_name(&c.op)
-                    .ok_or_else(|| format!("unknown condition {:?}", c.op))?,
+                    .ok_or_else(|| Error::internal(format!("unknown condition {:?}", c.op)))?,
                 field: c.field.clone(),
                 multiple: Multiple::from_name(&c.multiple)
-                    .ok_or_else(|| format!("unknown multiple {:?}", c.multiple))?,
+                    .ok_or_else(|| Error::internal(format!("unknown multiple {:?}", c.multiple)))?,
                 invert: c.invert,
                 params: c.params.clone(),
             })
         })
-        .collect::<std::result::Result<Vec<_>, String>>()?;
+        .collect::<Result<Vec<_>>>()?;
     let actions = rule
         .actions
         .iter()
         .map(|a| {
             Ok(ActionDef {
                 action: ActionKind::from_name(&a.action)
-                    .ok_or_else(|| format!("unknown action {:?}", a.action))?,
+                    .ok_or_else(|| Error::internal(format!("unknown action {:?}", a.action)))?,
                 params: a.params.clone(),
             })
         })
-        .collect::<std::result::Result<Vec<_>, String>>()?;
+        .collect::<Result<Vec<_>>>()?;
     Ok(RuleDefinition {
         uuid: Some(rule.uuid.clone()),
         description: rule.description.clone(),

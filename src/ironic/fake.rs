@@ -151,6 +151,20 @@ impl FakeIronic {
         uuid
     }
 
+    /// Deletes the node and its ports, as an operator would in Ironic.
+    pub fn remove_node(&self, uuid: &str) {
+        let mut state = self.state();
+        state.nodes.remove(uuid);
+        state
+            .ports
+            .retain(|p| p["node_uuid"].as_str() != Some(uuid));
+    }
+
+    /// Every node document, by UUID.
+    pub fn list_all(&self) -> Vec<Value> {
+        self.state().nodes.values().cloned().collect()
+    }
+
     pub fn node(&self, uuid: &str) -> Option<Node> {
         self.state().nodes.get(uuid).cloned().map(Node)
     }

@@ -28,6 +28,12 @@ pub enum PxeFilterError {
     Inputs(anyhow::Error),
 }
 
+/// Ironic's ports could not be listed for a sync, shown as the cause says;
+/// the sync is skipped rather than failed.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct PortsUnavailable(pub Box<dyn std::error::Error + Send + Sync>);
+
 /// The dnsmasq hosts directory (`[dnsmasq_pxe_filter] dhcp_hostsdir`) could
 /// not be used.
 #[derive(Debug, thiserror::Error)]

@@ -38,7 +38,7 @@ use inspector_core::pxe::iptables::Rules;
 use inspector_core::pxe::{MacSets, Policy, PortAddress, command, eoib, mac_sets};
 
 use dnsmasq::DnsmasqFilter;
-pub use error::{HostsDirError, PxeFilterError};
+pub use error::{HostsDirError, PortsUnavailable, PxeFilterError};
 use iptables::IptablesFilter;
 use runner::CommandRunner;
 
@@ -68,7 +68,7 @@ pub trait SyncInputs: Send + Sync {
     /// The MACs of the nodes under introspection.
     fn active_macs(&self) -> InputFuture<'_, anyhow::Result<Vec<String>>>;
     /// Every port Ironic has; `Err` says why Ironic could not be asked.
-    fn ironic_ports(&self) -> InputFuture<'_, Result<Vec<IronicPort>, String>>;
+    fn ironic_ports(&self) -> InputFuture<'_, Result<Vec<IronicPort>, PortsUnavailable>>;
 }
 
 enum Driver {

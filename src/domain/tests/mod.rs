@@ -1,7 +1,10 @@
-//! Edge cases of start, abort and the timeout sweep against the in-memory
-//! Ironic and a clock that only moves when told; the node cache is the real
-//! SQLite store on a temporary file. No test bed: these run under plain
-//! `cargo test`, in milliseconds.
+//! Edge cases of the flows against the in-memory Ironic and a clock that
+//! only moves when told; the node cache is the real SQLite store on a
+//! temporary file. No test bed: these run under plain `cargo test`, in
+//! milliseconds (reapply of a busy node waits its 2 s patience).
+//!
+//! Start, abort and the timeout sweep are here; the callback, rules,
+//! reapply, discovery, and statuses with the clean-up have a file each.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,10 +29,22 @@ struct Bench {
     _dir: TempDir,
 }
 
+mod discovery;
+mod processing;
+mod reapply;
+mod rules;
+mod statuses;
+
 async fn bench() -> Bench {
+    bench_with(|_| {}).await
+}
+
+/// A bench whose configuration `configure` adjusts.
+async fn bench_with(configure: impl FnOnce(&mut Config)) -> Bench {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = Config::default();
     config.pxe_filter.driver = PxeDriver::Noop;
+    configure(&mut config);
     let url = format!(
         "sqlite:///{}",
         dir.path().join("inspector.sqlite").display()
@@ -354,5 +369,82 @@ async fn the_pxe_filter_reads_the_nodes_under_introspection_and_ironics_ports() 
     );
     bench.ironic.set_down(true);
     let err = inputs.ironic_ports().await.expect_err("Ironic down");
-    assert!(err.contains("unreachable"), "{err}");
+    assert!(err.to_string().contains("unreachable"), "{err}");
+}
+
+/// The MAC of the port [`Bench::node_with_port`] gives its node.
+const PXE_MAC: &str = "52:54:00:12:34:56";
+/// A second NIC of the same machine, with no port in Ironic.
+const SECOND_MAC: &str = "52:54:00:ab:cd:ef";
+
+/// A ramdisk document of a machine booted from `pxe_mac` with one more NIC
+/// (`second_mac`): 4 CPUs, 12 GiB of memory, a 1000 GiB root disk.
+fn document(pxe_mac: &str, second_mac: &str) -> inspector_core::hooks::Data {
+    let gib = 1024u64 * 1024 * 1024;
+    let doc = json!({
+        "boot_interface": format!("01-{}", pxe_mac.replace(':', "-")),
+        "inventory": {
+            "interfaces": [
+                {"name": "eth0", "mac_address": pxe_mac, "ipv4_address": "192.0.2.10"},
+                {"name": "eth1", "mac_address": second_mac, "ipv4_address": "192.0.2.11"}
+            ],
+            "disks": [{"name": "/dev/sda", "model": "Big Disk", "size": 1000 * gib}],
+            "cpu": {"count": 4, "architecture": "x86_64"},
+            "memory": {"physical_mb": 12288},
+            "bmc_address": "192.0.2.200"
+        },
+        "root_disk": {"name": "/dev/sda", "model": "Big Disk", "size": 1000 * gib},
+        "error": null
+    });
+    match doc {
+        serde_json::Value::Object(map) => map,
+        _ => unreachable!("a JSON object"),
+    }
+}
+
+impl Bench {
+    /// Posts the ramdisk document and waits for the background steps.
+    async fn callback(&self, data: inspector_core::hooks::Data) -> super::Result<String> {
+        let result = self.inspector.processing().process(data).await;
+        self.settle().await;
+        result
+    }
+
+    /// The node's ports in the fake Ironic, MACs sorted.
+    async fn port_macs(&self, uuid: &str) -> Vec<String> {
+        let mut macs: Vec<String> = self
+            .ironic
+            .node_ports(uuid)
+            .await
+            .expect("ports")
+            .iter()
+            .map(|p| p.address().to_string())
+            .collect();
+        macs.sort();
+        macs
+    }
+
+    /// The node as the fake Ironic has it.
+    fn ironic_node(&self, uuid: &str) -> serde_json::Value {
+        self.ironic.node(uuid).expect("in Ironic").0
+    }
+
+    /// Calls that changed something in Ironic.
+    fn changes(&self) -> Vec<crate::ironic::fake::Call> {
+        self.ironic
+            .calls()
+            .into_iter()
+            .filter(|c| {
+                !matches!(
+                    c.op,
+                    Op::GetNode
+                        | Op::ValidateNode
+                        | Op::NodePorts
+                        | Op::AllPorts
+                        | Op::PortsByAddress
+                        | Op::ListNodes
+                )
+            })
+            .collect()
+    }
 }

@@ -1,0 +1,92 @@
+//! Introspection rules run at the end of processing.
+
+use inspector_core::state::State;
+use serde_json::{Value, json};
+
+use super::{Bench, PXE_MAC, SECOND_MAC, bench, document};
+use crate::ironic::fake::Op;
+
+impl Bench {
+    async fn add_rule(&self, rule: Value) {
+        self.inspector.rules().create(&rule).await.expect("rule");
+    }
+
+    /// Starts the node of [`Bench::node_with_port`] and posts its document.
+    async fn introspect(&self) -> (String, crate::domain::Result<String>) {
+        let uuid = self.node_with_port();
+        self.start_unmanaged(&uuid).await;
+        let result = self.callback(document(PXE_MAC, SECOND_MAC)).await;
+        (uuid, result)
+    }
+}
+
+#[tokio::test]
+async fn a_rule_whose_conditions_match_sets_the_attribute_on_the_node() {
+    let bench = bench().await;
+    bench
+        .add_rule(json!({
+            "description": "big memory",
+            "conditions": [
+                {"op": "eq", "field": "memory_mb", "value": 12288},
+                {"op": "eq", "field": "node://properties.cpus", "value": "4"}
+            ],
+            "actions": [{"action": "set-attribute", "path": "/extra/class", "value": "large"}]
+        }))
+        .await;
+    bench
+        .add_rule(json!({
+            "description": "small memory",
+            "conditions": [{"op": "lt", "field": "memory_mb", "value": 1024}],
+            "actions": [{"action": "set-attribute", "path": "/extra/small", "value": true}]
+        }))
+        .await;
+    let (uuid, result) = bench.introspect().await;
+    result.expect("processed");
+    assert_eq!(bench.state(&uuid).await, State::Finished);
+    assert_eq!(bench.ironic_node(&uuid)["extra"], json!({"class": "large"}));
+}
+
+#[tokio::test]
+async fn a_rule_of_another_scope_is_skipped() {
+    let bench = bench().await;
+    bench
+        .add_rule(json!({
+            "scope": "rack-7",
+            "conditions": [],
+            "actions": [{"action": "set-attribute", "path": "/extra/rack", "value": 7}]
+        }))
+        .await;
+    let (uuid, result) = bench.introspect().await;
+    result.expect("processed");
+    assert_eq!(bench.ironic_node(&uuid)["extra"], json!({}));
+
+    // The same rule applies to a node of that scope.
+    let scoped = bench
+        .ironic
+        .add_node(json!({"properties": {"inspection_scope": "rack-7"}}));
+    bench.ironic.add_port(&scoped, "52:54:00:00:00:07");
+    bench.start_unmanaged(&scoped).await;
+    bench
+        .callback(document("52:54:00:00:00:07", "52:54:00:00:00:08"))
+        .await
+        .expect("processed");
+    assert_eq!(bench.ironic_node(&scoped)["extra"], json!({"rack": 7}));
+}
+
+#[tokio::test]
+async fn a_failing_rule_action_fails_the_node_with_its_message() {
+    let bench = bench().await;
+    bench
+        .add_rule(json!({
+            "conditions": [{"op": "ge", "field": "cpus", "value": 1}],
+            "actions": [{"action": "fail", "message": "refused by rule"}]
+        }))
+        .await;
+    let (uuid, result) = bench.introspect().await;
+    let err = result.expect_err("rule failed");
+    assert_eq!(err.message, "refused by rule");
+    assert_eq!(bench.failed_with(&uuid).await, "refused by rule");
+    // The hooks' patch went to Ironic before the rules ran; no power-off.
+    assert_eq!(bench.ironic.calls_of(Op::PatchNode).len(), 1);
+    assert!(bench.ironic.calls_of(Op::SetPowerState).is_empty());
+}
