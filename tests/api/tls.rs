@@ -385,3 +385,76 @@ async fn sighup_reloads_the_certificate_and_keeps_open_connections() {
     assert_eq!(peer_certificate(&open), first);
     assert!(served.log_text().contains("reloaded the TLS certificate"));
 }
+
+/// python-ironic-inspector-client through the `openstack` CLI, over HTTPS.
+async fn openstack_over_https(
+    port: u16,
+    cacert: Option<&Path>,
+    args: &[&str],
+) -> std::process::Output {
+    let venv = crate::bed::env("INSPECTOR_TEST_VENV");
+    let mut command = tokio::process::Command::new(format!("{venv}/bin/openstack"));
+    if let Some(cacert) = cacert {
+        command.arg("--os-cacert").arg(cacert);
+    }
+    command
+        .arg("--inspector-url")
+        .arg(format!("https://127.0.0.1:{port}"))
+        .args(["baremetal", "introspection"])
+        .args(args)
+        .env("OS_AUTH_TYPE", "none")
+        .env("OS_ENDPOINT", "http://127.0.0.1:9")
+        .env("no_proxy", "127.0.0.1")
+        .output()
+        .await
+        .expect("openstack CLI in the test venv")
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(bed_venv),
+    ignore = "needs the test bed (venv-ironic): run scripts/test.sh"
+)]
+async fn the_cli_manages_rules_over_https_with_the_ca_file() {
+    let pki = Pki::new();
+    let port = free_port();
+    let config = write_config(pki.dir.path(), port, &pki.ssl_section(""));
+    let _served = serve_tls(&config, port, &https_client(&pki, None)).await;
+    let rules = pki.path("rules.json");
+    std::fs::write(
+        &rules,
+        r#"[{"description": "over https", "actions": [{"action": "fail", "message": "x"}]}]"#,
+    )
+    .unwrap();
+    let ca = pki.path("ca.pem");
+
+    let imported = openstack_over_https(
+        port,
+        Some(&ca),
+        &["rule", "import", rules.to_str().unwrap()],
+    )
+    .await;
+    assert!(
+        imported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
+    let listed = openstack_over_https(port, Some(&ca), &["rule", "list", "-f", "json"]).await;
+    let stdout = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    let listed: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(listed[0]["Description"], "over https", "{listed}");
+
+    // Without the CA the client refuses the server's certificate.
+    let untrusted = openstack_over_https(port, None, &["rule", "list"]).await;
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&untrusted.stdout),
+        String::from_utf8_lossy(&untrusted.stderr)
+    );
+    assert!(said.contains("CERTIFICATE_VERIFY_FAILED"), "{said}");
+}
