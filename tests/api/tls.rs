@@ -458,3 +458,33 @@ async fn the_cli_manages_rules_over_https_with_the_ca_file() {
     );
     assert!(said.contains("CERTIFICATE_VERIFY_FAILED"), "{said}");
 }
+
+#[tokio::test]
+#[cfg_attr(
+    not(bed_venv),
+    ignore = "needs the test bed (venv-ironic): run scripts/test.sh"
+)]
+async fn openstacksdk_talks_https_with_the_ca_file() {
+    let pki = Pki::new();
+    let port = free_port();
+    let config = write_config(pki.dir.path(), port, &pki.ssl_section(""));
+    let _served = serve_tls(&config, port, &https_client(&pki, None)).await;
+    let script = r#"
+import json, sys, uuid
+import openstack
+conn = openstack.connection.Connection(auth_type="none", cacert=sys.argv[2],
+    baremetal_introspection_endpoint_override=sys.argv[1])
+bi = conn.baremetal_introspection
+rule = bi.create_introspection_rule(uuid=str(uuid.uuid4()), actions=[{"action": "fail", "message": "x"}], description="sdk over https")
+print(json.dumps({"rules": [r.description for r in bi.introspection_rules()]}))
+"#;
+    let printed = crate::clients::run_python(
+        script,
+        &[
+            format!("https://127.0.0.1:{port}"),
+            pki.path("ca.pem").display().to_string(),
+        ],
+    )
+    .await;
+    assert_eq!(printed, serde_json::json!({"rules": ["sdk over https"]}));
+}
