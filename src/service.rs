@@ -84,11 +84,6 @@ pub async fn build_with_config_dirs(
     config: Config,
     config_dirs: &[std::path::PathBuf],
 ) -> anyhow::Result<(AppState, Arc<Inspector>)> {
-    if config.default.use_ssl {
-        bail!(
-            "[DEFAULT] use_ssl is not supported: terminate TLS in a reverse proxy in front of inspector"
-        );
-    }
     let store = open_store(&config).await?;
     let report = store
         .upgrade()
@@ -127,6 +122,8 @@ pub async fn build_with_config_dirs(
 
 pub enum Bound {
     Tcp(TcpListener),
+    /// `[DEFAULT] use_ssl`: TCP with TLS handshakes done before axum sees the connection.
+    Tls(crate::tls::server::TlsListener),
     #[cfg(unix)]
     Unix(tokio::net::UnixListener, std::path::PathBuf),
 }
@@ -135,6 +132,7 @@ impl Bound {
     pub fn local_addr(&self) -> Option<SocketAddr> {
         match self {
             Bound::Tcp(l) => l.local_addr().ok(),
+            Bound::Tls(l) => axum::serve::Listener::local_addr(l).ok(),
             #[cfg(unix)]
             Bound::Unix(..) => None,
         }
@@ -142,8 +140,19 @@ impl Bound {
 }
 
 pub async fn bind(config: &Config) -> anyhow::Result<Bound> {
+    // Before binding, so that a bad certificate stops start-up at once.
+    let tls = if config.default.use_ssl {
+        Some(std::sync::Arc::new(crate::tls::server::TlsSettings::load(
+            config,
+        )?))
+    } else {
+        None
+    };
     #[cfg(unix)]
     if let Some(path) = &config.default.listen_unix_socket {
+        if tls.is_some() {
+            bail!("[DEFAULT] use_ssl is not supported with listen_unix_socket");
+        }
         let path = std::path::PathBuf::from(path);
         // A stale socket from a previous run would make bind fail.
         let _ = std::fs::remove_file(&path);
@@ -166,7 +175,15 @@ pub async fn bind(config: &Config) -> anyhow::Result<Bound> {
     let listener = TcpListener::bind(socket)
         .await
         .with_context(|| format!("cannot listen on {socket}"))?;
-    Ok(Bound::Tcp(listener))
+    match tls {
+        Some(tls) => {
+            tls.reload_on_sighup()?;
+            Ok(Bound::Tls(crate::tls::server::TlsListener::new(
+                listener, &tls,
+            )?))
+        }
+        None => Ok(Bound::Tcp(listener)),
+    }
 }
 
 /// Serves until `shutdown` resolves, then lets in-flight work finish.
@@ -196,6 +213,13 @@ pub async fn serve(
         Bound::Tcp(listener) => {
             let address = listener.local_addr()?;
             tracing::info!(%address, "inspector is listening");
+            axum::serve(listener, make_service)
+                .with_graceful_shutdown(shutdown)
+                .await?;
+        }
+        Bound::Tls(listener) => {
+            let address = axum::serve::Listener::local_addr(&listener)?;
+            tracing::info!(%address, "inspector is listening over TLS");
             axum::serve(listener, make_service)
                 .with_graceful_shutdown(shutdown)
                 .await?;

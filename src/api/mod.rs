@@ -63,6 +63,9 @@ pub fn app(state: AppState) -> NormalizePath<Router> {
             .route(&path, get(health::healthcheck))
             .merge(router);
     }
+    if state.inspector().config().default.use_ssl {
+        router = router.layer(axum::Extension(links::DefaultScheme("https")));
+    }
     let router = router.with_state(state);
     NormalizePathLayer::trim_trailing_slash().layer(router)
 }

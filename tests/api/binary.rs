@@ -84,6 +84,12 @@ pub fn run(args: &[&str]) -> (i32, String, String) {
 
 /// Starts `inspector serve` and waits until `GET /v1` answers.
 pub async fn serve(config: &Path, port: u16) -> Served {
+    let url = format!("http://127.0.0.1:{port}/v1");
+    serve_until_answered(config, port, &client(), &url).await
+}
+
+/// Starts `inspector serve` without waiting.
+pub fn spawn(config: &Path, port: u16) -> Served {
     let log = config.with_extension("log");
     let child = Command::new(BINARY)
         .args(["serve", "--config-file", config.to_str().unwrap()])
@@ -91,13 +97,22 @@ pub async fn serve(config: &Path, port: u16) -> Served {
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
-    let mut served = Served { child, port, log };
-    let client = client();
+    Served { child, port, log }
+}
+
+/// Starts `inspector serve` and waits until `client` gets a 200 from `url`.
+pub async fn serve_until_answered(
+    config: &Path,
+    port: u16,
+    client: &reqwest::Client,
+    url: &str,
+) -> Served {
+    let mut served = spawn(config, port);
     eventually("inspector answers GET /v1", Duration::from_secs(20), || {
         if let Some(status) = served.child.try_wait().unwrap() {
             panic!("inspector exited with {status}: {}", served.log_text());
         }
-        let (answer, log) = (client.get(served.url("/v1")).send(), served.log_text());
+        let (answer, log) = (client.get(url).send(), served.log_text());
         async move {
             match answer.await {
                 Ok(r) if r.status() == 200 => Ok(()),

@@ -162,10 +162,16 @@ async fn the_cli_starts_lists_and_shows_statuses() {
 /// Runs a Python script with openstacksdk against the app (its URL is
 /// `sys.argv[1]`); the script prints one JSON document.
 async fn run_sdk_script(app: &TestApp, script: &str) -> Value {
+    run_python(script, &[format!("http://{}", app.addr)]).await
+}
+
+/// Runs a Python script of the venv with `args` as `sys.argv[1..]`; the
+/// script prints one JSON document.
+pub async fn run_python(script: &str, args: &[String]) -> Value {
     let output = Command::new(venv_bin("python"))
         .arg("-c")
         .arg(script)
-        .arg(format!("http://{}", app.addr))
+        .args(args)
         .env("no_proxy", "127.0.0.1")
         .output()
         .await

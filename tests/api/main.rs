@@ -20,5 +20,6 @@ mod pxe;
 mod recording_proxy;
 mod rules;
 mod statuses;
+mod tls;
 mod upstream_db;
 mod versioning;
