@@ -8,7 +8,7 @@
 #                     DHCP client), iptables (iptables, ip6tables,
 #                     iptables-restore) and iproute2 (ip netns); for the
 #                     Debian package check (packaging/deb/test.sh) adduser
-#                     (its postinst) and logrotate; apt-get only runs when
+#                     (its postinst) and logrotate; openssl (the TLS tests make their certificates); apt-get only runs when
 #                     one of them is missing (needs root).
 #   venv-ironic       ironic 39.0.0, ironic-inspector 12.5.0 (the upstream
 #                     service we reimplement), ironic-python-agent 13.0.0,
@@ -50,7 +50,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 
 APT_PACKAGES=(curl procps lshw dmidecode ipmitool pciutils udev usbutils ethtool
               mdadm hdparm smartmontools efibootmgr parted gdisk
-              dnsmasq-base busybox iptables iproute2 adduser logrotate)
+              dnsmasq-base busybox iptables iproute2 adduser logrotate openssl)
 ((WALKTHROUGH_ONLY)) && APT_PACKAGES=(curl procps)
 
 install_apt() {
