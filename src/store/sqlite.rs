@@ -26,8 +26,8 @@ use super::schema::{
 };
 use super::sqlite_read::{ActiveFilter, FIND_RULE, Readers};
 use super::{
-    ListQuery, NodeRecord, Result, RuleRecord, RuleSummary, StoreBackend, StoreError, StoreFuture,
-    StoreOptions,
+    LeaseRecord, ListQuery, NodeRecord, Result, RuleRecord, RuleSummary, StoreBackend, StoreError,
+    StoreFuture, StoreOptions,
 };
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -212,6 +212,123 @@ impl SqliteStore {
 }
 
 impl StoreBackend for SqliteStore {
+    fn acquire_lease<'a>(
+        &'a self,
+        name: &'a str,
+        holder: &'a str,
+        ttl: Duration,
+    ) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let sql = format!(
+                "INSERT INTO inspector_leases (name, holder, expires_at) \
+                 VALUES ($1, $2, strftime('%Y-%m-%d %H:%M:%f', 'now', $3)) \
+                 ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
+                 WHERE inspector_leases.holder = excluded.holder OR inspector_leases.expires_at <= {DB_NOW}"
+            );
+            let done = sqlx::query(AssertSqlSafe(sql))
+                .bind(name)
+                .bind(holder)
+                .bind(ttl_modifier(ttl))
+                .execute(&self.pool)
+                .await?;
+            Ok(done.rows_affected() > 0)
+        })
+    }
+
+    fn renew_leases<'a>(&'a self, holder: &'a str, ttl: Duration) -> StoreFuture<'a, Vec<String>> {
+        Box::pin(async move {
+            let mut tx = self.write_tx().await?;
+            // An expired lease nobody took yet is still ours: the takeover
+            // and this update are serialized by the database.
+            sqlx::query(
+                "UPDATE inspector_leases SET expires_at = strftime('%Y-%m-%d %H:%M:%f', 'now', $2) \
+                 WHERE holder = $1",
+            )
+            .bind(holder)
+            .bind(ttl_modifier(ttl))
+            .execute(&mut *tx)
+            .await?;
+            let names = sqlx::query_scalar(
+                "SELECT name FROM inspector_leases WHERE holder = $1 ORDER BY name",
+            )
+            .bind(holder)
+            .fetch_all(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(names)
+        })
+    }
+
+    fn release_lease<'a>(&'a self, name: &'a str, holder: &'a str) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let done = sqlx::query("DELETE FROM inspector_leases WHERE name = $1 AND holder = $2")
+                .bind(name)
+                .bind(holder)
+                .execute(&self.pool)
+                .await?;
+            Ok(done.rows_affected() > 0)
+        })
+    }
+
+    fn release_all_leases<'a>(&'a self, holder: &'a str) -> StoreFuture<'a, u64> {
+        Box::pin(async move {
+            let done = sqlx::query("DELETE FROM inspector_leases WHERE holder = $1")
+                .bind(holder)
+                .execute(&self.pool)
+                .await?;
+            Ok(done.rows_affected())
+        })
+    }
+
+    fn take_expired_leases<'a>(
+        &'a self,
+        prefix: &'a str,
+        holder: &'a str,
+        ttl: Duration,
+    ) -> StoreFuture<'a, Vec<LeaseRecord>> {
+        Box::pin(async move {
+            let mut tx = self.write_tx().await?;
+            let select = format!(
+                "SELECT name, holder, 1 AS expired FROM inspector_leases \
+                 WHERE substr(name, 1, length($1)) = $1 AND expires_at <= {DB_NOW} ORDER BY name"
+            );
+            let taken = lease_records(
+                sqlx::query(AssertSqlSafe(select))
+                    .bind(prefix)
+                    .fetch_all(&mut *tx)
+                    .await?,
+            )?;
+            for lease in &taken {
+                sqlx::query(
+                    "UPDATE inspector_leases SET holder = $2, \
+                     expires_at = strftime('%Y-%m-%d %H:%M:%f', 'now', $3) WHERE name = $1",
+                )
+                .bind(&lease.name)
+                .bind(holder)
+                .bind(ttl_modifier(ttl))
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(taken)
+        })
+    }
+
+    fn leases<'a>(&'a self, prefix: &'a str) -> StoreFuture<'a, Vec<LeaseRecord>> {
+        Box::pin(async move {
+            let select = format!(
+                "SELECT name, holder, expires_at <= {DB_NOW} AS expired FROM inspector_leases \
+                 WHERE substr(name, 1, length($1)) = $1 ORDER BY name"
+            );
+            lease_records(
+                sqlx::query(AssertSqlSafe(select))
+                    .bind(prefix)
+                    .fetch_all(&self.pool)
+                    .await?,
+            )
+        })
+    }
+
     fn close(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
         Box::pin(async move {
             self.readers.close();
@@ -639,6 +756,26 @@ impl StoreBackend for SqliteStore {
             Ok(())
         })
     }
+}
+
+/// The database's time now, and `ttl` from now, in one text format (so
+/// that they compare as text), millisecond precision.
+const DB_NOW: &str = "strftime('%Y-%m-%d %H:%M:%f', 'now')";
+
+fn ttl_modifier(ttl: Duration) -> String {
+    format!("+{:.3} seconds", ttl.as_secs_f64())
+}
+
+fn lease_records(rows: Vec<sqlx::sqlite::SqliteRow>) -> Result<Vec<LeaseRecord>> {
+    rows.iter()
+        .map(|r| {
+            Ok(LeaseRecord {
+                name: r.try_get("name")?,
+                holder: r.try_get("holder")?,
+                expired: r.try_get::<i64, _>("expired")? != 0,
+            })
+        })
+        .collect()
 }
 
 fn now_utc() -> PrimitiveDateTime {
