@@ -325,7 +325,8 @@ impl NodeLocks {
         let stop = self.inner.renewer.clone();
         let period = self.inner.ttl / 3;
         tokio::spawn(async move {
-            let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+            let mut interval =
+                tokio::time::interval_at(tokio::time::Instant::now() + period, period);
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tokio::select! {
@@ -376,7 +377,10 @@ mod tests {
 
     async fn locks() -> (NodeLocks, tempfile::TempDir) {
         let (store, _, dir) = shared_store().await;
-        (NodeLocks::new(store, "a".into(), Duration::from_secs(30)), dir)
+        (
+            NodeLocks::new(store, "a".into(), Duration::from_secs(30)),
+            dir,
+        )
     }
 
     /// Waits (bounded) until the background releases are done.

@@ -160,12 +160,7 @@ impl Periodic {
             let this = self.clone();
             self.every(Duration::from_secs(period), "timeouts", move || {
                 let this = this.clone();
-                async move {
-                    if this.is_leader() {
-                        this.fail_timed_out().await?;
-                    }
-                    Ok(())
-                }
+                async move { this.fail_timed_out_if_leader().await.map(|_| ()) }
             });
             let this = self.clone();
             self.every(Duration::from_secs(period), "Ironic sync", move || {
@@ -222,6 +217,14 @@ impl Periodic {
                 }
             }
         });
+    }
+
+    /// [`Self::fail_timed_out`] on the leader; nothing elsewhere.
+    pub async fn fail_timed_out_if_leader(&self) -> Result<usize> {
+        if !self.is_leader() {
+            return Ok(0);
+        }
+        self.fail_timed_out().await
     }
 
     /// Fails every running introspection that started more than `timeout`
@@ -303,14 +306,15 @@ impl Periodic {
     /// At start, the nodes a running task held (starting, processing, ...)
     /// that no instance holds the lock of were abandoned by a crash: they
     /// are failed instead of lingering until their timeout. Nodes another
-    /// instance is working on are left alone; the locks of this instance's
-    /// previous life (the same `[DEFAULT] host`) are dead and released
-    /// first. `waiting` nodes keep waiting.
+    /// instance is working on are left alone; the leases of this instance's
+    /// previous life (the same `[DEFAULT] host`, so hosts must differ
+    /// between instances) are dead and released first. `waiting` nodes keep waiting.
     pub async fn recover_interrupted(&self) -> Result<usize> {
         let locks = self.lifecycle.locks();
         let store = self.lifecycle.store();
         let host = host_of(locks.holder());
-        for lease in store.leases(NODE_LEASE_PREFIX).await? {
+        // The leader lease too: a restarted lone instance leads at once.
+        for lease in store.leases("").await? {
             if lease.holder != locks.holder() && host_of(&lease.holder) == host {
                 store.release_lease(&lease.name, &lease.holder).await?;
             }

@@ -29,6 +29,7 @@ struct Bench {
     _dir: TempDir,
 }
 
+mod cluster;
 mod discovery;
 mod processing;
 mod reapply;

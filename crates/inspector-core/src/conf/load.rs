@@ -94,7 +94,10 @@ pub fn load(sources: &[Source]) -> Result<Loaded, Vec<ConfError>> {
     if reader.is_set("DEFAULT", "standalone") && !config.default.standalone {
         coordination_options.push("[DEFAULT] standalone = false".to_string());
     }
-    for (group, name) in [("DEFAULT", "transport_url"), ("coordination", "backend_url")] {
+    for (group, name) in [
+        ("DEFAULT", "transport_url"),
+        ("coordination", "backend_url"),
+    ] {
         if reader.is_set(group, name) {
             coordination_options.push(format!("[{group}] {name}"));
         }
