@@ -25,6 +25,20 @@ const GROUPS: &[(&str, &[&str], bool)] = &[
     ),
     ("bed_venv", &["INSPECTOR_TEST_VENV"], true),
     ("bed_upstream_db", &["INSPECTOR_TEST_UPSTREAM_DB"], true),
+    // Private database servers (scripts/testbed/postgres.sh, mariadb.sh).
+    (
+        "bed_postgres",
+        &[
+            "INSPECTOR_TEST_POSTGRES_URL",
+            "INSPECTOR_TEST_POSTGRES_SOCKET_DIR",
+        ],
+        true,
+    ),
+    (
+        "bed_mysql",
+        &["INSPECTOR_TEST_MYSQL_URL", "INSPECTOR_TEST_MYSQL_SOCKET"],
+        true,
+    ),
     // Root and dnsmasq/iptables, which the test bed's install.sh provides:
     // on with the rest of the bed, or on its own.
     (

@@ -39,7 +39,11 @@ IRONIC32_PORT=$(free_port)
 # the legacy tests start ours on exactly this port.
 LEGACY_INSPECTOR_PORT=$(free_port)
 KEYSTONE_PORT=$(free_port)
+POSTGRES_PORT=$(free_port)
+MARIADB_PORT=$(free_port)
 cleanup() {
+    POSTGRES_PORT=$POSTGRES_PORT scripts/testbed/postgres.sh stop || true
+    MARIADB_PORT=$MARIADB_PORT scripts/testbed/mariadb.sh stop || true
     IRONIC_PORT=$IRONIC_PORT scripts/testbed/ironic.sh stop || true
     IRONIC_PORT=$IRONIC32_PORT scripts/testbed/ironic.sh stop || true
     KEYSTONE_PORT=$KEYSTONE_PORT scripts/testbed/keystone.sh stop || true
@@ -54,6 +58,10 @@ IRONIC_VENV=32 IRONIC_PORT=$IRONIC32_PORT INSPECTOR_URL="http://127.0.0.1:$LEGAC
 step "starting Keystone (Ironic 39.0.0 in its catalog)"
 KEYSTONE_PORT=$KEYSTONE_PORT KEYSTONE_BAREMETAL_URL="http://127.0.0.1:$IRONIC_PORT" scripts/testbed/keystone.sh start
 
+step "starting private PostgreSQL and MariaDB servers"
+POSTGRES_URL="$(POSTGRES_PORT=$POSTGRES_PORT scripts/testbed/postgres.sh start)"
+MARIADB_URL="$(MARIADB_PORT=$MARIADB_PORT scripts/testbed/mariadb.sh start)"
+
 step "building a reference database with the real ironic-inspector 12.5.0"
 UPSTREAM_DB="$TESTBED_DIR/upstream-reference.sqlite"
 rm -f "$UPSTREAM_DB" "$UPSTREAM_DB.json"
@@ -67,6 +75,10 @@ export INSPECTOR_TEST_VENV="$TESTBED_DIR/venv-ironic"
 export INSPECTOR_TEST_UPSTREAM_DB="$UPSTREAM_DB"
 export INSPECTOR_TEST_KEYSTONE_URL="http://127.0.0.1:$KEYSTONE_PORT"
 export INSPECTOR_TEST_KEYSTONE_USERS="$TESTBED_DIR/keystone-$KEYSTONE_PORT/users.json"
+export INSPECTOR_TEST_POSTGRES_URL="$POSTGRES_URL"
+export INSPECTOR_TEST_POSTGRES_SOCKET_DIR="$TESTBED_DIR/postgres-$POSTGRES_PORT/run"
+export INSPECTOR_TEST_MYSQL_URL="$MARIADB_URL"
+export INSPECTOR_TEST_MYSQL_SOCKET="$TESTBED_DIR/mariadb-$MARIADB_PORT/mysqld.sock"
 
 step "the README's walk-through (scripts/demo.sh) against Ironic 39.0.0"
 DEMO_IRONIC_URL="http://127.0.0.1:$IRONIC_PORT" INSPECTOR_BIN=target/debug/inspector scripts/demo.sh

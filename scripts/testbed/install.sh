@@ -8,12 +8,17 @@
 #                     DHCP client), iptables (iptables, ip6tables,
 #                     iptables-restore) and iproute2 (ip netns); for the
 #                     Debian package check (packaging/deb/test.sh) adduser
-#                     (its postinst) and logrotate; openssl (the TLS tests make their certificates); apt-get only runs when
-#                     one of them is missing (needs root).
+#                     (its postinst) and logrotate; openssl (the TLS tests
+#                     make their certificates); postgresql and mariadb-server
+#                     (postgres.sh and mariadb.sh start private servers from
+#                     them; Debian's own instances are not used); apt-get
+#                     only runs when one of them is missing (needs root).
 #   venv-ironic       ironic 39.0.0, ironic-inspector 12.5.0 (the upstream
 #                     service we reimplement), ironic-python-agent 13.0.0,
 #                     python-ironicclient, python-ironic-inspector-client,
-#                     openstacksdk, python-openstackclient; every package
+#                     openstacksdk, python-openstackclient, and the database
+#                     drivers PyMySQL and psycopg2-binary (upstream's
+#                     ironic-inspector-dbsync on MariaDB and PostgreSQL); every package
 #                     pinned by constraints/venv-ironic.txt.
 #   venv-ironic32     ironic 32.1.0 (last release with the 'inspector'
 #                     inspect interface) + python-ironicclient,
@@ -50,7 +55,8 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 
 APT_PACKAGES=(curl procps lshw dmidecode ipmitool pciutils udev usbutils ethtool
               mdadm hdparm smartmontools efibootmgr parted gdisk
-              dnsmasq-base busybox iptables iproute2 adduser logrotate openssl)
+              dnsmasq-base busybox iptables iproute2 adduser logrotate openssl
+              postgresql postgresql-client mariadb-server mariadb-client)
 ((WALKTHROUGH_ONLY)) && APT_PACKAGES=(curl procps)
 
 install_apt() {
@@ -162,7 +168,8 @@ CONSTRAINTS_32="$TESTBED_SCRIPTS/constraints/upper-constraints-stable-2025.2.txt
 make_venv venv-ironic "$CONSTRAINTS_39" \
     "ironic==39.0.0 ironic-inspector==12.5.0 ironic-python-agent==13.0.0" \
     ironic==39.0.0 ironic-inspector==12.5.0 ironic-python-agent==13.0.0 \
-    python-ironicclient python-ironic-inspector-client openstacksdk python-openstackclient &
+    python-ironicclient python-ironic-inspector-client openstacksdk python-openstackclient \
+    PyMySQL psycopg2-binary &
 JOB39=$!
 if ((WALKTHROUGH_ONLY)); then
     wait "$JOB39" || die "venv installation failed (see messages above)"
