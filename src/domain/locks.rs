@@ -83,8 +83,12 @@ impl Drop for NodeLock {
         if !self.may_hold_lease || runtime.is_err() {
             // Without a runtime the process is ending: the lease expires.
             self.locks.lease_done(&self.uuid);
+            // A release still pending keeps the entry: it removes it itself.
+            let pending = guard.as_ref().is_some_and(|r| !r.is_finished());
             drop(guard);
-            self.locks.forget_if_unused(&self.uuid);
+            if !pending {
+                self.locks.forget_if_unused(&self.uuid);
+            }
             return;
         }
         let locks = self.locks.clone();
@@ -108,6 +112,17 @@ impl Drop for NodeLock {
             *guard = Some(runtime.spawn(release));
         }
         drop(guard);
+    }
+}
+
+/// Waits for the last holder's release of the lease. Left in the guard
+/// until done, so that a waiter cancelled meanwhile (a timeout) leaves it
+/// for the next one.
+async fn await_release(guard: &mut EntryGuard) {
+    if let Some(release) = guard.as_mut() {
+        // An error only means the runtime is going away.
+        let _ = release.await;
+        **guard = None;
     }
 }
 
@@ -173,10 +188,8 @@ impl NodeLocks {
 
     /// One try at the lease of a node whose mutex `lock` holds.
     async fn try_lease(&self, lock: &mut NodeLock) -> Result<bool, StoreError> {
-        let pending = lock.guard.as_mut().and_then(|g| g.take());
-        if let Some(release) = pending {
-            // Cancelled only with the runtime.
-            let _ = release.await;
+        if let Some(guard) = lock.guard.as_mut() {
+            await_release(guard).await;
         }
         self.lease_state(&lock.uuid, false);
         // Until the database answers, the lease may be ours.
@@ -302,9 +315,7 @@ impl NodeLocks {
             // the lease meanwhile.
             let mutex = self.entry(uuid);
             if let Ok(mut guard) = mutex.try_lock_owned() {
-                if let Some(release) = guard.take() {
-                    let _ = release.await;
-                }
+                await_release(&mut guard).await;
                 if !self.lease_snapshot().contains_key(*uuid) {
                     self.inner
                         .store

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 
 use crate::bed::{self, Ironic};
-use crate::binary::{Served, free_port, serve};
+use crate::binary::{Served, free_port, run, serve};
 use crate::helpers::eventually;
 use crate::processing::Machine;
 use crate::recording_proxy::RecordingProxy;
@@ -212,6 +212,11 @@ async fn any_instance_serves_any_request() {
         assert!(!notes[0].contains("secret"), "{}", notes[0]);
         assert!(!log.contains("not supported"), "{log}");
     }
+    // `config check` has nothing to warn about either.
+    let config = cluster.dir.path().join("a.conf");
+    let (code, out, err) = run(&["config", "check", "--config-file", config.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(!err.contains("WARNING"), "{err}");
     let leaders = logs
         .iter()
         .filter(|log| log.contains("is now the leader"))
@@ -357,14 +362,15 @@ async fn periodic_tasks_run_once_per_period_across_instances() {
         cluster.start(i, &uuid).await;
         nodes.push(uuid);
     }
-    // Counted over a window of whole periods once every instance runs.
+    // Counted over a window of whole periods once every instance runs: one
+    // instance lists (about 8 times), not three (about 24).
     cluster.proxy.clear();
     let window = Duration::from_secs(8);
     tokio::time::sleep(window).await;
     let listings = cluster.proxy.count("GET /v1/nodes?fields=uuid");
     eprintln!("{listings} Ironic node listings in {window:?} by 3 instances");
     assert!(
-        (6..=10).contains(&listings),
+        (3..=10).contains(&listings),
         "{listings} listings of Ironic nodes in {window:?}: {:?}",
         cluster
             .proxy
