@@ -118,7 +118,7 @@ pub const MIGRATIONS: &[Migration] = &[
             "CREATE TABLE IF NOT EXISTS inspector_leases (
             name VARCHAR(255) NOT NULL PRIMARY KEY,
             holder VARCHAR(255) NOT NULL,
-            expires_at DATETIME NOT NULL)",
+            expires_at TIMESTAMP NOT NULL)",
             "CREATE INDEX IF NOT EXISTS ix_inspector_leases_holder ON inspector_leases (holder)",
         ],
     },
