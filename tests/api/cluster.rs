@@ -33,7 +33,7 @@ fn write_instance_config(dir: &Path, host: &str, port: u16, ironic: &str, extra:
     let path = dir.join(format!("{host}.conf"));
     let text = format!(
         "[DEFAULT]\nhost = {host}\nlisten_address = 127.0.0.1\nlisten_port = {port}\n\
-         auth_strategy = noauth\nintrospection_delay = 0\nlock_lease_time = {LEASE_SECONDS}\n\
+         auth_strategy = noauth\nintrospection_delay = 0\n\
          {extra}\n\
          [database]\nconnection = sqlite:///{db}\n\
          [ironic]\nauth_type = none\nendpoint_override = {ironic}\nretry_interval = 1\n\
@@ -46,14 +46,24 @@ fn write_instance_config(dir: &Path, host: &str, port: u16, ironic: &str, extra:
 }
 
 /// Starts one instance per host, one after the other, all on one SQLite
-/// file; `extra` goes into each one's `[DEFAULT]` (and may open sections).
+/// file, with leases of [`LEASE_SECONDS`]; `extra` goes into each one's
+/// `[DEFAULT]` (and may open sections).
 async fn cluster(hosts: &[&str], extra: &str) -> Cluster {
+    cluster_with_lease(hosts, extra, Some(LEASE_SECONDS)).await
+}
+
+/// [`cluster`] with leases of `lease` seconds, or of the default length.
+async fn cluster_with_lease(hosts: &[&str], extra: &str, lease: Option<u64>) -> Cluster {
     let dir = tempfile::tempdir().unwrap();
     let proxy = RecordingProxy::start(&bed::env("INSPECTOR_TEST_IRONIC_URL")).await;
+    let extra = match lease {
+        Some(seconds) => format!("lock_lease_time = {seconds}\n{extra}"),
+        None => extra.to_string(),
+    };
     let mut instances = Vec::new();
     for host in hosts {
         let port = free_port();
-        let config = write_instance_config(dir.path(), host, port, &proxy.url, extra);
+        let config = write_instance_config(dir.path(), host, port, &proxy.url, &extra);
         instances.push(serve(&config, port).await);
     }
     inspector::tls::install_crypto_provider();
@@ -266,44 +276,73 @@ async fn concurrent_callbacks_across_instances_are_processed_once() {
     assert_eq!(ironic.ports(&uuid).await.len(), 1);
 }
 
-/// An instance killed while it processes a node: once its lock's lease
-/// expires, the leader (another instance) fails the node, saying which
-/// instance was interrupted, and the lock is free for a new introspection.
+/// An instance killed while it processes a node (the leader, `a`): once
+/// its lock's lease expires, the instance that leads next fails the node,
+/// saying which instance was interrupted, and the lock is free for a new
+/// introspection.
 #[tokio::test]
 #[cfg_attr(
     not(bed_ironic),
     ignore = "needs the test bed (Ironic): run scripts/test.sh"
 )]
-async fn sigkill_mid_processing_fails_the_node_on_another_instance() {
+async fn sigkill_of_the_leader_mid_processing_fails_the_node_elsewhere() {
+    kill_mid_processing(Some(LEASE_SECONDS), 0).await;
+}
+
+/// The same with the default lease, killing an instance that does not
+/// lead (`c`): the node is failed, and its lock free, within a minute.
+#[tokio::test]
+#[cfg_attr(
+    not(bed_ironic),
+    ignore = "needs the test bed (Ironic): run scripts/test.sh"
+)]
+async fn sigkill_mid_processing_frees_the_node_within_a_minute_by_default() {
+    kill_mid_processing(None, 2).await;
+}
+
+/// Three instances a, b, c (`a` leads, being the first); the node's
+/// callback goes to `victim`, which is killed while it processes it.
+async fn kill_mid_processing(lease: Option<u64>, victim: usize) {
     let ironic = Ironic::new();
-    let cluster = cluster(&["a", "b", "c"], "").await;
+    let hosts = ["a", "b", "c"];
+    let cluster = cluster_with_lease(&hosts, "", lease).await;
+    let [witness, other] = match victim {
+        0 => [1, 2],
+        1 => [2, 0],
+        _ => [0, 1],
+    };
     let m = Machine::new();
     let uuid = m.node(&ironic).await;
-    cluster.start(1, &uuid).await;
-    // Processing on `a` stops at its first write to the node.
+    cluster.start(witness, &uuid).await;
+    // Processing on the victim stops at its first write to the node.
     let patch = format!("PATCH /v1/nodes/{uuid}");
     cluster.proxy.delay(&patch, Duration::from_secs(120));
-    let stuck = cluster.callback(0, &m.data()).send();
+    let stuck = cluster.callback(victim, &m.data()).send();
     let stuck = tokio::spawn(stuck);
-    eventually("a is processing the node", Duration::from_secs(20), || {
-        std::future::ready(cluster.proxy.count(&patch) > 0)
-    })
+    eventually(
+        "the victim is processing the node",
+        Duration::from_secs(20),
+        || std::future::ready(cluster.proxy.count(&patch) > 0),
+    )
     .await;
-    assert_eq!(cluster.status(1, &uuid).await["state"], "processing");
+    assert_eq!(cluster.status(witness, &uuid).await["state"], "processing");
     let leases = cluster.leases().await;
     let lock = leases
         .iter()
         .find(|l| l.name == format!("node:{uuid}"))
         .expect("the node's lease");
-    assert!(lock.holder.starts_with("a/"), "{leases:?}");
+    assert!(
+        lock.holder.starts_with(&format!("{}/", hosts[victim])),
+        "{leases:?}"
+    );
 
-    cluster.instances[0].signal("KILL");
+    cluster.instances[victim].signal("KILL");
     let killed = Instant::now();
     let status = eventually(
         "the node failed on another instance",
         Duration::from_secs(60),
         || async {
-            let status = cluster.status(2, &uuid).await;
+            let status = cluster.status(other, &uuid).await;
             if status["state"] == "error" {
                 Ok(status)
             } else {
@@ -313,7 +352,7 @@ async fn sigkill_mid_processing_fails_the_node_on_another_instance() {
     )
     .await;
     eprintln!(
-        "node failed {:?} after the SIGKILL (lease {LEASE_SECONDS} s)",
+        "node failed {:?} after the SIGKILL (lock_lease_time {lease:?})",
         killed.elapsed()
     );
     assert_eq!(
@@ -332,8 +371,8 @@ async fn sigkill_mid_processing_fails_the_node_on_another_instance() {
         leases.iter().all(|l| !l.name.starts_with("node:")),
         "{leases:?}"
     );
-    // Free: a new introspection of the node starts, and is processed.
-    cluster.start(2, &uuid).await;
+    // Free: a new introspection of the node starts.
+    cluster.start(other, &uuid).await;
     let logs = cluster.logs();
     assert!(
         logs.iter().any(|l| l.contains("its instance stopped")),
