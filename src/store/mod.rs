@@ -277,9 +277,9 @@ pub trait StoreBackend: Send + Sync {
         ttl: Duration,
     ) -> StoreFuture<'a, bool>;
 
-    /// Extends every unexpired lease of `holder` to `ttl` from now; the names
-    /// it still holds, sorted. A lease missing from the answer was lost
-    /// (expired, and maybe taken over).
+    /// Extends every lease `holder` still holds to `ttl` from now (one that
+    /// expired but that nobody took over included); their names, sorted. A
+    /// lease missing from the answer was lost to another holder.
     fn renew_leases<'a>(&'a self, holder: &'a str, ttl: Duration) -> StoreFuture<'a, Vec<String>>;
 
     /// Gives the lease up if `holder` holds it; whether it did.
