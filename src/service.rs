@@ -27,12 +27,34 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
         .connection
         .as_deref()
         .unwrap_or(DEFAULT_CONNECTION);
-    let options = StoreOptions {
-        max_connections: config.database.max_pool_size.max(2),
-    };
-    store::open(url, &options)
+    store::open(url, &store_options(&config.database))
         .await
-        .with_context(|| format!("cannot open the database {url}"))
+        .with_context(|| {
+            format!(
+                "cannot open the database of [database] connection {}",
+                inspector_core::db_url::mask_password(url)
+            )
+        })
+}
+
+/// The `[database]` pool and retry options, with oslo.db's meaning.
+pub fn store_options(database: &inspector_core::conf::Database) -> StoreOptions {
+    let defaults = StoreOptions::default();
+    StoreOptions {
+        // SQLite needs a writer and a reader at least.
+        max_connections: database.max_pool_size.max(2),
+        max_overflow: database.max_overflow,
+        pool_timeout: database
+            .pool_timeout
+            .map_or(defaults.pool_timeout, |s| Duration::from_secs(s.into())),
+        recycle_after: u64::try_from(database.connection_recycle_time)
+            .ok()
+            .map(Duration::from_secs),
+        // oslo.db: -1 retries forever; 0 still makes the one attempt a
+        // connection needs.
+        connect_attempts: u32::try_from(database.max_retries).ok(),
+        retry_interval: Duration::from_secs(database.retry_interval),
+    }
 }
 
 /// `config_dirs`: where relative `[oslo_policy]` files are looked up first

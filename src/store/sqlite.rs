@@ -16,32 +16,19 @@ use serde_json::Value;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{AssertSqlSafe, Row, Sqlite, Transaction};
+use sqlx::{AssertSqlSafe, Sqlite, Transaction};
 use time::PrimitiveDateTime;
 use uuid::Uuid;
 
-use super::schema::{
-    self, ALEMBIC_HEAD, BASE_DESCRIPTION, BASE_VERSION, MIGRATIONS, MIGRATIONS_TABLE,
-    MigrationReport,
-};
+use super::schema::{MIGRATIONS, MIGRATIONS_TABLE, MigrationReport, SQLITE_BASE};
 use super::sqlite_read::{ActiveFilter, FIND_RULE, Readers};
+use super::upgrade::{self, SchemaDef, SchemaSession};
 use super::{
     ListQuery, NodeRecord, Result, RuleRecord, RuleSummary, StoreBackend, StoreError, StoreFuture,
     StoreOptions,
 };
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-
-impl From<sqlx::Error> for StoreError {
-    fn from(err: sqlx::Error) -> Self {
-        match err {
-            // No connection could be had: the database is out of reach or
-            // every connection is busy for longer than the pool waits.
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) => StoreError::Unavailable(err.into()),
-            other => StoreError::Other(other.into()),
-        }
-    }
-}
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -144,29 +131,6 @@ impl SqliteStore {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 
-    async fn table_exists(tx: &mut Transaction<'static, Sqlite>, name: &str) -> Result<bool> {
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = $1",
-        )
-        .bind(name)
-        .fetch_one(&mut **tx)
-        .await?;
-        Ok(row.try_get::<i64, _>("n")? > 0)
-    }
-
-    async fn alembic_revision(tx: &mut Transaction<'static, Sqlite>) -> Result<Option<String>> {
-        if !Self::table_exists(tx, "alembic_version").await? {
-            return Ok(None);
-        }
-        let row = sqlx::query("SELECT version_num FROM alembic_version")
-            .fetch_optional(&mut **tx)
-            .await?;
-        Ok(match row {
-            Some(r) => Some(r.try_get("version_num")?),
-            None => None,
-        })
-    }
-
     async fn delete_node_rows(tx: &mut Transaction<'static, Sqlite>, uuid: &str) -> Result<()> {
         for sql in [
             "DELETE FROM attributes WHERE node_uuid = $1",
@@ -221,69 +185,8 @@ impl StoreBackend for SqliteStore {
 
     fn upgrade(&self) -> StoreFuture<'_, MigrationReport> {
         Box::pin(async move {
-            let mut report = MigrationReport::default();
             let mut tx = self.write_tx().await?;
-            let now = timestamp::to_db(now_utc());
-            match Self::alembic_revision(&mut tx).await? {
-                Some(rev) if rev == ALEMBIC_HEAD => {}
-                Some(rev) => {
-                    return Err(StoreError::Schema(format!(
-                        "the database is at ironic-inspector alembic revision {rev}, not at the last one \
-                             ({ALEMBIC_HEAD}); run ironic-inspector-dbsync upgrade with ironic-inspector 12.x first"
-                    )));
-                }
-                None => {
-                    if Self::table_exists(&mut tx, "nodes").await? {
-                        return Err(StoreError::Schema(
-                                "the database has a nodes table but no alembic_version: it was not made by \
-                                 ironic-inspector or inspector"
-                                    .into(),
-                            ));
-                    }
-                    for statement in schema::SQLITE_BASE {
-                        sqlx::query(AssertSqlSafe(*statement))
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                    sqlx::query("INSERT INTO alembic_version (version_num) VALUES ($1)")
-                        .bind(ALEMBIC_HEAD)
-                        .execute(&mut *tx)
-                        .await?;
-                    report.created_schema = true;
-                }
-            }
-            sqlx::query(MIGRATIONS_TABLE).execute(&mut *tx).await?;
-            let applied: Vec<i64> = sqlx::query("SELECT version FROM inspector_migrations")
-                .fetch_all(&mut *tx)
-                .await?
-                .iter()
-                .map(|r| r.try_get("version"))
-                .collect::<std::result::Result<_, _>>()?;
-            if !applied.contains(&BASE_VERSION) {
-                report.adopted_upstream = !report.created_schema;
-                sqlx::query("INSERT INTO inspector_migrations (version, description, applied_at) VALUES ($1, $2, $3)")
-                        .bind(BASE_VERSION)
-                        .bind(BASE_DESCRIPTION)
-                        .bind(&now)
-                        .execute(&mut *tx)
-                        .await?;
-            }
-            for migration in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
-                for statement in migration.statements {
-                    sqlx::query(AssertSqlSafe(*statement))
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                sqlx::query("INSERT INTO inspector_migrations (version, description, applied_at) VALUES ($1, $2, $3)")
-                        .bind(migration.version)
-                        .bind(migration.description)
-                        .bind(&now)
-                        .execute(&mut *tx)
-                        .await?;
-                report
-                    .applied
-                    .push(format!("{}: {}", migration.version, migration.description));
-            }
+            let report = upgrade::upgrade(&mut tx, &SQLITE_SCHEMA).await?;
             tx.commit().await?;
             Ok(report)
         })
@@ -292,27 +195,7 @@ impl StoreBackend for SqliteStore {
     fn check_schema(&self) -> StoreFuture<'_, ()> {
         Box::pin(async move {
             let mut tx = self.pool.begin().await?;
-            if Self::alembic_revision(&mut tx).await?.as_deref() != Some(ALEMBIC_HEAD) {
-                return Err(StoreError::Schema(
-                    "the database schema is missing or outdated; run `inspector db upgrade`".into(),
-                ));
-            }
-            if !Self::table_exists(&mut tx, "inspector_migrations").await? {
-                return Err(StoreError::Schema(
-                    "the database has not been upgraded by inspector; run `inspector db upgrade`"
-                        .into(),
-                ));
-            }
-            let row = sqlx::query("SELECT MAX(version) AS v FROM inspector_migrations")
-                .fetch_one(&mut *tx)
-                .await?;
-            let current: Option<i64> = row.try_get("v")?;
-            if current.unwrap_or(0) < schema::latest_version() {
-                return Err(StoreError::Schema(
-                    "the database schema is outdated; run `inspector db upgrade`".into(),
-                ));
-            }
-            Ok(())
+            upgrade::check(&mut tx, &SQLITE_SCHEMA).await
         })
     }
 
@@ -641,6 +524,71 @@ impl StoreBackend for SqliteStore {
     }
 }
 
+const SQLITE_SCHEMA: SchemaDef<'static> = SchemaDef {
+    base: SQLITE_BASE,
+    migrations_table: MIGRATIONS_TABLE,
+    migrations: MIGRATIONS,
+};
+
+impl SchemaSession for Transaction<'static, Sqlite> {
+    fn table_exists<'a>(&'a mut self, name: &'a str) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = $1",
+            )
+            .bind(name)
+            .fetch_one(&mut **self)
+            .await?;
+            Ok(n > 0)
+        })
+    }
+
+    fn execute<'a>(&'a mut self, sql: &'a str) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            sqlx::query(AssertSqlSafe(sql)).execute(&mut **self).await?;
+            Ok(())
+        })
+    }
+
+    fn alembic_row(&mut self) -> StoreFuture<'_, Option<String>> {
+        Box::pin(async move {
+            Ok(
+                sqlx::query_scalar("SELECT version_num FROM alembic_version")
+                    .fetch_optional(&mut **self)
+                    .await?,
+            )
+        })
+    }
+
+    fn applied_versions(&mut self) -> StoreFuture<'_, Vec<i64>> {
+        Box::pin(async move {
+            Ok(
+                sqlx::query_scalar("SELECT version FROM inspector_migrations")
+                    .fetch_all(&mut **self)
+                    .await?,
+            )
+        })
+    }
+
+    fn record_migration<'a>(
+        &'a mut self,
+        version: i64,
+        description: &'a str,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            sqlx::query(
+                "INSERT INTO inspector_migrations (version, description, applied_at) VALUES ($1, $2, $3)",
+            )
+            .bind(version)
+            .bind(description)
+            .bind(timestamp::to_db(now_utc()))
+            .execute(&mut **self)
+            .await?;
+            Ok(())
+        })
+    }
+}
+
 fn now_utc() -> PrimitiveDateTime {
     let now = time::OffsetDateTime::now_utc();
     timestamp::truncate_to_micros(PrimitiveDateTime::new(now.date(), now.time()))
@@ -652,7 +600,10 @@ mod tests {
     use crate::store::{self, Store, StoreOptions};
 
     async fn open_upgraded(url: &str) -> Store {
-        let options = StoreOptions { max_connections: 4 };
+        let options = StoreOptions {
+            max_connections: 4,
+            ..StoreOptions::default()
+        };
         let store = store::open(url, &options).await.unwrap();
         store.upgrade().await.unwrap();
         store
@@ -691,9 +642,15 @@ mod tests {
         use super::{SqliteStore, StoreBackend};
         use crate::store::NodeRecord;
 
-        let store = SqliteStore::open("sqlite://", &StoreOptions { max_connections: 2 })
-            .await
-            .unwrap();
+        let store = SqliteStore::open(
+            "sqlite://",
+            &StoreOptions {
+                max_connections: 2,
+                ..StoreOptions::default()
+            },
+        )
+        .await
+        .unwrap();
         store.upgrade().await.unwrap();
         let options = |uuid: &'static str| {
             let pool = store.pool.clone();

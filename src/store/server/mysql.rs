@@ -1,0 +1,90 @@
+//! MySQL and MariaDB: the shared backend over sqlx's MySQL driver.
+//!
+//! Sessions run in READ COMMITTED, as Galera and most sites advise: the
+//! default REPEATABLE READ takes gap locks on the lookups of rows that do
+//! not exist yet, which deadlocks concurrent inserts of different nodes.
+
+use inspector_core::db_url::{Endpoint, ServerUrl};
+use sqlx::Executor;
+use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlSslMode};
+
+use super::{Dialect, first_connection, pool_options};
+use crate::store::schema::Migration;
+use crate::store::{Result, Store, StoreOptions, TimestampPrecision};
+
+// The shared implementation, compiled against this server's `Db` and
+// `DIALECT` (see `backend.rs`).
+#[allow(clippy::duplicate_mod, reason = "compiled once per server on purpose")]
+#[path = "backend.rs"]
+mod backend;
+
+type Db = sqlx::MySql;
+
+pub(super) const DIALECT: Dialect = Dialect {
+    numbered_params: false,
+    state_cast: "",
+    nulls_last: "",
+    upsert_data: "ON DUPLICATE KEY UPDATE data = VALUES(data)",
+    count_tables: "SELECT COUNT(*) FROM information_schema.tables \
+                   WHERE table_schema = DATABASE() AND table_name = ?",
+    migrations_table: "CREATE TABLE IF NOT EXISTS inspector_migrations (
+        version INTEGER NOT NULL PRIMARY KEY,
+        description VARCHAR(255) NOT NULL,
+        applied_at DATETIME NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8",
+    base_ddl: include_str!("../ddl/mysql.sql"),
+    migrations: MIGRATIONS,
+    // Upstream's columns are DATETIME, without fractional seconds.
+    precision: TimestampPrecision::Seconds,
+    upgrade_lock: "SELECT GET_LOCK('inspector_schema_upgrade', 300)",
+    upgrade_unlock: Some("SELECT RELEASE_LOCK('inspector_schema_upgrade')"),
+};
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 2,
+    description: "indexes for lookup, listing, timeouts and rules",
+    // MySQL has neither partial indexes nor CREATE INDEX IF NOT EXISTS
+    // (MariaDB has); the foreign keys already index attributes.node_uuid
+    // and the rule tables.
+    statements: &[
+        "CREATE INDEX ix_attributes_name_value ON attributes (name, value)",
+        "CREATE INDEX ix_nodes_started_at_uuid ON nodes (started_at, uuid)",
+        "CREATE INDEX ix_nodes_active ON nodes (finished_at, started_at)",
+    ],
+}];
+
+/// How to reach the server `url` names.
+pub(super) fn connect_options(url: &ServerUrl) -> MySqlConnectOptions {
+    let mut connect = MySqlConnectOptions::new()
+        .database(&url.database)
+        .ssl_mode(MySqlSslMode::Disabled)
+        .charset(url.charset.as_deref().unwrap_or("utf8mb4"));
+    connect = match &url.endpoint {
+        Endpoint::Tcp { host, port } => connect.host(host).port(*port),
+        Endpoint::Socket { path, .. } => connect.socket(path),
+    };
+    if let Some(user) = &url.user {
+        connect = connect.username(user);
+    }
+    if let Some(password) = &url.password {
+        connect = connect.password(password);
+    }
+    connect
+}
+
+pub(super) async fn open(url: &ServerUrl, options: &StoreOptions) -> Result<Store> {
+    let connect = connect_options(url);
+    first_connection::<MySqlConnection>(url, &connect, options).await?;
+    let pool = pool_options::<Db>(options)
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                // oslo.db's default mysql_sql_mode: refuse rather than
+                // silently truncate.
+                conn.execute("SET SESSION sql_mode = 'TRADITIONAL'").await?;
+                conn.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+                    .await?;
+                Ok(())
+            })
+        })
+        .connect_lazy_with(connect);
+    Ok(std::sync::Arc::new(backend::ServerStore::new(pool)))
+}
