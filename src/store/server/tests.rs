@@ -89,6 +89,58 @@ async fn mysql_concurrent_upgrades_create_the_schema_once() {
     concurrent_upgrades_create_the_schema_once(ServerKind::Mysql).await;
 }
 
+/// A database upstream made (its tables at its alembic head, a node in
+/// them, none of our tables) is adopted: our migrations are applied, and
+/// the node is served as upstream wrote it.
+async fn an_upstream_database_is_adopted(kind: ServerKind) {
+    let (database, url) = scratch(kind).await;
+    let dialect = match kind {
+        ServerKind::Postgres => &super::postgres::DIALECT,
+        ServerKind::Mysql => &super::mysql::DIALECT,
+    };
+    for statement in super::ddl_statements(dialect.base_ddl) {
+        database.execute_as_admin(statement).await.unwrap();
+    }
+    for statement in [
+        format!("INSERT INTO alembic_version (version_num) VALUES ('{}')", store::ALEMBIC_HEAD),
+        "INSERT INTO nodes (uuid, state, started_at, manage_boot) \
+         VALUES ('0a000000-0000-4000-8000-000000000001', 'waiting', '2026-01-01 00:00:01', NULL)"
+            .to_string(),
+    ] {
+        database.execute_as_admin(&statement).await.unwrap();
+    }
+    let store = store::open(&url, &test_options()).await.unwrap();
+    assert!(store.check_schema().await.is_err());
+    let report = store.upgrade().await.unwrap();
+    assert!(report.adopted_upstream && !report.created_schema, "{report:?}");
+    assert_eq!(report.applied.len(), dialect.migrations.len(), "{report:?}");
+    store.check_schema().await.unwrap();
+    let node = store
+        .get_node("0a000000-0000-4000-8000-000000000001")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(node.state, inspector_core::state::State::Waiting);
+    assert_eq!(
+        node.started_at,
+        Some(time::macros::datetime!(2026-01-01 00:00:01))
+    );
+    assert!(node.manage_boot, "NULL manage_boot means managed");
+    store.close().await;
+}
+
+#[tokio::test]
+#[cfg_attr(not(bed_postgres), ignore = "needs the test bed's PostgreSQL (scripts/test.sh starts it)")]
+async fn postgres_upstream_database_is_adopted() {
+    an_upstream_database_is_adopted(ServerKind::Postgres).await;
+}
+
+#[tokio::test]
+#[cfg_attr(not(bed_mysql), ignore = "needs the test bed's MariaDB (scripts/test.sh starts it)")]
+async fn mysql_upstream_database_is_adopted() {
+    an_upstream_database_is_adopted(ServerKind::Mysql).await;
+}
+
 /// The URL forms upstream sites use reach the same database: a Unix
 /// socket, and a password that needs percent-encoding.
 async fn socket_and_encoded_password_urls_connect(kind: ServerKind) {
