@@ -137,6 +137,20 @@ pub async fn update_state_is_a_compare_and_set(store: &dyn StoreBackend) {
     assert!(matches!(gone, StoreError::Conflict { .. }), "{gone:?}");
 }
 
+fn exactly_one_won(outcomes: &[Result<(), StoreError>]) {
+    assert_eq!(
+        outcomes.iter().filter(|o| o.is_ok()).count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, Ok(()) | Err(StoreError::Conflict { .. }))),
+        "{outcomes:?}"
+    );
+}
+
 /// Racing state changes of one node, each on its own connection: exactly
 /// one moves it, every other one is a `Conflict`, for `update_state` as
 /// for `finish`.
@@ -152,36 +166,14 @@ pub async fn concurrent_state_changes_have_one_winner(store: &dyn StoreBackend) 
         to(State::Processing),
         to(State::Error),
     );
-    let outcomes = [
+    exactly_one_won(&[
         outcomes.0, outcomes.1, outcomes.2, outcomes.3, outcomes.4, outcomes.5,
-    ];
-    assert_eq!(
-        outcomes.iter().filter(|o| o.is_ok()).count(),
-        1,
-        "{outcomes:?}"
-    );
-    assert!(
-        outcomes
-            .iter()
-            .all(|o| matches!(o, Ok(()) | Err(StoreError::Conflict { .. }))),
-        "{outcomes:?}"
-    );
+    ]);
     let moved = get(store, A).await.state;
     let at = datetime!(2026-01-01 00:01:00);
     let end = |error| store.finish(A, moved, State::Error, at, Some(error));
     let outcomes = tokio::join!(end("one"), end("two"), end("three"), end("four"));
-    let outcomes = [outcomes.0, outcomes.1, outcomes.2, outcomes.3];
-    assert_eq!(
-        outcomes.iter().filter(|o| o.is_ok()).count(),
-        1,
-        "{outcomes:?}"
-    );
-    assert!(
-        outcomes
-            .iter()
-            .all(|o| matches!(o, Ok(()) | Err(StoreError::Conflict { .. }))),
-        "{outcomes:?}"
-    );
+    exactly_one_won(&[outcomes.0, outcomes.1, outcomes.2, outcomes.3]);
     let done = get(store, A).await;
     assert_eq!(done.state, State::Error);
     assert!(store.node_attributes(A).await.unwrap().is_empty());

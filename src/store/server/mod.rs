@@ -41,32 +41,34 @@ pub(super) async fn open(url: &str, options: &StoreOptions) -> Result<Store> {
     }
 }
 
-/// What the two servers spell differently. SQL is written once with `?`
+/// What the databases spell differently. SQL is written once with `?`
 /// placeholders and these tokens, and rendered by [`Dialect::sql`]:
 /// `{state}` after the placeholder of a `nodes.state` value, `{nulls_last}`
 /// after a descending sort key.
-pub(super) struct Dialect {
+pub(in crate::store) struct Dialect {
     /// `$1, $2...` rather than `?`.
-    numbered_params: bool,
+    pub numbered_params: bool,
     /// What `{state}` becomes: PostgreSQL's `state` is an enum type, which
     /// a text parameter must be cast to.
-    state_cast: &'static str,
+    pub state_cast: &'static str,
     /// What `{nulls_last}` becomes: SQLite and MySQL sort NULL last in a
     /// descending order already, PostgreSQL first.
-    nulls_last: &'static str,
+    pub nulls_last: &'static str,
     /// The tail of the `introspection_data` insert that replaces a row.
     pub upsert_data: &'static str,
     /// Counts tables of that name in the connection's schema; one parameter.
     pub count_tables: &'static str,
     /// `CREATE TABLE IF NOT EXISTS inspector_migrations ...`
     pub migrations_table: &'static str,
-    /// Upstream's tables at its alembic head, statements ending with `;\n`.
-    pub base_ddl: &'static str,
+    /// Upstream's tables at its alembic head, in creation order.
+    pub base_ddl: fn() -> Vec<&'static str>,
     pub migrations: &'static [Migration],
     pub precision: TimestampPrecision,
+    /// How a transaction that writes begins, when not plain `BEGIN`.
+    pub begin_write: Option<&'static str>,
     /// Run first in the upgrade's transaction: only one instance upgrades
     /// at a time.
-    pub upgrade_lock: &'static str,
+    pub upgrade_lock: Option<&'static str>,
     /// Run after the upgrade's transaction, for a lock that outlives it.
     pub upgrade_unlock: Option<&'static str>,
 }
@@ -97,7 +99,7 @@ impl Dialect {
 
 /// The statements of a DDL file: separated by `;` at the end of a line,
 /// comment-only pieces skipped.
-pub(super) fn ddl_statements(text: &str) -> Vec<&str> {
+pub(super) fn ddl_statements(text: &'static str) -> Vec<&'static str> {
     text.split(";\n")
         .map(str::trim)
         .filter(|s| {
@@ -118,7 +120,7 @@ const FIRST_PAUSE: Duration = Duration::from_millis(20);
 /// or a lost connection; the last failure is returned as it is
 /// (`Unavailable`). Every operation of the store is a whole transaction,
 /// so running it again is safe.
-pub(super) async fn retrying<T, F, Fut>(mut op: F) -> Result<T>
+pub(in crate::store) async fn retrying<T, F, Fut>(mut op: F) -> Result<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T>>,
@@ -244,7 +246,7 @@ mod unit_tests {
             ]
         );
         for dialect in [&postgres::DIALECT, &mysql::DIALECT] {
-            let statements = ddl_statements(dialect.base_ddl);
+            let statements = (dialect.base_ddl)();
             assert!(
                 statements
                     .iter()

@@ -8,17 +8,22 @@ use inspector_core::db_url::{Endpoint, ServerUrl};
 use sqlx::Executor;
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlSslMode};
 
-use super::{Dialect, first_connection, pool_options};
+use super::{Dialect, ddl_statements, first_connection, pool_options};
 use crate::store::schema::Migration;
 use crate::store::{Result, Store, StoreOptions, TimestampPrecision};
 
 // The shared implementation, compiled against this server's `Db` and
-// `DIALECT` (see `backend.rs`).
+// `DIALECT` (see `sqlx_backend.rs`).
 #[allow(clippy::duplicate_mod, reason = "compiled once per server on purpose")]
-#[path = "backend.rs"]
+#[path = "../sqlx_backend.rs"]
 mod backend;
 
 type Db = sqlx::MySql;
+
+/// Timestamps are bound as such, at the precision the columns keep.
+fn db_time(at: time::PrimitiveDateTime) -> time::PrimitiveDateTime {
+    DIALECT.precision.apply(at)
+}
 
 pub(super) const DIALECT: Dialect = Dialect {
     numbered_params: false,
@@ -31,11 +36,12 @@ pub(super) const DIALECT: Dialect = Dialect {
         version INTEGER NOT NULL PRIMARY KEY,
         description VARCHAR(255) NOT NULL,
         applied_at DATETIME NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8",
-    base_ddl: include_str!("../ddl/mysql.sql"),
+    base_ddl: || ddl_statements(include_str!("../ddl/mysql.sql")),
     migrations: MIGRATIONS,
     // Upstream's columns are DATETIME, without fractional seconds.
     precision: TimestampPrecision::Seconds,
-    upgrade_lock: "SELECT GET_LOCK('inspector_schema_upgrade', 300)",
+    begin_write: None,
+    upgrade_lock: Some("SELECT GET_LOCK('inspector_schema_upgrade', 300)"),
     upgrade_unlock: Some("SELECT RELEASE_LOCK('inspector_schema_upgrade')"),
 };
 
@@ -86,5 +92,5 @@ pub(super) async fn open(url: &ServerUrl, options: &StoreOptions) -> Result<Stor
             })
         })
         .connect_lazy_with(connect);
-    Ok(std::sync::Arc::new(backend::ServerStore::new(pool)))
+    Ok(std::sync::Arc::new(backend::SqlxStore::new(pool)))
 }

@@ -3,17 +3,22 @@
 use inspector_core::db_url::{Endpoint, ServerUrl};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgSslMode};
 
-use super::{Dialect, first_connection, pool_options};
-use crate::store::schema::Migration;
+use super::{Dialect, ddl_statements, first_connection, pool_options};
+use crate::store::schema::MIGRATIONS;
 use crate::store::{Result, Store, StoreOptions, TimestampPrecision};
 
 // The shared implementation, compiled against this server's `Db` and
-// `DIALECT` (see `backend.rs`).
+// `DIALECT` (see `sqlx_backend.rs`).
 #[allow(clippy::duplicate_mod, reason = "compiled once per server on purpose")]
-#[path = "backend.rs"]
+#[path = "../sqlx_backend.rs"]
 mod backend;
 
 type Db = sqlx::Postgres;
+
+/// Timestamps are bound as such, at the precision the columns keep.
+fn db_time(at: time::PrimitiveDateTime) -> time::PrimitiveDateTime {
+    DIALECT.precision.apply(at)
+}
 
 pub(super) const DIALECT: Dialect = Dialect {
     numbered_params: true,
@@ -26,26 +31,15 @@ pub(super) const DIALECT: Dialect = Dialect {
         version INTEGER NOT NULL PRIMARY KEY,
         description VARCHAR(255) NOT NULL,
         applied_at TIMESTAMP WITHOUT TIME ZONE NOT NULL)",
-    base_ddl: include_str!("../ddl/postgresql.sql"),
+    base_ddl: || ddl_statements(include_str!("../ddl/postgresql.sql")),
+    // SQLite's indexes are plain SQL that PostgreSQL accepts as well.
     migrations: MIGRATIONS,
     precision: TimestampPrecision::Microseconds,
     // Any constant key shared by every instance: "inspectr" in ASCII.
-    upgrade_lock: "SELECT pg_advisory_xact_lock(7597132653834503282)",
+    begin_write: None,
+    upgrade_lock: Some("SELECT pg_advisory_xact_lock(7597132653834503282)"),
     upgrade_unlock: None,
 };
-
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 2,
-    description: "indexes for lookup, listing, timeouts and rules",
-    statements: &[
-        "CREATE INDEX IF NOT EXISTS ix_attributes_name_value ON attributes (name, value)",
-        "CREATE INDEX IF NOT EXISTS ix_attributes_node_uuid ON attributes (node_uuid)",
-        "CREATE INDEX IF NOT EXISTS ix_nodes_started_at_uuid ON nodes (started_at, uuid)",
-        "CREATE INDEX IF NOT EXISTS ix_nodes_active ON nodes (started_at) WHERE finished_at IS NULL",
-        "CREATE INDEX IF NOT EXISTS ix_rule_conditions_rule ON rule_conditions (rule)",
-        "CREATE INDEX IF NOT EXISTS ix_rule_actions_rule ON rule_actions (rule)",
-    ],
-}];
 
 /// How to reach the server `url` names.
 pub(super) fn connect_options(url: &ServerUrl) -> PgConnectOptions {
@@ -71,5 +65,5 @@ pub(super) async fn open(url: &ServerUrl, options: &StoreOptions) -> Result<Stor
     let connect = connect_options(url);
     first_connection::<PgConnection>(url, &connect, options).await?;
     let pool = pool_options::<Db>(options).connect_lazy_with(connect);
-    Ok(std::sync::Arc::new(backend::ServerStore::new(pool)))
+    Ok(std::sync::Arc::new(backend::SqlxStore::new(pool)))
 }

@@ -31,6 +31,34 @@ fn test_options() -> StoreOptions {
     }
 }
 
+/// Runs the async test function `$check(kind)` on each server, as tests
+/// `$check::postgres` and `$check::mysql`, ignored without that server.
+macro_rules! on_both_servers {
+    ($check:ident) => {
+        mod $check {
+            use inspector_core::db_url::ServerKind;
+
+            #[tokio::test]
+            #[cfg_attr(
+                not(bed_postgres),
+                ignore = "needs the test bed's PostgreSQL (scripts/test.sh starts it)"
+            )]
+            async fn postgres() {
+                super::$check(ServerKind::Postgres).await;
+            }
+
+            #[tokio::test]
+            #[cfg_attr(
+                not(bed_mysql),
+                ignore = "needs the test bed's MariaDB (scripts/test.sh starts it)"
+            )]
+            async fn mysql() {
+                super::$check(ServerKind::Mysql).await;
+            }
+        }
+    };
+}
+
 async fn upgraded(kind: ServerKind) -> (Store, ScratchDatabase) {
     let (database, url) = scratch(kind).await;
     let store = store::open(&url, &test_options()).await.unwrap();
@@ -71,23 +99,7 @@ async fn concurrent_upgrades_create_the_schema_once(kind: ServerKind) {
     second.close().await;
 }
 
-#[tokio::test]
-#[cfg_attr(
-    not(bed_postgres),
-    ignore = "needs the test bed's PostgreSQL (scripts/test.sh starts it)"
-)]
-async fn postgres_concurrent_upgrades_create_the_schema_once() {
-    concurrent_upgrades_create_the_schema_once(ServerKind::Postgres).await;
-}
-
-#[tokio::test]
-#[cfg_attr(
-    not(bed_mysql),
-    ignore = "needs the test bed's MariaDB (scripts/test.sh starts it)"
-)]
-async fn mysql_concurrent_upgrades_create_the_schema_once() {
-    concurrent_upgrades_create_the_schema_once(ServerKind::Mysql).await;
-}
+on_both_servers!(concurrent_upgrades_create_the_schema_once);
 
 /// A database upstream made (its tables at its alembic head, a node in
 /// them, none of our tables) is adopted: our migrations are applied, and
@@ -98,11 +110,14 @@ async fn an_upstream_database_is_adopted(kind: ServerKind) {
         ServerKind::Postgres => &super::postgres::DIALECT,
         ServerKind::Mysql => &super::mysql::DIALECT,
     };
-    for statement in super::ddl_statements(dialect.base_ddl) {
+    for statement in (dialect.base_ddl)() {
         database.execute_as_admin(statement).await.unwrap();
     }
     for statement in [
-        format!("INSERT INTO alembic_version (version_num) VALUES ('{}')", store::ALEMBIC_HEAD),
+        format!(
+            "INSERT INTO alembic_version (version_num) VALUES ('{}')",
+            store::ALEMBIC_HEAD
+        ),
         "INSERT INTO nodes (uuid, state, started_at, manage_boot) \
          VALUES ('0a000000-0000-4000-8000-000000000001', 'waiting', '2026-01-01 00:00:01', NULL)"
             .to_string(),
@@ -112,7 +127,10 @@ async fn an_upstream_database_is_adopted(kind: ServerKind) {
     let store = store::open(&url, &test_options()).await.unwrap();
     assert!(store.check_schema().await.is_err());
     let report = store.upgrade().await.unwrap();
-    assert!(report.adopted_upstream && !report.created_schema, "{report:?}");
+    assert!(
+        report.adopted_upstream && !report.created_schema,
+        "{report:?}"
+    );
     assert_eq!(report.applied.len(), dialect.migrations.len(), "{report:?}");
     store.check_schema().await.unwrap();
     let node = store
@@ -129,17 +147,7 @@ async fn an_upstream_database_is_adopted(kind: ServerKind) {
     store.close().await;
 }
 
-#[tokio::test]
-#[cfg_attr(not(bed_postgres), ignore = "needs the test bed's PostgreSQL (scripts/test.sh starts it)")]
-async fn postgres_upstream_database_is_adopted() {
-    an_upstream_database_is_adopted(ServerKind::Postgres).await;
-}
-
-#[tokio::test]
-#[cfg_attr(not(bed_mysql), ignore = "needs the test bed's MariaDB (scripts/test.sh starts it)")]
-async fn mysql_upstream_database_is_adopted() {
-    an_upstream_database_is_adopted(ServerKind::Mysql).await;
-}
+on_both_servers!(an_upstream_database_is_adopted);
 
 /// The URL forms upstream sites use reach the same database: a Unix
 /// socket, and a password that needs percent-encoding.
@@ -208,23 +216,7 @@ async fn socket_and_encoded_password_urls_connect(kind: ServerKind) {
     }
 }
 
-#[tokio::test]
-#[cfg_attr(
-    not(bed_postgres),
-    ignore = "needs the test bed's PostgreSQL (scripts/test.sh starts it)"
-)]
-async fn postgres_socket_and_encoded_password_urls_connect() {
-    socket_and_encoded_password_urls_connect(ServerKind::Postgres).await;
-}
-
-#[tokio::test]
-#[cfg_attr(
-    not(bed_mysql),
-    ignore = "needs the test bed's MariaDB (scripts/test.sh starts it)"
-)]
-async fn mysql_socket_and_encoded_password_urls_connect() {
-    socket_and_encoded_password_urls_connect(ServerKind::Mysql).await;
-}
+on_both_servers!(socket_and_encoded_password_urls_connect);
 
 /// Nothing listens: the error names the option and the address, after
 /// exactly the attempts `max_retries` allows, and hides the password.

@@ -1,7 +1,9 @@
-//! The server backend, compiled once per server: the including module
-//! provides `Db` (sqlx's database type) and `DIALECT`. Every operation is
-//! one short transaction (or one statement), run again by
-//! [`retrying`](super::super::retrying) on a deadlock, serialization
+//! The store over sqlx, compiled once per database: the including module
+//! provides `Db` (sqlx's database type), `DIALECT`, and `db_time`, the
+//! value a timestamp is bound as. The servers use all of it; SQLite its
+//! writes and schema upgrades (its reads run on rusqlite, see
+//! `sqlite_read.rs`). Every operation is one short transaction (or one
+//! statement), run again by [`retrying`] on a deadlock, serialization
 //! failure or lost connection.
 //!
 //! Compare-and-set writes (`update_state`, `finish`) update the node row
@@ -20,10 +22,10 @@ use sqlx::{AssertSqlSafe, Connection, Pool, Row, Transaction};
 use time::PrimitiveDateTime;
 use uuid::Uuid;
 
-use super::super::{ddl_statements, retrying};
-use super::{DIALECT, Db};
+use super::{DIALECT, Db, db_time};
 use crate::store::rows::{attach_to_rules, params_from_text};
 use crate::store::schema::MigrationReport;
+use crate::store::server::retrying;
 use crate::store::upgrade::{self, SchemaDef, SchemaSession};
 use crate::store::{
     ActionRecord, ConditionRecord, ListQuery, NodeRecord, Result, RuleRecord, RuleSummary,
@@ -51,20 +53,15 @@ fn sql(template: &str) -> AssertSqlSafe<String> {
     AssertSqlSafe(DIALECT.sql(template))
 }
 
-/// `at` as the database keeps it, so what is written reads back equal.
-fn ts(at: PrimitiveDateTime) -> PrimitiveDateTime {
-    DIALECT.precision.apply(at)
-}
-
 fn placeholders(template: &str, n: usize) -> String {
     vec![template; n].join(", ")
 }
 
-pub(super) struct ServerStore {
-    pool: Pool<Db>,
+pub(super) struct SqlxStore {
+    pub(super) pool: Pool<Db>,
 }
 
-impl ServerStore {
+impl SqlxStore {
     pub(super) fn new(pool: Pool<Db>) -> Self {
         Self { pool }
     }
@@ -79,6 +76,15 @@ impl ServerStore {
         let text = sql(&format!("SELECT {NODE_COLUMNS} FROM nodes {tail}"));
         let rows = bind(sqlx::query(text)).fetch_all(&self.pool).await?;
         rows.iter().map(node_from_row).collect()
+    }
+
+    /// A transaction that will write: SQLite takes its write lock at the
+    /// start, so that it never fails to upgrade a read lock later.
+    async fn write_tx(&self) -> Result<Tx<'static>> {
+        Ok(match DIALECT.begin_write {
+            Some(begin) => self.pool.begin_with(begin).await?,
+            None => self.pool.begin().await?,
+        })
     }
 
     async fn delete_node_rows(tx: &mut Tx<'_>, uuid: &str) -> Result<()> {
@@ -204,11 +210,14 @@ impl ServerStore {
     async fn upgrade_once(&self) -> Result<MigrationReport> {
         let mut conn = self.pool.acquire().await?;
         let outcome = async {
-            let mut tx = conn.begin().await?;
-            sqlx::raw_sql(DIALECT.upgrade_lock)
-                .execute(&mut *tx)
-                .await?;
-            let base = ddl_statements(DIALECT.base_ddl);
+            let mut tx = match DIALECT.begin_write {
+                Some(begin) => conn.begin_with(begin).await?,
+                None => conn.begin().await?,
+            };
+            if let Some(lock) = DIALECT.upgrade_lock {
+                sqlx::raw_sql(lock).execute(&mut *tx).await?;
+            }
+            let base = (DIALECT.base_ddl)();
             let report = upgrade::upgrade(&mut tx, &schema_def(&base)).await?;
             tx.commit().await?;
             Ok(report)
@@ -299,7 +308,7 @@ impl SchemaSession for Tx<'_> {
             ))
             .bind(i32::try_from(version).unwrap_or(i32::MAX))
             .bind(description)
-            .bind(ts(PrimitiveDateTime::new(now.date(), now.time())))
+            .bind(db_time(PrimitiveDateTime::new(now.date(), now.time())))
             .execute(&mut **self)
             .await?;
             Ok(())
@@ -307,7 +316,7 @@ impl SchemaSession for Tx<'_> {
     }
 }
 
-impl StoreBackend for ServerStore {
+impl StoreBackend for SqlxStore {
     fn upgrade(&self) -> StoreFuture<'_, MigrationReport> {
         Box::pin(retrying(move || self.upgrade_once()))
     }
@@ -315,7 +324,7 @@ impl StoreBackend for ServerStore {
     fn check_schema(&self) -> StoreFuture<'_, ()> {
         Box::pin(retrying(move || async move {
             let mut tx = self.pool.begin().await?;
-            let base = ddl_statements(DIALECT.base_ddl);
+            let base = (DIALECT.base_ddl)();
             upgrade::check(&mut tx, &schema_def(&base)).await
         }))
     }
@@ -366,8 +375,8 @@ impl StoreBackend for ServerStore {
                 }
                 if let Some(marker) = &marker {
                     q = q
-                        .bind(marker.started_at)
-                        .bind(marker.started_at)
+                        .bind(marker.started_at.map(db_time))
+                        .bind(marker.started_at.map(db_time))
                         .bind(marker.uuid.clone());
                 }
                 q.bind(i64::from(query.limit))
@@ -382,7 +391,7 @@ impl StoreBackend for ServerStore {
         attributes: &'a [(&'a str, &'a str)],
     ) -> StoreFuture<'a, ()> {
         Box::pin(retrying(move || async move {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.write_tx().await?;
             Self::delete_node_rows(&mut tx, &node.uuid).await?;
             sqlx::query(sql(
                 "INSERT INTO nodes (uuid, state, started_at, finished_at, error, manage_boot) \
@@ -390,8 +399,8 @@ impl StoreBackend for ServerStore {
             ))
             .bind(&node.uuid)
             .bind(node.state.as_str())
-            .bind(node.started_at.map(ts))
-            .bind(node.finished_at.map(ts))
+            .bind(node.started_at.map(db_time))
+            .bind(node.finished_at.map(db_time))
             .bind(&node.error)
             .bind(node.manage_boot)
             .execute(&mut *tx)
@@ -433,13 +442,13 @@ impl StoreBackend for ServerStore {
         error: Option<&'a str>,
     ) -> StoreFuture<'a, ()> {
         Box::pin(retrying(move || async move {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.write_tx().await?;
             let done = sqlx::query(sql(
                 "UPDATE nodes SET state = ?{state}, finished_at = ?, error = ? \
                  WHERE uuid = ? AND state = ?{state}",
             ))
             .bind(to.as_str())
-            .bind(ts(finished_at))
+            .bind(db_time(finished_at))
             .bind(error)
             .bind(uuid)
             .bind(from.as_str())
@@ -471,7 +480,7 @@ impl StoreBackend for ServerStore {
             // MySQL counts only changed rows: a node that exists but
             // already has this start is found by the SELECT.
             let done = sqlx::query(sql("UPDATE nodes SET started_at = ? WHERE uuid = ?"))
-                .bind(ts(started_at))
+                .bind(db_time(started_at))
                 .bind(uuid)
                 .execute(&self.pool)
                 .await?;
@@ -487,7 +496,7 @@ impl StoreBackend for ServerStore {
 
     fn delete_node<'a>(&'a self, uuid: &'a str) -> StoreFuture<'a, ()> {
         Box::pin(retrying(move || async move {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.write_tx().await?;
             Self::delete_node_rows(&mut tx, uuid).await?;
             tx.commit().await?;
             Ok(())
@@ -501,7 +510,7 @@ impl StoreBackend for ServerStore {
         values: &'a [String],
     ) -> StoreFuture<'a, ()> {
         Box::pin(retrying(move || async move {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.write_tx().await?;
             Self::insert_attributes(
                 &mut tx,
                 uuid,
@@ -576,7 +585,7 @@ impl StoreBackend for ServerStore {
     fn active_started_before(&self, before: PrimitiveDateTime) -> StoreFuture<'_, Vec<NodeRecord>> {
         Box::pin(retrying(move || async move {
             self.nodes_where("WHERE finished_at IS NULL AND started_at < ?", |q| {
-                q.bind(before)
+                q.bind(db_time(before))
             })
             .await
         }))
@@ -687,7 +696,7 @@ impl StoreBackend for ServerStore {
                 what: "rule",
                 id: rule.uuid.clone(),
             };
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.write_tx().await?;
             // The same UUID in another form is the same rule.
             if Self::find_rule(&mut *tx, &rule.uuid).await?.is_some() {
                 return Err(duplicate());
@@ -697,7 +706,7 @@ impl StoreBackend for ServerStore {
                  VALUES (?, ?, ?, ?, ?)",
             ))
             .bind(&rule.uuid)
-            .bind(ts(rule.created_at))
+            .bind(db_time(rule.created_at))
             .bind(&rule.description)
             .bind(false)
             .bind(&rule.scope)
@@ -775,7 +784,7 @@ impl StoreBackend for ServerStore {
 
     fn delete_rule<'a>(&'a self, uuid: &'a str) -> StoreFuture<'a, bool> {
         Box::pin(retrying(move || async move {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.write_tx().await?;
             let Some(stored) = Self::find_rule(&mut *tx, uuid).await? else {
                 return Ok(false);
             };
@@ -799,7 +808,7 @@ impl StoreBackend for ServerStore {
 
     fn delete_all_rules(&self) -> StoreFuture<'_, ()> {
         Box::pin(retrying(move || async move {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.write_tx().await?;
             for statement in [
                 "DELETE FROM rule_conditions",
                 "DELETE FROM rule_actions",
