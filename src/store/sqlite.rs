@@ -47,7 +47,7 @@ const DIALECT: Dialect = Dialect {
     count_tables: "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?",
     migrations_table: MIGRATIONS_TABLE,
     base_ddl: || SQLITE_BASE.to_vec(),
-    migrations: MIGRATIONS,
+    migrations: || MIGRATIONS,
     precision: TimestampPrecision::Microseconds,
     begin_write: Some("BEGIN IMMEDIATE"),
     // BEGIN IMMEDIATE already makes the upgrade the only writer.

@@ -234,7 +234,7 @@ fn schema_def<'s>(base: &'s [&'s str]) -> SchemaDef<'s> {
     SchemaDef {
         base,
         migrations_table: DIALECT.migrations_table,
-        migrations: DIALECT.migrations,
+        migrations: (DIALECT.migrations)(),
     }
 }
 

@@ -62,7 +62,8 @@ pub(in crate::store) struct Dialect {
     pub migrations_table: &'static str,
     /// Upstream's tables at its alembic head, in creation order.
     pub base_ddl: fn() -> Vec<&'static str>,
-    pub migrations: &'static [Migration],
+    /// Our migrations on top of the base schema.
+    pub migrations: fn() -> &'static [Migration],
     pub precision: TimestampPrecision,
     /// How a transaction that writes begins, when not plain `BEGIN`.
     pub begin_write: Option<&'static str>,
@@ -108,6 +109,17 @@ pub(super) fn ddl_statements(text: &'static str) -> Vec<&'static str> {
         })
         .map(|s| s.trim_end_matches(';'))
         .collect()
+}
+
+/// Our migration 2 (see `schema::MIGRATIONS`) with this server's
+/// statements, read from its DDL file once per process.
+pub(super) fn indexes_migration(text: &'static str) -> Vec<Migration> {
+    let base = &super::schema::MIGRATIONS[0];
+    vec![Migration {
+        version: base.version,
+        description: base.description,
+        statements: ddl_statements(text).leak(),
+    }]
 }
 
 /// How many times a transaction is tried, and the first pause between
@@ -251,6 +263,19 @@ mod unit_tests {
                 statements
                     .iter()
                     .any(|s| s.contains("CREATE TABLE alembic_version")),
+                "{statements:?}"
+            );
+        }
+        // Migration 2's files: every index, and nothing but indexes.
+        for (dialect, indexes) in [(&postgres::DIALECT, 6), (&mysql::DIALECT, 3)] {
+            let migrations = (dialect.migrations)();
+            assert_eq!(migrations.len(), 1);
+            let statements = migrations[0].statements;
+            assert_eq!(statements.len(), indexes, "{statements:?}");
+            assert!(
+                statements
+                    .iter()
+                    .all(|s| s.lines().last().unwrap().starts_with("CREATE INDEX")),
                 "{statements:?}"
             );
         }

@@ -4,11 +4,13 @@
 //! default REPEATABLE READ takes gap locks on the lookups of rows that do
 //! not exist yet, which deadlocks concurrent inserts of different nodes.
 
+use std::sync::LazyLock;
+
 use inspector_core::db_url::{Endpoint, ServerUrl};
 use sqlx::Executor;
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlSslMode};
 
-use super::{Dialect, ddl_statements, first_connection, pool_options};
+use super::{Dialect, ddl_statements, first_connection, indexes_migration, pool_options};
 use crate::store::schema::Migration;
 use crate::store::{Result, Store, StoreOptions, TimestampPrecision};
 
@@ -25,6 +27,9 @@ fn db_time(at: time::PrimitiveDateTime) -> time::PrimitiveDateTime {
     DIALECT.precision.apply(at)
 }
 
+static MIGRATIONS: LazyLock<Vec<Migration>> =
+    LazyLock::new(|| indexes_migration(include_str!("../ddl/mysql-2.sql")));
+
 pub(super) const DIALECT: Dialect = Dialect {
     numbered_params: false,
     state_cast: "",
@@ -37,26 +42,13 @@ pub(super) const DIALECT: Dialect = Dialect {
         description VARCHAR(255) NOT NULL,
         applied_at DATETIME NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8",
     base_ddl: || ddl_statements(include_str!("../ddl/mysql.sql")),
-    migrations: MIGRATIONS,
+    migrations: || &MIGRATIONS,
     // Upstream's columns are DATETIME, without fractional seconds.
     precision: TimestampPrecision::Seconds,
     begin_write: None,
     upgrade_lock: Some("SELECT GET_LOCK('inspector_schema_upgrade', 300)"),
     upgrade_unlock: Some("SELECT RELEASE_LOCK('inspector_schema_upgrade')"),
 };
-
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 2,
-    description: "indexes for lookup, listing, timeouts and rules",
-    // MySQL has neither partial indexes nor CREATE INDEX IF NOT EXISTS
-    // (MariaDB has); the foreign keys already index attributes.node_uuid
-    // and the rule tables.
-    statements: &[
-        "CREATE INDEX ix_attributes_name_value ON attributes (name, value)",
-        "CREATE INDEX ix_nodes_started_at_uuid ON nodes (started_at, uuid)",
-        "CREATE INDEX ix_nodes_active ON nodes (finished_at, started_at)",
-    ],
-}];
 
 /// How to reach the server `url` names.
 pub(super) fn connect_options(url: &ServerUrl) -> MySqlConnectOptions {

@@ -1,10 +1,12 @@
 //! PostgreSQL: the shared backend over sqlx's Postgres driver.
 
+use std::sync::LazyLock;
+
 use inspector_core::db_url::{Endpoint, ServerUrl};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgSslMode};
 
-use super::{Dialect, ddl_statements, first_connection, pool_options};
-use crate::store::schema::MIGRATIONS;
+use super::{Dialect, ddl_statements, first_connection, indexes_migration, pool_options};
+use crate::store::schema::Migration;
 use crate::store::{Result, Store, StoreOptions, TimestampPrecision};
 
 // The shared implementation, compiled against this server's `Db` and
@@ -20,6 +22,9 @@ fn db_time(at: time::PrimitiveDateTime) -> time::PrimitiveDateTime {
     DIALECT.precision.apply(at)
 }
 
+static MIGRATIONS: LazyLock<Vec<Migration>> =
+    LazyLock::new(|| indexes_migration(include_str!("../ddl/postgresql-2.sql")));
+
 pub(super) const DIALECT: Dialect = Dialect {
     numbered_params: true,
     state_cast: "::node_state",
@@ -32,8 +37,7 @@ pub(super) const DIALECT: Dialect = Dialect {
         description VARCHAR(255) NOT NULL,
         applied_at TIMESTAMP WITHOUT TIME ZONE NOT NULL)",
     base_ddl: || ddl_statements(include_str!("../ddl/postgresql.sql")),
-    // SQLite's indexes are plain SQL that PostgreSQL accepts as well.
-    migrations: MIGRATIONS,
+    migrations: || &MIGRATIONS,
     precision: TimestampPrecision::Microseconds,
     // Any constant key shared by every instance: "inspectr" in ASCII.
     begin_write: None,
