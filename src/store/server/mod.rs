@@ -7,9 +7,9 @@
 //! kept open, up to `max_overflow` more are opened under load and closed
 //! after a minute idle, a request waits `pool_timeout` for a connection
 //! before the database counts as unavailable (503), and a connection is
-//! replaced after `connection_recycle_time`. A connection is checked before
-//! it is handed out, so a restarted server is reconnected to without
-//! restarting the service. At start-up the server is tried `max_retries`
+//! replaced after `connection_recycle_time`. A connection idle for a
+//! second is checked before it is handed out, so a restarted server is
+//! reconnected to without restarting the service. At start-up the server is tried `max_retries`
 //! times, `retry_interval` apart.
 
 mod mysql;
@@ -161,8 +161,23 @@ pub(super) fn pool_options<DB: Database>(options: &StoreOptions) -> PoolOptions<
         .idle_timeout(Duration::from_secs(60))
         .acquire_timeout(options.pool_timeout)
         .max_lifetime(options.recycle_after)
-        .test_before_acquire(true)
+        // sqlx pings a connection when it comes back to the pool; one that
+        // has since sat idle is pinged again before use, so that a server
+        // restarted meanwhile costs no failed request. A busy connection
+        // skips that round trip.
+        .test_before_acquire(false)
+        .before_acquire(|conn: &mut DB::Connection, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= IDLE_BEFORE_PING {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
 }
+
+/// How long a pooled connection may sit idle and still be used unchecked.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
 
 /// Connects once to prove the server answers, as many times as
 /// `max_retries` allows; fails at once on an error that trying again will
