@@ -646,6 +646,41 @@ pub async fn creating_an_existing_rule_is_a_duplicate(store: &dyn StoreBackend) 
     assert_eq!(store.all_rules().await.unwrap(), [original]);
 }
 
+/// Racing creations of one rule under different forms of its UUID:
+/// exactly one is stored, every other one is a `Duplicate`.
+pub async fn racing_creations_of_one_rule_store_it_once(store: &dyn StoreBackend) {
+    // Forms that fit the 36 characters of the column.
+    let forms = [
+        A.to_string(),
+        A.to_uppercase(),
+        A.replace('-', ""),
+        A.replace('-', "").to_uppercase(),
+    ];
+    let rules: Vec<RuleRecord> = forms
+        .iter()
+        .map(|form| rule(form, datetime!(2026-01-01 00:00:00)))
+        .collect();
+    let outcomes = tokio::join!(
+        store.create_rule(&rules[0]),
+        store.create_rule(&rules[1]),
+        store.create_rule(&rules[2]),
+        store.create_rule(&rules[3]),
+    );
+    let outcomes = [outcomes.0, outcomes.1, outcomes.2, outcomes.3];
+    assert_eq!(
+        outcomes.iter().filter(|o| o.is_ok()).count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, Ok(()) | Err(StoreError::Duplicate { .. }))),
+        "{outcomes:?}"
+    );
+    assert_eq!(store.list_rules().await.unwrap().len(), 1);
+}
+
 /// Deleting by any form of the UUID removes the rule with its conditions
 /// and actions; deleting a missing rule says so; deleting all empties.
 pub async fn rules_are_deleted_one_by_one_or_all(store: &dyn StoreBackend) {
@@ -696,6 +731,7 @@ macro_rules! store_contract {
             stored_data_is_kept_per_node_and_kind,
             rules_read_back_under_any_form_of_their_uuid,
             creating_an_existing_rule_is_a_duplicate,
+            racing_creations_of_one_rule_store_it_once,
             rules_are_deleted_one_by_one_or_all,
         );
     };

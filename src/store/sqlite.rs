@@ -49,6 +49,7 @@ const DIALECT: Dialect = Dialect {
     base_ddl: || SQLITE_BASE.to_vec(),
     migrations: || MIGRATIONS,
     precision: TimestampPrecision::Microseconds,
+    serialize_rules: None,
     begin_write: Some("BEGIN IMMEDIATE"),
     // BEGIN IMMEDIATE already makes the upgrade the only writer.
     upgrade_lock: None,

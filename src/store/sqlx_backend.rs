@@ -6,6 +6,10 @@
 //! statement), run again by [`retrying`] on a deadlock, serialization
 //! failure or lost connection.
 //!
+//! A transaction that ends early is rolled back before the error is
+//! returned: a dropped one only queues its ROLLBACK on the connection,
+//! which keeps its locks until that connection is next used.
+//!
 //! Compare-and-set writes (`update_state`, `finish`) update the node row
 //! first, `WHERE state = from`: the row lock makes a concurrent writer
 //! wait and then see the new state, so exactly one of two racing writers
@@ -455,6 +459,7 @@ impl StoreBackend for SqlxStore {
             .execute(&mut *tx)
             .await?;
             if done.rows_affected() == 0 {
+                tx.rollback().await?;
                 return Err(StoreError::node_conflict(uuid));
             }
             for statement in [
@@ -697,8 +702,12 @@ impl StoreBackend for SqlxStore {
                 id: rule.uuid.clone(),
             };
             let mut tx = self.write_tx().await?;
+            if let Some(serialize) = DIALECT.serialize_rules {
+                sqlx::raw_sql(serialize).execute(&mut *tx).await?;
+            }
             // The same UUID in another form is the same rule.
             if Self::find_rule(&mut *tx, &rule.uuid).await?.is_some() {
+                tx.rollback().await?;
                 return Err(duplicate());
             }
             let inserted = sqlx::query(sql(
@@ -718,6 +727,7 @@ impl StoreBackend for SqlxStore {
                         .as_database_error()
                         .is_some_and(|e| e.is_unique_violation()) =>
                 {
+                    tx.rollback().await?;
                     return Err(duplicate());
                 }
                 other => other?,
@@ -786,6 +796,7 @@ impl StoreBackend for SqlxStore {
         Box::pin(retrying(move || async move {
             let mut tx = self.write_tx().await?;
             let Some(stored) = Self::find_rule(&mut *tx, uuid).await? else {
+                tx.rollback().await?;
                 return Ok(false);
             };
             for statement in [

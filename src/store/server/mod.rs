@@ -65,6 +65,10 @@ pub(in crate::store) struct Dialect {
     /// Our migrations on top of the base schema.
     pub migrations: fn() -> &'static [Migration],
     pub precision: TimestampPrecision,
+    /// Run first when a rule is created: a rule's UUID may be written in
+    /// several forms that no unique key tells apart, so creations take
+    /// turns (SQLite's writes always do).
+    pub serialize_rules: Option<&'static str>,
     /// How a transaction that writes begins, when not plain `BEGIN`.
     pub begin_write: Option<&'static str>,
     /// Run first in the upgrade's transaction: only one instance upgrades

@@ -45,6 +45,9 @@ pub(super) const DIALECT: Dialect = Dialect {
     migrations: || &MIGRATIONS,
     // Upstream's columns are DATETIME, without fractional seconds.
     precision: TimestampPrecision::Seconds,
+    // No table lock inside a transaction: the single row of
+    // alembic_version serves as the mutex.
+    serialize_rules: Some("SELECT version_num FROM alembic_version FOR UPDATE"),
     begin_write: None,
     upgrade_lock: Some("SELECT GET_LOCK('inspector_schema_upgrade', 300)"),
     upgrade_unlock: Some("SELECT RELEASE_LOCK('inspector_schema_upgrade')"),

@@ -40,6 +40,7 @@ pub(super) const DIALECT: Dialect = Dialect {
     migrations: || &MIGRATIONS,
     precision: TimestampPrecision::Microseconds,
     // Any constant key shared by every instance: "inspectr" in ASCII.
+    serialize_rules: Some("LOCK TABLE rules IN SHARE ROW EXCLUSIVE MODE"),
     begin_write: None,
     upgrade_lock: Some("SELECT pg_advisory_xact_lock(7597132653834503282)"),
     upgrade_unlock: None,

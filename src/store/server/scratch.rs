@@ -46,6 +46,39 @@ async fn execute(url: &ServerUrl, statement: &str) -> Result<()> {
     Ok(())
 }
 
+/// Drops the database `name`; on MySQL, which has no `DROP ... FORCE`,
+/// after ending the connections still in it (one a test leaked in a
+/// transaction would hold a lock the drop waits for).
+async fn drop_database(admin: &ServerUrl, name: &str) -> Result<()> {
+    match admin.kind {
+        ServerKind::Postgres => {
+            execute(
+                admin,
+                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            )
+            .await
+        }
+        ServerKind::Mysql => {
+            let mut conn = mysql::connect_options(admin).connect().await?;
+            let ids: Vec<u64> =
+                sqlx::query_scalar("SELECT id FROM information_schema.processlist WHERE db = ?")
+                    .bind(name)
+                    .fetch_all(&mut conn)
+                    .await?;
+            for id in ids {
+                let _ = sqlx::raw_sql(AssertSqlSafe(format!("KILL CONNECTION {id}")))
+                    .execute(&mut conn)
+                    .await;
+            }
+            sqlx::raw_sql(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}")))
+                .execute(&mut conn)
+                .await?;
+            conn.close().await?;
+            Ok(())
+        }
+    }
+}
+
 impl ScratchDatabase {
     /// A new empty database next to the one `admin_url` names, whose user
     /// may create databases; returns it with its oslo.db URL.
@@ -74,10 +107,7 @@ impl ScratchDatabase {
 impl Drop for ScratchDatabase {
     fn drop(&mut self) {
         let admin = self.admin.clone();
-        let drop = match admin.kind {
-            ServerKind::Postgres => format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
-            ServerKind::Mysql => format!("DROP DATABASE IF EXISTS {}", self.name),
-        };
+        let name = self.name.clone();
         // A drop may run inside a runtime that is shutting down: use one of
         // its own, on a thread of its own.
         let dropped = std::thread::spawn(move || {
@@ -85,7 +115,7 @@ impl Drop for ScratchDatabase {
                 .enable_all()
                 .build()?;
             runtime
-                .block_on(execute(&admin, &drop))
+                .block_on(drop_database(&admin, &name))
                 .map_err(std::io::Error::other)
         })
         .join();
