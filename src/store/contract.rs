@@ -137,18 +137,22 @@ pub async fn update_state_is_a_compare_and_set(store: &dyn StoreBackend) {
     assert!(matches!(gone, StoreError::Conflict { .. }), "{gone:?}");
 }
 
-fn exactly_one_won(outcomes: &[Result<(), StoreError>]) {
+/// Exactly one of racing writes succeeded; every other one failed as
+/// `lost` says a loser fails.
+fn exactly_one_won(outcomes: &[Result<(), StoreError>], lost: fn(&StoreError) -> bool) {
     assert_eq!(
         outcomes.iter().filter(|o| o.is_ok()).count(),
         1,
         "{outcomes:?}"
     );
     assert!(
-        outcomes
-            .iter()
-            .all(|o| matches!(o, Ok(()) | Err(StoreError::Conflict { .. }))),
+        outcomes.iter().all(|o| o.as_ref().err().is_none_or(lost)),
         "{outcomes:?}"
     );
+}
+
+fn conflict(err: &StoreError) -> bool {
+    matches!(err, StoreError::Conflict { .. })
 }
 
 /// Racing state changes of one node, each on its own connection: exactly
@@ -166,14 +170,17 @@ pub async fn concurrent_state_changes_have_one_winner(store: &dyn StoreBackend) 
         to(State::Processing),
         to(State::Error),
     );
-    exactly_one_won(&[
-        outcomes.0, outcomes.1, outcomes.2, outcomes.3, outcomes.4, outcomes.5,
-    ]);
+    exactly_one_won(
+        &[
+            outcomes.0, outcomes.1, outcomes.2, outcomes.3, outcomes.4, outcomes.5,
+        ],
+        conflict,
+    );
     let moved = get(store, A).await.state;
     let at = datetime!(2026-01-01 00:01:00);
     let end = |error| store.finish(A, moved, State::Error, at, Some(error));
     let outcomes = tokio::join!(end("one"), end("two"), end("three"), end("four"));
-    exactly_one_won(&[outcomes.0, outcomes.1, outcomes.2, outcomes.3]);
+    exactly_one_won(&[outcomes.0, outcomes.1, outcomes.2, outcomes.3], conflict);
     let done = get(store, A).await;
     assert_eq!(done.state, State::Error);
     assert!(store.node_attributes(A).await.unwrap().is_empty());
@@ -666,18 +673,9 @@ pub async fn racing_creations_of_one_rule_store_it_once(store: &dyn StoreBackend
         store.create_rule(&rules[2]),
         store.create_rule(&rules[3]),
     );
-    let outcomes = [outcomes.0, outcomes.1, outcomes.2, outcomes.3];
-    assert_eq!(
-        outcomes.iter().filter(|o| o.is_ok()).count(),
-        1,
-        "{outcomes:?}"
-    );
-    assert!(
-        outcomes
-            .iter()
-            .all(|o| matches!(o, Ok(()) | Err(StoreError::Duplicate { .. }))),
-        "{outcomes:?}"
-    );
+    exactly_one_won(&[outcomes.0, outcomes.1, outcomes.2, outcomes.3], |e| {
+        matches!(e, StoreError::Duplicate { .. })
+    });
     assert_eq!(store.list_rules().await.unwrap().len(), 1);
 }
 
