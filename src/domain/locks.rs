@@ -379,7 +379,10 @@ mod tests {
     async fn shared_store() -> (Store, Store, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite:///{}", dir.path().join("locks.sqlite").display());
-        let options = StoreOptions { max_connections: 2 };
+        let options = StoreOptions {
+            max_connections: 2,
+            ..StoreOptions::default()
+        };
         let first = crate::store::open(&url, &options).await.unwrap();
         first.upgrade().await.unwrap();
         let second = crate::store::open(&url, &options).await.unwrap();

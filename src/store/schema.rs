@@ -123,11 +123,3 @@ pub const MIGRATIONS: &[Migration] = &[
         ],
     },
 ];
-
-pub fn latest_version() -> i64 {
-    MIGRATIONS
-        .iter()
-        .map(|m| m.version)
-        .max()
-        .unwrap_or(BASE_VERSION)
-}

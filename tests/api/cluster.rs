@@ -1,8 +1,9 @@
-//! Several `inspector serve` processes on one database (an SQLite file here)
-//! with no other coordination: any instance answers any request, a node's
-//! lock excludes the other instances, an instance killed mid-processing
-//! leaves no node behind, and the periodic tasks run on one instance. Every
-//! instance reaches the test bed's Ironic through one recording proxy.
+//! Several `inspector serve` processes on one database (an SQLite file, or
+//! a scratch database on the test bed's PostgreSQL or MariaDB) with no other
+//! coordination: any instance answers any request, a node's lock excludes
+//! the other instances, an instance killed mid-processing leaves no node
+//! behind, and the periodic tasks run on one instance. Every instance
+//! reaches the test bed's Ironic through one recording proxy.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -11,6 +12,8 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{Value, json};
 use tempfile::TempDir;
+
+use inspector::store::ScratchDatabase;
 
 use crate::bed::{self, Ironic};
 use crate::binary::{Served, free_port, run, serve};
@@ -22,24 +25,46 @@ use crate::recording_proxy::RecordingProxy;
 /// that a killed instance's locks expire quickly.
 const LEASE_SECONDS: u64 = 3;
 
+/// Where the instances keep their shared state.
+#[derive(Clone, Copy)]
+enum Database {
+    /// An SQLite file in the cluster's directory.
+    Sqlite,
+    /// A scratch database on the test bed's server whose account URL this
+    /// variable holds.
+    Server(&'static str),
+}
+
+const POSTGRES: Database = Database::Server("INSPECTOR_TEST_POSTGRES_URL");
+const MARIADB: Database = Database::Server("INSPECTOR_TEST_MYSQL_URL");
+
 struct Cluster {
     dir: TempDir,
     proxy: Arc<RecordingProxy>,
+    /// Declared before the scratch database: stopped before it is dropped.
     instances: Vec<Served>,
     client: reqwest::Client,
+    connection: String,
+    _scratch: Option<ScratchDatabase>,
 }
 
-fn write_instance_config(dir: &Path, host: &str, port: u16, ironic: &str, extra: &str) -> PathBuf {
+fn write_instance_config(
+    dir: &Path,
+    host: &str,
+    port: u16,
+    ironic: &str,
+    connection: &str,
+    extra: &str,
+) -> PathBuf {
     let path = dir.join(format!("{host}.conf"));
     let text = format!(
         "[DEFAULT]\nhost = {host}\nlisten_address = 127.0.0.1\nlisten_port = {port}\n\
          auth_strategy = noauth\nintrospection_delay = 0\n\
          {extra}\n\
-         [database]\nconnection = sqlite:///{db}\n\
+         [database]\nconnection = {connection}\n\
          [ironic]\nauth_type = none\nendpoint_override = {ironic}\nretry_interval = 1\n\
          [pxe_filter]\ndriver = noop\n\
          [processing]\nstore_data = database\n",
-        db = dir.join("inspector.sqlite").display()
     );
     std::fs::write(&path, text).unwrap();
     path
@@ -49,12 +74,31 @@ fn write_instance_config(dir: &Path, host: &str, port: u16, ironic: &str, extra:
 /// file, with leases of [`LEASE_SECONDS`]; `extra` goes into each one's
 /// `[DEFAULT]` (and may open sections).
 async fn cluster(hosts: &[&str], extra: &str) -> Cluster {
-    cluster_with_lease(hosts, extra, Some(LEASE_SECONDS)).await
+    cluster_on(Database::Sqlite, hosts, extra, Some(LEASE_SECONDS)).await
 }
 
-/// [`cluster`] with leases of `lease` seconds, or of the default length.
-async fn cluster_with_lease(hosts: &[&str], extra: &str, lease: Option<u64>) -> Cluster {
+/// [`cluster`] on `database`, with leases of `lease` seconds or of the
+/// default length.
+async fn cluster_on(
+    database: Database,
+    hosts: &[&str],
+    extra: &str,
+    lease: Option<u64>,
+) -> Cluster {
     let dir = tempfile::tempdir().unwrap();
+    let (connection, scratch) = match database {
+        Database::Sqlite => (
+            format!(
+                "sqlite:///{}",
+                dir.path().join("inspector.sqlite").display()
+            ),
+            None,
+        ),
+        Database::Server(account) => {
+            let (scratch, url) = ScratchDatabase::create(&bed::env(account)).await.unwrap();
+            (url, Some(scratch))
+        }
+    };
     let proxy = RecordingProxy::start(&bed::env("INSPECTOR_TEST_IRONIC_URL")).await;
     let extra = match lease {
         Some(seconds) => format!("lock_lease_time = {seconds}\n{extra}"),
@@ -63,7 +107,7 @@ async fn cluster_with_lease(hosts: &[&str], extra: &str, lease: Option<u64>) -> 
     let mut instances = Vec::new();
     for host in hosts {
         let port = free_port();
-        let config = write_instance_config(dir.path(), host, port, &proxy.url, &extra);
+        let config = write_instance_config(dir.path(), host, port, &proxy.url, &connection, &extra);
         instances.push(serve(&config, port).await);
     }
     inspector::tls::install_crypto_provider();
@@ -77,6 +121,8 @@ async fn cluster_with_lease(hosts: &[&str], extra: &str, lease: Option<u64>) -> 
         proxy,
         instances,
         client,
+        connection,
+        _scratch: scratch,
     }
 }
 
@@ -144,12 +190,12 @@ impl Cluster {
 
     /// The leases in the shared database now.
     async fn leases(&self) -> Vec<inspector::store::LeaseRecord> {
-        let url = format!(
-            "sqlite:///{}",
-            self.dir.path().join("inspector.sqlite").display()
-        );
-        let options = inspector::store::StoreOptions { max_connections: 1 };
-        let store = inspector::store::open(&url, &options).await.unwrap();
+        let url = &self.connection;
+        let options = inspector::store::StoreOptions {
+            max_connections: 1,
+            ..Default::default()
+        };
+        let store = inspector::store::open(url, &options).await.unwrap();
         let leases = store.leases("").await.unwrap();
         store.close().await;
         leases
@@ -246,8 +292,30 @@ async fn any_instance_serves_any_request() {
     ignore = "needs the test bed (Ironic): run scripts/test.sh"
 )]
 async fn concurrent_callbacks_across_instances_are_processed_once() {
+    callbacks_processed_once(Database::Sqlite).await;
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(all(bed_ironic, bed_postgres)),
+    ignore = "needs the test bed's Ironic and PostgreSQL: run scripts/test.sh"
+)]
+async fn concurrent_callbacks_across_instances_are_processed_once_on_postgres() {
+    callbacks_processed_once(POSTGRES).await;
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(all(bed_ironic, bed_mysql)),
+    ignore = "needs the test bed's Ironic and MariaDB: run scripts/test.sh"
+)]
+async fn concurrent_callbacks_across_instances_are_processed_once_on_mariadb() {
+    callbacks_processed_once(MARIADB).await;
+}
+
+async fn callbacks_processed_once(database: Database) {
     let ironic = Ironic::new();
-    let cluster = cluster(&["a", "b", "c"], "").await;
+    let cluster = cluster_on(database, &["a", "b", "c"], "", Some(LEASE_SECONDS)).await;
     let m = Machine::new();
     let uuid = m.node(&ironic).await;
     cluster.start(0, &uuid).await;
@@ -286,7 +354,25 @@ async fn concurrent_callbacks_across_instances_are_processed_once() {
     ignore = "needs the test bed (Ironic): run scripts/test.sh"
 )]
 async fn sigkill_of_the_leader_mid_processing_fails_the_node_elsewhere() {
-    kill_mid_processing(Some(LEASE_SECONDS), 0).await;
+    kill_mid_processing(Database::Sqlite, Some(LEASE_SECONDS), 0).await;
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(all(bed_ironic, bed_postgres)),
+    ignore = "needs the test bed's Ironic and PostgreSQL: run scripts/test.sh"
+)]
+async fn sigkill_of_the_leader_mid_processing_fails_the_node_elsewhere_on_postgres() {
+    kill_mid_processing(POSTGRES, Some(LEASE_SECONDS), 0).await;
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(all(bed_ironic, bed_mysql)),
+    ignore = "needs the test bed's Ironic and MariaDB: run scripts/test.sh"
+)]
+async fn sigkill_of_the_leader_mid_processing_fails_the_node_elsewhere_on_mariadb() {
+    kill_mid_processing(MARIADB, Some(LEASE_SECONDS), 0).await;
 }
 
 /// The same with the default lease, killing an instance that does not
@@ -297,15 +383,15 @@ async fn sigkill_of_the_leader_mid_processing_fails_the_node_elsewhere() {
     ignore = "needs the test bed (Ironic): run scripts/test.sh"
 )]
 async fn sigkill_mid_processing_frees_the_node_within_a_minute_by_default() {
-    kill_mid_processing(None, 2).await;
+    kill_mid_processing(Database::Sqlite, None, 2).await;
 }
 
 /// Three instances a, b, c (`a` leads, being the first); the node's
 /// callback goes to `victim`, which is killed while it processes it.
-async fn kill_mid_processing(lease: Option<u64>, victim: usize) {
+async fn kill_mid_processing(database: Database, lease: Option<u64>, victim: usize) {
     let ironic = Ironic::new();
     let hosts = ["a", "b", "c"];
-    let cluster = cluster_with_lease(&hosts, "", lease).await;
+    let cluster = cluster_on(database, &hosts, "", lease).await;
     let [witness, other] = match victim {
         0 => [1, 2],
         1 => [2, 0],
@@ -389,10 +475,34 @@ async fn kill_mid_processing(lease: Option<u64>, victim: usize) {
     ignore = "needs the test bed (Ironic): run scripts/test.sh"
 )]
 async fn periodic_tasks_run_once_per_period_across_instances() {
+    periodic_once(Database::Sqlite).await;
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(all(bed_ironic, bed_postgres)),
+    ignore = "needs the test bed's Ironic and PostgreSQL: run scripts/test.sh"
+)]
+async fn periodic_tasks_run_once_per_period_across_instances_on_postgres() {
+    periodic_once(POSTGRES).await;
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(all(bed_ironic, bed_mysql)),
+    ignore = "needs the test bed's Ironic and MariaDB: run scripts/test.sh"
+)]
+async fn periodic_tasks_run_once_per_period_across_instances_on_mariadb() {
+    periodic_once(MARIADB).await;
+}
+
+async fn periodic_once(database: Database) {
     let ironic = Ironic::new();
-    let cluster = cluster(
+    let cluster = cluster_on(
+        database,
         &["a", "b", "c"],
         "timeout = 4\nclean_up_period = 1\nleader_election_interval = 1\n",
+        Some(LEASE_SECONDS),
     )
     .await;
     let mut nodes = Vec::new();

@@ -20,6 +20,7 @@ mod processing;
 mod pxe;
 mod recording_proxy;
 mod rules;
+mod server_db;
 mod statuses;
 mod tls;
 mod upstream_db;

@@ -29,7 +29,10 @@ async fn instance(url: &str, host: &str, ironic: &FakeIronic, clock: &Arc<FakeCl
     config.pxe_filter.driver = PxeDriver::Noop;
     config.default.host = host.into();
     config.default.lock_lease_time = LEASE_SECONDS;
-    let options = StoreOptions { max_connections: 2 };
+    let options = StoreOptions {
+        max_connections: 2,
+        ..StoreOptions::default()
+    };
     let store = crate::store::open(url, &options).await.expect("store");
     store.upgrade().await.expect("schema");
     let pxe = crate::pxe_filter::PxeFilter::from_config(&config).expect("pxe filter");
