@@ -5,6 +5,7 @@ mod bad_input;
 mod bed;
 mod binary;
 mod clients;
+mod cluster;
 mod concurrency;
 mod discovery;
 mod faults;
