@@ -19,6 +19,7 @@ mod processing;
 mod pxe;
 mod recording_proxy;
 mod rules;
+mod schema_parity;
 mod statuses;
 mod tls;
 mod upstream_db;
