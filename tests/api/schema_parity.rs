@@ -207,7 +207,7 @@ pub fn upstream_dbsync_upgrade(url: &str) {
 }
 
 /// Our `inspector db upgrade` on the database at `url`; its output.
-fn our_db_upgrade(url: &str) -> String {
+pub fn our_db_upgrade(url: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("inspector.conf");
     std::fs::write(&config, format!("[database]\nconnection = {url}\n")).unwrap();
@@ -264,8 +264,8 @@ fn assert_same_schema(ours: &Value, upstream: &Value, what: &str) {
     assert!(tables.len() >= 8, "{what}: only {:?}", tables.keys());
 }
 
-/// The database in three states, for the parity checks.
-trait Database {
+/// A database the tests make and read, on any backend.
+pub trait Database {
     /// `[database] connection` for our service.
     fn url(&self) -> String;
     /// The same database as upstream's SQLAlchemy names it.
@@ -285,7 +285,7 @@ impl Database for ServerDatabase {
     }
 }
 
-struct SqliteFile(PathBuf);
+pub struct SqliteFile(pub PathBuf);
 
 impl Database for SqliteFile {
     fn url(&self) -> String {
