@@ -98,10 +98,13 @@ impl ServerDatabase {
 
 impl Drop for ServerDatabase {
     fn drop(&mut self) {
-        let sql = format!("DROP DATABASE IF EXISTS {}", self.name);
+        // FORCE: a pool of the service under test may still be closing.
+        let sql = match self.server {
+            Server::Postgres => format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+            Server::Mysql => format!("DROP DATABASE IF EXISTS {}", self.name),
+        };
         let admin = self.server.admin_url();
-        // A failed test leaves its connections closed already, so this
-        // works on the way out of a panic too.
+        // Unwinding from a failed test: a second panic would abort.
         if std::thread::panicking() {
             let _ =
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.admin(&admin, &sql)));
