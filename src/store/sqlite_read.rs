@@ -37,6 +37,16 @@ pub(super) const FIND_RULE: &str = "SELECT uuid FROM rules \
      'urn:', ''), 'uuid:', ''), '{', ''), '}', ''), '-', '') = ?2 \
      ORDER BY uuid = ?1 DESC, created_at, uuid LIMIT 1";
 
+/// The order upstream lists and applies rules in. Its query joins each
+/// rule's conditions and actions and sorts by (created_at, condition id,
+/// action id), so among rules with one `created_at` (common where the
+/// column keeps whole seconds, as on MySQL) the one whose first condition
+/// came first wins, and a rule without conditions sorts where the server
+/// puts NULL: first on SQLite and MySQL, last on PostgreSQL.
+pub(super) const RULE_ORDER: &str = "created_at, \
+     (SELECT MIN(id) FROM rule_conditions WHERE rule_conditions.rule = rules.uuid), \
+     (SELECT MIN(id) FROM rule_actions WHERE rule_actions.rule = rules.uuid), uuid";
+
 impl From<rusqlite::Error> for StoreError {
     fn from(err: rusqlite::Error) -> Self {
         let unavailable = matches!(
@@ -286,9 +296,9 @@ impl Readers {
 
     pub(super) fn list_rules(&self) -> Result<Vec<RuleSummary>> {
         self.read(|conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT uuid, description, scope FROM rules ORDER BY created_at, uuid",
-            )?;
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT uuid, description, scope FROM rules ORDER BY {RULE_ORDER}"
+            ))?;
             let rules = stmt
                 .query_map([], |r| {
                     Ok(RuleSummary {
@@ -325,7 +335,7 @@ impl Readers {
             let mut rules = Vec::new();
             {
                 let mut stmt = conn.prepare_cached(&format!(
-                    "SELECT uuid, created_at, description, scope FROM rules {filter} ORDER BY created_at, uuid"
+                    "SELECT uuid, created_at, description, scope FROM rules {filter} ORDER BY {RULE_ORDER}"
                 ))?;
                 let mut rows = stmt.query(params_from_iter(&bound))?;
                 while let Some(row) = rows.next()? {

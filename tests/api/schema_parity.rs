@@ -273,7 +273,12 @@ pub trait Database {
     fn url(&self) -> String;
     /// The same database as upstream's SQLAlchemy names it.
     fn upstream_url(&self) -> String;
-    fn alembic_version(&self) -> String;
+    /// Runs SQL with the database's own client; its output, unaligned.
+    fn sql(&self, sql: &str) -> String;
+
+    fn alembic_version(&self) -> String {
+        self.sql("SELECT version_num FROM alembic_version")
+    }
 }
 
 impl Database for ServerDatabase {
@@ -283,8 +288,8 @@ impl Database for ServerDatabase {
     fn upstream_url(&self) -> String {
         ServerDatabase::upstream_url(self)
     }
-    fn alembic_version(&self) -> String {
-        self.sql("SELECT version_num FROM alembic_version")
+    fn sql(&self, sql: &str) -> String {
+        ServerDatabase::sql(self, sql)
     }
 }
 
@@ -297,10 +302,10 @@ impl Database for SqliteFile {
     fn upstream_url(&self) -> String {
         self.url()
     }
-    fn alembic_version(&self) -> String {
+    fn sql(&self, sql: &str) -> String {
         let output = Command::new("sqlite3")
             .arg(&self.0)
-            .arg("SELECT version_num FROM alembic_version")
+            .arg(sql)
             .output()
             .expect("sqlite3 is installed");
         succeeded("sqlite3", &output);

@@ -123,7 +123,6 @@ async fn upstream_still_reads_a_database_we_wrote_to() {
 /// Our service writes two rules into `db`; the real upstream service, then
 /// started on it (against the bed's Ironic), serves them.
 async fn assert_upstream_reads_rules_we_wrote(db: &dyn Database) {
-    let ironic = Ironic::new();
     let app_dir = tempfile::tempdir().unwrap();
     let mut app_config = test_config(&app_dir);
     app_config.database.connection = Some(db.url());
@@ -146,6 +145,26 @@ async fn assert_upstream_reads_rules_we_wrote(db: &dyn Database) {
     );
     drop(app);
 
+    let answers = upstream_answers(
+        db,
+        &[
+            "/v1/rules/9d0c1f5e-1111-4222-8333-444455556666",
+            &format!("/v1/rules/{hex_id}"),
+        ],
+    )
+    .await;
+    let body = &answers[0].1;
+    assert_eq!(body["description"], "written by inspector");
+    assert_eq!(body["conditions"][0]["invert"], true);
+    assert_eq!(body["actions"][0]["value"], "{data[cpus]}");
+    assert_eq!(answers[1].0, 200);
+    assert_eq!(answers[1].1["uuid"], hex_id);
+}
+
+/// Starts the real upstream service on `db` (against the bed's Ironic),
+/// GETs each path and stops it; the answers (status, body) in order.
+async fn upstream_answers(db: &dyn Database, paths: &[&str]) -> Vec<(u16, Value)> {
+    let ironic = Ironic::new();
     let port = crate::binary::free_port();
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -164,30 +183,62 @@ async fn assert_upstream_reads_rules_we_wrote(db: &dyn Database) {
         String::from_utf8_lossy(&start.stderr)
     );
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
-    let fetched = client
-        .get(format!(
-            "http://127.0.0.1:{port}/v1/rules/9d0c1f5e-1111-4222-8333-444455556666"
-        ))
-        .send()
-        .await;
-    let fetched_hex = client
-        .get(format!("http://127.0.0.1:{port}/v1/rules/{hex_id}"))
-        .send()
-        .await;
+    let mut answers = Vec::new();
+    for path in paths {
+        let response = client
+            .get(format!("http://127.0.0.1:{port}{path}"))
+            .send()
+            .await;
+        answers.push(match response {
+            Ok(r) => (r.status().as_u16(), r.json().await.unwrap_or(Value::Null)),
+            Err(e) => (0, Value::String(e.to_string())),
+        });
+    }
     let stop = Command::new(script)
         .arg("stop")
         .env("INSPECTOR_PORT", port.to_string())
         .output()
         .unwrap();
     assert!(stop.status.success());
-    let body: Value = fetched.unwrap().json().await.unwrap();
-    assert_eq!(body["description"], "written by inspector");
-    assert_eq!(body["conditions"][0]["invert"], true);
-    assert_eq!(body["actions"][0]["value"], "{data[cpus]}");
-    let fetched_hex = fetched_hex.unwrap();
-    assert_eq!(fetched_hex.status(), 200);
-    let body: Value = fetched_hex.json().await.unwrap();
-    assert_eq!(body["uuid"], hex_id);
+    answers
+}
+
+/// Rules stored with the same `created_at` (whole seconds on MySQL make
+/// that common) are listed in upstream's order: its query joins the
+/// conditions and actions and sorts by (created_at, condition id, action
+/// id), so a rule without conditions comes first where the server sorts
+/// NULL first (SQLite, MySQL) and last on PostgreSQL.
+async fn assert_rules_of_one_instant_in_upstreams_order(db: &dyn Database) {
+    db.sql("UPDATE rules SET created_at = '2026-01-01 00:00:00.000000'");
+    let upstream = upstream_answers(db, &["/v1/rules"]).await.remove(0);
+    assert_eq!(upstream.0, 200, "{}", upstream.1);
+    let uuids: Vec<&str> = upstream.1["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["uuid"].as_str().unwrap())
+        .collect();
+    let mut sorted = uuids.clone();
+    sorted.sort();
+    assert_ne!(uuids, sorted, "the rules no longer tell the orders apart");
+
+    let app_dir = tempfile::tempdir().unwrap();
+    let mut app_config = test_config(&app_dir);
+    app_config.database.connection = Some(db.url());
+    let app = TestApp::spawn_config(app_config, app_dir).await;
+    let ours: Value = app.get("/v1/rules").await.json().await.unwrap();
+    assert_eq!(ours, upstream.1);
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(all(bed_upstream_db, bed_ironic)),
+    ignore = "needs the test bed (upstream DB, Ironic): run scripts/test.sh"
+)]
+async fn rules_of_one_instant_are_listed_in_upstreams_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = reference(dir.path());
+    assert_rules_of_one_instant_in_upstreams_order(&SqliteFile(db)).await;
 }
 
 /// make-upstream-db.sh fills `db` through the real upstream service;
@@ -217,6 +268,7 @@ async fn upstream_database_round_trip(server: Server) {
     let recorded = fill_with_upstream(&db);
     assert_adopted_and_served(&db, &recorded).await;
     assert_upstream_reads_rules_we_wrote(&db).await;
+    assert_rules_of_one_instant_in_upstreams_order(&db).await;
 }
 
 #[tokio::test]
