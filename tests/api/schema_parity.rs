@@ -68,12 +68,12 @@ impl ServerDatabase {
     /// name psycopg2 as upstream's deployments did with older SQLAlchemy.
     pub fn upstream_url(&self) -> String {
         match self.server {
-            Server::Postgres => {
+            Server::Postgres if matches!(self.url.scheme(), "postgresql" | "postgres") => {
                 let mut url = self.url.to_string();
-                url.replace_range(.."postgresql".len(), "postgresql+psycopg2");
+                url.replace_range(..self.url.scheme().len(), "postgresql+psycopg2");
                 url
             }
-            Server::Mysql => self.url.to_string(),
+            _ => self.url.to_string(),
         }
     }
 
