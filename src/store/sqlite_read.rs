@@ -19,7 +19,7 @@ use inspector_core::timestamp;
 use rusqlite::{Connection, OpenFlags, Row, params_from_iter};
 use time::PrimitiveDateTime;
 
-use super::rows::{attach_to_rules, params_from_text};
+use super::rows::{RULE_ORDER, attach_to_rules, params_from_text};
 use super::{
     ActionRecord, ConditionRecord, ListQuery, NodeRecord, Result, RuleRecord, RuleSummary,
     StoreError,
@@ -36,16 +36,6 @@ pub(super) const FIND_RULE: &str = "SELECT uuid FROM rules \
      WHERE uuid = ?1 OR replace(replace(replace(replace(replace(lower(uuid), \
      'urn:', ''), 'uuid:', ''), '{', ''), '}', ''), '-', '') = ?2 \
      ORDER BY uuid = ?1 DESC, created_at, uuid LIMIT 1";
-
-/// The order upstream lists and applies rules in. Its query joins each
-/// rule's conditions and actions and sorts by (created_at, condition id,
-/// action id), so among rules with one `created_at` (common where the
-/// column keeps whole seconds, as on MySQL) the one whose first condition
-/// came first wins, and a rule without conditions sorts where the server
-/// puts NULL: first on SQLite and MySQL, last on PostgreSQL.
-pub(super) const RULE_ORDER: &str = "created_at, \
-     (SELECT MIN(id) FROM rule_conditions WHERE rule_conditions.rule = rules.uuid), \
-     (SELECT MIN(id) FROM rule_actions WHERE rule_actions.rule = rules.uuid), uuid";
 
 impl From<rusqlite::Error> for StoreError {
     fn from(err: rusqlite::Error) -> Self {

@@ -27,7 +27,7 @@ use time::PrimitiveDateTime;
 use uuid::Uuid;
 
 use super::{DIALECT, Db, db_time};
-use crate::store::rows::{attach_to_rules, params_from_text};
+use crate::store::rows::{RULE_ORDER, attach_to_rules, params_from_text};
 use crate::store::schema::MigrationReport;
 use crate::store::server::retrying;
 use crate::store::upgrade::{self, SchemaDef, SchemaSession};
@@ -153,7 +153,7 @@ impl SqlxStore {
         };
         let mut tx = self.pool.begin().await?;
         let rows = select(format!(
-            "SELECT uuid, created_at, description, scope FROM rules {filter} ORDER BY created_at, uuid"
+            "SELECT uuid, created_at, description, scope FROM rules {filter} ORDER BY {RULE_ORDER}"
         ))
         .fetch_all(&mut *tx)
         .await?;
@@ -763,10 +763,11 @@ impl StoreBackend for SqlxStore {
 
     fn list_rules(&self) -> StoreFuture<'_, Vec<RuleSummary>> {
         Box::pin(retrying(move || async move {
-            let rows =
-                sqlx::query("SELECT uuid, description, scope FROM rules ORDER BY created_at, uuid")
-                    .fetch_all(&self.pool)
-                    .await?;
+            let rows = sqlx::query(sql(&format!(
+                "SELECT uuid, description, scope FROM rules ORDER BY {RULE_ORDER}"
+            )))
+            .fetch_all(&self.pool)
+            .await?;
             rows.iter()
                 .map(|r| {
                     Ok(RuleSummary {
