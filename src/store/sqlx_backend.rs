@@ -30,6 +30,7 @@ use super::{DIALECT, Db, db_time};
 use crate::store::rows::{RULE_ORDER, attach_to_rules, params_from_text};
 use crate::store::schema::MigrationReport;
 use crate::store::server::retrying;
+use crate::store::sqlx_errors::is_duplicate_index;
 use crate::store::upgrade::{self, SchemaDef, SchemaSession};
 use crate::store::{
     ActionRecord, ConditionRecord, ListQuery, NodeRecord, Result, RuleRecord, RuleSummary,
@@ -274,10 +275,16 @@ impl SchemaSession for Tx<'_> {
 
     fn execute<'a>(&'a mut self, statement: &'a str) -> StoreFuture<'a, ()> {
         Box::pin(async move {
-            sqlx::raw_sql(AssertSqlSafe(statement))
+            match sqlx::raw_sql(AssertSqlSafe(statement))
                 .execute(&mut **self)
-                .await?;
-            Ok(())
+                .await
+            {
+                // MySQL commits each DDL statement and has no CREATE INDEX
+                // IF NOT EXISTS: an upgrade stopped midway left the indexes
+                // it made, without the record of its migration.
+                Err(e) if is_duplicate_index(&e) => Ok(()),
+                done => done.map(|_| ()).map_err(Into::into),
+            }
         })
     }
 

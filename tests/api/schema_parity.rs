@@ -379,3 +379,42 @@ fn sqlite_schema_is_upstreams_both_ways() {
         &SqliteFile(dir.path().join("ours.sqlite")),
     );
 }
+
+/// An upgrade stopped after making some of migration 2's indexes (MySQL
+/// commits each DDL statement) is finished by the next one, which ends with
+/// the schema a single run makes.
+fn check_upgrade_resumes(server: Server) {
+    let db = server.create_database("resume");
+    our_db_upgrade(&db.url());
+    let whole = schema(&db.upstream_url(), false);
+    db.sql("DELETE FROM inspector_migrations WHERE version = 2");
+    db.sql(match server {
+        Server::Postgres => "DROP INDEX ix_nodes_active",
+        Server::Mysql => "DROP INDEX ix_nodes_active ON nodes",
+    });
+    let out = our_db_upgrade(&db.url());
+    assert!(out.contains("applied migration 2"), "{out}");
+    assert_same_schema(
+        &schema(&db.upstream_url(), false),
+        &whole,
+        "resumed upgrade",
+    );
+}
+
+#[test]
+#[cfg_attr(
+    not(all(bed_postgres, bed_venv)),
+    ignore = "needs the test bed (PostgreSQL, venv): run scripts/test.sh"
+)]
+fn postgres_upgrade_resumes_after_a_stop_midway() {
+    check_upgrade_resumes(Server::Postgres);
+}
+
+#[test]
+#[cfg_attr(
+    not(all(bed_mysql, bed_venv)),
+    ignore = "needs the test bed (MariaDB, venv): run scripts/test.sh"
+)]
+fn mysql_upgrade_resumes_after_a_stop_midway() {
+    check_upgrade_resumes(Server::Mysql);
+}
