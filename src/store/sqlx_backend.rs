@@ -29,9 +29,10 @@ use uuid::Uuid;
 
 use super::{DIALECT, Db, LEASE_SQL, db_time};
 use crate::store::leases::millis;
-use crate::store::rows::{attach_to_rules, params_from_text};
+use crate::store::rows::{RULE_ORDER, attach_to_rules, params_from_text};
 use crate::store::schema::MigrationReport;
 use crate::store::server::retrying;
+use crate::store::sqlx_errors::is_duplicate_index;
 use crate::store::upgrade::{self, SchemaDef, SchemaSession};
 use crate::store::{
     ActionRecord, ConditionRecord, LeaseRecord, ListQuery, NodeRecord, Result, RuleRecord,
@@ -159,7 +160,7 @@ impl SqlxStore {
         };
         let mut tx = self.pool.begin().await?;
         let rows = select(format!(
-            "SELECT uuid, created_at, description, scope FROM rules {filter} ORDER BY created_at, uuid"
+            "SELECT uuid, created_at, description, scope FROM rules {filter} ORDER BY {RULE_ORDER}"
         ))
         .fetch_all(&mut *tx)
         .await?;
@@ -280,10 +281,16 @@ impl SchemaSession for Tx<'_> {
 
     fn execute<'a>(&'a mut self, statement: &'a str) -> StoreFuture<'a, ()> {
         Box::pin(async move {
-            sqlx::raw_sql(AssertSqlSafe(statement))
+            match sqlx::raw_sql(AssertSqlSafe(statement))
                 .execute(&mut **self)
-                .await?;
-            Ok(())
+                .await
+            {
+                // MySQL commits each DDL statement and has no CREATE INDEX
+                // IF NOT EXISTS: an upgrade stopped midway left the indexes
+                // it made, without the record of its migration.
+                Err(e) if is_duplicate_index(&e) => Ok(()),
+                done => done.map(|_| ()).map_err(Into::into),
+            }
         })
     }
 
@@ -769,10 +776,11 @@ impl StoreBackend for SqlxStore {
 
     fn list_rules(&self) -> StoreFuture<'_, Vec<RuleSummary>> {
         Box::pin(retrying(move || async move {
-            let rows =
-                sqlx::query("SELECT uuid, description, scope FROM rules ORDER BY created_at, uuid")
-                    .fetch_all(&self.pool)
-                    .await?;
+            let rows = sqlx::query(sql(&format!(
+                "SELECT uuid, description, scope FROM rules ORDER BY {RULE_ORDER}"
+            )))
+            .fetch_all(&self.pool)
+            .await?;
             rows.iter()
                 .map(|r| {
                     Ok(RuleSummary {

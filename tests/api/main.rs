@@ -20,6 +20,7 @@ mod processing;
 mod pxe;
 mod recording_proxy;
 mod rules;
+mod schema_parity;
 mod server_db;
 mod statuses;
 mod tls;
