@@ -253,3 +253,73 @@ async fn an_unreachable_server_is_reported_with_its_address() {
         assert!(!format!("{err:?}").contains("hunter2"));
     }
 }
+
+/// On MySQL's utf8 columns, what cannot be kept is fitted or refused
+/// exactly as `column_fit` says: the error is cut to TEXT's 65,535 bytes
+/// with the marker, emoji become U+FFFD, the stored document holds
+/// surrogate escapes (and no 4-byte character), and a rule is refused
+/// naming its field.
+#[tokio::test]
+#[cfg_attr(
+    not(bed_mysql),
+    ignore = "needs the test bed's MariaDB (scripts/test.sh starts it)"
+)]
+async fn mysql_fits_or_refuses_what_utf8_columns_cannot_hold() {
+    use inspector_core::state::State;
+
+    let (store, _database) = mysql_store().await;
+    let uuid = "0a000000-0000-4000-8000-000000000001";
+    let node = store::NodeRecord {
+        uuid: uuid.into(),
+        state: State::Processing,
+        started_at: Some(time::macros::datetime!(2026-01-01 00:00:00)),
+        finished_at: None,
+        error: None,
+        manage_boot: true,
+    };
+    store.add_node(&node, &[]).await.unwrap();
+    let error = format!("💥 {}", "中".repeat(40_000));
+    store
+        .finish(
+            uuid,
+            State::Processing,
+            State::Error,
+            time::macros::datetime!(2026-01-01 00:01:00),
+            Some(&error),
+        )
+        .await
+        .unwrap();
+    let stored = store.get_node(uuid).await.unwrap().unwrap().error.unwrap();
+    assert!(stored.starts_with("\u{FFFD} 中中"), "{}", &stored[..20]);
+    assert!(stored.ends_with("… (truncated)"));
+    assert!(
+        stored.len() <= 65_535 && stored.len() > 65_500,
+        "{}",
+        stored.len()
+    );
+
+    store
+        .store_data(uuid, true, r#"{"name":"box 📦"}"#)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_data(uuid, true).await.unwrap().as_deref(),
+        Some(r#"{"name":"box \ud83d\udce6"}"#)
+    );
+
+    let rule = store::RuleRecord {
+        uuid: "0b000000-0000-4000-8000-000000000002".into(),
+        created_at: time::macros::datetime!(2026-01-01 00:00:00),
+        description: Some("ok".into()),
+        scope: Some("rack 🗄".into()),
+        conditions: vec![],
+        actions: vec![],
+    };
+    let err = store.create_rule(&rule).await.unwrap_err();
+    assert!(
+        matches!(&err, store::StoreError::Unstorable { field, .. } if field == "Rule scope"),
+        "{err:?}"
+    );
+    assert!(store.list_rules().await.unwrap().is_empty());
+    store.close().await;
+}
