@@ -344,3 +344,99 @@ async fn ramdisk_emoji_are_handled_on_mariadb() {
     assert_eq!(rules["rules"], json!([]), "{rules}");
     app.finish().await;
 }
+
+/// On a MariaDB that lets a statement wait one second for a row lock
+/// (`innodb_lock_wait_timeout = 1`, set on a private server), another
+/// session holds the node's row for 1.5 s: the store's `update_state`
+/// times out once (error 1205) and succeeds when run again, and so does
+/// `finish`.
+#[tokio::test]
+#[cfg_attr(
+    not(bed_mysql),
+    ignore = "needs the test bed's MariaDB (scripts/test.sh starts it)"
+)]
+async fn a_lock_wait_timeout_is_retried_on_mariadb() {
+    let (server, url) = PrivateServer::start("mariadb", "MARIADB_PORT");
+    let client = |sql: &str| {
+        let mut command = Command::new("mariadb");
+        command.args([
+            "--no-defaults",
+            "-h127.0.0.1",
+            &format!("-P{}", server.port),
+            "-uinspector",
+            "-pinspector-test",
+            "-N",
+            "-B",
+            "--unbuffered",
+            "inspector",
+            "-e",
+            sql,
+        ]);
+        command
+    };
+    let set = client("SET GLOBAL innodb_lock_wait_timeout = 1")
+        .output()
+        .unwrap();
+    assert!(set.status.success(), "{set:?}");
+    // Opened afterwards: every connection of the store has the short wait.
+    let options = inspector::store::StoreOptions {
+        max_connections: 2,
+        connect_attempts: Some(1),
+        ..Default::default()
+    };
+    let store = inspector::store::open(&url, &options).await.unwrap();
+    store.upgrade().await.unwrap();
+    store
+        .add_node(&waiting_node(), &[("mac", "aa")])
+        .await
+        .unwrap();
+
+    let hold_row = |store_call: &'static str| {
+        let mut peer = client(&format!(
+            "BEGIN; SELECT uuid FROM nodes WHERE uuid = '{NODE}' FOR UPDATE; \
+             SELECT SLEEP(1.5); ROLLBACK"
+        ))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+        // The first line comes once the row is locked.
+        let mut lines =
+            std::io::BufRead::lines(std::io::BufReader::new(peer.stdout.take().unwrap()));
+        assert_eq!(
+            lines.next().unwrap().unwrap(),
+            NODE,
+            "{store_call}: the peer did not lock the row"
+        );
+        (peer, lines)
+    };
+
+    let (mut peer, _lines) = hold_row("update_state");
+    let started = std::time::Instant::now();
+    store
+        .update_state(NODE, State::Waiting, State::Processing)
+        .await
+        .expect("update_state, run again after the lock wait timed out");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(1),
+        "the store never waited: {:?}",
+        started.elapsed()
+    );
+    assert!(peer.wait().unwrap().success());
+
+    let (mut peer, _lines) = hold_row("finish");
+    store
+        .finish(
+            NODE,
+            State::Processing,
+            State::Finished,
+            datetime!(2026-01-01 00:01:00),
+            None,
+        )
+        .await
+        .expect("finish, run again after the lock wait timed out");
+    assert!(peer.wait().unwrap().success());
+    let node = store.get_node(NODE).await.unwrap().unwrap();
+    assert_eq!(node.state, State::Finished);
+    assert!(store.node_attributes(NODE).await.unwrap().is_empty());
+    store.close().await;
+}
