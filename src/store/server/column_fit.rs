@@ -3,14 +3,13 @@
 //! the Basic Multilingual Plane), `TEXT` holds 65,535 bytes and
 //! `VARCHAR(255)` 255 characters. Under the strict `sql_mode` the store
 //! sets, MySQL refuses such a write instead of mangling it, which would
-//! fail the whole request. What to do instead depends on the column:
+//! fail the whole request. PostgreSQL's `VARCHAR(255)` is as strict; its
+//! `TEXT` has no such limits. What to do instead depends on the column:
 //!
 //! * JSON documents keep their meaning: a character outside the BMP is
 //!   written as its `\uXXXX\uXXXX` surrogate-pair escape, which every JSON
 //!   reader turns back into the same character (upstream's `json.dumps`
 //!   escapes every non-ASCII character this way).
-//! PostgreSQL's `VARCHAR(255)` is as strict; its `TEXT` has no such limits.
-//!
 //! * Text the service writes itself (a node's error, lookup attributes)
 //!   is made to fit: such characters become U+FFFD and an overlong text is
 //!   cut on a character boundary, ending with [`TRUNCATED`].
