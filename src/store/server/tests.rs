@@ -390,26 +390,40 @@ async fn store_with_locked_node(kind: ServerKind) -> (Store, ScratchDatabase, St
     (store, database, url)
 }
 
-/// Waits until one session of this database waits for a row lock.
-async fn until_a_session_waits(poller: &mut Peer) {
+/// Waits until `store_call` runs its statement on the attributes, having
+/// updated the node row: it then holds that row's lock and waits for (or
+/// is about to request) the peer's locks on the attributes.
+async fn until_the_store_reaches_the_attributes<T: std::fmt::Debug>(
+    poller: &mut Peer,
+    store_call: &mut tokio::task::JoinHandle<T>,
+) {
+    // MariaDB's innodb_trx can omit a waiting transaction; its process
+    // list shows the statement.
     let query = match poller {
         Peer::Postgres(_) => {
-            "SELECT COUNT(*) FROM pg_stat_activity \
-             WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() \
+             AND pid <> pg_backend_pid() AND query LIKE 'DELETE FROM attributes%' \
+             AND state = 'active'"
         }
         Peer::Mysql(_) => {
-            "SELECT COUNT(*) FROM information_schema.innodb_trx t \
-             JOIN information_schema.processlist p ON p.id = t.trx_mysql_thread_id \
-             WHERE t.trx_state = 'LOCK WAIT' AND p.db = DATABASE()"
+            "SELECT COUNT(*) FROM information_schema.processlist \
+             WHERE db = DATABASE() AND id <> CONNECTION_ID() \
+             AND info LIKE 'DELETE FROM attributes%'"
         }
     };
-    for _ in 0..200 {
+    for _ in 0..400 {
         if poller.number(query).await > 0 {
             return;
         }
+        if store_call.is_finished() {
+            panic!(
+                "the store's call ended without waiting: {:?}",
+                store_call.await
+            );
+        }
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
-    panic!("the store never waited for the peer's lock");
+    panic!("the store never reached the attributes");
 }
 
 /// A real deadlock between the store's `finish` (node row, then its
@@ -450,7 +464,7 @@ async fn a_deadlock_victim_is_retried(kind: ServerKind) {
     ))
     .await
     .unwrap();
-    let finishing = {
+    let mut finishing = {
         let store = store.clone();
         tokio::spawn(async move {
             store
@@ -464,7 +478,7 @@ async fn a_deadlock_victim_is_retried(kind: ServerKind) {
                 .await
         })
     };
-    until_a_session_waits(&mut poller).await;
+    until_the_store_reaches_the_attributes(&mut poller, &mut finishing).await;
     // Closes the cycle: the store holds the node row and waits for the
     // attributes.
     peer.run(&format!(
