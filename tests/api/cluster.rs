@@ -545,3 +545,140 @@ async fn periodic_once(database: Database) {
         .sum();
     assert_eq!(failures, nodes.len(), "{:?}", cluster.logs());
 }
+
+#[tokio::test]
+#[cfg_attr(
+    not(bed_ironic),
+    ignore = "needs the test bed's Ironic (scripts/test.sh starts it)"
+)]
+async fn forty_introspections_spread_over_instances() {
+    spread_over_instances(Database::Sqlite).await;
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(all(bed_ironic, bed_postgres)),
+    ignore = "needs the test bed's Ironic and PostgreSQL (scripts/test.sh starts them)"
+)]
+async fn forty_introspections_spread_over_instances_on_postgres() {
+    spread_over_instances(POSTGRES).await;
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(all(bed_ironic, bed_mysql)),
+    ignore = "needs the test bed's Ironic and MariaDB (scripts/test.sh starts them)"
+)]
+async fn forty_introspections_spread_over_instances_on_mariadb() {
+    spread_over_instances(MARIADB).await;
+}
+
+/// A different instance of the three for each request, chosen at random.
+fn any_instance() -> usize {
+    usize::from(uuid::Uuid::new_v4().as_bytes()[0]) % 3
+}
+
+/// Forty introspections on three instances, each request of a node sent to
+/// an instance chosen at random: every node finishes without error and
+/// Ironic holds what processing wrote. Then a node deleted in Ironic is
+/// forgotten by every instance (the leader's clean-up).
+async fn spread_over_instances(database: Database) {
+    const NODES: usize = 40;
+    const AT_ONCE: usize = 8;
+    let ironic_url = bed::env("INSPECTOR_TEST_IRONIC_URL");
+    // Its client installs the TLS provider every later client needs.
+    let ironic = Ironic::at(&ironic_url);
+    let cluster = cluster_on(
+        database,
+        &["a", "b", "c"],
+        "clean_up_period = 1\nleader_election_interval = 1\n",
+        Some(LEASE_SECONDS),
+    )
+    .await;
+    let mut nodes: Vec<(Machine, String)> = Vec::new();
+    while nodes.len() < NODES {
+        let mut batch = tokio::task::JoinSet::new();
+        for _ in 0..AT_ONCE.min(NODES - nodes.len()) {
+            let ironic = Ironic::at(&ironic_url);
+            batch.spawn(async move {
+                let machine = Machine::new();
+                let uuid = machine.node(&ironic).await;
+                (machine, uuid)
+            });
+        }
+        nodes.extend(batch.join_all().await);
+    }
+    for (_, uuid) in &nodes {
+        let (code, body) = cluster
+            .call(
+                any_instance(),
+                Method::POST,
+                &format!("/v1/introspection/{uuid}?manage_boot=false"),
+            )
+            .await;
+        assert_eq!(code, 202, "start {uuid}: {body}");
+    }
+    for (_, uuid) in &nodes {
+        cluster
+            .wait_for_state(any_instance(), uuid, "waiting")
+            .await;
+    }
+    for batch in nodes.chunks(AT_ONCE) {
+        let mut posts = tokio::task::JoinSet::new();
+        for (machine, uuid) in batch {
+            let request = cluster.callback(any_instance(), &machine.data());
+            let uuid = uuid.clone();
+            posts.spawn(async move {
+                let response = request.send().await.unwrap();
+                (
+                    uuid,
+                    response.status().as_u16(),
+                    response.text().await.unwrap(),
+                )
+            });
+        }
+        for (uuid, code, body) in posts.join_all().await {
+            assert_eq!(code, 200, "callback of {uuid}: {body}");
+        }
+    }
+    for (_, uuid) in &nodes {
+        let status = cluster
+            .wait_for_state(any_instance(), uuid, "finished")
+            .await;
+        assert_eq!(status["error"], Value::Null, "{status}");
+        let node = ironic.node(uuid).await;
+        assert_eq!(node["properties"]["memory_mb"], "12288", "{node}");
+        assert_eq!(node["properties"]["cpus"], "4", "{node}");
+    }
+    let leases = cluster.leases().await;
+    assert!(leases.iter().all(|l| l.name == "leader"), "{leases:?}");
+
+    let (_, deleted) = &nodes[0];
+    ironic.delete_node(deleted).await;
+    for instance in 0..3 {
+        eventually(
+            &format!("instance {instance} forgets {deleted}"),
+            Duration::from_secs(30),
+            || async {
+                let (code, body) = cluster
+                    .call(
+                        instance,
+                        Method::GET,
+                        &format!("/v1/introspection/{deleted}"),
+                    )
+                    .await;
+                if code == 404 {
+                    Ok(())
+                } else {
+                    Err(format!("{code} {body}"))
+                }
+            },
+        )
+        .await;
+    }
+    let (_, kept) = &nodes[1];
+    assert_eq!(
+        cluster.status(any_instance(), kept).await["state"],
+        "finished"
+    );
+}
