@@ -11,6 +11,9 @@ use serde_json::{Map, json};
 use time::PrimitiveDateTime;
 use time::macros::datetime;
 
+mod bulk;
+pub use bulk::*;
+
 use super::{
     ActionRecord, ConditionRecord, ListQuery, NodeRecord, RuleRecord, RuleSummary, StoreBackend,
     StoreError,
@@ -646,6 +649,11 @@ macro_rules! store_contract {
             rules_read_back_under_any_form_of_their_uuid,
             creating_an_existing_rule_is_a_duplicate,
             rules_are_deleted_one_by_one_or_all,
+            // Raw bulk access (contract/bulk.rs).
+            bulk_rows_read_back_as_written_page_by_page,
+            bulk_loaded_rows_serve_the_service,
+            a_bulk_load_is_one_transaction,
+            a_bulk_row_of_the_wrong_shape_is_refused,
         );
     };
     (@tests $open:path; $($name:ident),* $(,)?) => {

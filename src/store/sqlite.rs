@@ -29,6 +29,7 @@ use super::{
     ListQuery, NodeRecord, Result, RuleRecord, RuleSummary, StoreBackend, StoreError, StoreFuture,
     StoreOptions,
 };
+use super::{bulk, sqlite_bulk};
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -637,6 +638,28 @@ impl StoreBackend for SqliteStore {
             }
             tx.commit().await?;
             Ok(())
+        })
+    }
+
+    fn read_page<'a>(
+        &'a self,
+        table: &'static bulk::Table,
+        after: Option<&'a [bulk::Cell]>,
+        limit: u32,
+    ) -> StoreFuture<'a, Vec<bulk::Row>> {
+        Box::pin(sqlite_bulk::read_page(&self.pool, table, after, limit))
+    }
+
+    fn count_rows(&self, table: &'static bulk::Table) -> StoreFuture<'_, u64> {
+        Box::pin(sqlite_bulk::count_rows(&self.pool, table))
+    }
+
+    fn begin_load(&self) -> StoreFuture<'_, Box<dyn bulk::BulkLoad>> {
+        Box::pin(async move {
+            let load: Box<dyn bulk::BulkLoad> = Box::new(sqlite_bulk::SqliteLoad {
+                tx: self.write_tx().await?,
+            });
+            Ok(load)
         })
     }
 }

@@ -13,7 +13,7 @@ use crate::binary::run;
 use crate::helpers::{TestApp, test_config};
 
 /// A private copy of the reference database and the responses upstream gave for it.
-fn reference(dir: &std::path::Path) -> (PathBuf, Value) {
+pub fn reference(dir: &std::path::Path) -> (PathBuf, Value) {
     let source = PathBuf::from(env("INSPECTOR_TEST_UPSTREAM_DB"));
     let copy = dir.join("upstream.sqlite");
     std::fs::copy(&source, &copy).expect("copy the reference database");
@@ -33,6 +33,43 @@ fn rebase(value: &Value, from: &str, to: &str) -> Value {
                 .collect(),
         ),
         other => other.clone(),
+    }
+}
+
+/// Every GET upstream answered for the reference database gets the same
+/// status, version headers and body from `app`.
+pub async fn assert_recorded_answers(app: &TestApp, recorded: &Value) {
+    let upstream_url = recorded["inspector_url"].as_str().unwrap();
+    let our_url = format!("http://{}", app.addr);
+    let responses = recorded["responses"].as_array().unwrap();
+    assert!(
+        responses.len() >= 20,
+        "the reference recorded too little: {}",
+        responses.len()
+    );
+    for expected in responses {
+        let path = expected["path"].as_str().unwrap();
+        let response = app.get(path).await;
+        assert_eq!(
+            response.status().as_u16() as u64,
+            expected["status"].as_u64().unwrap(),
+            "GET {path}"
+        );
+        for header in [
+            "X-OpenStack-Ironic-Inspector-API-Minimum-Version",
+            "X-OpenStack-Ironic-Inspector-API-Maximum-Version",
+        ] {
+            assert_eq!(
+                response.headers()[header],
+                expected["headers"][header].as_str().unwrap()
+            );
+        }
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(
+            body,
+            rebase(&expected["body"], upstream_url, &our_url),
+            "GET {path}"
+        );
     }
 }
 
@@ -83,38 +120,7 @@ async fn an_upstream_database_is_adopted_and_served_unchanged() {
     let mut app_config = test_config(&app_dir);
     app_config.database.connection = Some(format!("sqlite:///{}", db.display()));
     let app = TestApp::spawn_config(app_config, app_dir).await;
-    let upstream_url = recorded["inspector_url"].as_str().unwrap();
-    let our_url = format!("http://{}", app.addr);
-    let responses = recorded["responses"].as_array().unwrap();
-    assert!(
-        responses.len() >= 20,
-        "the reference recorded too little: {}",
-        responses.len()
-    );
-    for expected in responses {
-        let path = expected["path"].as_str().unwrap();
-        let response = app.get(path).await;
-        assert_eq!(
-            response.status().as_u16() as u64,
-            expected["status"].as_u64().unwrap(),
-            "GET {path}"
-        );
-        for header in [
-            "X-OpenStack-Ironic-Inspector-API-Minimum-Version",
-            "X-OpenStack-Ironic-Inspector-API-Maximum-Version",
-        ] {
-            assert_eq!(
-                response.headers()[header],
-                expected["headers"][header].as_str().unwrap()
-            );
-        }
-        let body: Value = response.json().await.unwrap();
-        assert_eq!(
-            body,
-            rebase(&expected["body"], upstream_url, &our_url),
-            "GET {path}"
-        );
-    }
+    assert_recorded_answers(&app, &recorded).await;
 }
 
 #[tokio::test]
