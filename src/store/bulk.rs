@@ -25,6 +25,9 @@ pub enum Kind {
 pub struct Column {
     pub name: &'static str,
     pub kind: Kind,
+    /// Text limited to an enumerated type where the backend has one
+    /// (`nodes.state`: PostgreSQL's `node_state`, MySQL's ENUM).
+    pub enumerated: bool,
 }
 
 /// One table of upstream's schema. The primary-key columns come first in
@@ -65,7 +68,11 @@ impl Cell {
 pub type Row = Vec<Cell>;
 
 const fn col(name: &'static str, kind: Kind) -> Column {
-    Column { name, kind }
+    Column {
+        name,
+        kind,
+        enumerated: false,
+    }
 }
 
 /// Which ironic-inspector schema revision the database holds.
@@ -82,7 +89,11 @@ pub const NODES: Table = Table {
         col("uuid", Kind::Text),
         col("error", Kind::Text),
         col("version_id", Kind::Text),
-        col("state", Kind::Text),
+        Column {
+            name: "state",
+            kind: Kind::Text,
+            enumerated: true,
+        },
         col("started_at", Kind::Time),
         col("finished_at", Kind::Time),
         col("manage_boot", Kind::Bool),
@@ -178,18 +189,43 @@ pub const TABLES: &[&Table] = &[
     &RULE_ACTIONS,
 ];
 
-/// A placeholder style: `$n` (SQLite, PostgreSQL) or `?` (MySQL).
+/// How a backend spells the SQL here.
 #[derive(Debug, Clone, Copy)]
-pub enum Placeholders {
-    Numbered,
-    Question,
+pub struct SqlStyle {
+    /// `$n` placeholders (SQLite, PostgreSQL) rather than `?` (MySQL).
+    pub numbered: bool,
+    /// The type of enumerated columns where text must be cast to and from
+    /// it (PostgreSQL's `node_state`).
+    pub enum_type: Option<&'static str>,
 }
 
-impl Placeholders {
+impl SqlStyle {
+    pub const SQLITE: SqlStyle = SqlStyle {
+        numbered: true,
+        enum_type: None,
+    };
+
     fn nth(self, n: usize) -> String {
-        match self {
-            Placeholders::Numbered => format!("${n}"),
-            Placeholders::Question => "?".into(),
+        if self.numbered {
+            format!("${n}")
+        } else {
+            "?".into()
+        }
+    }
+
+    /// The placeholder of the `n`th value, bound as text, for `column`.
+    fn value(self, n: usize, column: &Column) -> String {
+        match self.enum_type {
+            Some(ty) if column.enumerated => format!("{}::{ty}", self.nth(n)),
+            _ => self.nth(n),
+        }
+    }
+
+    /// How `column` is selected so that it reads as its [`Kind`].
+    fn select(self, column: &Column) -> String {
+        match self.enum_type {
+            Some(_) if column.enumerated => format!("{0}::text AS {0}", column.name),
+            _ => column.name.to_string(),
         }
     }
 }
@@ -203,17 +239,20 @@ impl Table {
             .join(", ")
     }
 
+    fn select_list(&self, style: SqlStyle) -> String {
+        self.columns
+            .iter()
+            .map(|c| style.select(c))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// The query for one page and the indexes (into the previous page's
     /// last row) of the values to bind, in order. With `after`, it reads
     /// the rows whose key sorts after that row's key:
     /// `k1 > ? OR (k1 = ? AND k2 > ?)`, written out so that `?`
     /// placeholders (which cannot be reused) work too.
-    pub fn select_page(
-        &self,
-        after: bool,
-        limit: u32,
-        style: Placeholders,
-    ) -> (String, Vec<usize>) {
+    pub fn select_page(&self, after: bool, limit: u32, style: SqlStyle) -> (String, Vec<usize>) {
         let order = self.columns[..self.key]
             .iter()
             .map(|c| c.name)
@@ -236,19 +275,19 @@ impl Table {
         }
         let sql = format!(
             "SELECT {} FROM {}{filter} ORDER BY {order} LIMIT {limit}",
-            self.column_list(),
+            self.select_list(style),
             self.name
         );
         (sql, binds)
     }
 
     /// A multi-row INSERT of `rows` rows, values bound row by row.
-    pub fn insert(&self, rows: usize, style: Placeholders) -> String {
+    pub fn insert(&self, rows: usize, style: SqlStyle) -> String {
         let width = self.columns.len();
         let values = (0..rows)
             .map(|r| {
-                let row = (0..width)
-                    .map(|c| style.nth(r * width + c + 1))
+                let row = (self.columns.iter().enumerate())
+                    .map(|(c, column)| style.value(r * width + c + 1, column))
                     .collect::<Vec<_>>()
                     .join(", ");
                 format!("({row})")
@@ -274,6 +313,29 @@ impl Table {
 /// Rows per INSERT statement: well under every backend's limit on bound
 /// parameters (SQLite's is the lowest, 32766) for the widest table.
 pub const INSERT_ROWS: usize = 500;
+
+/// Bytes of values per INSERT statement (a single larger row goes alone):
+/// well under MySQL's smallest usual `max_allowed_packet` (16 MiB).
+pub const INSERT_BYTES: usize = 4 << 20;
+
+/// `rows` cut into INSERT statements of at most [`INSERT_ROWS`] rows and,
+/// unless one row is larger on its own, [`INSERT_BYTES`] bytes.
+pub fn insert_batches(rows: &[Row]) -> Vec<&[Row]> {
+    let mut batches = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, row) in rows.iter().enumerate() {
+        let size: usize = row.iter().map(Cell::size).sum();
+        if i > start && (i - start == INSERT_ROWS || bytes + size > INSERT_BYTES) {
+            batches.push(&rows[start..i]);
+            (start, bytes) = (i, 0);
+        }
+        bytes += size;
+    }
+    if start < rows.len() {
+        batches.push(&rows[start..]);
+    }
+    batches
+}
 
 /// Writes into a database in one transaction: dropped without
 /// [`BulkLoad::commit`], nothing it wrote stays.
@@ -325,24 +387,61 @@ mod tests {
 
     #[test]
     fn pages_after_a_composite_key_use_every_key_column() {
-        let (sql, binds) = OPTIONS.select_page(true, 500, Placeholders::Question);
+        let mysql = SqlStyle {
+            numbered: false,
+            enum_type: None,
+        };
+        let (sql, binds) = OPTIONS.select_page(true, 500, mysql);
         assert_eq!(
             sql,
             "SELECT uuid, name, value FROM options WHERE (uuid > ?) OR (uuid = ? AND name > ?) \
              ORDER BY uuid, name LIMIT 500"
         );
         assert_eq!(binds, vec![0, 0, 1]);
-        let (sql, binds) = NODES.select_page(false, 10, Placeholders::Numbered);
+        let (sql, binds) = NODES.select_page(false, 10, SqlStyle::SQLITE);
         assert!(sql.ends_with("FROM nodes ORDER BY uuid LIMIT 10"), "{sql}");
         assert!(binds.is_empty());
+        let postgres = SqlStyle {
+            numbered: true,
+            enum_type: Some("node_state"),
+        };
+        let (sql, _) = NODES.select_page(true, 10, postgres);
+        assert!(sql.contains(", state::text AS state,"), "{sql}");
+        assert!(sql.contains("WHERE (uuid > $1)"), "{sql}");
+        let insert = NODES.insert(1, postgres);
+        assert!(
+            insert.ends_with("($1, $2, $3, $4::node_state, $5, $6, $7)"),
+            "{insert}"
+        );
     }
 
     #[test]
     fn inserts_number_placeholders_row_by_row() {
         assert_eq!(
-            OPTIONS.insert(2, Placeholders::Numbered),
+            OPTIONS.insert(2, SqlStyle::SQLITE),
             "INSERT INTO options (uuid, name, value) VALUES ($1, $2, $3), ($4, $5, $6)"
         );
+    }
+
+    #[test]
+    fn inserts_are_cut_by_rows_and_by_bytes() {
+        let small = |n: usize| vec![vec![Cell::Text("x".into())]; n];
+        let lengths = |rows: &[Row]| {
+            insert_batches(rows)
+                .iter()
+                .map(|b| b.len())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(lengths(&small(0)), Vec::<usize>::new());
+        assert_eq!(lengths(&small(1201)), [500, 500, 201]);
+        let big = vec![Cell::Text("y".repeat(INSERT_BYTES / 2 + 1))];
+        let rows = vec![
+            big.clone(),
+            big.clone(),
+            vec![Cell::Text("y".repeat(INSERT_BYTES * 2))],
+            big,
+        ];
+        assert_eq!(lengths(&rows), [1, 1, 1, 1]);
     }
 
     #[test]

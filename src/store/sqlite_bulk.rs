@@ -6,7 +6,7 @@ use inspector_core::timestamp;
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{AssertSqlSafe, Row, Sqlite, Transaction};
 
-use super::bulk::{self, BulkLoad, Cell, Kind, Placeholders, Table};
+use super::bulk::{self, BulkLoad, Cell, Kind, SqlStyle, Table};
 use super::{Result, StoreError, StoreFuture};
 
 type Query<'q> = sqlx::query::Query<'q, Sqlite, SqliteArguments>;
@@ -56,7 +56,7 @@ pub(super) async fn read_page(
     after: Option<&[Cell]>,
     limit: u32,
 ) -> Result<Vec<bulk::Row>> {
-    let (sql, binds) = table.select_page(after.is_some(), limit, Placeholders::Numbered);
+    let (sql, binds) = table.select_page(after.is_some(), limit, SqlStyle::SQLITE);
     let mut query = sqlx::query(AssertSqlSafe(sql));
     if let Some(key) = after {
         for i in binds {
@@ -111,10 +111,9 @@ impl BulkLoad for SqliteLoad {
         rows: &'a [bulk::Row],
     ) -> StoreFuture<'a, ()> {
         Box::pin(async move {
-            for chunk in rows.chunks(bulk::INSERT_ROWS) {
-                let mut query = sqlx::query(AssertSqlSafe(
-                    table.insert(chunk.len(), Placeholders::Numbered),
-                ));
+            for chunk in bulk::insert_batches(rows) {
+                let mut query =
+                    sqlx::query(AssertSqlSafe(table.insert(chunk.len(), SqlStyle::SQLITE)));
                 for row in chunk {
                     bulk::check_row(table, row)?;
                     for (column, cell) in table.columns.iter().zip(row) {
