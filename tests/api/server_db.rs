@@ -227,3 +227,77 @@ fn database_names_are_replaced_keeping_the_query() {
         "postgresql://u:p@127.0.0.1:5432/y"
     );
 }
+
+/// A PostgreSQL or MariaDB server of a test's own (scripts/testbed/
+/// postgres.sh, mariadb.sh on a port of its own), for tests that stop and
+/// start it: the bed's shared servers are left alone. Stopped, and its
+/// state directory removed, when dropped.
+pub struct PrivateServer {
+    backend: Backend,
+    port: u16,
+    /// The administrator URL (`inspector` user, database `inspector`).
+    pub url: String,
+}
+
+impl PrivateServer {
+    /// Starts a fresh server.
+    pub fn start(backend: Backend) -> PrivateServer {
+        let mut server = PrivateServer {
+            backend,
+            port: crate::binary::free_port(),
+            url: String::new(),
+        };
+        server.url = server.script("start", true);
+        server
+    }
+
+    fn names(&self) -> (&'static str, &'static str) {
+        match self.backend {
+            Backend::Postgresql => ("postgres.sh", "POSTGRES"),
+            Backend::Mysql => ("mariadb.sh", "MARIADB"),
+            Backend::Sqlite => panic!("SQLite has no server"),
+        }
+    }
+
+    /// Runs the script's `action`; its last line of output.
+    fn script(&self, action: &str, fresh: bool) -> String {
+        let (script, prefix) = self.names();
+        let path = format!("{}/scripts/testbed/{script}", env!("CARGO_MANIFEST_DIR"));
+        let out = Command::new(&path)
+            .arg(action)
+            .env(format!("{prefix}_PORT"), self.port.to_string())
+            .env(format!("{prefix}_FRESH"), if fresh { "1" } else { "0" })
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {path}: {e}"));
+        assert!(
+            out.status.success(),
+            "{script} {action}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        stdout.lines().last().unwrap_or_default().trim().to_string()
+    }
+
+    pub fn stop(&self) {
+        self.script("stop", false);
+    }
+
+    /// Starts it again on the same data.
+    pub fn start_again(&self) {
+        self.script("start", false);
+    }
+
+    fn state_dir(&self) -> std::path::PathBuf {
+        let base = std::env::var("TESTBED_DIR")
+            .unwrap_or_else(|_| format!("{}/target/testbed", env!("CARGO_MANIFEST_DIR")));
+        let (_, prefix) = self.names();
+        std::path::Path::new(&base).join(format!("{}-{}", prefix.to_lowercase(), self.port))
+    }
+}
+
+impl Drop for PrivateServer {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(self.state_dir());
+    }
+}
