@@ -92,7 +92,7 @@ fi
 
 # The API groups that exercise the store through the service, again on each
 # server database: every test gets a fresh database of its own
-# (tests/api/server_db.rs). Same build, so nothing is recompiled. A test of
+# (tests/api/db_backend.rs). Same build, so nothing is recompiled. A test of
 # these groups that can only run on SQLite would be left out here by name,
 # with the reason; none is today.
 DB_GROUPS='test(/^(processing|rules|introspection|statuses|concurrency)::/)'

@@ -13,7 +13,7 @@ use inspector_core::conf::Config;
 
 use crate::binary::run;
 use crate::helpers::{TestApp, test_config};
-use crate::server_db::{Backend, TestDatabase};
+use crate::db_backend::{Backend, TestDatabase};
 use crate::upstream_db::{assert_recorded_answers, reference};
 
 fn sqlite_url(path: &Path) -> String {

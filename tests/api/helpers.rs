@@ -35,7 +35,7 @@ pub struct TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(url) = self.owned_database.take() {
-            crate::server_db::drop_database(&url);
+            crate::db_backend::drop_database(&url);
         }
     }
 }
@@ -43,7 +43,7 @@ impl Drop for TestApp {
 /// A configuration for tests: noauth, data stored in the database, an Ironic
 /// that is not there (tests that need one use the real test bed). The
 /// database is a SQLite file in `dir`, or a fresh database on a server
-/// (`INSPECTOR_TEST_DB_BACKEND`, see `server_db.rs`).
+/// (`INSPECTOR_TEST_DB_BACKEND`, see `db_backend.rs`).
 pub fn test_config(dir: &TempDir) -> Config {
     let mut config = Config::default();
     config.default.auth_strategy = AuthStrategy::Noauth;
@@ -51,7 +51,7 @@ pub fn test_config(dir: &TempDir) -> Config {
     config.default.listen_port = 0;
     config.processing.store_data = StoreData::Database;
     config.pxe_filter.driver = inspector_core::conf::PxeDriver::Noop;
-    config.database.connection = Some(crate::server_db::test_connection(dir));
+    config.database.connection = Some(crate::db_backend::test_connection(dir));
     config.ironic.client.auth_type = "none".into();
     config.ironic.client.endpoint_override = Some("http://127.0.0.1:9".into());
     config.ironic.max_retries = 0;
@@ -169,7 +169,7 @@ impl<'a> TestAppBuilder<'a> {
             .database
             .connection
             .clone()
-            .filter(|url| crate::server_db::is_test_database(url));
+            .filter(|url| crate::db_backend::is_test_database(url));
         for adjust in self.adjustments {
             adjust(&mut config);
         }
@@ -177,7 +177,7 @@ impl<'a> TestAppBuilder<'a> {
             .as_ref()
             .filter(|url| config.database.connection.as_ref() != Some(url))
         {
-            crate::server_db::drop_database(unused);
+            crate::db_backend::drop_database(unused);
         }
         let mut app = TestApp::spawn_config(config, dir).await;
         app.owned_database =
