@@ -105,8 +105,9 @@ fn sample() -> Vec<(&'static Table, Vec<Row>)> {
         (
             &bulk::RULE_CONDITIONS,
             vec![
+                // Id 1: what a fresh sequence would hand out next.
                 vec![
-                    Cell::Int(3),
+                    Cell::Int(1),
                     text(RULE_B),
                     text("eq"),
                     text("any"),
@@ -129,7 +130,7 @@ fn sample() -> Vec<(&'static Table, Vec<Row>)> {
             &bulk::RULE_ACTIONS,
             vec![
                 vec![
-                    Cell::Int(5),
+                    Cell::Int(1),
                     text(RULE_B),
                     text("fail"),
                     text(r#"{"message": "ünïcødé"}"#),
