@@ -5,6 +5,9 @@
 #
 #   bench/run.sh            full run (3 repetitions, about 20 minutes)
 #   bench/run.sh --quick    one small repetition, report in target/bench/quick/
+#   bench/run.sh --databases [--quick]
+#                           inspector on SQLite, PostgreSQL and MariaDB, one and
+#                           three instances (bench/databases.py); docs/databases.md
 #   bench/run.sh --help     every option of bench/bench.py
 #
 # Installs what it needs (idempotent): wrk from Debian, the test bed venvs
@@ -34,5 +37,10 @@ log "release build of inspector and loadgen"
 cargo build --release -p inspector -p inspector-bench
 TARGET="${CARGO_TARGET_DIR:-$REPO/target}"
 
-exec python3 bench/bench.py --inspector "$TARGET/release/inspector" --loadgen "$TARGET/release/loadgen" \
+DRIVER=bench/bench.py
+if [[ " $* " == *" --databases "* ]]; then
+    DRIVER=bench/databases.py
+    set -- $(printf '%s\n' "$@" | grep -vx -- --databases)
+fi
+exec python3 "$DRIVER" --inspector "$TARGET/release/inspector" --loadgen "$TARGET/release/loadgen" \
     ${TESTBED_DIR:+--testbed-dir "$TESTBED_DIR"} "$@"

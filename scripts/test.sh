@@ -102,7 +102,8 @@ DB_GROUPS='test(/^(processing|rules|introspection|statuses|concurrency)::/)'
 # left out on mysql; the rest of their groups run.
 WHOLE_SECONDS='test(=processing::scenario_04_status_list_and_links)
     | test(=rules::rules_are_listed_oldest_first_and_keep_condition_order)
-    | test(=statuses::status_of_a_node)'
+    | test(=statuses::status_of_a_node)
+    | test(=introspection::start_again_while_waiting_restarts)'
 for backend in postgresql mysql; do
     step "the API groups on $backend"
     filter="$DB_GROUPS"
@@ -111,7 +112,8 @@ for backend in postgresql mysql; do
         filter="($DB_GROUPS) - ($WHOLE_SECONDS)"
         skip=(--skip processing::scenario_04_status_list_and_links
             --skip rules::rules_are_listed_oldest_first_and_keep_condition_order
-            --skip statuses::status_of_a_node)
+            --skip statuses::status_of_a_node
+            --skip introspection::start_again_while_waiting_restarts)
     fi
     if command -v cargo-nextest >/dev/null 2>&1; then
         INSPECTOR_TEST_DB_BACKEND=$backend cargo nextest run --test api --no-fail-fast -E "$filter"

@@ -189,6 +189,9 @@ async fn run(cli: Cli) -> Result<(), ExitCode> {
             for table in &report.tables {
                 println!("{:<20} {} → {}", table.table, table.source, table.target);
             }
+            for note in &report.notes {
+                println!("note: {note}");
+            }
             let seconds = report.elapsed.as_secs_f64().max(1e-3);
             println!(
                 "copied {} rows ({:.1} MB) in {:.1} s: {:.0} rows/s, {:.1} MB/s",

@@ -27,12 +27,34 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
         .connection
         .as_deref()
         .unwrap_or(DEFAULT_CONNECTION);
-    let options = StoreOptions {
-        max_connections: config.database.max_pool_size.max(2),
-    };
-    store::open(url, &options)
+    store::open(url, &store_options(&config.database))
         .await
-        .with_context(|| format!("cannot open the database {url}"))
+        .with_context(|| {
+            format!(
+                "cannot open the database of [database] connection {}",
+                inspector_core::db_url::mask_password(url)
+            )
+        })
+}
+
+/// The `[database]` pool and retry options, with oslo.db's meaning.
+pub fn store_options(database: &inspector_core::conf::Database) -> StoreOptions {
+    let defaults = StoreOptions::default();
+    StoreOptions {
+        // SQLite needs a writer and a reader at least.
+        max_connections: database.max_pool_size.max(2),
+        max_overflow: database.max_overflow,
+        pool_timeout: database
+            .pool_timeout
+            .map_or(defaults.pool_timeout, |s| Duration::from_secs(s.into())),
+        recycle_after: u64::try_from(database.connection_recycle_time)
+            .ok()
+            .map(Duration::from_secs),
+        // oslo.db: -1 retries forever; 0 still makes the one attempt a
+        // connection needs.
+        connect_attempts: u32::try_from(database.max_retries).ok(),
+        retry_interval: Duration::from_secs(database.retry_interval),
+    }
 }
 
 /// `config_dirs`: where relative `[oslo_policy]` files are looked up first
@@ -252,4 +274,44 @@ pub async fn shutdown_signal() {
         _ = terminate => {},
     }
     tracing::info!("shutting down: finishing in-flight work");
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use inspector_core::conf::{Source, load};
+
+    use super::store_options;
+
+    fn database(text: &str) -> inspector_core::conf::Database {
+        let source = Source {
+            path: "inspector.conf".into(),
+            text: format!("[database]\n{text}"),
+        };
+        load(&[source]).unwrap().config.database
+    }
+
+    /// oslo.db's defaults, and its special values: `-1` retries forever,
+    /// a negative recycle time never recycles.
+    #[test]
+    fn database_options_keep_oslo_db_meaning() {
+        let defaults = store_options(&database(""));
+        assert_eq!(defaults.max_connections, 5);
+        assert_eq!(defaults.max_overflow, 50);
+        assert_eq!(defaults.pool_timeout, Duration::from_secs(30));
+        assert_eq!(defaults.recycle_after, Some(Duration::from_secs(3600)));
+        assert_eq!(defaults.connect_attempts, Some(10));
+        assert_eq!(defaults.retry_interval, Duration::from_secs(10));
+        let set = store_options(&database(
+            "max_pool_size = 8\nmax_overflow = 0\npool_timeout = 3\n\
+             connection_recycle_time = -1\nmax_retries = -1\nretry_interval = 2\n",
+        ));
+        assert_eq!(set.max_connections, 8);
+        assert_eq!(set.max_overflow, 0);
+        assert_eq!(set.pool_timeout, Duration::from_secs(3));
+        assert_eq!(set.recycle_after, None);
+        assert_eq!(set.connect_attempts, None);
+        assert_eq!(set.retry_interval, Duration::from_secs(2));
+    }
 }

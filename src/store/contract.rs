@@ -65,11 +65,13 @@ pub async fn schema_is_current_and_upgrade_is_repeatable(store: &dyn StoreBacken
 /// node is `None`.
 pub async fn node_rows_read_back_as_written(store: &dyn StoreBackend) {
     assert_eq!(store.get_node(A).await.unwrap(), None);
+    let kept = |t| store.timestamp_precision().apply(t);
     let mut row = node(A, State::Waiting, datetime!(2026-01-02 03:04:05.123456));
     row.manage_boot = false;
     store.add_node(&row, &[]).await.unwrap();
+    row.started_at = row.started_at.map(kept);
     assert_eq!(get(store, A).await, row);
-    let finished = NodeRecord {
+    let mut finished = NodeRecord {
         uuid: B.into(),
         state: State::Error,
         started_at: Some(datetime!(2026-01-01 00:00:00)),
@@ -78,6 +80,7 @@ pub async fn node_rows_read_back_as_written(store: &dyn StoreBackend) {
         manage_boot: true,
     };
     store.add_node(&finished, &[]).await.unwrap();
+    finished.finished_at = finished.finished_at.map(kept);
     assert_eq!(get(store, B).await, finished);
     assert_eq!(store.get_node(C).await.unwrap(), None);
 }
@@ -137,6 +140,55 @@ pub async fn update_state_is_a_compare_and_set(store: &dyn StoreBackend) {
     assert!(matches!(gone, StoreError::Conflict { .. }), "{gone:?}");
 }
 
+/// Exactly one of racing writes succeeded; every other one failed as
+/// `lost` says a loser fails.
+fn exactly_one_won(outcomes: &[Result<(), StoreError>], lost: fn(&StoreError) -> bool) {
+    assert_eq!(
+        outcomes.iter().filter(|o| o.is_ok()).count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes.iter().all(|o| o.as_ref().err().is_none_or(lost)),
+        "{outcomes:?}"
+    );
+}
+
+fn conflict(err: &StoreError) -> bool {
+    matches!(err, StoreError::Conflict { .. })
+}
+
+/// Racing state changes of one node, each on its own connection: exactly
+/// one moves it, every other one is a `Conflict`, for `update_state` as
+/// for `finish`.
+pub async fn concurrent_state_changes_have_one_winner(store: &dyn StoreBackend) {
+    let row = node(A, State::Waiting, datetime!(2026-01-01 00:00:00));
+    store.add_node(&row, &[("mac", "aa")]).await.unwrap();
+    let to = |to| store.update_state(A, State::Waiting, to);
+    let outcomes = tokio::join!(
+        to(State::Processing),
+        to(State::Error),
+        to(State::Processing),
+        to(State::Aborting),
+        to(State::Processing),
+        to(State::Error),
+    );
+    exactly_one_won(
+        &[
+            outcomes.0, outcomes.1, outcomes.2, outcomes.3, outcomes.4, outcomes.5,
+        ],
+        conflict,
+    );
+    let moved = get(store, A).await.state;
+    let at = datetime!(2026-01-01 00:01:00);
+    let end = |error| store.finish(A, moved, State::Error, at, Some(error));
+    let outcomes = tokio::join!(end("one"), end("two"), end("three"), end("four"));
+    exactly_one_won(&[outcomes.0, outcomes.1, outcomes.2, outcomes.3], conflict);
+    let done = get(store, A).await;
+    assert_eq!(done.state, State::Error);
+    assert!(store.node_attributes(A).await.unwrap().is_empty());
+}
+
 /// `finish` writes state, `finished_at` and `error` together and drops the
 /// lookup attributes, keeping stored data; from a stale state it is a
 /// `Conflict` and writes nothing.
@@ -168,7 +220,10 @@ pub async fn finish_ends_the_introspection_in_one_write(store: &dyn StoreBackend
         .unwrap();
     let done = get(store, A).await;
     assert_eq!(done.state, State::Error);
-    assert_eq!(done.finished_at, Some(at));
+    assert_eq!(
+        done.finished_at,
+        Some(store.timestamp_precision().apply(at))
+    );
     assert_eq!(done.error.as_deref(), Some("it broke"));
     assert_eq!(done.started_at, row.started_at);
     assert!(store.node_attributes(A).await.unwrap().is_empty());
@@ -545,9 +600,10 @@ fn rule(uuid: &str, created_at: PrimitiveDateTime) -> RuleRecord {
 /// UUID string its client chose, and any form of that UUID finds it.
 pub async fn rules_read_back_under_any_form_of_their_uuid(store: &dyn StoreBackend) {
     let given = "0A1B2C3D-0000-4000-8000-00000000000A";
-    let mut first = rule(given, datetime!(2026-01-01 00:00:00.000001));
+    let mut first = rule(given, datetime!(2026-01-01 00:00:01.000001));
     first.scope = Some("rack-1".into());
     store.create_rule(&first).await.unwrap();
+    first.created_at = store.timestamp_precision().apply(first.created_at);
     for form in [
         given,
         "0a1b2c3d-0000-4000-8000-00000000000a",
@@ -600,6 +656,32 @@ pub async fn creating_an_existing_rule_is_a_duplicate(store: &dyn StoreBackend) 
     assert_eq!(store.all_rules().await.unwrap(), [original]);
 }
 
+/// Racing creations of one rule under different forms of its UUID:
+/// exactly one is stored, every other one is a `Duplicate`.
+pub async fn racing_creations_of_one_rule_store_it_once(store: &dyn StoreBackend) {
+    // Forms that fit the 36 characters of the column.
+    let forms = [
+        A.to_string(),
+        A.to_uppercase(),
+        A.replace('-', ""),
+        A.replace('-', "").to_uppercase(),
+    ];
+    let rules: Vec<RuleRecord> = forms
+        .iter()
+        .map(|form| rule(form, datetime!(2026-01-01 00:00:00)))
+        .collect();
+    let outcomes = tokio::join!(
+        store.create_rule(&rules[0]),
+        store.create_rule(&rules[1]),
+        store.create_rule(&rules[2]),
+        store.create_rule(&rules[3]),
+    );
+    exactly_one_won(&[outcomes.0, outcomes.1, outcomes.2, outcomes.3], |e| {
+        matches!(e, StoreError::Duplicate { .. })
+    });
+    assert_eq!(store.list_rules().await.unwrap().len(), 1);
+}
+
 /// Deleting by any form of the UUID removes the rule with its conditions
 /// and actions; deleting a missing rule says so; deleting all empties.
 pub async fn rules_are_deleted_one_by_one_or_all(store: &dyn StoreBackend) {
@@ -630,14 +712,16 @@ pub async fn rules_are_deleted_one_by_one_or_all(store: &dyn StoreBackend) {
 
 /// One `#[tokio::test]` per contract behaviour. `$open` is an async
 /// function returning a fresh upgraded store and a guard that keeps its
-/// database alive until the test ends.
+/// database alive until the test ends; attributes after a `;` go on every
+/// test (a backend that needs a server marks them ignored without one).
 macro_rules! store_contract {
-    ($open:path) => {
-        $crate::store::contract::store_contract!(@tests $open;
+    ($open:path $(; $(#[$attr:meta])*)?) => {
+        $crate::store::contract::store_contract!(@tests $open; { $($(#[$attr])*)? };
             schema_is_current_and_upgrade_is_repeatable,
             node_rows_read_back_as_written,
             adding_a_node_again_replaces_everything_cached,
             update_state_is_a_compare_and_set,
+            concurrent_state_changes_have_one_winner,
             finish_ends_the_introspection_in_one_write,
             set_started_at_rewrites_only_the_start,
             delete_node_forgets_everything,
@@ -648,6 +732,7 @@ macro_rules! store_contract {
             stored_data_is_kept_per_node_and_kind,
             rules_read_back_under_any_form_of_their_uuid,
             creating_an_existing_rule_is_a_duplicate,
+            racing_creations_of_one_rule_store_it_once,
             rules_are_deleted_one_by_one_or_all,
             // Raw bulk access (contract/bulk.rs).
             bulk_rows_read_back_as_written_page_by_page,
@@ -656,15 +741,17 @@ macro_rules! store_contract {
             a_bulk_row_of_the_wrong_shape_is_refused,
         );
     };
-    (@tests $open:path; $($name:ident),* $(,)?) => {
-        $(
-            #[tokio::test]
-            async fn $name() {
-                let (store, _guard) = $open().await;
-                $crate::store::contract::$name(&*store).await;
-                store.close().await;
-            }
-        )*
+    (@tests $open:path; $attrs:tt; $($name:ident),* $(,)?) => {
+        $( $crate::store::contract::store_contract!(@test $open; $attrs; $name); )*
+    };
+    (@test $open:path; { $($attr:tt)* }; $name:ident) => {
+        #[tokio::test]
+        $($attr)*
+        async fn $name() {
+            let (store, _guard) = $open().await;
+            $crate::store::contract::$name(&*store).await;
+            store.close().await;
+        }
     };
 }
 pub(crate) use store_contract;

@@ -5,8 +5,10 @@
 
 use std::time::{Duration, Instant};
 
+use inspector_core::db_url::{mask_password, parse_server_url};
+
 use super::bulk::{self, Cell, Table};
-use super::{ALEMBIC_HEAD, StoreBackend, StoreError};
+use super::{ALEMBIC_HEAD, StoreBackend, StoreError, TimestampPrecision};
 
 /// Rows in one table on each side once the copy is done.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,6 +25,8 @@ pub struct CopyReport {
     /// Roughly the bytes of the values copied.
     pub bytes: u64,
     pub elapsed: Duration,
+    /// What the operator should know about the copy (lost precision).
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -98,6 +102,16 @@ pub async fn copy(
         }
     }
     to.upgrade().await.map_err(CopyError::Target)?;
+    let mut notes = Vec::new();
+    if to.timestamp_precision() == TimestampPrecision::Seconds
+        && from.timestamp_precision() != TimestampPrecision::Seconds
+    {
+        notes.push(
+            "--to keeps timestamps to the second (upstream's DATETIME columns on MySQL): \
+             fractions of a second were dropped"
+                .to_string(),
+        );
+    }
     let mut load = to.begin_load().await.map_err(CopyError::Target)?;
     let mut occupied = Vec::new();
     for table in bulk::TABLES {
@@ -157,6 +171,7 @@ pub async fn copy(
         rows,
         bytes,
         elapsed: started.elapsed(),
+        notes,
     })
 }
 
@@ -193,63 +208,23 @@ where
     result.map_err(|e| hide(format!("{e:#}")))
 }
 
-/// The URL with its password replaced by `***`, for messages.
-pub fn mask_password(url: &str) -> String {
-    match password(url) {
-        Some(secret) if !secret.is_empty() => {
-            let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-            let (authority, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-            let masked = authority.replacen(&format!(":{secret}@"), ":***@", 1);
-            format!("{scheme}://{masked}{tail}")
-        }
-        _ => url.to_string(),
-    }
-}
-
 /// Every form of the URL's password (as written and URL-decoded) replaced
-/// by `***` in a message.
+/// by `***` in a message, and the URL by its masked form.
 pub fn hide_password(url: &str, message: &str) -> String {
-    let Some(secret) = password(url).filter(|s| !s.is_empty()) else {
-        return message.to_string();
-    };
     let mut out = message.replace(url, &mask_password(url));
-    for form in [percent_decode(&secret), secret] {
-        if !form.is_empty() {
-            out = out.replace(&form, "***");
+    let written = url
+        .split_once("://")
+        .map(|(_, rest)| rest.split(['/', '?']).next().unwrap_or(""))
+        .and_then(|authority| authority.rsplit_once('@'))
+        .and_then(|(credentials, _)| credentials.split_once(':'))
+        .map(|(_, password)| password.to_string());
+    let decoded = parse_server_url(url).ok().and_then(|u| u.password);
+    for secret in [written, decoded].into_iter().flatten() {
+        if !secret.is_empty() {
+            out = out.replace(&secret, "***");
         }
     }
     out
-}
-
-/// The password of `scheme://user:password@host/...`, as written.
-fn password(url: &str) -> Option<String> {
-    let rest = url.split_once("://")?.1;
-    let authority = &rest[..rest.find('/').unwrap_or(rest.len())];
-    let userinfo = &authority[..authority.rfind('@')?];
-    Some(userinfo.split_once(':')?.1.to_string())
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -257,12 +232,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn passwords_are_masked_in_urls_and_messages() {
+    fn passwords_are_hidden_in_messages() {
         let url = "mysql+pymysql://inspector:s%40cret@db:3306/inspector?charset=utf8";
-        assert_eq!(
-            mask_password(url),
-            "mysql+pymysql://inspector:***@db:3306/inspector?charset=utf8"
-        );
         let message = format!("cannot open the database {url}: access denied for s@cret");
         let hidden = hide_password(url, &message);
         assert!(
@@ -270,10 +241,10 @@ mod tests {
             "{hidden}"
         );
         assert!(hidden.contains("inspector:***@db"), "{hidden}");
-        assert_eq!(mask_password("sqlite:////tmp/x.db"), "sqlite:////tmp/x.db");
+        let sqlite = "sqlite:////tmp/x.db";
         assert_eq!(
-            mask_password("postgresql://user@host/db"),
-            "postgresql://user@host/db"
+            hide_password(sqlite, "in sqlite:////tmp/x.db"),
+            "in sqlite:////tmp/x.db"
         );
     }
 }

@@ -6,10 +6,13 @@ pub mod bulk;
 #[cfg(test)]
 mod contract;
 pub mod copy;
+mod rows;
 mod schema;
+mod server;
 mod sqlite;
-mod sqlite_bulk;
 mod sqlite_read;
+mod sqlx_errors;
+mod upgrade;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -20,6 +23,7 @@ use serde_json::{Map, Value};
 use time::PrimitiveDateTime;
 
 pub use schema::{ALEMBIC_HEAD, MigrationReport};
+pub use server::scratch::{ScratchDatabase, with_database};
 
 /// A failure of the backend's own library, kept as the error's source.
 pub type BackendError = Box<dyn std::error::Error + Send + Sync>;
@@ -46,8 +50,22 @@ pub enum StoreError {
     Corrupt(String),
     #[error("{0}")]
     Schema(String),
-    #[error("unsupported database connection URL {0:?}: {1}")]
+    /// The `[database] connection` URL cannot be used (shown without its
+    /// password).
+    #[error("[database] connection {url}: {reason}", url = inspector_core::db_url::mask_password(.0), reason = .1)]
     Url(String, String),
+    /// The server named by `[database] connection` did not answer at
+    /// start-up, after every attempt `[database] max_retries` allows.
+    #[error(
+        "cannot reach the database server of [database] connection at {endpoint} \
+         ({attempts} attempt(s))"
+    )]
+    Unreachable {
+        endpoint: String,
+        attempts: u32,
+        #[source]
+        source: BackendError,
+    },
     /// Any other failure of the database.
     #[error("database error: {0}")]
     Other(#[source] BackendError),
@@ -107,6 +125,24 @@ pub struct RuleSummary {
     pub scope: Option<String>,
 }
 
+/// The resolution of stored timestamps. Upstream's MySQL columns are
+/// `DATETIME` (whole seconds); SQLite and PostgreSQL keep microseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimestampPrecision {
+    Microseconds,
+    Seconds,
+}
+
+impl TimestampPrecision {
+    /// `at` as the database keeps it.
+    pub fn apply(self, at: PrimitiveDateTime) -> PrimitiveDateTime {
+        match self {
+            Self::Microseconds => at,
+            Self::Seconds => at.replace_nanosecond(0).unwrap_or(at),
+        }
+    }
+}
+
 /// A page request over statuses, newest first.
 #[derive(Debug, Clone, Default)]
 pub struct ListQuery {
@@ -115,10 +151,39 @@ pub struct ListQuery {
     pub limit: u32,
 }
 
-/// Options of the `[database]` group the store honours.
+/// Options of the `[database]` group the store honours, with oslo.db's
+/// meaning and defaults.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
+    /// `max_pool_size`: connections kept open (SQLite: the most open).
     pub max_connections: u32,
+    /// `max_overflow`: server connections opened beyond the pool under
+    /// load, closed again once idle.
+    pub max_overflow: u32,
+    /// `pool_timeout`: how long a request waits for a free server
+    /// connection before the database counts as unavailable.
+    pub pool_timeout: std::time::Duration,
+    /// `connection_recycle_time`: a server connection older than this is
+    /// replaced (`None`: never).
+    pub recycle_after: Option<std::time::Duration>,
+    /// `max_retries`: attempts to reach the server at start-up (`None`:
+    /// forever).
+    pub connect_attempts: Option<u32>,
+    /// `retry_interval`: pause between those attempts.
+    pub retry_interval: std::time::Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 5,
+            max_overflow: 50,
+            pool_timeout: std::time::Duration::from_secs(30),
+            recycle_after: Some(std::time::Duration::from_secs(3600)),
+            connect_attempts: Some(10),
+            retry_interval: std::time::Duration::from_secs(10),
+        }
+    }
 }
 
 /// Boxed future returned by [`StoreBackend`] methods (object-safe async).
@@ -128,16 +193,18 @@ pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a
 pub type Store = Arc<dyn StoreBackend>;
 
 /// Opens the database named by an oslo.db URL (`sqlite:///relative.db`,
-/// `sqlite:////absolute.db`, `sqlite://` for memory).
+/// `sqlite:////absolute.db`, `sqlite://` for memory, or a PostgreSQL or
+/// MySQL server: see `inspector_core::db_url`).
 pub async fn open(url: &str, options: &StoreOptions) -> Result<Store> {
     let scheme = url.split_once(':').map(|(s, _)| s).unwrap_or("");
     let driver = scheme.split('+').next().unwrap_or("");
     match driver {
         "sqlite" => Ok(Arc::new(sqlite::SqliteStore::open(url, options).await?)),
+        "postgresql" | "postgres" | "mysql" | "mariadb" => server::open(url, options).await,
         "" => Err(StoreError::Url(url.into(), "missing scheme".into())),
         other => Err(StoreError::Url(
             url.into(),
-            format!("backend {other} is not supported; use sqlite"),
+            format!("backend {other} is not supported; use sqlite, postgresql or mysql"),
         )),
     }
 }
@@ -225,6 +292,11 @@ pub trait StoreBackend: Send + Sync {
 
     /// A trivial query, to tell whether the database answers.
     fn ping(&self) -> StoreFuture<'_, ()>;
+
+    /// How finely timestamps are kept: anything finer is truncated.
+    fn timestamp_precision(&self) -> TimestampPrecision {
+        TimestampPrecision::Microseconds
+    }
 
     fn all_node_uuids(&self) -> StoreFuture<'_, Vec<String>>;
 

@@ -108,11 +108,3 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
         "CREATE INDEX IF NOT EXISTS ix_rule_actions_rule ON rule_actions (rule)",
     ],
 }];
-
-pub fn latest_version() -> i64 {
-    MIGRATIONS
-        .iter()
-        .map(|m| m.version)
-        .max()
-        .unwrap_or(BASE_VERSION)
-}

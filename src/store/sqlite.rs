@@ -1,7 +1,8 @@
 //! SQLite backend: WAL, a busy timeout, `BEGIN IMMEDIATE` for every
 //! read-then-write transaction (a deferred one can fail with SQLITE_BUSY on
 //! upgrade even with a busy timeout), and short transactions. Writes go
-//! through sqlx; reads run on the caller's thread (`sqlite_read`).
+//! through sqlx, with the implementation the servers use
+//! (`sqlx_backend.rs`); reads run on the caller's thread (`sqlite_read`).
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -9,44 +10,56 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use inspector_core::ids::uuid_hex;
 use inspector_core::state::State;
 use inspector_core::timestamp;
-use serde_json::Value;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
-use sqlx::{AssertSqlSafe, Row, Sqlite, Transaction};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use time::PrimitiveDateTime;
 use uuid::Uuid;
 
-use super::schema::{
-    self, ALEMBIC_HEAD, BASE_DESCRIPTION, BASE_VERSION, MIGRATIONS, MIGRATIONS_TABLE,
-    MigrationReport,
-};
-use super::sqlite_read::{ActiveFilter, FIND_RULE, Readers};
+use super::schema::{MIGRATIONS, MIGRATIONS_TABLE, MigrationReport, SQLITE_BASE};
+use super::server::Dialect;
+use super::sqlite_read::{ActiveFilter, Readers};
 use super::{
     ListQuery, NodeRecord, Result, RuleRecord, RuleSummary, StoreBackend, StoreError, StoreFuture,
-    StoreOptions,
+    StoreOptions, TimestampPrecision,
 };
-use super::{bulk, sqlite_bulk};
+
+// The writes, compiled against SQLite (see `sqlx_backend.rs`).
+#[allow(
+    clippy::duplicate_mod,
+    reason = "compiled once per database on purpose"
+)]
+#[path = "sqlx_backend.rs"]
+mod writer;
+
+type Db = sqlx::Sqlite;
+
+/// Timestamps are stored as text, in the form upstream's SQLAlchemy writes.
+fn db_time(at: PrimitiveDateTime) -> String {
+    timestamp::to_db(at)
+}
+
+const DIALECT: Dialect = Dialect {
+    numbered_params: false,
+    state_cast: "",
+    nulls_last: "",
+    upsert_data: "ON CONFLICT (uuid, processed) DO UPDATE SET data = excluded.data",
+    count_tables: "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?",
+    migrations_table: MIGRATIONS_TABLE,
+    base_ddl: || SQLITE_BASE.to_vec(),
+    migrations: || MIGRATIONS,
+    precision: TimestampPrecision::Microseconds,
+    serialize_rules: None,
+    begin_write: Some("BEGIN IMMEDIATE"),
+    // BEGIN IMMEDIATE already makes the upgrade the only writer.
+    upgrade_lock: None,
+    upgrade_unlock: None,
+};
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-impl From<sqlx::Error> for StoreError {
-    fn from(err: sqlx::Error) -> Self {
-        match err {
-            // No connection could be had: the database is out of reach or
-            // every connection is busy for longer than the pool waits.
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) => StoreError::Unavailable(err.into()),
-            other => StoreError::Other(other.into()),
-        }
-    }
-}
-
-#[derive(Clone)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    writer: writer::SqlxStore,
     readers: Arc<Readers>,
     /// Declared last so that it is dropped after every connection is closed.
     _scratch: Option<Arc<ScratchFile>>,
@@ -123,7 +136,7 @@ impl SqliteStore {
             .connect_with(connect)
             .await?;
         Ok(Self {
-            pool,
+            writer: writer::SqlxStore::new(pool),
             readers: Arc::new(Readers::new(path, BUSY_TIMEOUT)),
             _scratch: scratch,
         })
@@ -140,181 +153,23 @@ impl SqliteStore {
             .await
             .map_err(|e| StoreError::Other(format!("database read did not complete: {e}").into()))?
     }
-
-    async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
-    }
-
-    async fn table_exists(tx: &mut Transaction<'static, Sqlite>, name: &str) -> Result<bool> {
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = $1",
-        )
-        .bind(name)
-        .fetch_one(&mut **tx)
-        .await?;
-        Ok(row.try_get::<i64, _>("n")? > 0)
-    }
-
-    async fn alembic_revision(tx: &mut Transaction<'static, Sqlite>) -> Result<Option<String>> {
-        if !Self::table_exists(tx, "alembic_version").await? {
-            return Ok(None);
-        }
-        let row = sqlx::query("SELECT version_num FROM alembic_version")
-            .fetch_optional(&mut **tx)
-            .await?;
-        Ok(match row {
-            Some(r) => Some(r.try_get("version_num")?),
-            None => None,
-        })
-    }
-
-    async fn delete_node_rows(tx: &mut Transaction<'static, Sqlite>, uuid: &str) -> Result<()> {
-        for sql in [
-            "DELETE FROM attributes WHERE node_uuid = $1",
-            "DELETE FROM options WHERE uuid = $1",
-            "DELETE FROM introspection_data WHERE uuid = $1",
-            "DELETE FROM nodes WHERE uuid = $1",
-        ] {
-            sqlx::query(sql).bind(uuid).execute(&mut **tx).await?;
-        }
-        Ok(())
-    }
-
-    async fn insert_attributes(
-        tx: &mut Transaction<'static, Sqlite>,
-        uuid: &str,
-        attributes: impl Iterator<Item = (&str, &str)>,
-    ) -> Result<()> {
-        for (name, value) in attributes {
-            sqlx::query(
-                "INSERT INTO attributes (uuid, node_uuid, name, value) VALUES ($1, $2, $3, $4)",
-            )
-            .bind(Uuid::new_v4().to_string())
-            .bind(uuid)
-            .bind(name)
-            .bind(value)
-            .execute(&mut **tx)
-            .await?;
-        }
-        Ok(())
-    }
-
-    /// The stored UUID of the rule named by any form of its UUID.
-    async fn find_rule(
-        tx: &mut Transaction<'static, Sqlite>,
-        uuid: &str,
-    ) -> Result<Option<String>> {
-        Ok(sqlx::query_scalar(FIND_RULE)
-            .bind(uuid)
-            .bind(uuid_hex(uuid))
-            .fetch_optional(&mut **tx)
-            .await?)
-    }
 }
 
+/// Reads go to the readers, everything else to the writer.
 impl StoreBackend for SqliteStore {
     fn close(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
         Box::pin(async move {
             self.readers.close();
-            self.pool.close().await;
+            self.writer.close().await;
         })
     }
 
     fn upgrade(&self) -> StoreFuture<'_, MigrationReport> {
-        Box::pin(async move {
-            let mut report = MigrationReport::default();
-            let mut tx = self.write_tx().await?;
-            let now = timestamp::to_db(now_utc());
-            match Self::alembic_revision(&mut tx).await? {
-                Some(rev) if rev == ALEMBIC_HEAD => {}
-                Some(rev) => {
-                    return Err(StoreError::Schema(format!(
-                        "the database is at ironic-inspector alembic revision {rev}, not at the last one \
-                             ({ALEMBIC_HEAD}); run ironic-inspector-dbsync upgrade with ironic-inspector 12.x first"
-                    )));
-                }
-                None => {
-                    if Self::table_exists(&mut tx, "nodes").await? {
-                        return Err(StoreError::Schema(
-                                "the database has a nodes table but no alembic_version: it was not made by \
-                                 ironic-inspector or inspector"
-                                    .into(),
-                            ));
-                    }
-                    for statement in schema::SQLITE_BASE {
-                        sqlx::query(AssertSqlSafe(*statement))
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                    sqlx::query("INSERT INTO alembic_version (version_num) VALUES ($1)")
-                        .bind(ALEMBIC_HEAD)
-                        .execute(&mut *tx)
-                        .await?;
-                    report.created_schema = true;
-                }
-            }
-            sqlx::query(MIGRATIONS_TABLE).execute(&mut *tx).await?;
-            let applied: Vec<i64> = sqlx::query("SELECT version FROM inspector_migrations")
-                .fetch_all(&mut *tx)
-                .await?
-                .iter()
-                .map(|r| r.try_get("version"))
-                .collect::<std::result::Result<_, _>>()?;
-            if !applied.contains(&BASE_VERSION) {
-                report.adopted_upstream = !report.created_schema;
-                sqlx::query("INSERT INTO inspector_migrations (version, description, applied_at) VALUES ($1, $2, $3)")
-                        .bind(BASE_VERSION)
-                        .bind(BASE_DESCRIPTION)
-                        .bind(&now)
-                        .execute(&mut *tx)
-                        .await?;
-            }
-            for migration in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
-                for statement in migration.statements {
-                    sqlx::query(AssertSqlSafe(*statement))
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                sqlx::query("INSERT INTO inspector_migrations (version, description, applied_at) VALUES ($1, $2, $3)")
-                        .bind(migration.version)
-                        .bind(migration.description)
-                        .bind(&now)
-                        .execute(&mut *tx)
-                        .await?;
-                report
-                    .applied
-                    .push(format!("{}: {}", migration.version, migration.description));
-            }
-            tx.commit().await?;
-            Ok(report)
-        })
+        self.writer.upgrade()
     }
 
     fn check_schema(&self) -> StoreFuture<'_, ()> {
-        Box::pin(async move {
-            let mut tx = self.pool.begin().await?;
-            if Self::alembic_revision(&mut tx).await?.as_deref() != Some(ALEMBIC_HEAD) {
-                return Err(StoreError::Schema(
-                    "the database schema is missing or outdated; run `inspector db upgrade`".into(),
-                ));
-            }
-            if !Self::table_exists(&mut tx, "inspector_migrations").await? {
-                return Err(StoreError::Schema(
-                    "the database has not been upgraded by inspector; run `inspector db upgrade`"
-                        .into(),
-                ));
-            }
-            let row = sqlx::query("SELECT MAX(version) AS v FROM inspector_migrations")
-                .fetch_one(&mut *tx)
-                .await?;
-            let current: Option<i64> = row.try_get("v")?;
-            if current.unwrap_or(0) < schema::latest_version() {
-                return Err(StoreError::Schema(
-                    "the database schema is outdated; run `inspector db upgrade`".into(),
-                ));
-            }
-            Ok(())
-        })
+        self.writer.check_schema()
     }
 
     fn get_node<'a>(&'a self, uuid: &'a str) -> StoreFuture<'a, Option<NodeRecord>> {
@@ -333,45 +188,11 @@ impl StoreBackend for SqliteStore {
         node: &'a NodeRecord,
         attributes: &'a [(&'a str, &'a str)],
     ) -> StoreFuture<'a, ()> {
-        Box::pin(async move {
-            let mut tx = self.write_tx().await?;
-            Self::delete_node_rows(&mut tx, &node.uuid).await?;
-            sqlx::query(
-                "INSERT INTO nodes (uuid, state, started_at, finished_at, error, manage_boot) \
-                     VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(&node.uuid)
-            .bind(node.state.as_str())
-            .bind(node.started_at.map(timestamp::to_db))
-            .bind(node.finished_at.map(timestamp::to_db))
-            .bind(&node.error)
-            .bind(node.manage_boot)
-            .execute(&mut *tx)
-            .await?;
-            Self::insert_attributes(
-                &mut tx,
-                &node.uuid,
-                attributes.iter().copied().filter(|(_, v)| !v.is_empty()),
-            )
-            .await?;
-            tx.commit().await?;
-            Ok(())
-        })
+        self.writer.add_node(node, attributes)
     }
 
     fn update_state<'a>(&'a self, uuid: &'a str, from: State, to: State) -> StoreFuture<'a, ()> {
-        Box::pin(async move {
-            let done = sqlx::query("UPDATE nodes SET state = $1 WHERE uuid = $2 AND state = $3")
-                .bind(to.as_str())
-                .bind(uuid)
-                .bind(from.as_str())
-                .execute(&self.pool)
-                .await?;
-            if done.rows_affected() == 0 {
-                return Err(StoreError::node_conflict(uuid));
-            }
-            Ok(())
-        })
+        self.writer.update_state(uuid, from, to)
     }
 
     fn finish<'a>(
@@ -382,32 +203,7 @@ impl StoreBackend for SqliteStore {
         finished_at: PrimitiveDateTime,
         error: Option<&'a str>,
     ) -> StoreFuture<'a, ()> {
-        Box::pin(async move {
-            let mut tx = self.write_tx().await?;
-            sqlx::query("DELETE FROM attributes WHERE node_uuid = $1")
-                .bind(uuid)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("DELETE FROM options WHERE uuid = $1")
-                .bind(uuid)
-                .execute(&mut *tx)
-                .await?;
-            let done = sqlx::query(
-                    "UPDATE nodes SET state = $1, finished_at = $2, error = $3 WHERE uuid = $4 AND state = $5",
-                )
-                .bind(to.as_str())
-                .bind(timestamp::to_db(finished_at))
-                .bind(error)
-                .bind(uuid)
-                .bind(from.as_str())
-                .execute(&mut *tx)
-                .await?;
-            if done.rows_affected() == 0 {
-                return Err(StoreError::node_conflict(uuid));
-            }
-            tx.commit().await?;
-            Ok(())
-        })
+        self.writer.finish(uuid, from, to, finished_at, error)
     }
 
     fn set_started_at<'a>(
@@ -415,29 +211,11 @@ impl StoreBackend for SqliteStore {
         uuid: &'a str,
         started_at: PrimitiveDateTime,
     ) -> StoreFuture<'a, ()> {
-        Box::pin(async move {
-            let done = sqlx::query("UPDATE nodes SET started_at = $1 WHERE uuid = $2")
-                .bind(timestamp::to_db(started_at))
-                .bind(uuid)
-                .execute(&self.pool)
-                .await?;
-            if done.rows_affected() == 0 {
-                return Err(StoreError::NotFound {
-                    what: "node",
-                    id: uuid.to_string(),
-                });
-            }
-            Ok(())
-        })
+        self.writer.set_started_at(uuid, started_at)
     }
 
     fn delete_node<'a>(&'a self, uuid: &'a str) -> StoreFuture<'a, ()> {
-        Box::pin(async move {
-            let mut tx = self.write_tx().await?;
-            Self::delete_node_rows(&mut tx, uuid).await?;
-            tx.commit().await?;
-            Ok(())
-        })
+        self.writer.delete_node(uuid)
     }
 
     fn add_attributes<'a>(
@@ -446,20 +224,7 @@ impl StoreBackend for SqliteStore {
         name: &'a str,
         values: &'a [String],
     ) -> StoreFuture<'a, ()> {
-        Box::pin(async move {
-            let mut tx = self.write_tx().await?;
-            Self::insert_attributes(
-                &mut tx,
-                uuid,
-                values
-                    .iter()
-                    .filter(|v| !v.is_empty())
-                    .map(|v| (name, v.as_str())),
-            )
-            .await?;
-            tx.commit().await?;
-            Ok(())
-        })
+        self.writer.add_attributes(uuid, name, values)
     }
 
     fn node_attributes<'a>(&'a self, uuid: &'a str) -> StoreFuture<'a, Vec<(String, String)>> {
@@ -514,18 +279,7 @@ impl StoreBackend for SqliteStore {
         processed: bool,
         data: &'a str,
     ) -> StoreFuture<'a, ()> {
-        Box::pin(async move {
-            sqlx::query(
-                "INSERT INTO introspection_data (uuid, processed, data) VALUES ($1, $2, $3) \
-                     ON CONFLICT (uuid, processed) DO UPDATE SET data = excluded.data",
-            )
-            .bind(uuid)
-            .bind(processed)
-            .bind(data)
-            .execute(&self.pool)
-            .await?;
-            Ok(())
-        })
+        self.writer.store_data(uuid, processed, data)
     }
 
     fn get_data<'a>(&'a self, uuid: &'a str, processed: bool) -> StoreFuture<'a, Option<String>> {
@@ -533,62 +287,7 @@ impl StoreBackend for SqliteStore {
     }
 
     fn create_rule<'a>(&'a self, rule: &'a RuleRecord) -> StoreFuture<'a, ()> {
-        Box::pin(async move {
-            let mut tx = self.write_tx().await?;
-            // The same UUID in another form is the same rule.
-            if Self::find_rule(&mut tx, &rule.uuid).await?.is_some() {
-                return Err(StoreError::Duplicate {
-                    what: "rule",
-                    id: rule.uuid.clone(),
-                });
-            }
-            let inserted = sqlx::query(
-                    "INSERT INTO rules (uuid, created_at, description, disabled, scope) VALUES ($1, $2, $3, $4, $5)",
-                )
-                .bind(&rule.uuid)
-                .bind(timestamp::to_db(rule.created_at))
-                .bind(&rule.description)
-                .bind(false)
-                .bind(&rule.scope)
-                .execute(&mut *tx)
-                .await;
-            if let Err(err) = inserted {
-                if err
-                    .as_database_error()
-                    .is_some_and(|e| e.is_unique_violation())
-                {
-                    return Err(StoreError::Duplicate {
-                        what: "rule",
-                        id: rule.uuid.clone(),
-                    });
-                }
-                return Err(err.into());
-            }
-            for cond in &rule.conditions {
-                sqlx::query(
-                    "INSERT INTO rule_conditions (rule, op, multiple, invert, field, params) \
-                         VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(&rule.uuid)
-                .bind(&cond.op)
-                .bind(&cond.multiple)
-                .bind(cond.invert)
-                .bind(&cond.field)
-                .bind(Value::Object(cond.params.clone()).to_string())
-                .execute(&mut *tx)
-                .await?;
-            }
-            for action in &rule.actions {
-                sqlx::query("INSERT INTO rule_actions (rule, action, params) VALUES ($1, $2, $3)")
-                    .bind(&rule.uuid)
-                    .bind(&action.action)
-                    .bind(Value::Object(action.params.clone()).to_string())
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            tx.commit().await?;
-            Ok(())
-        })
+        self.writer.create_rule(rule)
     }
 
     fn list_rules(&self) -> StoreFuture<'_, Vec<RuleSummary>> {
@@ -604,69 +303,29 @@ impl StoreBackend for SqliteStore {
     }
 
     fn delete_rule<'a>(&'a self, uuid: &'a str) -> StoreFuture<'a, bool> {
-        Box::pin(async move {
-            let mut tx = self.write_tx().await?;
-            let Some(stored) = Self::find_rule(&mut tx, uuid).await? else {
-                return Ok(false);
-            };
-            sqlx::query("DELETE FROM rule_conditions WHERE rule = $1")
-                .bind(&stored)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("DELETE FROM rule_actions WHERE rule = $1")
-                .bind(&stored)
-                .execute(&mut *tx)
-                .await?;
-            let done = sqlx::query("DELETE FROM rules WHERE uuid = $1")
-                .bind(&stored)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            Ok(done.rows_affected() > 0)
-        })
+        self.writer.delete_rule(uuid)
     }
 
     fn delete_all_rules(&self) -> StoreFuture<'_, ()> {
-        Box::pin(async move {
-            let mut tx = self.write_tx().await?;
-            for sql in [
-                "DELETE FROM rule_conditions",
-                "DELETE FROM rule_actions",
-                "DELETE FROM rules",
-            ] {
-                sqlx::query(sql).execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-            Ok(())
-        })
+        self.writer.delete_all_rules()
     }
 
     fn read_page<'a>(
         &'a self,
-        table: &'static bulk::Table,
-        after: Option<&'a [bulk::Cell]>,
+        table: &'static super::bulk::Table,
+        after: Option<&'a [super::bulk::Cell]>,
         limit: u32,
-    ) -> StoreFuture<'a, Vec<bulk::Row>> {
-        Box::pin(sqlite_bulk::read_page(&self.pool, table, after, limit))
+    ) -> StoreFuture<'a, Vec<super::bulk::Row>> {
+        self.writer.read_page(table, after, limit)
     }
 
-    fn count_rows(&self, table: &'static bulk::Table) -> StoreFuture<'_, u64> {
-        Box::pin(sqlite_bulk::count_rows(&self.pool, table))
+    fn count_rows(&self, table: &'static super::bulk::Table) -> StoreFuture<'_, u64> {
+        self.writer.count_rows(table)
     }
 
-    fn begin_load(&self) -> StoreFuture<'_, Box<dyn bulk::BulkLoad>> {
-        Box::pin(async move {
-            let load: Box<dyn bulk::BulkLoad> = Box::new(sqlite_bulk::SqliteLoad {
-                tx: self.write_tx().await?,
-            });
-            Ok(load)
-        })
+    fn begin_load(&self) -> StoreFuture<'_, Box<dyn super::bulk::BulkLoad>> {
+        self.writer.begin_load()
     }
-}
-
-fn now_utc() -> PrimitiveDateTime {
-    let now = time::OffsetDateTime::now_utc();
-    timestamp::truncate_to_micros(PrimitiveDateTime::new(now.date(), now.time()))
 }
 
 #[cfg(test)]
@@ -675,7 +334,10 @@ mod tests {
     use crate::store::{self, Store, StoreOptions};
 
     async fn open_upgraded(url: &str) -> Store {
-        let options = StoreOptions { max_connections: 4 };
+        let options = StoreOptions {
+            max_connections: 4,
+            ..StoreOptions::default()
+        };
         let store = store::open(url, &options).await.unwrap();
         store.upgrade().await.unwrap();
         store
@@ -714,12 +376,18 @@ mod tests {
         use super::{SqliteStore, StoreBackend};
         use crate::store::NodeRecord;
 
-        let store = SqliteStore::open("sqlite://", &StoreOptions { max_connections: 2 })
-            .await
-            .unwrap();
+        let store = SqliteStore::open(
+            "sqlite://",
+            &StoreOptions {
+                max_connections: 2,
+                ..StoreOptions::default()
+            },
+        )
+        .await
+        .unwrap();
         store.upgrade().await.unwrap();
         let options = |uuid: &'static str| {
-            let pool = store.pool.clone();
+            let pool = store.writer.pool.clone();
             async move {
                 sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM options WHERE uuid = $1")
                     .bind(uuid)
@@ -729,7 +397,7 @@ mod tests {
             }
         };
         let add_option = |uuid: &'static str| {
-            let pool = store.pool.clone();
+            let pool = store.writer.pool.clone();
             async move {
                 sqlx::query("INSERT INTO options (uuid, name, value) VALUES ($1, 'x', '1')")
                     .bind(uuid)

@@ -17,9 +17,9 @@ use inspector_core::ids::uuid_hex;
 use inspector_core::state::State;
 use inspector_core::timestamp;
 use rusqlite::{Connection, OpenFlags, Row, params_from_iter};
-use serde_json::{Map, Value};
 use time::PrimitiveDateTime;
 
+use super::rows::{attach_to_rules, params_from_text};
 use super::{
     ActionRecord, ConditionRecord, ListQuery, NodeRecord, Result, RuleRecord, RuleSummary,
     StoreError,
@@ -343,21 +343,13 @@ impl Readers {
             if rules.is_empty() {
                 return Ok(rules);
             }
-            let index: std::collections::HashMap<String, usize> = rules
-                .iter()
-                .enumerate()
-                .map(|(i, r)| (r.uuid.clone(), i))
-                .collect();
-            let owner = |rule: Option<String>| rule.and_then(|r| index.get(&r).copied());
+            let mut conditions = Vec::new();
             {
                 let mut stmt = conn.prepare_cached(&format!(
                     "SELECT rule, op, multiple, invert, field, params FROM rule_conditions {rule_filter} ORDER BY id"
                 ))?;
                 let mut rows = stmt.query(params_from_iter(&bound))?;
                 while let Some(row) = rows.next()? {
-                    let Some(i) = owner(row.get(0)?) else {
-                        continue;
-                    };
                     let invert: Option<bool> = row.get(3)?;
                     let field: Option<String> = row.get(4)?;
                     let condition = ConditionRecord {
@@ -367,23 +359,22 @@ impl Readers {
                         invert: invert.unwrap_or(false),
                         params: params_from_text(row.get(5)?)?,
                     };
-                    rules[i].conditions.push(condition);
+                    conditions.push((row.get(0)?, condition));
                 }
             }
+            let mut actions = Vec::new();
             let mut stmt = conn.prepare_cached(&format!(
                 "SELECT rule, action, params FROM rule_actions {rule_filter} ORDER BY id"
             ))?;
             let mut rows = stmt.query(params_from_iter(&bound))?;
             while let Some(row) = rows.next()? {
-                let Some(i) = owner(row.get(0)?) else {
-                    continue;
-                };
                 let action = ActionRecord {
                     action: row.get(1)?,
                     params: params_from_text(row.get(2)?)?,
                 };
-                rules[i].actions.push(action);
+                actions.push((row.get(0)?, action));
             }
+            attach_to_rules(&mut rules, conditions, actions);
             Ok(rules)
         })
     }
@@ -433,18 +424,5 @@ pub(super) fn parse_ts(text: Option<&str>) -> Result<Option<PrimitiveDateTime>> 
         Some(t) => timestamp::from_db(t)
             .map(Some)
             .ok_or_else(|| StoreError::Corrupt(format!("unreadable timestamp {t:?}"))),
-    }
-}
-
-fn params_from_text(text: Option<String>) -> Result<Map<String, Value>> {
-    match text {
-        None => Ok(Map::new()),
-        Some(t) => match serde_json::from_str::<Value>(&t) {
-            Ok(Value::Object(map)) => Ok(map),
-            Ok(Value::Null) => Ok(Map::new()),
-            _ => Err(StoreError::Corrupt(format!(
-                "rule parameters are not a JSON object: {t:?}"
-            ))),
-        },
     }
 }

@@ -7,11 +7,11 @@
 //! `INSPECTOR_TEST_POSTGRES_URL` or `INSPECTOR_TEST_MYSQL_URL`, dropped
 //! when the test's service is dropped). Anything else, or a server backend
 //! without its URL, fails the test: a typo must not quietly test SQLite.
-//! Databases are made with the servers' own command-line clients (`psql`,
-//! `mariadb`), synchronously, so any test, async or not, can ask for one.
 
-use std::process::Command;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
 
+use inspector::store::ScratchDatabase;
 use tempfile::TempDir;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +49,10 @@ impl Backend {
     }
 }
 
+/// Server databases made by [`test_connection`], by URL, until the test's
+/// service is dropped ([`drop_database`]).
+static DATABASES: Mutex<BTreeMap<String, ScratchDatabase>> = Mutex::new(BTreeMap::new());
+
 /// The `[database] connection` of a test's service: per
 /// `INSPECTOR_TEST_DB_BACKEND`, a file in `dir` or a fresh server database.
 pub fn test_connection(dir: &TempDir) -> String {
@@ -57,173 +61,38 @@ pub fn test_connection(dir: &TempDir) -> String {
             "sqlite:///{}",
             dir.path().join("inspector.sqlite").display()
         ),
-        server => create_database(&server.admin_url()),
+        server => {
+            let (database, url) = create_database(&server.admin_url());
+            DATABASES.lock().unwrap().insert(url.clone(), database);
+            url
+        }
     }
 }
 
-/// The parts of `scheme://user:password@host:port/database?query`.
-struct Url<'a> {
-    scheme: &'a str,
-    user: &'a str,
-    password: &'a str,
-    host: &'a str,
-    port: &'a str,
-    database: &'a str,
-    query: &'a str,
+/// Creates an empty database next to the one `admin_url` names, on a
+/// thread and runtime of its own, so that synchronous code inside or
+/// outside a runtime can ask for one.
+pub fn create_database(admin_url: &str) -> (ScratchDatabase, String) {
+    let admin = admin_url.to_string();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(ScratchDatabase::create(&admin))
+    })
+    .join()
+    .unwrap()
+    .unwrap_or_else(|e| panic!("cannot create a test database on the server: {e}"))
 }
 
-fn parse(url: &str) -> Url<'_> {
-    let bad = || panic!("cannot parse the database URL {url:?}");
-    let (scheme, rest) = url.split_once("://").unwrap_or_else(bad);
-    let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
-    let (authority, database) = rest.split_once('/').unwrap_or_else(bad);
-    let (userinfo, hostport) = authority.rsplit_once('@').unwrap_or_else(bad);
-    let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
-    let (host, port) = hostport.rsplit_once(':').unwrap_or((hostport, ""));
-    Url {
-        scheme,
-        user,
-        password,
-        host,
-        port,
-        database,
-        query,
-    }
-}
-
-fn with_database(url: &str, name: &str) -> String {
-    let parts = parse(url);
-    let (scheme, query) = (parts.scheme, parts.query);
-    let authority = url
-        .split_once("://")
-        .and_then(|(_, rest)| rest.split_once('/'))
-        .map(|(authority, _)| authority)
-        .unwrap();
-    let query = if query.is_empty() {
-        String::new()
-    } else {
-        format!("?{query}")
-    };
-    format!("{scheme}://{authority}/{name}{query}")
-}
-
-/// Runs one SQL statement as the URL's user, through the server's own client.
-pub fn admin_sql(url: &str, sql: &str) -> String {
-    let parts = parse(url);
-    let driver = parts.scheme.split('+').next().unwrap_or("");
-    let mut command = match driver {
-        "postgresql" | "postgres" => {
-            let mut c = Command::new("psql");
-            c.arg(format!(
-                "postgresql://{}@{}:{}/{}",
-                parts.user, parts.host, parts.port, parts.database
-            ))
-            .env("PGPASSWORD", parts.password)
-            .args(["-v", "ON_ERROR_STOP=1", "-Atc", sql]);
-            c
-        }
-        "mysql" => {
-            let mut c = Command::new("mariadb");
-            c.args([
-                "--no-defaults",
-                "--protocol=TCP",
-                "-h",
-                parts.host,
-                "-P",
-                parts.port,
-                "-u",
-                parts.user,
-                "-N",
-                "-B",
-                "-e",
-                sql,
-            ])
-            .env("MYSQL_PWD", parts.password);
-            c
-        }
-        other => panic!("no client for {other} databases"),
-    };
-    let out = command
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run the {driver} client (psql/mariadb): {e}"));
-    assert!(
-        out.status.success(),
-        "{sql}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-/// Creates an empty database next to the admin URL's and returns its URL.
-pub fn create_database(admin_url: &str) -> String {
-    let name = format!(
-        "inspector_t_{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..16]
-    );
-    admin_sql(admin_url, &format!("CREATE DATABASE {name}"));
-    with_database(admin_url, &name)
-}
-
-/// Drops a database made by [`create_database`] (and nothing else), even
-/// with connections still open.
+/// Drops a database [`test_connection`] made.
 pub fn drop_database(url: &str) {
-    let name = parse(url).database;
-    if !name.starts_with("inspector_t_") {
-        return;
-    }
-    let sql = if url.starts_with("postgres") {
-        format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    } else {
-        format!("DROP DATABASE IF EXISTS {name}")
-    };
-    // The admin database of the same server and user.
-    let admin = with_database(
-        url,
-        if url.starts_with("postgres") {
-            "postgres"
-        } else {
-            "mysql"
-        },
-    );
-    admin_sql(&admin, &sql);
+    let database = DATABASES.lock().unwrap().remove(url);
+    drop(database);
 }
 
-/// A database made by [`create_database`] for the length of a test.
-pub struct TestDatabase {
-    pub url: String,
-}
-
-impl TestDatabase {
-    pub fn create(backend: Backend) -> TestDatabase {
-        TestDatabase {
-            url: create_database(&backend.admin_url()),
-        }
-    }
-}
-
-impl Drop for TestDatabase {
-    fn drop(&mut self) {
-        drop_database(&self.url);
-    }
-}
-
-/// Whether a `[database] connection` is a test database [`drop_database`]
-/// removes.
+/// Whether `url` is a database [`test_connection`] made.
 pub fn is_test_database(url: &str) -> bool {
-    !url.starts_with("sqlite") && parse(url).database.starts_with("inspector_t_")
-}
-
-#[test]
-fn database_names_are_replaced_keeping_the_query() {
-    assert_eq!(
-        with_database(
-            "mysql+pymysql://u:p@127.0.0.1:3306/inspector?charset=utf8",
-            "x"
-        ),
-        "mysql+pymysql://u:p@127.0.0.1:3306/x?charset=utf8"
-    );
-    assert_eq!(
-        with_database("postgresql://u:p@127.0.0.1:5432/inspector", "y"),
-        "postgresql://u:p@127.0.0.1:5432/y"
-    );
+    DATABASES.lock().unwrap().contains_key(url)
 }

@@ -13,7 +13,9 @@ use inspector_core::conf::Config;
 
 use crate::binary::run;
 use crate::helpers::{TestApp, test_config};
-use crate::db_backend::{Backend, TestDatabase};
+use inspector::store::ScratchDatabase;
+
+use crate::db_backend::Backend;
 use crate::upstream_db::{assert_recorded_answers, reference};
 
 fn sqlite_url(path: &Path) -> String {
@@ -32,21 +34,30 @@ async fn open(url: &str) -> Store {
 /// whatever the collation of the backend's own order).
 type Dump = Vec<(&'static str, Vec<bulk::Row>)>;
 
+/// Every row of `table`, page by page in key order.
+pub async fn read_all(store: &Store, table: &'static bulk::Table) -> Vec<bulk::Row> {
+    const PAGE: u32 = 100;
+    let mut rows: Vec<bulk::Row> = Vec::new();
+    loop {
+        let after = rows.last().map(|row| row[..table.key].to_vec());
+        let page = store
+            .read_page(table, after.as_deref(), PAGE)
+            .await
+            .unwrap();
+        let done = page.len() < PAGE as usize;
+        rows.extend(page);
+        if done {
+            return rows;
+        }
+    }
+}
+
 /// Every row of every table, `alembic_version` included.
 async fn dump(url: &str) -> Dump {
     let store = open(url).await;
     let mut out = Vec::new();
     for table in std::iter::once(&bulk::ALEMBIC_VERSION).chain(bulk::TABLES.iter().copied()) {
-        let mut rows: Vec<bulk::Row> = Vec::new();
-        loop {
-            let after = rows.last().map(|row| row[..table.key].to_vec());
-            let page = store.read_page(table, after.as_deref(), 100).await.unwrap();
-            let done = page.len() < 100;
-            rows.extend(page);
-            if done {
-                break;
-            }
-        }
+        let mut rows = read_all(&store, table).await;
         rows.sort_by_key(|row| format!("{:?}", &row[..table.key]));
         out.push((table.name, rows));
     }
@@ -260,9 +271,12 @@ async fn a_round_trip_through_postgresql_and_mysql_brings_back_the_same_database
         expected, seconds,
         "the reference should have fractional timestamps"
     );
-    let postgres_db = TestDatabase::create(Backend::Postgresql);
-    let mysql_db = TestDatabase::create(Backend::Mysql);
-    let (postgres, mysql) = (postgres_db.url.clone(), mysql_db.url.clone());
+    let (_postgres_db, postgres) = ScratchDatabase::create(&Backend::Postgresql.admin_url())
+        .await
+        .unwrap();
+    let (_mysql_db, mysql) = ScratchDatabase::create(&Backend::Mysql.admin_url())
+        .await
+        .unwrap();
     let back = sqlite_url(&dir.path().join("back.sqlite"));
 
     let rate = copy_step(&from, &postgres, &expected);

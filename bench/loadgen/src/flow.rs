@@ -2,7 +2,10 @@
 //! created (not timed), introspection is started on each (timed: the start
 //! window) and real ramdisk payloads, MACs rewritten per node, are posted to
 //! `/v1/continue` (timed: the continue window). CPU time of the inspector and
-//! of Ironic is read from /proc at the window edges.
+//! of Ironic is read from /proc at the window edges. Given several inspector
+//! instances (`--inspector` repeated), node i starts on instance i, posts its
+//! callback to the next one and is polled on the one after, so every request
+//! of a node crosses instances; their CPU is summed.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -22,8 +25,9 @@ use crate::stats::{Rng, summary};
 pub struct IntrospectArgs {
     #[arg(long)]
     ironic: String,
-    #[arg(long)]
-    inspector: String,
+    /// An inspector base URL; repeat it for several instances of a cluster.
+    #[arg(long = "inspector", required = true)]
+    inspectors: Vec<String>,
     #[arg(long)]
     nodes: usize,
     /// Concurrent starts and concurrent callbacks.
@@ -34,8 +38,9 @@ pub struct IntrospectArgs {
     /// Nodes use the documents in turn.
     #[arg(long = "payload", required = true)]
     payloads: Vec<String>,
-    #[arg(long)]
-    inspector_pgid: Option<u32>,
+    /// Process group of an inspector instance; repeatable, CPU is summed.
+    #[arg(long = "inspector-pgid")]
+    inspector_pgids: Vec<u32>,
     #[arg(long)]
     ironic_pgid: Option<u32>,
     /// Give up (and fail) after this many seconds in all.
@@ -81,7 +86,7 @@ struct Node {
 struct Bed {
     http: reqwest::Client,
     ironic: String,
-    inspector: String,
+    inspectors: Vec<String>,
     deadline: Instant,
 }
 
@@ -183,10 +188,15 @@ impl Bed {
         Ok(uuid)
     }
 
-    async fn status(&self, uuid: &str) -> anyhow::Result<Value> {
+    /// The instance that serves the `step`th request of node `i`.
+    fn inspector(&self, i: usize, step: usize) -> &str {
+        &self.inspectors[(i + step) % self.inspectors.len()]
+    }
+
+    async fn status(&self, i: usize, uuid: &str) -> anyhow::Result<Value> {
         let response = self
             .http
-            .get(format!("{}/v1/introspection/{uuid}", self.inspector))
+            .get(format!("{}/v1/introspection/{uuid}", self.inspector(i, 2)))
             .send()
             .await?;
         let status = response.status();
@@ -206,9 +216,9 @@ impl Bed {
     ) -> anyhow::Result<(u64, Vec<Value>)> {
         let mut polls = 0;
         let mut finals = Vec::with_capacity(nodes.len());
-        for node in nodes {
+        for (i, node) in nodes.iter().enumerate() {
             loop {
-                let status = self.status(&node.uuid).await?;
+                let status = self.status(i, &node.uuid).await?;
                 polls += 1;
                 if done(&status) {
                     finals.push(status);
@@ -279,7 +289,11 @@ pub async fn introspect(args: IntrospectArgs) -> anyhow::Result<Value> {
     let bed = Arc::new(Bed {
         http: client(args.concurrency.max(8))?,
         ironic: args.ironic.trim_end_matches('/').to_string(),
-        inspector: args.inspector.trim_end_matches('/').to_string(),
+        inspectors: args
+            .inspectors
+            .iter()
+            .map(|url| url.trim_end_matches('/').to_string())
+            .collect(),
         deadline: Instant::now() + args.timeout,
     });
     // MACs 52:TT:TT:HH:LL:NN: a random tag per run keeps Ironic's ports unique.
@@ -333,7 +347,7 @@ pub async fn introspect(args: IntrospectArgs) -> anyhow::Result<Value> {
     let setup_s = setup_started.elapsed().as_secs_f64();
 
     // Start window: every introspection started and waiting for its ramdisk.
-    let cpu_start = CpuSnapshot::take(args.inspector_pgid, args.ironic_pgid);
+    let cpu_start = CpuSnapshot::take(&args.inspector_pgids, args.ironic_pgid);
     let started = Instant::now();
     let results = fan_out(args.nodes, args.concurrency, |i| {
         let (bed, nodes) = (bed.clone(), nodes.clone());
@@ -342,7 +356,8 @@ pub async fn introspect(args: IntrospectArgs) -> anyhow::Result<Value> {
                 .http
                 .post(format!(
                     "{}/v1/introspection/{}",
-                    bed.inspector, nodes[i].uuid
+                    bed.inspector(i, 0),
+                    nodes[i].uuid
                 ))
                 .send()
                 .await?;
@@ -362,7 +377,7 @@ pub async fn introspect(args: IntrospectArgs) -> anyhow::Result<Value> {
     let mut start_latency: Vec<Duration> = results.iter().map(|(d, _)| *d).collect();
     let (start_polls, _) = bed.wait_all(&nodes, |s| s["state"] == "waiting").await?;
     let start_wall = started.elapsed().as_secs_f64();
-    let cpu_waiting = CpuSnapshot::take(args.inspector_pgid, args.ironic_pgid);
+    let cpu_waiting = CpuSnapshot::take(&args.inspector_pgids, args.ironic_pgid);
 
     // Continue window: every callback posted and every node finished.
     let continued = Instant::now();
@@ -371,7 +386,7 @@ pub async fn introspect(args: IntrospectArgs) -> anyhow::Result<Value> {
         async move {
             let response = bed
                 .http
-                .post(format!("{}/v1/continue", bed.inspector))
+                .post(format!("{}/v1/continue", bed.inspector(i, 1)))
                 .header("Content-Type", "application/json")
                 .body(nodes[i].body.clone())
                 .send()
@@ -397,7 +412,7 @@ pub async fn introspect(args: IntrospectArgs) -> anyhow::Result<Value> {
         .collect();
     let (finish_polls, finals) = bed.wait_all(&nodes, |s| s["finished"] == true).await?;
     let continue_wall = continued.elapsed().as_secs_f64();
-    let cpu_finished = CpuSnapshot::take(args.inspector_pgid, args.ironic_pgid);
+    let cpu_finished = CpuSnapshot::take(&args.inspector_pgids, args.ironic_pgid);
 
     let errors: Vec<String> = finals
         .iter()
@@ -409,6 +424,7 @@ pub async fn introspect(args: IntrospectArgs) -> anyhow::Result<Value> {
     let n = args.nodes as f64;
     Ok(json!({
         "nodes": args.nodes,
+        "instances": bed.inspectors.len(),
         "concurrency": args.concurrency,
         "setup_s": setup_s,
         "start": {

@@ -47,9 +47,9 @@ pub struct CpuSnapshot {
 }
 
 impl CpuSnapshot {
-    pub fn take(inspector: Option<u32>, ironic: Option<u32>) -> Self {
+    pub fn take(inspectors: &[u32], ironic: Option<u32>) -> Self {
         Self {
-            inspector: inspector.map(group_cpu_seconds).unwrap_or(0.0),
+            inspector: inspectors.iter().copied().map(group_cpu_seconds).sum(),
             ironic: ironic.map(group_cpu_seconds).unwrap_or(0.0),
         }
     }

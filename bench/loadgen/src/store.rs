@@ -64,9 +64,15 @@ fn now() -> PrimitiveDateTime {
 }
 
 async fn open(db: &str) -> anyhow::Result<Store> {
-    inspector::store::open(db, &StoreOptions { max_connections: 4 })
-        .await
-        .with_context(|| format!("opening {db}"))
+    inspector::store::open(
+        db,
+        &StoreOptions {
+            max_connections: 4,
+            ..StoreOptions::default()
+        },
+    )
+    .await
+    .with_context(|| format!("opening {db}"))
 }
 
 pub async fn fill(args: FillArgs) -> anyhow::Result<Value> {

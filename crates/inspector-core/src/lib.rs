@@ -3,6 +3,7 @@
 
 pub mod api_version;
 pub mod conf;
+pub mod db_url;
 pub mod hooks;
 pub mod ids;
 pub mod json_depth;

@@ -49,7 +49,10 @@ async fn bench_with(configure: impl FnOnce(&mut Config)) -> Bench {
         "sqlite:///{}",
         dir.path().join("inspector.sqlite").display()
     );
-    let options = StoreOptions { max_connections: 2 };
+    let options = StoreOptions {
+        max_connections: 2,
+        ..StoreOptions::default()
+    };
     let store = crate::store::open(&url, &options).await.expect("store");
     store.upgrade().await.expect("schema");
     let pxe = crate::pxe_filter::PxeFilter::from_config(&config).expect("pxe filter");

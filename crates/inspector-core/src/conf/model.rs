@@ -794,20 +794,23 @@ options! {
             .ignored(),
         mysql_sql_mode = opt(string(), "TRADITIONAL", "MySQL SQL mode.").ignored(),
         mysql_wsrep_sync_wait = opt(int(), None, "Galera wsrep_sync_wait.").ignored(),
-        connection_recycle_time = opt(
+        connection_recycle_time: i64 = opt(
             int(),
             "3600",
-            "Seconds before a pooled connection is replaced.",
-        )
-        .ignored(),
+            "Seconds before a pooled server connection is replaced; -1 never.",
+        ),
         max_pool_size: u32 = opt(int(), "5", "Largest number of open database connections."),
         max_retries: i32 = opt(int(), "10", "Attempts to connect at start-up; -1 retries forever."),
         retry_interval: u64 = opt(int(), "10", "Seconds between connection attempts."),
-        max_overflow = opt(int(), "50", "Connections allowed beyond the pool.").ignored(),
+        max_overflow: u32 = opt(int(), "50", "Server connections allowed beyond the pool."),
         connection_debug = opt(int_range(Some(0), Some(100)), "0", "SQL debugging verbosity.")
             .ignored(),
         connection_trace = opt(boolean(), "false", "Trace SQL statements.").ignored(),
-        pool_timeout = opt(int(), None, "Seconds to wait for a pooled connection.").ignored(),
+        pool_timeout: Option<u32> = opt(
+            int(),
+            None,
+            "Seconds to wait for a free server connection (unset: 30).",
+        ),
         use_db_reconnect = opt(boolean(), "false", "Reconnect on lost connections.").ignored(),
         db_retry_interval = opt(int(), "1", "Seconds between transaction retries.").ignored(),
         db_inc_retry_interval = opt(boolean(), "true", "Grow db_retry_interval.").ignored(),

@@ -1,0 +1,863 @@
+//! The store over sqlx, compiled once per database: the including module
+//! provides `Db` (sqlx's database type), `DIALECT`, and `db_time`, the
+//! value a timestamp is bound as. The servers use all of it; SQLite its
+//! writes and schema upgrades (its reads run on rusqlite, see
+//! `sqlite_read.rs`). Every operation is one short transaction (or one
+//! statement), run again by [`retrying`] on a deadlock, serialization
+//! failure or lost connection.
+//!
+//! A transaction that ends early is rolled back before the error is
+//! returned: a dropped one only queues its ROLLBACK on the connection,
+//! which keeps its locks until that connection is next used.
+//!
+//! Compare-and-set writes (`update_state`, `finish`) update the node row
+//! first, `WHERE state = from`: the row lock makes a concurrent writer
+//! wait and then see the new state, so exactly one of two racing writers
+//! wins, under READ COMMITTED (both servers here) as under SQLite.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::str::FromStr;
+
+use inspector_core::ids::uuid_hex;
+use inspector_core::state::State;
+use serde_json::Value;
+use sqlx::{AssertSqlSafe, Connection, Pool, Row, Transaction};
+use time::PrimitiveDateTime;
+use uuid::Uuid;
+
+use super::{DIALECT, Db, db_time};
+use crate::store::rows::{attach_to_rules, params_from_text};
+use crate::store::schema::MigrationReport;
+use crate::store::server::retrying;
+use crate::store::upgrade::{self, SchemaDef, SchemaSession};
+use crate::store::{
+    ActionRecord, ConditionRecord, ListQuery, NodeRecord, Result, RuleRecord, RuleSummary,
+    StoreBackend, StoreError, StoreFuture, TimestampPrecision,
+};
+
+#[path = "sqlx_bulk.rs"]
+mod bulk;
+
+type Tx<'c> = Transaction<'c, Db>;
+type DbRow = <Db as sqlx::Database>::Row;
+
+const NODE_COLUMNS: &str = "uuid, state, started_at, finished_at, error, manage_boot";
+
+/// Lookup pairs per statement, well below every server's parameter limit.
+const LOOKUP_CHUNK: usize = 200;
+
+/// The stored UUID of the rule a client names (parameters: the name, its
+/// 32 hex digits, the name again). A rule keeps the UUID string its client
+/// gave, and any form of that UUID finds it, an exact match first (see
+/// `inspector_core::ids::uuid_hex`, which the expression mirrors).
+const FIND_RULE: &str = "SELECT uuid FROM rules \
+     WHERE uuid = ? OR replace(replace(replace(replace(replace(lower(uuid), \
+     'urn:', ''), 'uuid:', ''), '{', ''), '}', ''), '-', '') = ? \
+     ORDER BY CASE WHEN uuid = ? THEN 0 ELSE 1 END, created_at, uuid LIMIT 1";
+
+fn sql(template: &str) -> AssertSqlSafe<String> {
+    AssertSqlSafe(DIALECT.sql(template))
+}
+
+fn placeholders(template: &str, n: usize) -> String {
+    vec![template; n].join(", ")
+}
+
+pub(super) struct SqlxStore {
+    pub(super) pool: Pool<Db>,
+}
+
+impl SqlxStore {
+    pub(super) fn new(pool: Pool<Db>) -> Self {
+        Self { pool }
+    }
+
+    async fn nodes_where(
+        &self,
+        tail: &str,
+        bind: impl FnOnce(
+            sqlx::query::Query<'_, Db, <Db as sqlx::Database>::Arguments>,
+        ) -> sqlx::query::Query<'_, Db, <Db as sqlx::Database>::Arguments>,
+    ) -> Result<Vec<NodeRecord>> {
+        let text = sql(&format!("SELECT {NODE_COLUMNS} FROM nodes {tail}"));
+        let rows = bind(sqlx::query(text)).fetch_all(&self.pool).await?;
+        rows.iter().map(node_from_row).collect()
+    }
+
+    /// A transaction that will write: SQLite takes its write lock at the
+    /// start, so that it never fails to upgrade a read lock later.
+    async fn write_tx(&self) -> Result<Tx<'static>> {
+        Ok(match DIALECT.begin_write {
+            Some(begin) => self.pool.begin_with(begin).await?,
+            None => self.pool.begin().await?,
+        })
+    }
+
+    async fn delete_node_rows(tx: &mut Tx<'_>, uuid: &str) -> Result<()> {
+        for statement in [
+            "DELETE FROM attributes WHERE node_uuid = ?",
+            "DELETE FROM options WHERE uuid = ?",
+            "DELETE FROM introspection_data WHERE uuid = ?",
+            "DELETE FROM nodes WHERE uuid = ?",
+        ] {
+            sqlx::query(sql(statement))
+                .bind(uuid)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn insert_attributes<'p>(
+        tx: &mut Tx<'_>,
+        uuid: &str,
+        attributes: impl Iterator<Item = (&'p str, &'p str)>,
+    ) -> Result<()> {
+        for (name, value) in attributes {
+            sqlx::query(sql(
+                "INSERT INTO attributes (uuid, node_uuid, name, value) VALUES (?, ?, ?, ?)",
+            ))
+            .bind(Uuid::new_v4().to_string())
+            .bind(uuid)
+            .bind(name)
+            .bind(value)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn find_rule(
+        executor: impl sqlx::Executor<'_, Database = Db>,
+        uuid: &str,
+    ) -> Result<Option<String>> {
+        // PostgreSQL refuses a NUL in text (an error, not "no row"), and no
+        // stored rule UUID holds one.
+        if uuid.contains('\0') {
+            return Ok(None);
+        }
+        Ok(sqlx::query_scalar(sql(FIND_RULE))
+            .bind(uuid)
+            .bind(uuid_hex(uuid))
+            .bind(uuid)
+            .fetch_optional(executor)
+            .await?)
+    }
+
+    /// Rules with their conditions and actions: all, or the one stored
+    /// under `stored`.
+    async fn rules_where(&self, stored: Option<&str>) -> Result<Vec<RuleRecord>> {
+        let (filter, rule_filter) = match stored {
+            Some(_) => ("WHERE uuid = ?", "WHERE rule = ?"),
+            None => ("", ""),
+        };
+        let select = |template: String| {
+            let query = sqlx::query(sql(&template));
+            match stored {
+                Some(uuid) => query.bind(uuid),
+                None => query,
+            }
+        };
+        let mut tx = self.pool.begin().await?;
+        let rows = select(format!(
+            "SELECT uuid, created_at, description, scope FROM rules {filter} ORDER BY created_at, uuid"
+        ))
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut rules = rows
+            .iter()
+            .map(|row| {
+                Ok(RuleRecord {
+                    uuid: row.try_get("uuid")?,
+                    created_at: row.try_get("created_at")?,
+                    description: row.try_get("description")?,
+                    scope: row.try_get("scope")?,
+                    conditions: Vec::new(),
+                    actions: Vec::new(),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if rules.is_empty() {
+            return Ok(rules);
+        }
+        let conditions = select(format!(
+            "SELECT rule, op, multiple, invert, field, params FROM rule_conditions {rule_filter} ORDER BY id"
+        ))
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|row| {
+            let invert: Option<bool> = row.try_get("invert")?;
+            let field: Option<String> = row.try_get("field")?;
+            let condition = ConditionRecord {
+                op: row.try_get("op")?,
+                field: field.unwrap_or_default(),
+                multiple: row.try_get("multiple")?,
+                invert: invert.unwrap_or(false),
+                params: params_from_text(row.try_get("params")?)?,
+            };
+            Ok((row.try_get("rule")?, condition))
+        })
+        .collect::<Result<Vec<_>>>()?;
+        let actions = select(format!(
+            "SELECT rule, action, params FROM rule_actions {rule_filter} ORDER BY id"
+        ))
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|row| {
+            let action = ActionRecord {
+                action: row.try_get("action")?,
+                params: params_from_text(row.try_get("params")?)?,
+            };
+            Ok((row.try_get("rule")?, action))
+        })
+        .collect::<Result<Vec<_>>>()?;
+        tx.commit().await?;
+        attach_to_rules(&mut rules, conditions, actions);
+        Ok(rules)
+    }
+
+    async fn upgrade_once(&self) -> Result<MigrationReport> {
+        let mut conn = self.pool.acquire().await?;
+        let outcome = async {
+            let mut tx = match DIALECT.begin_write {
+                Some(begin) => conn.begin_with(begin).await?,
+                None => conn.begin().await?,
+            };
+            if let Some(lock) = DIALECT.upgrade_lock {
+                sqlx::raw_sql(lock).execute(&mut *tx).await?;
+            }
+            let base = (DIALECT.base_ddl)();
+            let report = upgrade::upgrade(&mut tx, &schema_def(&base)).await?;
+            tx.commit().await?;
+            Ok(report)
+        }
+        .await;
+        if let Some(unlock) = DIALECT.upgrade_unlock {
+            sqlx::raw_sql(unlock).execute(&mut *conn).await?;
+        }
+        outcome
+    }
+}
+
+fn schema_def<'s>(base: &'s [&'s str]) -> SchemaDef<'s> {
+    SchemaDef {
+        base,
+        migrations_table: DIALECT.migrations_table,
+        migrations: (DIALECT.migrations)(),
+    }
+}
+
+/// A `nodes` row selected with [`NODE_COLUMNS`].
+fn node_from_row(row: &DbRow) -> Result<NodeRecord> {
+    // PostgreSQL's column is an enum type, which sqlx does not decode as a
+    // string unchecked; its text is the label either way.
+    let state_text: String = row.try_get_unchecked("state")?;
+    let state = State::from_str(&state_text)
+        .map_err(|_| StoreError::Corrupt(format!("unknown state {state_text:?} in nodes")))?;
+    let manage_boot: Option<bool> = row.try_get("manage_boot")?;
+    Ok(NodeRecord {
+        uuid: row.try_get("uuid")?,
+        state,
+        started_at: row.try_get("started_at")?,
+        finished_at: row.try_get("finished_at")?,
+        error: row.try_get("error")?,
+        // Rows written before manage_boot existed mean "managed".
+        manage_boot: manage_boot.unwrap_or(true),
+    })
+}
+
+impl SchemaSession for Tx<'_> {
+    fn table_exists<'a>(&'a mut self, name: &'a str) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let n: i64 = sqlx::query_scalar(sql(DIALECT.count_tables))
+                .bind(name)
+                .fetch_one(&mut **self)
+                .await?;
+            Ok(n > 0)
+        })
+    }
+
+    fn execute<'a>(&'a mut self, statement: &'a str) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            sqlx::raw_sql(AssertSqlSafe(statement))
+                .execute(&mut **self)
+                .await?;
+            Ok(())
+        })
+    }
+
+    fn alembic_row(&mut self) -> StoreFuture<'_, Option<String>> {
+        Box::pin(async move {
+            Ok(
+                sqlx::query_scalar("SELECT version_num FROM alembic_version")
+                    .fetch_optional(&mut **self)
+                    .await?,
+            )
+        })
+    }
+
+    fn applied_versions(&mut self) -> StoreFuture<'_, Vec<i64>> {
+        Box::pin(async move {
+            let versions: Vec<i32> = sqlx::query_scalar("SELECT version FROM inspector_migrations")
+                .fetch_all(&mut **self)
+                .await?;
+            Ok(versions.into_iter().map(i64::from).collect())
+        })
+    }
+
+    fn record_migration<'a>(
+        &'a mut self,
+        version: i64,
+        description: &'a str,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let now = time::OffsetDateTime::now_utc();
+            sqlx::query(sql(
+                "INSERT INTO inspector_migrations (version, description, applied_at) VALUES (?, ?, ?)",
+            ))
+            .bind(i32::try_from(version).unwrap_or(i32::MAX))
+            .bind(description)
+            .bind(db_time(PrimitiveDateTime::new(now.date(), now.time())))
+            .execute(&mut **self)
+            .await?;
+            Ok(())
+        })
+    }
+}
+
+impl StoreBackend for SqlxStore {
+    fn upgrade(&self) -> StoreFuture<'_, MigrationReport> {
+        Box::pin(retrying(move || self.upgrade_once()))
+    }
+
+    fn check_schema(&self) -> StoreFuture<'_, ()> {
+        Box::pin(retrying(move || async move {
+            let mut tx = self.pool.begin().await?;
+            let base = (DIALECT.base_ddl)();
+            upgrade::check(&mut tx, &schema_def(&base)).await
+        }))
+    }
+
+    fn get_node<'a>(&'a self, uuid: &'a str) -> StoreFuture<'a, Option<NodeRecord>> {
+        Box::pin(retrying(move || async move {
+            Ok(self
+                .nodes_where("WHERE uuid = ?", |q| q.bind(uuid))
+                .await?
+                .pop())
+        }))
+    }
+
+    fn list_nodes<'a>(&'a self, query: &'a ListQuery) -> StoreFuture<'a, Vec<NodeRecord>> {
+        Box::pin(retrying(move || async move {
+            let marker = match &query.marker {
+                Some(m) => Some(
+                    self.nodes_where("WHERE uuid = ?", |q| q.bind(m))
+                        .await?
+                        .pop()
+                        .ok_or_else(|| StoreError::NotFound {
+                            what: "marker",
+                            id: m.clone(),
+                        })?,
+                ),
+                None => None,
+            };
+            let mut conditions = Vec::new();
+            if !query.states.is_empty() {
+                conditions.push(format!(
+                    "state IN ({})",
+                    placeholders("?{state}", query.states.len())
+                ));
+            }
+            if marker.is_some() {
+                conditions.push("(started_at < ? OR (started_at = ? AND uuid < ?))".to_string());
+            }
+            let where_clause = if conditions.is_empty() {
+                String::new()
+            } else {
+                format!("WHERE {}", conditions.join(" AND "))
+            };
+            let tail =
+                format!("{where_clause} ORDER BY started_at DESC{{nulls_last}}, uuid DESC LIMIT ?");
+            self.nodes_where(&tail, |mut q| {
+                for state in &query.states {
+                    q = q.bind(state.as_str());
+                }
+                if let Some(marker) = &marker {
+                    q = q
+                        .bind(marker.started_at.map(db_time))
+                        .bind(marker.started_at.map(db_time))
+                        .bind(marker.uuid.clone());
+                }
+                q.bind(i64::from(query.limit))
+            })
+            .await
+        }))
+    }
+
+    fn add_node<'a>(
+        &'a self,
+        node: &'a NodeRecord,
+        attributes: &'a [(&'a str, &'a str)],
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(retrying(move || async move {
+            let mut tx = self.write_tx().await?;
+            Self::delete_node_rows(&mut tx, &node.uuid).await?;
+            sqlx::query(sql(
+                "INSERT INTO nodes (uuid, state, started_at, finished_at, error, manage_boot) \
+                 VALUES (?, ?{state}, ?, ?, ?, ?)",
+            ))
+            .bind(&node.uuid)
+            .bind(node.state.as_str())
+            .bind(node.started_at.map(db_time))
+            .bind(node.finished_at.map(db_time))
+            .bind(&node.error)
+            .bind(node.manage_boot)
+            .execute(&mut *tx)
+            .await?;
+            Self::insert_attributes(
+                &mut tx,
+                &node.uuid,
+                attributes.iter().copied().filter(|(_, v)| !v.is_empty()),
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        }))
+    }
+
+    fn update_state<'a>(&'a self, uuid: &'a str, from: State, to: State) -> StoreFuture<'a, ()> {
+        Box::pin(retrying(move || async move {
+            let done = sqlx::query(sql(
+                "UPDATE nodes SET state = ?{state} WHERE uuid = ? AND state = ?{state}",
+            ))
+            .bind(to.as_str())
+            .bind(uuid)
+            .bind(from.as_str())
+            .execute(&self.pool)
+            .await?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::node_conflict(uuid));
+            }
+            Ok(())
+        }))
+    }
+
+    fn finish<'a>(
+        &'a self,
+        uuid: &'a str,
+        from: State,
+        to: State,
+        finished_at: PrimitiveDateTime,
+        error: Option<&'a str>,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(retrying(move || async move {
+            let mut tx = self.write_tx().await?;
+            let done = sqlx::query(sql(
+                "UPDATE nodes SET state = ?{state}, finished_at = ?, error = ? \
+                 WHERE uuid = ? AND state = ?{state}",
+            ))
+            .bind(to.as_str())
+            .bind(db_time(finished_at))
+            .bind(error)
+            .bind(uuid)
+            .bind(from.as_str())
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() == 0 {
+                tx.rollback().await?;
+                return Err(StoreError::node_conflict(uuid));
+            }
+            for statement in [
+                "DELETE FROM attributes WHERE node_uuid = ?",
+                "DELETE FROM options WHERE uuid = ?",
+            ] {
+                sqlx::query(sql(statement))
+                    .bind(uuid)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        }))
+    }
+
+    fn set_started_at<'a>(
+        &'a self,
+        uuid: &'a str,
+        started_at: PrimitiveDateTime,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(retrying(move || async move {
+            // MySQL counts only changed rows: a node that exists but
+            // already has this start is found by the SELECT.
+            let done = sqlx::query(sql("UPDATE nodes SET started_at = ? WHERE uuid = ?"))
+                .bind(db_time(started_at))
+                .bind(uuid)
+                .execute(&self.pool)
+                .await?;
+            if done.rows_affected() == 0 && self.get_node(uuid).await?.is_none() {
+                return Err(StoreError::NotFound {
+                    what: "node",
+                    id: uuid.to_string(),
+                });
+            }
+            Ok(())
+        }))
+    }
+
+    fn delete_node<'a>(&'a self, uuid: &'a str) -> StoreFuture<'a, ()> {
+        Box::pin(retrying(move || async move {
+            let mut tx = self.write_tx().await?;
+            Self::delete_node_rows(&mut tx, uuid).await?;
+            tx.commit().await?;
+            Ok(())
+        }))
+    }
+
+    fn add_attributes<'a>(
+        &'a self,
+        uuid: &'a str,
+        name: &'a str,
+        values: &'a [String],
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(retrying(move || async move {
+            let mut tx = self.write_tx().await?;
+            Self::insert_attributes(
+                &mut tx,
+                uuid,
+                values
+                    .iter()
+                    .filter(|v| !v.is_empty())
+                    .map(|v| (name, v.as_str())),
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        }))
+    }
+
+    fn node_attributes<'a>(&'a self, uuid: &'a str) -> StoreFuture<'a, Vec<(String, String)>> {
+        Box::pin(retrying(move || async move {
+            let rows = sqlx::query(sql(
+                "SELECT name, value FROM attributes WHERE node_uuid = ? AND value IS NOT NULL \
+                 ORDER BY name, value",
+            ))
+            .bind(uuid)
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter()
+                .map(|r| Ok((r.try_get("name")?, r.try_get("value")?)))
+                .collect()
+        }))
+    }
+
+    fn find_by_attributes<'a>(
+        &'a self,
+        pairs: &'a [(String, String)],
+    ) -> StoreFuture<'a, Vec<(String, u32)>> {
+        Box::pin(retrying(move || async move {
+            let mut unique: Vec<&(String, String)> =
+                pairs.iter().filter(|(_, v)| !v.is_empty()).collect();
+            unique.sort();
+            unique.dedup();
+            let mut scores: std::collections::BTreeMap<String, u32> = Default::default();
+            for chunk in unique.chunks(LOOKUP_CHUNK) {
+                let clauses = vec!["(name = ? AND value = ?)"; chunk.len()].join(" OR ");
+                let text = sql(&format!(
+                    "SELECT node_uuid, COUNT(*) AS n FROM attributes WHERE {clauses} GROUP BY node_uuid"
+                ));
+                let mut query = sqlx::query(text);
+                for (name, value) in chunk {
+                    query = query.bind(name.as_str()).bind(value.as_str());
+                }
+                for row in query.fetch_all(&self.pool).await? {
+                    let uuid: Option<String> = row.try_get("node_uuid")?;
+                    let score: i64 = row.try_get("n")?;
+                    if let Some(uuid) = uuid {
+                        *scores.entry(uuid).or_default() +=
+                            u32::try_from(score).unwrap_or(u32::MAX);
+                    }
+                }
+            }
+            Ok(scores.into_iter().collect())
+        }))
+    }
+
+    fn active_macs(&self) -> StoreFuture<'_, Vec<String>> {
+        Box::pin(retrying(move || async move {
+            Ok(sqlx::query_scalar(
+                "SELECT DISTINCT value FROM attributes WHERE name = 'mac' AND value IS NOT NULL",
+            )
+            .fetch_all(&self.pool)
+            .await?)
+        }))
+    }
+
+    fn active_started_before(&self, before: PrimitiveDateTime) -> StoreFuture<'_, Vec<NodeRecord>> {
+        Box::pin(retrying(move || async move {
+            self.nodes_where("WHERE finished_at IS NULL AND started_at < ?", |q| {
+                q.bind(db_time(before))
+            })
+            .await
+        }))
+    }
+
+    fn active_nodes_in<'a>(&'a self, states: &'a [State]) -> StoreFuture<'a, Vec<NodeRecord>> {
+        Box::pin(retrying(move || async move {
+            if states.is_empty() {
+                return Ok(Vec::new());
+            }
+            let tail = format!(
+                "WHERE finished_at IS NULL AND state IN ({})",
+                placeholders("?{state}", states.len())
+            );
+            self.nodes_where(&tail, |mut q| {
+                for state in states {
+                    q = q.bind(state.as_str());
+                }
+                q
+            })
+            .await
+        }))
+    }
+
+    fn count_by_state(&self) -> StoreFuture<'_, Vec<(String, u64)>> {
+        Box::pin(retrying(move || async move {
+            let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM nodes GROUP BY state")
+                .fetch_all(&self.pool)
+                .await?;
+            let mut counts = rows
+                .iter()
+                .map(|r| {
+                    let n: i64 = r.try_get("n")?;
+                    Ok((r.try_get_unchecked("state")?, u64::try_from(n).unwrap_or(0)))
+                })
+                .collect::<Result<Vec<(String, u64)>>>()?;
+            // By name: an enum column sorts in declaration order.
+            counts.sort();
+            Ok(counts)
+        }))
+    }
+
+    fn ping(&self) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            sqlx::raw_sql("SELECT 1").execute(&self.pool).await?;
+            Ok(())
+        })
+    }
+
+    fn timestamp_precision(&self) -> TimestampPrecision {
+        DIALECT.precision
+    }
+
+    fn all_node_uuids(&self) -> StoreFuture<'_, Vec<String>> {
+        Box::pin(retrying(move || async move {
+            Ok(sqlx::query_scalar("SELECT uuid FROM nodes")
+                .fetch_all(&self.pool)
+                .await?)
+        }))
+    }
+
+    fn any_active(&self) -> StoreFuture<'_, bool> {
+        Box::pin(retrying(move || async move {
+            let row = sqlx::query("SELECT 1 AS x FROM nodes WHERE finished_at IS NULL LIMIT 1")
+                .fetch_optional(&self.pool)
+                .await?;
+            Ok(row.is_some())
+        }))
+    }
+
+    fn store_data<'a>(
+        &'a self,
+        uuid: &'a str,
+        processed: bool,
+        data: &'a str,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(retrying(move || async move {
+            let text = sql(&format!(
+                "INSERT INTO introspection_data (uuid, processed, data) VALUES (?, ?, ?) {}",
+                DIALECT.upsert_data
+            ));
+            sqlx::query(text)
+                .bind(uuid)
+                .bind(processed)
+                .bind(data)
+                .execute(&self.pool)
+                .await?;
+            Ok(())
+        }))
+    }
+
+    fn get_data<'a>(&'a self, uuid: &'a str, processed: bool) -> StoreFuture<'a, Option<String>> {
+        Box::pin(retrying(move || async move {
+            let data: Option<Option<String>> = sqlx::query_scalar(sql(
+                "SELECT data FROM introspection_data WHERE uuid = ? AND processed = ?",
+            ))
+            .bind(uuid)
+            .bind(processed)
+            .fetch_optional(&self.pool)
+            .await?;
+            Ok(data.flatten())
+        }))
+    }
+
+    fn create_rule<'a>(&'a self, rule: &'a RuleRecord) -> StoreFuture<'a, ()> {
+        Box::pin(retrying(move || async move {
+            let duplicate = || StoreError::Duplicate {
+                what: "rule",
+                id: rule.uuid.clone(),
+            };
+            let mut tx = self.write_tx().await?;
+            if let Some(serialize) = DIALECT.serialize_rules {
+                sqlx::raw_sql(serialize).execute(&mut *tx).await?;
+            }
+            // The same UUID in another form is the same rule.
+            if Self::find_rule(&mut *tx, &rule.uuid).await?.is_some() {
+                tx.rollback().await?;
+                return Err(duplicate());
+            }
+            let inserted = sqlx::query(sql(
+                "INSERT INTO rules (uuid, created_at, description, disabled, scope) \
+                 VALUES (?, ?, ?, ?, ?)",
+            ))
+            .bind(&rule.uuid)
+            .bind(db_time(rule.created_at))
+            .bind(&rule.description)
+            .bind(false)
+            .bind(&rule.scope)
+            .execute(&mut *tx)
+            .await;
+            match inserted {
+                Err(err)
+                    if err
+                        .as_database_error()
+                        .is_some_and(|e| e.is_unique_violation()) =>
+                {
+                    tx.rollback().await?;
+                    return Err(duplicate());
+                }
+                other => other?,
+            };
+            for cond in &rule.conditions {
+                sqlx::query(sql(
+                    "INSERT INTO rule_conditions (rule, op, multiple, invert, field, params) \
+                     VALUES (?, ?, ?, ?, ?, ?)",
+                ))
+                .bind(&rule.uuid)
+                .bind(&cond.op)
+                .bind(&cond.multiple)
+                .bind(cond.invert)
+                .bind(&cond.field)
+                .bind(Value::Object(cond.params.clone()).to_string())
+                .execute(&mut *tx)
+                .await?;
+            }
+            for action in &rule.actions {
+                sqlx::query(sql(
+                    "INSERT INTO rule_actions (rule, action, params) VALUES (?, ?, ?)",
+                ))
+                .bind(&rule.uuid)
+                .bind(&action.action)
+                .bind(Value::Object(action.params.clone()).to_string())
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        }))
+    }
+
+    fn list_rules(&self) -> StoreFuture<'_, Vec<RuleSummary>> {
+        Box::pin(retrying(move || async move {
+            let rows =
+                sqlx::query("SELECT uuid, description, scope FROM rules ORDER BY created_at, uuid")
+                    .fetch_all(&self.pool)
+                    .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(RuleSummary {
+                        uuid: r.try_get("uuid")?,
+                        description: r.try_get("description")?,
+                        scope: r.try_get("scope")?,
+                    })
+                })
+                .collect()
+        }))
+    }
+
+    fn all_rules(&self) -> StoreFuture<'_, Vec<RuleRecord>> {
+        Box::pin(retrying(move || self.rules_where(None)))
+    }
+
+    fn get_rule<'a>(&'a self, uuid: &'a str) -> StoreFuture<'a, Option<RuleRecord>> {
+        Box::pin(retrying(move || async move {
+            let Some(stored) = Self::find_rule(&self.pool, uuid).await? else {
+                return Ok(None);
+            };
+            Ok(self.rules_where(Some(&stored)).await?.into_iter().next())
+        }))
+    }
+
+    fn delete_rule<'a>(&'a self, uuid: &'a str) -> StoreFuture<'a, bool> {
+        Box::pin(retrying(move || async move {
+            let mut tx = self.write_tx().await?;
+            let Some(stored) = Self::find_rule(&mut *tx, uuid).await? else {
+                tx.rollback().await?;
+                return Ok(false);
+            };
+            for statement in [
+                "DELETE FROM rule_conditions WHERE rule = ?",
+                "DELETE FROM rule_actions WHERE rule = ?",
+            ] {
+                sqlx::query(sql(statement))
+                    .bind(&stored)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let done = sqlx::query(sql("DELETE FROM rules WHERE uuid = ?"))
+                .bind(&stored)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(done.rows_affected() > 0)
+        }))
+    }
+
+    fn delete_all_rules(&self) -> StoreFuture<'_, ()> {
+        Box::pin(retrying(move || async move {
+            let mut tx = self.write_tx().await?;
+            for statement in [
+                "DELETE FROM rule_conditions",
+                "DELETE FROM rule_actions",
+                "DELETE FROM rules",
+            ] {
+                sqlx::query(statement).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        }))
+    }
+
+    fn close(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(async move { self.pool.close().await })
+    }
+
+    fn read_page<'a>(
+        &'a self,
+        table: &'static crate::store::bulk::Table,
+        after: Option<&'a [crate::store::bulk::Cell]>,
+        limit: u32,
+    ) -> StoreFuture<'a, Vec<crate::store::bulk::Row>> {
+        Box::pin(self.read_bulk_page(table, after, limit))
+    }
+
+    fn count_rows(&self, table: &'static crate::store::bulk::Table) -> StoreFuture<'_, u64> {
+        Box::pin(self.count_bulk_rows(table))
+    }
+
+    fn begin_load(&self) -> StoreFuture<'_, Box<dyn crate::store::bulk::BulkLoad>> {
+        Box::pin(self.begin_bulk_load())
+    }
+}

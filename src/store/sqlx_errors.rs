@@ -1,0 +1,99 @@
+//! Which sqlx errors mean "the database cannot serve now" (the request may
+//! succeed later: 503) rather than a fault, for every backend.
+
+use super::StoreError;
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        if is_transient(&err) {
+            StoreError::Unavailable(err.into())
+        } else {
+            StoreError::Other(err.into())
+        }
+    }
+}
+
+/// The database is out of reach, restarting, overloaded, or chose this
+/// transaction as the victim of a deadlock or serialization conflict.
+pub(super) fn is_transient(err: &sqlx::Error) -> bool {
+    match err {
+        // No connection could be had: every one was busy for longer than
+        // the pool waits, or the server is not there.
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) => true,
+        sqlx::Error::Database(db) => {
+            if let Some(mysql) = db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+                return transient_mysql(mysql.number());
+            }
+            db.code().is_some_and(|code| transient_sqlstate(&code))
+        }
+        _ => false,
+    }
+}
+
+/// Whether the same transaction, run again, may well succeed: a deadlock,
+/// a serialization failure or a lost connection (not a full pool, whose
+/// wait has already been served).
+pub(super) fn worth_retrying(err: &StoreError) -> bool {
+    match err {
+        StoreError::Unavailable(source) => source
+            .downcast_ref::<sqlx::Error>()
+            .is_some_and(|e| !matches!(e, sqlx::Error::PoolTimedOut)),
+        _ => false,
+    }
+}
+
+/// PostgreSQL SQLSTATEs (also what sqlx reports for SQLite, whose codes
+/// never match these).
+fn transient_sqlstate(code: &str) -> bool {
+    matches!(
+        code,
+        "40001" // serialization_failure
+            | "40P01" // deadlock_detected
+            | "55P03" // lock_not_available
+            | "53300" // too_many_connections
+            | "57P01" // admin_shutdown: the server is stopping
+            | "57P02" // crash_shutdown
+            | "57P03" // cannot_connect_now: the server is starting
+    ) || code.starts_with("08") // connection_exception
+}
+
+/// MySQL/MariaDB error numbers.
+fn transient_mysql(number: u16) -> bool {
+    matches!(
+        number,
+        1205 // lock wait timeout
+            | 1213 // deadlock
+            | 1040 // too many connections
+            | 1047 // Galera: the node is not ready (WSREP)
+            | 1053 // server shutdown in progress
+            | 1927 // connection was killed
+            | 2006 // server has gone away
+            | 2013 // lost connection during query
+            | 4031 // disconnected by the server (idle)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conflicts_and_lost_connections_are_transient() {
+        for code in ["40001", "40P01", "57P01", "08006"] {
+            assert!(transient_sqlstate(code), "{code}");
+        }
+        for code in ["23505", "42P01", "22001"] {
+            assert!(!transient_sqlstate(code), "{code}");
+        }
+        assert!(transient_mysql(1213) && transient_mysql(1205));
+        assert!(!transient_mysql(1062) && !transient_mysql(1146));
+        let refused = sqlx::Error::Io(std::io::ErrorKind::ConnectionRefused.into());
+        let mapped = StoreError::from(refused);
+        assert!(matches!(mapped, StoreError::Unavailable(_)));
+        assert!(worth_retrying(&mapped));
+        let full = StoreError::from(sqlx::Error::PoolTimedOut);
+        assert!(matches!(full, StoreError::Unavailable(_)));
+        assert!(!worth_retrying(&full));
+        assert!(!worth_retrying(&StoreError::from(sqlx::Error::RowNotFound)));
+    }
+}

@@ -1,0 +1,247 @@
+//! The service on a PostgreSQL or MariaDB database: it starts on an empty
+//! database and serves the API from it, survives a restart of the database
+//! server without being restarted itself, and refuses to start, naming
+//! `[database] connection`, when the server is not there.
+
+use std::process::Command;
+
+use inspector::store::{NodeRecord, ScratchDatabase};
+use inspector_core::state::State;
+use serde_json::json;
+use time::macros::datetime;
+
+use crate::bed::env;
+use crate::binary::{free_port, run};
+use crate::helpers::{TestApp, json_with_status};
+
+const NODE: &str = "0a000000-0000-4000-8000-0000000000aa";
+
+fn waiting_node() -> NodeRecord {
+    NodeRecord {
+        uuid: NODE.into(),
+        state: State::Waiting,
+        started_at: Some(datetime!(2026-01-01 00:00:00)),
+        finished_at: None,
+        error: None,
+        manage_boot: true,
+    }
+}
+
+async fn service_on(url: String, pool_timeout: u32) -> TestApp {
+    TestApp::builder()
+        .configure(move |c| {
+            c.database.connection = Some(url);
+            c.database.pool_timeout = Some(pool_timeout);
+            c.database.max_retries = 1;
+        })
+        .spawn()
+        .await
+}
+
+/// The statuses the API lists.
+async fn listed(app: &TestApp) -> Vec<(String, String)> {
+    let body = json_with_status(app.get("/v1/introspection").await, 200).await;
+    body["introspection"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["uuid"].as_str().unwrap().to_string(),
+                s["state"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// An empty database gets the schema at start; statuses and rules are
+/// then served from it.
+async fn serves_statuses_and_rules(admin_url_var: &str) {
+    let (_database, url) = ScratchDatabase::create(&env(admin_url_var)).await.unwrap();
+    let app = service_on(url, 10).await;
+    assert!(listed(&app).await.is_empty());
+    app.store()
+        .add_node(&waiting_node(), &[("mac", "aa")])
+        .await
+        .unwrap();
+    assert_eq!(
+        listed(&app).await,
+        [(NODE.to_string(), "waiting".to_string())]
+    );
+
+    let rule = json!({
+        "uuid": "0b000000-0000-4000-8000-0000000000bb",
+        "description": "memory",
+        "conditions": [{"op": "ge", "field": "memory_mb", "value": 1024}],
+        "actions": [{"action": "fail", "message": "too small"}],
+    });
+    json_with_status(app.post_json("/v1/rules", &rule).await, 201).await;
+    let again = app.post_json("/v1/rules", &rule).await;
+    assert_eq!(again.status(), 409, "{:?}", again.text().await);
+    let rules = json_with_status(app.get("/v1/rules").await, 200).await;
+    assert_eq!(rules["rules"][0]["description"], "memory", "{rules}");
+    app.finish().await;
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(bed_postgres),
+    ignore = "needs the test bed's PostgreSQL (scripts/test.sh starts it)"
+)]
+async fn serves_statuses_and_rules_on_postgres() {
+    serves_statuses_and_rules("INSPECTOR_TEST_POSTGRES_URL").await;
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(bed_mysql),
+    ignore = "needs the test bed's MariaDB (scripts/test.sh starts it)"
+)]
+async fn serves_statuses_and_rules_on_mariadb() {
+    serves_statuses_and_rules("INSPECTOR_TEST_MYSQL_URL").await;
+}
+
+/// A private database server for one test, from the test bed's scripts,
+/// stopped (and its state directory removed) with the guard.
+pub struct PrivateServer {
+    script: String,
+    port_var: &'static str,
+    port: u16,
+}
+
+impl PrivateServer {
+    fn script(name: &str) -> String {
+        format!("{}/scripts/testbed/{name}.sh", env!("CARGO_MANIFEST_DIR"))
+    }
+
+    pub fn run(&self, action: &str, fresh: bool) -> String {
+        let fresh_var = self.port_var.replace("_PORT", "_FRESH");
+        let output = Command::new(&self.script)
+            .arg(action)
+            .env(self.port_var, self.port.to_string())
+            .env(fresh_var, if fresh { "1" } else { "0" })
+            .env("TESTBED_DIR", env("TESTBED_DIR"))
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{} {action}: {}",
+            self.script,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).trim().to_string()
+    }
+
+    /// Starts a fresh server; its oslo.db URL.
+    pub fn start(name: &str, port_var: &'static str) -> (Self, String) {
+        let server = Self {
+            script: Self::script(name),
+            port_var,
+            port: free_port(),
+        };
+        let url = server.run("start", true);
+        (server, url)
+    }
+}
+
+impl Drop for PrivateServer {
+    fn drop(&mut self) {
+        self.run("stop", false);
+        let name = self.port_var.trim_end_matches("_PORT").to_lowercase();
+        let state = format!("{}/{name}-{}", env("TESTBED_DIR"), self.port);
+        let _ = std::fs::remove_dir_all(state);
+    }
+}
+
+/// The database server stops under a running service: requests answer
+/// 503 while it is away, and as soon as it is back the service serves the
+/// same data again by itself.
+async fn recovers_when_the_server_returns(name: &str, port_var: &'static str) {
+    let (server, url) = PrivateServer::start(name, port_var);
+    let app = service_on(url, 2).await;
+    app.store().add_node(&waiting_node(), &[]).await.unwrap();
+    assert_eq!(listed(&app).await.len(), 1);
+
+    server.run("stop", false);
+    let away = app.get("/v1/introspection").await;
+    assert_eq!(away.status(), 503, "{:?}", away.text().await);
+
+    // The script returns once the server answers: from then on no request
+    // may fail, although every connection the pool held before is dead.
+    server.run("start", false);
+    assert_eq!(
+        listed(&app).await,
+        [(NODE.to_string(), "waiting".to_string())]
+    );
+    assert_eq!(listed(&app).await.len(), 1);
+    app.finish().await;
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(bed_postgres),
+    ignore = "needs the test bed's PostgreSQL (scripts/test.sh starts it)"
+)]
+async fn recovers_when_postgres_returns() {
+    recovers_when_the_server_returns("postgres", "POSTGRES_PORT").await;
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(bed_mysql),
+    ignore = "needs the test bed's MariaDB (scripts/test.sh starts it)"
+)]
+async fn recovers_when_mariadb_returns() {
+    recovers_when_the_server_returns("mariadb", "MARIADB_PORT").await;
+}
+
+/// `inspector db upgrade` and `inspector serve` stop with an error that
+/// names the option, the address and the cause, without the password;
+/// an unsupported driver is named as well.
+#[tokio::test]
+async fn an_unreachable_or_unsupported_database_is_named_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let nothing_there = free_port();
+    let write = |connection: &str| {
+        let path = dir.path().join("inspector.conf");
+        std::fs::write(
+            &path,
+            format!(
+                "[DEFAULT]\nlisten_address = 127.0.0.1\nlisten_port = {}\n\
+                 [database]\nconnection = {connection}\nmax_retries = 2\nretry_interval = 0\n",
+                free_port()
+            ),
+        )
+        .unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let config = write(&format!(
+        "mysql+pymysql://inspector:s3cret%40x@127.0.0.1:{nothing_there}/inspector?charset=utf8"
+    ));
+    for command in [&["db", "upgrade"][..], &["serve"][..]] {
+        let mut args = command.to_vec();
+        args.extend(["--config-file", &config]);
+        let (code, _, stderr) = run(&args);
+        assert_ne!(code, 0, "{command:?}: {stderr}");
+        for expected in [
+            "[database] connection",
+            &format!("127.0.0.1:{nothing_there}"),
+            "2 attempt",
+            "refused",
+        ] {
+            assert!(
+                stderr.contains(expected),
+                "{command:?}: {expected:?} in {stderr}"
+            );
+        }
+        assert!(!stderr.contains("s3cret"), "{stderr}");
+    }
+    let config = write("mysql+oursql://inspector:s3cret@127.0.0.1/inspector");
+    let (code, _, stderr) = run(&["db", "upgrade", "--config-file", &config]);
+    assert_ne!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("[database] connection") && stderr.contains("oursql"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("s3cret"), "{stderr}");
+}
