@@ -16,6 +16,8 @@ pub const DEFAULT_CONFIG_FILES: &[&str] = &[
 pub struct LoadedConfig {
     pub config: Config,
     pub warnings: Vec<String>,
+    /// Upstream's options for several instances that the files set.
+    pub coordination_options: Vec<String>,
     /// Those of `warnings` about unknown sections and options.
     pub unknown_names: Vec<String>,
     pub files: Vec<PathBuf>,
@@ -90,6 +92,7 @@ pub fn load(
         Ok(loaded) => Ok(LoadedConfig {
             config: loaded.config,
             warnings: loaded.warnings,
+            coordination_options: loaded.coordination_options,
             unknown_names: loaded.unknown_names,
             files,
             policy_search_dirs,

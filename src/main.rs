@@ -209,6 +209,12 @@ async fn run(cli: Cli) -> Result<(), ExitCode> {
             for warning in &loaded.warnings {
                 tracing::warn!("{warning}");
             }
+            if !loaded.coordination_options.is_empty() {
+                tracing::info!(
+                    "{} set: not needed, instances sharing the database coordinate through it",
+                    loaded.coordination_options.join(", ")
+                );
+            }
             // Before anything can tell systemd we are ready (and so before
             // a reload can come): SIGHUP would otherwise end the process.
             inspector::telemetry::reopen_log_file_on_sighup().map_err(fail)?;

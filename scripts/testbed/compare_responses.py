@@ -6,7 +6,8 @@ Usage: compare_responses.py --expected OUT.sqlite.json --url http://127.0.0.1:PO
 The server must serve (a copy of) the database the JSON was recorded with.
 Absolute links in the recorded bodies start with the recording server's URL;
 they are rewritten to --url before comparing. Status codes, bodies (as JSON
-values) and the Content-Type and API version headers must match. Exits 1 on
+values, and as text where a raw_body was recorded) and the Content-Type and
+API version headers must match. Exits 1 on
 any difference and prints each one. Standard library only.
 """
 
@@ -62,6 +63,8 @@ def main():
                 "body differs:\n  got:      %s\n  expected: %s"
                 % (json.dumps(body, sort_keys=True)[:2000],
                    json.dumps(expected_body, sort_keys=True)[:2000]))
+        if "raw_body" in item and raw.decode(errors="replace") != item["raw_body"]:
+            problems.append("body text differs from the recorded one (key order or spacing)")
         if not args.no_headers:
             for name, value in item["headers"].items():
                 if headers.get(name) != value:

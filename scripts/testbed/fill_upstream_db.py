@@ -7,7 +7,9 @@ posting ramdisk payloads to /v1/continue, aborting and reapplying, then
 records what the inspector's read API returns into a JSON file: the
 expected output for any service that serves the resulting database.
 
-Standard library only. Called by make-upstream-db.sh.
+Standard library only for a SQLite database; a PostgreSQL or MySQL one is
+read through schema_dump.py's drivers (run with venv-ironic's python).
+Called by make-upstream-db.sh.
 """
 
 import argparse
@@ -17,6 +19,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+
+from schema_dump import connect
 
 IRONIC_HEADERS = {"X-OpenStack-Ironic-API-Version": "1.87"}
 RECORDED_HEADERS = (
@@ -146,6 +150,7 @@ class Api:
                 status, headers, raw = resp.status, resp.headers, resp.read()
         except urllib.error.HTTPError as exc:
             status, headers, raw = exc.code, exc.headers, exc.read()
+        self.last_raw = raw
         try:
             parsed = json.loads(raw) if raw else None
         except ValueError:
@@ -192,10 +197,14 @@ def inspector_state(inspector, uuid):
 def versions(ironic, db):
     """Versions of everything that produced the database."""
     import importlib.metadata
-    import sqlite3
 
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-        (revision,) = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    conn = connect(db if "://" in db else f"sqlite:///{db}")
+    try:
+        cursor = conn.cursor()
+        cursor.execute("SELECT version_num FROM alembic_version")
+        (revision,) = cursor.fetchone()
+    finally:
+        conn.close()
     _, _, root = ironic.call("GET", "/", expect=(200,))
     result = {"alembic_revision": revision, "ironic_api": root["default_version"]["version"]}
     for dist in ("ironic", "ironic-inspector"):
@@ -212,7 +221,8 @@ def main():
     ap.add_argument("--inspector", required=True)
     ap.add_argument("--data-dir", required=True)
     ap.add_argument("--out-json", required=True)
-    ap.add_argument("--db", required=True, help="the inspector's sqlite file (read-only here)")
+    ap.add_argument("--db", required=True,
+                    help="the inspector's sqlite file or database URL (read-only here)")
     args = ap.parse_args()
 
     ironic = Api(args.ironic, IRONIC_HEADERS)
@@ -271,25 +281,34 @@ def main():
 
     # Reapply the stored unprocessed data of one finished node.
     vm = NODES["tb-finished-vm"]["uuid"]
-    before = inspector_state(inspector, vm)["started_at"]
+    before = inspector_state(inspector, vm)
+    # Upstream's reapply stores the new started_at while the state is still
+    # `finished`, so only a new finished_at tells that it is over. MySQL
+    # keeps whole seconds: let one pass, so the new one differs.
+    time.sleep(1.1)
     inspector.call("POST", f"/v1/introspection/{vm}/data/unprocessed", expect=(202,))
 
     def reapplied():
         st = inspector_state(inspector, vm)
-        return st.get("state") == "finished" and st.get("started_at") != before, st
+        return (st.get("state") == "finished"
+                and st.get("started_at") != before["started_at"]
+                and st.get("finished_at") != before["finished_at"]), st
     wait_for("tb-finished-vm reapply to finish", reapplied)
     log("reapplied tb-finished-vm")
 
     # What a client reads back: the expected output for this database.
     responses = []
 
-    def record(path):
+    def record(path, raw=False):
+        """raw: keep the body's text too, to be reproduced byte for byte."""
         status, headers, body = inspector.call("GET", path)
         responses.append({
             "method": "GET", "path": path, "status": status,
             "headers": {h: headers[h] for h in RECORDED_HEADERS if headers.get(h) is not None},
             "body": body,
         })
+        if raw:
+            responses[-1]["raw_body"] = inspector.last_raw.decode()
         return body
 
     listing = record("/v1/introspection")
@@ -301,8 +320,10 @@ def main():
     record("/v1/introspection?state=error")
     record("/v1/introspection?state=finished,waiting")
     for name, spec in NODES.items():
-        record(f"/v1/introspection/{spec['uuid']}/data")
-        record(f"/v1/introspection/{spec['uuid']}/data/unprocessed")
+        # Stored data comes back as upstream's json.dumps of the stored
+        # document: its key order and spacing are part of the answer.
+        record(f"/v1/introspection/{spec['uuid']}/data", raw=True)
+        record(f"/v1/introspection/{spec['uuid']}/data/unprocessed", raw=True)
     record("/v1/introspection/00000000-0000-4000-8000-000000000000")
     rules = record("/v1/rules")
     for rule in rules["rules"]:

@@ -139,7 +139,7 @@ impl Discovery {
                 "Node {uuid} is not active, its provision state is {state}"
             )));
         }
-        let lock = self.lifecycle.locks().lock(&uuid).await;
+        let lock = self.lifecycle.locks().lock(&uuid).await?;
         let record = NodeRecord {
             uuid: uuid.clone(),
             state: State::Waiting,
@@ -267,7 +267,7 @@ impl Discovery {
             }
         };
         let uuid = node.uuid().to_string();
-        let lock = self.lifecycle.locks().lock(&uuid).await;
+        let lock = self.lifecycle.locks().lock(&uuid).await?;
         let record = NodeRecord {
             uuid: uuid.clone(),
             state: State::Enrolling,

@@ -53,13 +53,14 @@ impl Lifecycle {
         store: Store,
         ironic: Arc<dyn IronicApi>,
         clock: Arc<dyn Clock>,
+        locks: NodeLocks,
         pxe: PxeFilter,
     ) -> Self {
         Self {
             store,
             ironic,
             clock,
-            locks: NodeLocks::default(),
+            locks,
             pxe,
         }
     }
@@ -145,7 +146,7 @@ impl Lifecycle {
     ) -> Result<NodeLock> {
         self.locks
             .lock_within(uuid, super::BUSY_PATIENCE)
-            .await
+            .await?
             .ok_or_else(|| Error::conflict(busy_message))
     }
 

@@ -45,7 +45,8 @@ pub(crate) async fn find_node(
     let uuid = winners[0].clone();
     let lock = tokio::time::timeout(LOCK_WAIT, lifecycle.locks().lock(&uuid))
         .await
-        .map_err(|_| LookupFailure::Busy)?;
+        .map_err(|_| LookupFailure::Busy)?
+        .map_err(|e| LookupFailure::Internal(e.to_string()))?;
     // Read under the lock: another callback may have finished the node
     // while this one waited.
     match lifecycle.store().get_node(&uuid).await {

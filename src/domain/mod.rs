@@ -62,6 +62,15 @@ const BUSY_PATIENCE: Duration = Duration::from_secs(2);
 /// `retry_interval` instead.
 pub const API_IRONIC_PATIENCE: Duration = Duration::from_secs(10);
 
+/// This process's id in the database's lease table: `[DEFAULT] host`, which
+/// names the instance to operators, and a random suffix, which tells a
+/// restarted instance from its previous life.
+fn instance_holder(host: &str) -> String {
+    let host = if host.is_empty() { "inspector" } else { host };
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    format!("{host}/{}", &suffix[..8])
+}
+
 /// The service's domain: the flows, each a service with its own
 /// dependencies, and the background work they share.
 pub struct Inspector {
@@ -98,7 +107,18 @@ impl Inspector {
         let background = Background::default();
         // Every Ironic call stops retrying once the service stops.
         let ironic = ironic.stopped_by(background.shutdown_token().clone());
-        let lifecycle = Arc::new(Lifecycle::new(store.clone(), ironic, clock.clone(), pxe));
+        let locks = NodeLocks::new(
+            store.clone(),
+            instance_holder(&config.default.host),
+            Duration::from_secs(config.default.lock_lease_time.max(1)),
+        );
+        let lifecycle = Arc::new(Lifecycle::new(
+            store.clone(),
+            ironic,
+            clock.clone(),
+            locks,
+            pxe,
+        ));
         let rules = Rules::new(store, clock);
         let statuses = Statuses::new(lifecycle.clone(), &config);
         let periodic = Periodic::new(lifecycle.clone(), background.clone(), &config);
@@ -201,6 +221,9 @@ impl Inspector {
                 "background work did not finish in time"
             );
         }
+        // Work still running has been given up: its nodes are free for the
+        // other instances (and for this one's next start).
+        self.lifecycle.locks().release_all().await;
         self.lifecycle.pxe().tear_down().await;
         self.store().close().await;
     }

@@ -15,8 +15,8 @@ mod bulk;
 pub use bulk::*;
 
 use super::{
-    ActionRecord, ConditionRecord, ListQuery, NodeRecord, RuleRecord, RuleSummary, StoreBackend,
-    StoreError,
+    ActionRecord, ConditionRecord, LeaseRecord, ListQuery, NodeRecord, RuleRecord, RuleSummary,
+    StoreBackend, StoreError,
 };
 
 const A: &str = "0a000000-0000-4000-8000-000000000001";
@@ -710,6 +710,152 @@ pub async fn rules_are_deleted_one_by_one_or_all(store: &dyn StoreBackend) {
     assert_eq!(store.list_rules().await.unwrap().len(), 1);
 }
 
+const LONG: std::time::Duration = std::time::Duration::from_secs(60);
+const SHORT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Waits out a lease of [`SHORT`] (with a margin for the database's clock
+/// resolution).
+async fn outlive_short_lease() {
+    tokio::time::sleep(SHORT + std::time::Duration::from_millis(300)).await;
+}
+
+fn lease(name: &str, holder: &str, expired: bool) -> LeaseRecord {
+    LeaseRecord {
+        name: name.into(),
+        holder: holder.into(),
+        expired,
+    }
+}
+
+/// A lease has one holder at a time: a second holder is refused while it
+/// runs, the holder itself may take it again (extending it), and after a
+/// release the other holder gets it.
+pub async fn a_lease_has_one_holder_at_a_time(store: &dyn StoreBackend) {
+    assert!(store.acquire_lease("node:a", "h1", LONG).await.unwrap());
+    assert!(!store.acquire_lease("node:a", "h2", LONG).await.unwrap());
+    assert!(store.acquire_lease("node:a", "h1", LONG).await.unwrap());
+    assert!(store.acquire_lease("node:b", "h2", LONG).await.unwrap());
+    assert_eq!(
+        store.leases("node:").await.unwrap(),
+        vec![lease("node:a", "h1", false), lease("node:b", "h2", false)]
+    );
+    // Only the holder can release it.
+    assert!(!store.release_lease("node:a", "h2").await.unwrap());
+    assert!(!store.acquire_lease("node:a", "h2", LONG).await.unwrap());
+    assert!(store.release_lease("node:a", "h1").await.unwrap());
+    assert!(!store.release_lease("node:a", "h1").await.unwrap());
+    assert!(store.acquire_lease("node:a", "h2", LONG).await.unwrap());
+    assert_eq!(
+        store.leases("").await.unwrap(),
+        vec![lease("node:a", "h2", false), lease("node:b", "h2", false)]
+    );
+}
+
+/// An expired lease is free for anyone; until it expires it is not.
+pub async fn an_expired_lease_is_free(store: &dyn StoreBackend) {
+    assert!(store.acquire_lease("leader", "h1", SHORT).await.unwrap());
+    assert!(!store.acquire_lease("leader", "h2", SHORT).await.unwrap());
+    outlive_short_lease().await;
+    assert_eq!(
+        store.leases("leader").await.unwrap(),
+        vec![lease("leader", "h1", true)]
+    );
+    assert!(store.acquire_lease("leader", "h2", LONG).await.unwrap());
+    assert_eq!(
+        store.leases("leader").await.unwrap(),
+        vec![lease("leader", "h2", false)]
+    );
+}
+
+/// Renewing extends every lease of the holder and names them; a lease
+/// another holder took over after it expired is missing from the answer.
+pub async fn renewing_keeps_the_leases_still_held(store: &dyn StoreBackend) {
+    for name in ["node:a", "node:b", "leader"] {
+        assert!(store.acquire_lease(name, "h1", SHORT).await.unwrap());
+    }
+    assert!(store.acquire_lease("node:c", "h2", LONG).await.unwrap());
+    // Renewed before they expire, they outlive their first term.
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    assert_eq!(
+        store.renew_leases("h1", SHORT).await.unwrap(),
+        vec!["leader".to_string(), "node:a".into(), "node:b".into()]
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    assert!(!store.acquire_lease("node:a", "h2", LONG).await.unwrap());
+    outlive_short_lease().await;
+    assert!(store.acquire_lease("node:a", "h2", LONG).await.unwrap());
+    assert_eq!(
+        store.renew_leases("h1", LONG).await.unwrap(),
+        vec!["leader".to_string(), "node:b".into()]
+    );
+    assert!(!store.acquire_lease("node:b", "h2", LONG).await.unwrap());
+    assert_eq!(
+        store.renew_leases("nobody", LONG).await.unwrap(),
+        Vec::<String>::new()
+    );
+}
+
+/// Expired leases under a prefix are taken over at once and only once,
+/// naming their former holder; live ones and other prefixes stay.
+pub async fn expired_leases_are_taken_over_once(store: &dyn StoreBackend) {
+    assert!(store.acquire_lease("node:a", "dead", SHORT).await.unwrap());
+    assert!(store.acquire_lease("node:b", "dead", SHORT).await.unwrap());
+    assert!(store.acquire_lease("node:c", "alive", LONG).await.unwrap());
+    assert!(store.acquire_lease("leader", "dead", SHORT).await.unwrap());
+    assert_eq!(
+        store
+            .take_expired_leases("node:", "h1", LONG)
+            .await
+            .unwrap(),
+        Vec::<LeaseRecord>::new()
+    );
+    outlive_short_lease().await;
+    let (first, second) = tokio::join!(
+        store.take_expired_leases("node:", "h1", LONG),
+        store.take_expired_leases("node:", "h2", LONG),
+    );
+    let (first, second) = (first.unwrap(), second.unwrap());
+    let expected = vec![lease("node:a", "dead", true), lease("node:b", "dead", true)];
+    assert!(
+        (first == expected && second.is_empty()) || (second == expected && first.is_empty()),
+        "{first:?} {second:?}"
+    );
+    let taker = if first.is_empty() { "h2" } else { "h1" };
+    assert_eq!(
+        store.leases("").await.unwrap(),
+        vec![
+            lease("leader", "dead", true),
+            lease("node:a", taker, false),
+            lease("node:b", taker, false),
+            lease("node:c", "alive", false),
+        ]
+    );
+    // The dead holder learns it lost them.
+    assert_eq!(
+        store.renew_leases("dead", LONG).await.unwrap(),
+        vec!["leader".to_string()]
+    );
+}
+
+/// Releasing all of a holder's leases frees them for others and leaves
+/// other holders' leases alone.
+pub async fn releasing_all_frees_only_the_holders_leases(store: &dyn StoreBackend) {
+    for name in ["node:a", "node:b", "leader"] {
+        assert!(store.acquire_lease(name, "h1", LONG).await.unwrap());
+    }
+    assert!(store.acquire_lease("node:c", "h2", LONG).await.unwrap());
+    assert_eq!(store.release_all_leases("h1").await.unwrap(), 3);
+    assert_eq!(store.release_all_leases("h1").await.unwrap(), 0);
+    assert_eq!(
+        store.leases("").await.unwrap(),
+        vec![lease("node:c", "h2", false)]
+    );
+    for name in ["node:a", "node:b", "leader"] {
+        assert!(store.acquire_lease(name, "h3", LONG).await.unwrap());
+    }
+    assert!(!store.acquire_lease("node:c", "h3", LONG).await.unwrap());
+}
+
 /// One `#[tokio::test]` per contract behaviour. `$open` is an async
 /// function returning a fresh upgraded store and a guard that keeps its
 /// database alive until the test ends; attributes after a `;` go on every
@@ -739,6 +885,11 @@ macro_rules! store_contract {
             bulk_loaded_rows_serve_the_service,
             a_bulk_load_is_one_transaction,
             a_bulk_row_of_the_wrong_shape_is_refused,
+            a_lease_has_one_holder_at_a_time,
+            an_expired_lease_is_free,
+            renewing_keeps_the_leases_still_held,
+            expired_leases_are_taken_over_once,
+            releasing_all_frees_only_the_holders_leases,
         );
     };
     (@tests $open:path; $attrs:tt; $($name:ident),* $(,)?) => {

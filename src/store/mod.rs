@@ -6,6 +6,7 @@ pub mod bulk;
 #[cfg(test)]
 mod contract;
 pub mod copy;
+mod leases;
 mod rows;
 mod schema;
 mod server;
@@ -17,6 +18,7 @@ mod upgrade;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use inspector_core::state::State;
 use serde_json::{Map, Value};
@@ -149,6 +151,15 @@ pub struct ListQuery {
     pub states: Vec<State>,
     pub marker: Option<String>,
     pub limit: u32,
+}
+
+/// One row of `inspector_leases` as the database sees it now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseRecord {
+    pub name: String,
+    pub holder: String,
+    /// Whether `expires_at` has passed on the database's clock.
+    pub expired: bool,
 }
 
 /// Options of the `[database]` group the store honours, with oslo.db's
@@ -330,6 +341,42 @@ pub trait StoreBackend: Send + Sync {
     fn delete_rule<'a>(&'a self, uuid: &'a str) -> StoreFuture<'a, bool>;
 
     fn delete_all_rules(&self) -> StoreFuture<'_, ()>;
+
+    /// Takes the lease `name` for `holder` for `ttl` if nobody holds it, its
+    /// lease expired, or `holder` holds it already (then it is extended).
+    /// Whether `holder` holds it now. Expiry is measured on the database's
+    /// clock, so the instances' clocks need not agree.
+    fn acquire_lease<'a>(
+        &'a self,
+        name: &'a str,
+        holder: &'a str,
+        ttl: Duration,
+    ) -> StoreFuture<'a, bool>;
+
+    /// Extends every lease `holder` still holds to `ttl` from now (one that
+    /// expired but that nobody took over included); their names, sorted. A
+    /// lease missing from the answer was lost to another holder.
+    fn renew_leases<'a>(&'a self, holder: &'a str, ttl: Duration) -> StoreFuture<'a, Vec<String>>;
+
+    /// Gives the lease up if `holder` holds it; whether it did.
+    fn release_lease<'a>(&'a self, name: &'a str, holder: &'a str) -> StoreFuture<'a, bool>;
+
+    /// Gives up every lease of `holder`; how many there were.
+    fn release_all_leases<'a>(&'a self, holder: &'a str) -> StoreFuture<'a, u64>;
+
+    /// Atomically takes over, for `holder` and `ttl`, every expired lease
+    /// whose name starts with `prefix`; each as it was before (name, former
+    /// holder), sorted by name. Two callers never take the same lease.
+    fn take_expired_leases<'a>(
+        &'a self,
+        prefix: &'a str,
+        holder: &'a str,
+        ttl: Duration,
+    ) -> StoreFuture<'a, Vec<LeaseRecord>>;
+
+    /// Every lease whose name starts with `prefix`, with its holder and
+    /// whether it expired, sorted by name.
+    fn leases<'a>(&'a self, prefix: &'a str) -> StoreFuture<'a, Vec<LeaseRecord>>;
 
     /// Closes the connections; the store is not used afterwards.
     fn close(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;

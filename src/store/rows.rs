@@ -7,6 +7,16 @@ use serde_json::{Map, Value};
 
 use super::{ActionRecord, ConditionRecord, Result, RuleRecord, StoreError};
 
+/// The order upstream lists and applies rules in. Its query joins each
+/// rule's conditions and actions and sorts by (created_at, condition id,
+/// action id), so among rules with one `created_at` (common where the
+/// column keeps whole seconds, as on MySQL) the one whose first condition
+/// came first wins, and a rule without conditions sorts where the server
+/// puts NULL: first on SQLite and MySQL, last on PostgreSQL.
+pub(super) const RULE_ORDER: &str = "created_at, \
+     (SELECT MIN(id) FROM rule_conditions WHERE rule_conditions.rule = rules.uuid), \
+     (SELECT MIN(id) FROM rule_actions WHERE rule_actions.rule = rules.uuid), uuid";
+
 /// A rule's parameters column: a JSON object, or NULL for none.
 pub(super) fn params_from_text(text: Option<String>) -> Result<Map<String, Value>> {
     match text {

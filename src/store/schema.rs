@@ -1,7 +1,7 @@
 //! Schema versions. The base schema is upstream's alembic head, table for
 //! table, so a database made by `ironic-inspector-dbsync upgrade` is served
 //! as it is, and a database we create can be handed back to upstream.
-//! Our own additions (indexes) are tracked in `inspector_migrations`, a table
+//! Our own additions (indexes, the lease table) are tracked in `inspector_migrations`, a table
 //! upstream never looks at; `alembic_version` stays at upstream's head.
 
 /// The last alembic revision of ironic-inspector (12.x).
@@ -93,18 +93,33 @@ pub const BASE_DESCRIPTION: &str = "ironic-inspector alembic head b55109d5063a";
 
 /// Our migrations on top of the base schema; plain SQL that SQLite and
 /// PostgreSQL both accept.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 2,
-    description: "indexes for lookup, listing, timeouts and rules",
-    statements: &[
-        // Lookup by (name, value) on every ramdisk callback; upstream scans.
-        "CREATE INDEX IF NOT EXISTS ix_attributes_name_value ON attributes (name, value)",
-        "CREATE INDEX IF NOT EXISTS ix_attributes_node_uuid ON attributes (node_uuid)",
-        // The status list is ordered by (started_at, uuid) descending.
-        "CREATE INDEX IF NOT EXISTS ix_nodes_started_at_uuid ON nodes (started_at, uuid)",
-        // The timeout task and the PXE filter only look at running introspections.
-        "CREATE INDEX IF NOT EXISTS ix_nodes_active ON nodes (started_at) WHERE finished_at IS NULL",
-        "CREATE INDEX IF NOT EXISTS ix_rule_conditions_rule ON rule_conditions (rule)",
-        "CREATE INDEX IF NOT EXISTS ix_rule_actions_rule ON rule_actions (rule)",
-    ],
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 2,
+        description: "indexes for lookup, listing, timeouts and rules",
+        statements: &[
+            // Lookup by (name, value) on every ramdisk callback; upstream scans.
+            "CREATE INDEX IF NOT EXISTS ix_attributes_name_value ON attributes (name, value)",
+            "CREATE INDEX IF NOT EXISTS ix_attributes_node_uuid ON attributes (node_uuid)",
+            // The status list is ordered by (started_at, uuid) descending.
+            "CREATE INDEX IF NOT EXISTS ix_nodes_started_at_uuid ON nodes (started_at, uuid)",
+            // The timeout task and the PXE filter only look at running introspections.
+            "CREATE INDEX IF NOT EXISTS ix_nodes_active ON nodes (started_at) WHERE finished_at IS NULL",
+            "CREATE INDEX IF NOT EXISTS ix_rule_conditions_rule ON rule_conditions (rule)",
+            "CREATE INDEX IF NOT EXISTS ix_rule_actions_rule ON rule_actions (rule)",
+        ],
+    },
+    Migration {
+        version: 3,
+        description: "leases that coordinate several instances on one database",
+        statements: &[
+            // A named lease (`node:<uuid>`, `leader`) held by one instance until
+            // `expires_at`, a time of the database's own clock.
+            "CREATE TABLE IF NOT EXISTS inspector_leases (
+            name VARCHAR(255) NOT NULL PRIMARY KEY,
+            holder VARCHAR(255) NOT NULL,
+            expires_at TIMESTAMP NOT NULL)",
+            "CREATE INDEX IF NOT EXISTS ix_inspector_leases_holder ON inspector_leases (holder)",
+        ],
+    },
+];

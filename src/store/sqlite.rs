@@ -16,12 +16,13 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use time::PrimitiveDateTime;
 use uuid::Uuid;
 
+use super::leases::{LeaseSql, SQLITE};
 use super::schema::{MIGRATIONS, MIGRATIONS_TABLE, MigrationReport, SQLITE_BASE};
 use super::server::Dialect;
 use super::sqlite_read::{ActiveFilter, Readers};
 use super::{
-    ListQuery, NodeRecord, Result, RuleRecord, RuleSummary, StoreBackend, StoreError, StoreFuture,
-    StoreOptions, TimestampPrecision,
+    LeaseRecord, ListQuery, NodeRecord, Result, RuleRecord, RuleSummary, StoreBackend, StoreError,
+    StoreFuture, StoreOptions, TimestampPrecision,
 };
 
 // The writes, compiled against SQLite (see `sqlx_backend.rs`).
@@ -38,6 +39,8 @@ type Db = sqlx::Sqlite;
 fn db_time(at: PrimitiveDateTime) -> String {
     timestamp::to_db(at)
 }
+
+const LEASE_SQL: LeaseSql = SQLITE;
 
 const DIALECT: Dialect = Dialect {
     numbered_params: false,
@@ -166,6 +169,40 @@ impl StoreBackend for SqliteStore {
 
     fn upgrade(&self) -> StoreFuture<'_, MigrationReport> {
         self.writer.upgrade()
+    }
+
+    fn acquire_lease<'a>(
+        &'a self,
+        name: &'a str,
+        holder: &'a str,
+        ttl: Duration,
+    ) -> StoreFuture<'a, bool> {
+        self.writer.acquire_lease(name, holder, ttl)
+    }
+
+    fn renew_leases<'a>(&'a self, holder: &'a str, ttl: Duration) -> StoreFuture<'a, Vec<String>> {
+        self.writer.renew_leases(holder, ttl)
+    }
+
+    fn release_lease<'a>(&'a self, name: &'a str, holder: &'a str) -> StoreFuture<'a, bool> {
+        self.writer.release_lease(name, holder)
+    }
+
+    fn release_all_leases<'a>(&'a self, holder: &'a str) -> StoreFuture<'a, u64> {
+        self.writer.release_all_leases(holder)
+    }
+
+    fn take_expired_leases<'a>(
+        &'a self,
+        prefix: &'a str,
+        holder: &'a str,
+        ttl: Duration,
+    ) -> StoreFuture<'a, Vec<LeaseRecord>> {
+        self.writer.take_expired_leases(prefix, holder, ttl)
+    }
+
+    fn leases<'a>(&'a self, prefix: &'a str) -> StoreFuture<'a, Vec<LeaseRecord>> {
+        self.writer.leases(prefix)
     }
 
     fn check_schema(&self) -> StoreFuture<'_, ()> {

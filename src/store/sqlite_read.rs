@@ -19,7 +19,7 @@ use inspector_core::timestamp;
 use rusqlite::{Connection, OpenFlags, Row, params_from_iter};
 use time::PrimitiveDateTime;
 
-use super::rows::{attach_to_rules, params_from_text};
+use super::rows::{RULE_ORDER, attach_to_rules, params_from_text};
 use super::{
     ActionRecord, ConditionRecord, ListQuery, NodeRecord, Result, RuleRecord, RuleSummary,
     StoreError,
@@ -286,9 +286,9 @@ impl Readers {
 
     pub(super) fn list_rules(&self) -> Result<Vec<RuleSummary>> {
         self.read(|conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT uuid, description, scope FROM rules ORDER BY created_at, uuid",
-            )?;
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT uuid, description, scope FROM rules ORDER BY {RULE_ORDER}"
+            ))?;
             let rules = stmt
                 .query_map([], |r| {
                     Ok(RuleSummary {
@@ -325,7 +325,7 @@ impl Readers {
             let mut rules = Vec::new();
             {
                 let mut stmt = conn.prepare_cached(&format!(
-                    "SELECT uuid, created_at, description, scope FROM rules {filter} ORDER BY created_at, uuid"
+                    "SELECT uuid, created_at, description, scope FROM rules {filter} ORDER BY {RULE_ORDER}"
                 ))?;
                 let mut rows = stmt.query(params_from_iter(&bound))?;
                 while let Some(row) = rows.next()? {

@@ -18,6 +18,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::str::FromStr;
+use std::time::Duration;
 
 use inspector_core::ids::uuid_hex;
 use inspector_core::state::State;
@@ -26,20 +27,26 @@ use sqlx::{AssertSqlSafe, Connection, Pool, Row, Transaction};
 use time::PrimitiveDateTime;
 use uuid::Uuid;
 
-use super::{DIALECT, Db, db_time};
-use crate::store::rows::{attach_to_rules, params_from_text};
+use super::{DIALECT, Db, LEASE_SQL, db_time};
+use crate::store::leases::millis;
+use crate::store::rows::{RULE_ORDER, attach_to_rules, params_from_text};
 use crate::store::schema::MigrationReport;
 use crate::store::server::retrying;
+use crate::store::sqlx_errors::is_duplicate_index;
 use crate::store::upgrade::{self, SchemaDef, SchemaSession};
 use crate::store::{
-    ActionRecord, ConditionRecord, ListQuery, NodeRecord, Result, RuleRecord, RuleSummary,
-    StoreBackend, StoreError, StoreFuture, TimestampPrecision,
+    ActionRecord, ConditionRecord, LeaseRecord, ListQuery, NodeRecord, Result, RuleRecord,
+    RuleSummary, StoreBackend, StoreError, StoreFuture, TimestampPrecision,
 };
 
 #[path = "sqlx_bulk.rs"]
 mod bulk;
 
 type Tx<'c> = Transaction<'c, Db>;
+
+/// Whether a lease's name starts with the prefix (bound twice). Prefixes
+/// are ASCII, so that MySQL's LENGTH in bytes counts characters.
+const PREFIX_MATCHES: &str = "substr(name, 1, length(?)) = ?";
 type DbRow = <Db as sqlx::Database>::Row;
 
 const NODE_COLUMNS: &str = "uuid, state, started_at, finished_at, error, manage_boot";
@@ -161,7 +168,7 @@ impl SqlxStore {
         };
         let mut tx = self.pool.begin().await?;
         let rows = select(format!(
-            "SELECT uuid, created_at, description, scope FROM rules {filter} ORDER BY created_at, uuid"
+            "SELECT uuid, created_at, description, scope FROM rules {filter} ORDER BY {RULE_ORDER}"
         ))
         .fetch_all(&mut *tx)
         .await?;
@@ -282,10 +289,16 @@ impl SchemaSession for Tx<'_> {
 
     fn execute<'a>(&'a mut self, statement: &'a str) -> StoreFuture<'a, ()> {
         Box::pin(async move {
-            sqlx::raw_sql(AssertSqlSafe(statement))
+            match sqlx::raw_sql(AssertSqlSafe(statement))
                 .execute(&mut **self)
-                .await?;
-            Ok(())
+                .await
+            {
+                // MySQL commits each DDL statement and has no CREATE INDEX
+                // IF NOT EXISTS: an upgrade stopped midway left the indexes
+                // it made, without the record of its migration.
+                Err(e) if is_duplicate_index(&e) => Ok(()),
+                done => done.map(|_| ()).map_err(Into::into),
+            }
         })
     }
 
@@ -771,10 +784,11 @@ impl StoreBackend for SqlxStore {
 
     fn list_rules(&self) -> StoreFuture<'_, Vec<RuleSummary>> {
         Box::pin(retrying(move || async move {
-            let rows =
-                sqlx::query("SELECT uuid, description, scope FROM rules ORDER BY created_at, uuid")
-                    .fetch_all(&self.pool)
-                    .await?;
+            let rows = sqlx::query(sql(&format!(
+                "SELECT uuid, description, scope FROM rules ORDER BY {RULE_ORDER}"
+            )))
+            .fetch_all(&self.pool)
+            .await?;
             rows.iter()
                 .map(|r| {
                     Ok(RuleSummary {
@@ -837,6 +851,164 @@ impl StoreBackend for SqlxStore {
             }
             tx.commit().await?;
             Ok(())
+        }))
+    }
+
+    fn acquire_lease<'a>(
+        &'a self,
+        name: &'a str,
+        holder: &'a str,
+        ttl: Duration,
+    ) -> StoreFuture<'a, bool> {
+        Box::pin(retrying(move || async move {
+            let mut tx = self.write_tx().await?;
+            // Taken again by its holder, or over from an expired one.
+            let taken = sqlx::query(sql(&format!(
+                "UPDATE inspector_leases SET holder = ?, expires_at = {later} \
+                 WHERE name = ? AND (holder = ? OR expires_at <= {now})",
+                later = LEASE_SQL.later,
+                now = LEASE_SQL.now,
+            )))
+            .bind(holder)
+            .bind(millis(ttl))
+            .bind(name)
+            .bind(holder)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                > 0;
+            let got = taken
+                || sqlx::query(sql(&format!(
+                    "{insert} INTO inspector_leases (name, holder, expires_at) \
+                     VALUES (?, ?, {later}){skip}",
+                    insert = LEASE_SQL.insert_or_skip,
+                    later = LEASE_SQL.later,
+                    skip = LEASE_SQL.skip_on_conflict,
+                )))
+                .bind(name)
+                .bind(holder)
+                .bind(millis(ttl))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    > 0;
+            tx.commit().await?;
+            Ok(got)
+        }))
+    }
+
+    fn renew_leases<'a>(&'a self, holder: &'a str, ttl: Duration) -> StoreFuture<'a, Vec<String>> {
+        Box::pin(retrying(move || async move {
+            let mut tx = self.write_tx().await?;
+            // An expired lease nobody took yet is still this holder's: the
+            // takeover and this update are serialized by the database.
+            sqlx::query(sql(&format!(
+                "UPDATE inspector_leases SET expires_at = {later} WHERE holder = ?",
+                later = LEASE_SQL.later
+            )))
+            .bind(millis(ttl))
+            .bind(holder)
+            .execute(&mut *tx)
+            .await?;
+            let names = sqlx::query_scalar(sql(
+                "SELECT name FROM inspector_leases WHERE holder = ? ORDER BY name",
+            ))
+            .bind(holder)
+            .fetch_all(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(names)
+        }))
+    }
+
+    fn release_lease<'a>(&'a self, name: &'a str, holder: &'a str) -> StoreFuture<'a, bool> {
+        Box::pin(retrying(move || async move {
+            let done = sqlx::query(sql(
+                "DELETE FROM inspector_leases WHERE name = ? AND holder = ?",
+            ))
+            .bind(name)
+            .bind(holder)
+            .execute(&self.pool)
+            .await?;
+            Ok(done.rows_affected() > 0)
+        }))
+    }
+
+    fn release_all_leases<'a>(&'a self, holder: &'a str) -> StoreFuture<'a, u64> {
+        Box::pin(retrying(move || async move {
+            let done = sqlx::query(sql("DELETE FROM inspector_leases WHERE holder = ?"))
+                .bind(holder)
+                .execute(&self.pool)
+                .await?;
+            Ok(done.rows_affected())
+        }))
+    }
+
+    fn take_expired_leases<'a>(
+        &'a self,
+        prefix: &'a str,
+        holder: &'a str,
+        ttl: Duration,
+    ) -> StoreFuture<'a, Vec<LeaseRecord>> {
+        Box::pin(retrying(move || async move {
+            let mut tx = self.write_tx().await?;
+            let rows = sqlx::query(sql(&format!(
+                "SELECT name, holder FROM inspector_leases \
+                 WHERE {prefix_matches} AND expires_at <= {now} ORDER BY name{for_update}",
+                prefix_matches = PREFIX_MATCHES,
+                now = LEASE_SQL.now,
+                for_update = LEASE_SQL.for_update,
+            )))
+            .bind(prefix)
+            .bind(prefix)
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut taken = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let lease = LeaseRecord {
+                    name: row.try_get("name")?,
+                    holder: row.try_get("holder")?,
+                    expired: true,
+                };
+                sqlx::query(sql(&format!(
+                    "UPDATE inspector_leases SET holder = ?, expires_at = {later} WHERE name = ?",
+                    later = LEASE_SQL.later
+                )))
+                .bind(holder)
+                .bind(millis(ttl))
+                .bind(&lease.name)
+                .execute(&mut *tx)
+                .await?;
+                taken.push(lease);
+            }
+            tx.commit().await?;
+            Ok(taken)
+        }))
+    }
+
+    fn leases<'a>(&'a self, prefix: &'a str) -> StoreFuture<'a, Vec<LeaseRecord>> {
+        Box::pin(retrying(move || async move {
+            // The comparison as text: the servers type a boolean expression
+            // differently.
+            let rows = sqlx::query(sql(&format!(
+                "SELECT name, holder, CASE WHEN expires_at <= {now} THEN 'y' ELSE 'n' END AS expired \
+                 FROM inspector_leases WHERE {prefix_matches} ORDER BY name",
+                prefix_matches = PREFIX_MATCHES,
+                now = LEASE_SQL.now,
+            )))
+            .bind(prefix)
+            .bind(prefix)
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter()
+                .map(|row| {
+                    Ok(LeaseRecord {
+                        name: row.try_get("name")?,
+                        holder: row.try_get("holder")?,
+                        expired: row.try_get::<String, _>("expired")? == "y",
+                    })
+                })
+                .collect()
         }))
     }
 

@@ -30,6 +30,13 @@ pub(super) fn is_transient(err: &sqlx::Error) -> bool {
     }
 }
 
+/// MySQL's "duplicate key name": the index a `CREATE INDEX` makes exists.
+pub(super) fn is_duplicate_index(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db)
+        if db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+            .is_some_and(|e| e.number() == 1061))
+}
+
 /// Whether the same transaction, run again, may well succeed: a deadlock,
 /// a serialization failure or a lost connection (not a full pool, whose
 /// wait has already been served).

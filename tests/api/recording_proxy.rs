@@ -30,6 +30,9 @@ pub struct RecordingProxy {
     origin: String,
     client: reqwest::Client,
     calls: Mutex<Vec<Call>>,
+    /// Requests starting with the prefix ("METHOD /path") wait this long
+    /// before they are forwarded: a slow peer, to catch work mid-way.
+    delays: Mutex<Vec<(String, std::time::Duration)>>,
 }
 
 impl RecordingProxy {
@@ -41,6 +44,7 @@ impl RecordingProxy {
             origin: origin.trim_end_matches('/').to_string(),
             client: reqwest::Client::builder().no_proxy().build().unwrap(),
             calls: Mutex::new(Vec::new()),
+            delays: Mutex::new(Vec::new()),
         });
         let app = axum::Router::new()
             .fallback(forward)
@@ -55,6 +59,12 @@ impl RecordingProxy {
 
     pub fn clear(&self) {
         self.calls.lock().unwrap().clear();
+    }
+
+    /// Holds every later request starting with `prefix` ("METHOD /path")
+    /// for `by` before forwarding it.
+    pub fn delay(&self, prefix: &str, by: std::time::Duration) {
+        self.delays.lock().unwrap().push((prefix.to_string(), by));
     }
 
     /// How many recorded requests start with `prefix` ("METHOD /path").
@@ -76,11 +86,23 @@ async fn forward(
     body: Bytes,
 ) -> Response {
     let target = uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
-    proxy.calls.lock().unwrap().push(Call {
+    let call = Call {
         method: method.to_string(),
         target: target.clone(),
         body: String::from_utf8_lossy(&body).into_owned(),
-    });
+    };
+    let delay = proxy
+        .delays
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(prefix, _)| call.line().starts_with(prefix.as_str()))
+        .map(|(_, by)| *by)
+        .max();
+    proxy.calls.lock().unwrap().push(call);
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
     let mut request = proxy
         .client
         .request(method, format!("{}{target}", proxy.origin));

@@ -882,3 +882,42 @@ proptest! {
         }
     }
 }
+
+/// Upstream's options for running several instances load without a
+/// warning and are listed, so that the service can say once that they are
+/// not needed; their defaults, or `standalone = true`, are not listed.
+#[test]
+fn upstream_ha_options_are_noted_not_warned_about() {
+    let loaded = ok(
+        "[DEFAULT]\nstandalone = false\ntransport_url = rabbit://u:p@mq//\n\
+         [coordination]\nbackend_url = redis://127.0.0.1:6379\n",
+    );
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    assert_eq!(
+        loaded.coordination_options,
+        [
+            "[DEFAULT] standalone = false",
+            "[DEFAULT] transport_url",
+            "[coordination] backend_url"
+        ]
+    );
+    assert!(!loaded.config.default.standalone);
+    let standalone = ok("[DEFAULT]\nstandalone = true\n");
+    assert!(standalone.coordination_options.is_empty());
+    assert!(ok("").coordination_options.is_empty());
+}
+
+/// The lease of node locks and of the leadership: 30 s unless set, at
+/// least 1 s.
+#[test]
+fn lock_lease_time_defaults_to_thirty_seconds() {
+    assert_eq!(ok("").config.default.lock_lease_time, 30);
+    assert_eq!(
+        ok("[DEFAULT]\nlock_lease_time = 5\n")
+            .config
+            .default
+            .lock_lease_time,
+        5
+    );
+    assert!(load_one("[DEFAULT]\nlock_lease_time = 0\n").is_err());
+}

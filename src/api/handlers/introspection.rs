@@ -3,6 +3,7 @@
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use inspector_core::py::value::json_dumps;
 use inspector_core::timestamp::py_isoformat;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -61,7 +62,10 @@ pub async fn list_statuses(
     ))
 }
 
-/// Stored data is returned as it was stored, re-serialised with sorted keys.
+/// Stored data as upstream returns it: `json.dumps` of the decoded column
+/// (the document's own key order, Python's spacing, no trailing newline),
+/// not Flask's sorted rendering, so the text matches upstream's byte for
+/// byte whoever stored it.
 fn data_response(text: &str) -> Result<Response, ApiError> {
     let value: Value = serde_json::from_str(text).map_err(|e| {
         crate::domain::Error::internal(format!("stored introspection data is not JSON: {e}"))
@@ -69,7 +73,7 @@ fn data_response(text: &str) -> Result<Response, ApiError> {
     Ok((
         StatusCode::OK,
         [(header::CONTENT_TYPE, "application/json")],
-        render::to_json_bytes(&value),
+        json_dumps(&value),
     )
         .into_response())
 }

@@ -29,6 +29,7 @@ struct Bench {
     _dir: TempDir,
 }
 
+mod cluster;
 mod discovery;
 mod processing;
 mod reapply;
@@ -320,7 +321,13 @@ async fn a_node_busy_at_the_sweep_times_out_at_the_next_one() {
     let uuid = bench.node_with_port();
     bench.start_unmanaged(&uuid).await;
     bench.clock.advance(bench.past_timeout(1));
-    let lock = bench.inspector.locks().try_lock(&uuid).expect("free");
+    let lock = bench
+        .inspector
+        .locks()
+        .try_lock(&uuid)
+        .await
+        .expect("store")
+        .expect("free");
     assert_eq!(
         bench.inspector.periodic().fail_timed_out().await.unwrap(),
         0

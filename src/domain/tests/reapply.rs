@@ -106,7 +106,13 @@ async fn reapply_of_a_busy_node_is_a_conflict() {
         .await
         .expect("processed");
     let finished = bench.record(&uuid).await.unwrap();
-    let _busy = bench.inspector.locks().try_lock(&uuid).expect("free");
+    let _busy = bench
+        .inspector
+        .locks()
+        .try_lock(&uuid)
+        .await
+        .expect("store")
+        .expect("free");
     let waited = Instant::now();
     let err = bench
         .inspector

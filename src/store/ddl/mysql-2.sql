@@ -8,8 +8,9 @@
 -- * no partial index in MySQL: ix_nodes_active is (finished_at, started_at),
 --   so "finished_at IS NULL" is a range on its first column.
 -- * no IF NOT EXISTS (MySQL lacks it for indexes, MariaDB has it), and DDL
---   is not transactional: a rerun after a crash midway meets error 1061
---   (duplicate key name) for the indexes already made.
+--   is not transactional: after an upgrade stopped midway, the rerun meets
+--   error 1061 (duplicate key name) for the indexes already made, which the
+--   backend takes as done.
 -- No index covers a TEXT column, so none needs a prefix length. The widest,
 -- (name, value), is 2 x 255 utf8mb3 characters = 1530 bytes, under InnoDB's
 -- 3072-byte limit for the DYNAMIC row format (the default since MariaDB

@@ -288,7 +288,16 @@ mod unit_tests {
         // Migration 2's files: every index, and nothing but indexes.
         for (dialect, indexes) in [(&postgres::DIALECT, 6), (&mysql::DIALECT, 3)] {
             let migrations = (dialect.migrations)();
-            assert_eq!(migrations.len(), 1);
+            // Migration 3, the lease table, follows.
+            assert_eq!(migrations.len(), 2);
+            assert!(
+                migrations[1]
+                    .statements
+                    .iter()
+                    .any(|s| s.contains("CREATE TABLE IF NOT EXISTS inspector_leases")),
+                "{:?}",
+                migrations[1].statements
+            );
             let statements = migrations[0].statements;
             assert_eq!(statements.len(), indexes, "{statements:?}");
             assert!(

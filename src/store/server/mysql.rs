@@ -11,6 +11,7 @@ use sqlx::Executor;
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlSslMode};
 
 use super::{Dialect, ddl_statements, first_connection, indexes_migration, pool_options};
+use crate::store::leases::{LeaseSql, MYSQL, leases_migration};
 use crate::store::schema::Migration;
 use crate::store::{Result, Store, StoreOptions, TimestampPrecision};
 
@@ -27,8 +28,13 @@ fn db_time(at: time::PrimitiveDateTime) -> time::PrimitiveDateTime {
     DIALECT.precision.apply(at)
 }
 
-static MIGRATIONS: LazyLock<Vec<Migration>> =
-    LazyLock::new(|| indexes_migration(include_str!("../ddl/mysql-2.sql")));
+static MIGRATIONS: LazyLock<Vec<Migration>> = LazyLock::new(|| {
+    let mut migrations = indexes_migration(include_str!("../ddl/mysql-2.sql"));
+    migrations.push(leases_migration(include_str!("../ddl/mysql-3.sql")));
+    migrations
+});
+
+const LEASE_SQL: LeaseSql = MYSQL;
 
 pub(super) const DIALECT: Dialect = Dialect {
     numbered_params: false,

@@ -6,6 +6,7 @@ use inspector_core::db_url::{Endpoint, ServerUrl};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgSslMode};
 
 use super::{Dialect, ddl_statements, first_connection, indexes_migration, pool_options};
+use crate::store::leases::{LeaseSql, POSTGRES, leases_migration};
 use crate::store::schema::Migration;
 use crate::store::{Result, Store, StoreOptions, TimestampPrecision};
 
@@ -22,8 +23,13 @@ fn db_time(at: time::PrimitiveDateTime) -> time::PrimitiveDateTime {
     DIALECT.precision.apply(at)
 }
 
-static MIGRATIONS: LazyLock<Vec<Migration>> =
-    LazyLock::new(|| indexes_migration(include_str!("../ddl/postgresql-2.sql")));
+static MIGRATIONS: LazyLock<Vec<Migration>> = LazyLock::new(|| {
+    let mut migrations = indexes_migration(include_str!("../ddl/postgresql-2.sql"));
+    migrations.push(leases_migration(include_str!("../ddl/postgresql-3.sql")));
+    migrations
+});
+
+const LEASE_SQL: LeaseSql = POSTGRES;
 
 pub(super) const DIALECT: Dialect = Dialect {
     numbered_params: true,

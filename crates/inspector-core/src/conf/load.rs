@@ -88,6 +88,21 @@ pub fn load(sources: &[Source]) -> Result<Loaded, Vec<ConfError>> {
         ));
     }
 
+    // Upstream needs these to run several instances; here the shared
+    // database coordinates them, so they are only noted.
+    let mut coordination_options = Vec::new();
+    if reader.is_set("DEFAULT", "standalone") && !config.default.standalone {
+        coordination_options.push("[DEFAULT] standalone = false".to_string());
+    }
+    for (group, name) in [
+        ("DEFAULT", "transport_url"),
+        ("coordination", "backend_url"),
+    ] {
+        if reader.is_set(group, name) {
+            coordination_options.push(format!("[{group}] {name}"));
+        }
+    }
+
     if !reader.errors.is_empty() {
         let mut errors = reader.errors;
         errors.sort_by_key(|(position, _)| *position);
@@ -107,6 +122,7 @@ pub fn load(sources: &[Source]) -> Result<Loaded, Vec<ConfError>> {
     Ok(Loaded {
         config,
         warnings,
+        coordination_options,
         unknown_names,
         values,
     })

@@ -36,6 +36,10 @@ pub struct Loaded {
     /// Problems that do not prevent starting: unknown sections and options,
     /// deprecated names, unsupported options set to non-default values.
     pub warnings: Vec<String>,
+    /// Upstream's options for running several instances (message bus,
+    /// coordination backend, `standalone = false`) that the files set; the
+    /// database coordinates instances here, so they are not needed.
+    pub coordination_options: Vec<String>,
     /// The warnings about unknown sections and options (also in
     /// `warnings`), which `config check --strict` treats as errors.
     pub unknown_names: Vec<String>,

@@ -208,7 +208,16 @@ options! {
         leader_election_interval: u64 = opt(
             int(),
             "10",
-            "Seconds between leader elections (distributed coordination only).",
+            "Seconds between two attempts of an instance to become (or stay) the leader that runs the timeout \
+             clean-up and the removal of deleted nodes, when several instances share the database; at most a \
+             third of lock_lease_time is used.",
+        ),
+        lock_lease_time: u64 = opt(
+            int_min(1),
+            "30",
+            "Inspector extension: seconds a node lock or the leadership, held in the database, lasts unless \
+             its instance renews it (every third of this time). Instances sharing the database take over the \
+             locks of an instance that stopped renewing them after this time.",
         ),
         use_ssl: bool = opt(
             boolean(),
@@ -702,10 +711,10 @@ options! {
 }
 
 options! {
-    /// Distributed coordination, which inspector does not do.
+    /// Upstream's tooz coordination; instances sharing a database need none.
     pub(crate) struct Coordination {
         backend_url = opt(string(), "memcached://localhost:11211", "tooz backend URL.")
-            .unsupported()
+            .ignored()
             .secret(),
     }
 }

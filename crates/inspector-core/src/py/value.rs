@@ -55,6 +55,70 @@ pub fn json_key(v: &Value) -> Option<String> {
     }
 }
 
+/// `json.dumps(v)` with Python's defaults: `", "` and `": "` separators,
+/// keys in the document's order, every non-ASCII character escaped
+/// (`ensure_ascii`), floats as `repr()` gives them.
+pub fn json_dumps(v: &Value) -> String {
+    let mut out = String::new();
+    dumps_into(v, &mut out);
+    out
+}
+
+fn dumps_into(v: &Value, out: &mut String) {
+    match v {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => out.push_str(&number_repr(n)),
+        Value::String(s) => json_string_ascii(s, out),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                dumps_into(item, out);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            out.push('{');
+            for (i, (key, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                json_string_ascii(key, out);
+                out.push_str(": ");
+                dumps_into(item, out);
+            }
+            out.push('}');
+        }
+    }
+}
+
+/// A JSON string as Python's `json` module writes it with `ensure_ascii`.
+fn json_string_ascii(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            ' '..='~' => out.push(c),
+            _ => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+        }
+    }
+    out.push('"');
+}
+
 /// The Python type name of a JSON-decoded value (`int`, `float`, `str`, `bool`,
 /// `NoneType`, `list`, `dict`), as exception messages spell it.
 pub fn type_name(v: &Value) -> &'static str {
@@ -171,6 +235,25 @@ pub(crate) fn escape_non_ascii(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_dumps_writes_what_python_writes() {
+        // Expected: python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)))'
+        let text = r#"{"b": 1, "a": [1.5, 1e20, 1e-7, -0.0, 100, true, null, "q\"\\/\n\t\u0001\u007fé€\ud83d\ude00"], "b": {"z": {}, "y": []}, "big": 12345678901234567890, "f": 2.50}"#;
+        let value: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(
+            json_dumps(&value),
+            r#"{"b": {"z": {}, "y": []}, "a": [1.5, 1e+20, 1e-07, -0.0, 100, true, null, "q\"\\/\n\t\u0001\u007f\u00e9\u20ac\ud83d\ude00"], "big": 12345678901234567890, "f": 2.5}"#
+        );
+    }
+
+    #[test]
+    fn json_dumps_of_its_own_output_is_unchanged() {
+        let once = json_dumps(&serde_json::json!({"z": [1, {"é": "\u{1}"}], "a": 0.1}));
+        let twice = json_dumps(&serde_json::from_str(&once).unwrap());
+        assert_eq!(once, twice);
+        assert_eq!(once, r#"{"z": [1, {"\u00e9": "\u0001"}], "a": 0.1}"#);
+    }
     use serde_json::json;
 
     #[test]
