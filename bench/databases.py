@@ -33,6 +33,7 @@ PROFILES = {
               "lookup_samples": 1000},
 }
 BACKENDS = ("sqlite", "postgresql", "mysql")
+CONCURRENCIES = (1, 8, 32)
 
 
 def sh(script, env, *argv, timeout=300):
@@ -127,7 +128,7 @@ class DatabaseBench(kit.Bench):
         r["fill_per_node_us"] = round(fill["per_node_us"], 1)
         server = self.instance(f"{backend}-single", url)
         status_url = f"http://127.0.0.1:{server.port}/v1/introspection/{fill['last_uuid']}"
-        for c in (1, 8):
+        for c in CONCURRENCIES:
             cpu0 = server.group.cpu_seconds()
             w = self.wrk(status_url, c)
             cpu = server.group.cpu_seconds() - cpu0
@@ -147,7 +148,7 @@ class DatabaseBench(kit.Bench):
         r["three_instances"] = summary_of(self.burst(servers, self.p["e2e_nodes"]))
         self.stop_all()
 
-    def scale(self):
+    def scale_lookup(self):
         n = self.p["scale_nodes"]
         url = self.database_url("postgresql", "bench_scale")
         kit.log(f"postgresql: filling {n} waiting nodes")
@@ -166,7 +167,7 @@ class DatabaseBench(kit.Bench):
                 self.per_backend(backend)
             for backend in BACKENDS[1:]:
                 self.cluster(backend)
-            self.scale()
+            self.scale_lookup()
         finally:
             self.stop_all()
             self.stop_ironic()
@@ -205,8 +206,10 @@ def markdown(raw):
                 cells.append("–")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
 
-    for c in (1, 8):
+    for c in CONCURRENCIES:
         row(f"status GET c={c}: req/s", lambda r, c=c: r[f"status_c{c}"]["rps"])
+        row(f"status GET c={c}: throughput / SQLite's", lambda r, c=c: round(
+            r[f"status_c{c}"]["rps"] / res["sqlite"][f"status_c{c}"]["rps"], 2))
         row(f"status GET c={c}: p99 ms", lambda r, c=c: r[f"status_c{c}"]["p99_ms"])
         row(f"status GET c={c}: service CPU µs/request", lambda r, c=c: r[f"status_c{c}"]["cpu_us_per_request"])
     n = raw["settings"]["e2e_nodes"]
@@ -236,6 +239,8 @@ def main():
     parser.add_argument("--loadgen", required=True)
     parser.add_argument("--testbed-dir")
     args = parser.parse_args()
+    # The services run in their own state directories.
+    args.inspector, args.loadgen = (str(Path(p).resolve()) for p in (args.inspector, args.loadgen))
     name = "quick" if args.quick else "full"
     out_dir = Path(args.out) if args.out else (REPO / "target" / "bench" / "quick" if args.quick else REPO / "docs")
     args.work = args.work or str(REPO / "target" / "bench" / "work-databases")

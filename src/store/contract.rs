@@ -561,6 +561,125 @@ pub async fn stored_data_is_kept_per_node_and_kind(store: &dyn StoreBackend) {
     assert_eq!(store.get_data(B, true).await.unwrap(), None);
 }
 
+/// What a text column returned for `written`: the text itself, or, where
+/// the column is narrower than Unicode, the text with the characters it
+/// cannot hold replaced by U+FFFD, possibly cut to a prefix ending with
+/// the truncation marker.
+fn assert_kept_or_fitted(read: &str, written: &str) {
+    if read == written {
+        return;
+    }
+    let replaced: String = written
+        .chars()
+        .map(|c| if u32::from(c) > 0xFFFF { '\u{FFFD}' } else { c })
+        .collect();
+    if read == replaced {
+        return;
+    }
+    let head: String = read.chars().take(80).collect();
+    let prefix = read
+        .strip_suffix("… (truncated)")
+        .unwrap_or_else(|| panic!("neither kept nor cut with the marker: {head:?}"));
+    assert!(
+        replaced.starts_with(prefix) && !prefix.is_empty(),
+        "not a prefix of what was written: {head:?}"
+    );
+}
+
+/// Text the service writes itself, whatever its characters and length,
+/// never fails the write: a node's error (100 KiB with emoji) and lookup
+/// attributes with emoji read back whole or fitted, and the attributes
+/// still find their node; a stored document with emoji reads back as the
+/// same JSON value.
+pub async fn any_text_of_ours_is_stored(store: &dyn StoreBackend) {
+    let error = format!("ramdisk said 💥: {} 𠀀 end", "x".repeat(100 * 1024));
+    let mut row = node(A, State::Processing, datetime!(2026-01-01 00:00:00));
+    row.error = Some(error.clone());
+    store
+        .add_node(&row, &[("bmc_address", "bmc-🦀"), ("mac", "11:22")])
+        .await
+        .unwrap();
+    assert_kept_or_fitted(get(store, A).await.error.as_deref().unwrap(), &error);
+    store
+        .add_attributes(A, "emoji 😀", &["v 😀".into(), "é".repeat(300)])
+        .await
+        .unwrap();
+    for (name, value) in [
+        ("bmc_address", "bmc-🦀".to_string()),
+        ("emoji 😀", "v 😀".to_string()),
+        ("emoji 😀", "é".repeat(300)),
+    ] {
+        let found = store
+            .find_by_attributes(&pairs(&[(name, &value)]))
+            .await
+            .unwrap();
+        assert_eq!(found, vec![(A.to_string(), 1)], "{name} = {value}");
+    }
+    let document =
+        json!({"inventory": {"system_vendor": {"product_name": "box 📦 𠀀"}}, "😀": [1]});
+    store
+        .store_data(A, false, &document.to_string())
+        .await
+        .unwrap();
+    let read = store.get_data(A, false).await.unwrap().unwrap();
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&read).unwrap(),
+        document
+    );
+    store
+        .finish(
+            A,
+            State::Processing,
+            State::Error,
+            datetime!(2026-01-01 00:05:00),
+            Some(&error),
+        )
+        .await
+        .unwrap();
+    let finished = get(store, A).await;
+    assert_eq!(finished.state, State::Error);
+    assert_kept_or_fitted(finished.error.as_deref().unwrap(), &error);
+}
+
+/// A rule whose text the database cannot hold as given is refused as a
+/// whole, naming the field, with nothing stored; else it reads back as
+/// written. Parameters (JSON) with emoji are always kept.
+pub async fn a_rule_is_stored_exactly_or_refused(store: &dyn StoreBackend) {
+    let mut with_emoji = rule(A, datetime!(2026-01-01 00:00:01));
+    with_emoji.conditions[0].params = object(json!({"value": "🎉 party"}));
+    store.create_rule(&with_emoji).await.unwrap();
+    let mut kept = with_emoji.clone();
+    kept.created_at = store.timestamp_precision().apply(kept.created_at);
+    assert_eq!(store.get_rule(A).await.unwrap(), Some(kept));
+
+    let mut odd = rule(B, datetime!(2026-01-01 00:00:02));
+    odd.description = Some("🎉 party".into());
+    match store.create_rule(&odd).await {
+        Ok(()) => assert_eq!(
+            store.get_rule(B).await.unwrap().unwrap().description,
+            odd.description
+        ),
+        Err(StoreError::Unstorable { field, .. }) => {
+            assert!(field.contains("description"), "{field}");
+            assert_eq!(store.get_rule(B).await.unwrap(), None);
+        }
+        Err(other) => panic!("{other}"),
+    }
+    let mut huge = rule(C, datetime!(2026-01-01 00:00:03));
+    huge.actions[1].params = object(json!({"message": "m".repeat(70_000)}));
+    match store.create_rule(&huge).await {
+        Ok(()) => assert_eq!(
+            store.get_rule(C).await.unwrap().unwrap().actions[1],
+            huge.actions[1]
+        ),
+        Err(StoreError::Unstorable { field, .. }) => {
+            assert!(field.contains("Action 1"), "{field}");
+            assert_eq!(store.get_rule(C).await.unwrap(), None);
+        }
+        Err(other) => panic!("{other}"),
+    }
+}
+
 fn rule(uuid: &str, created_at: PrimitiveDateTime) -> RuleRecord {
     RuleRecord {
         uuid: uuid.into(),
@@ -890,6 +1009,8 @@ macro_rules! store_contract {
             renewing_keeps_the_leases_still_held,
             expired_leases_are_taken_over_once,
             releasing_all_frees_only_the_holders_leases,
+            any_text_of_ours_is_stored,
+            a_rule_is_stored_exactly_or_refused,
         );
     };
     (@tests $open:path; $attrs:tt; $($name:ident),* $(,)?) => {

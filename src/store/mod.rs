@@ -48,6 +48,10 @@ pub enum StoreError {
     /// connection); the same request may succeed later.
     #[error("database error: {0}")]
     Unavailable(#[source] BackendError),
+    /// A client's value the database cannot hold as it is (MySQL's utf8
+    /// columns, a column's size); the request is at fault.
+    #[error("{field} cannot be stored: {reason}")]
+    Unstorable { field: String, reason: String },
     #[error("database content is invalid: {0}")]
     Corrupt(String),
     #[error("{0}")]

@@ -57,6 +57,8 @@ const DIALECT: Dialect = Dialect {
     // BEGIN IMMEDIATE already makes the upgrade the only writer.
     upgrade_lock: None,
     upgrade_unlock: None,
+    sized_varchar: false,
+    narrow_text: false,
 };
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);

@@ -15,6 +15,7 @@
 //! wait and then see the new state, so exactly one of two racing writers
 //! wins, under READ COMMITTED (both servers here) as under SQLite.
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 use std::str::FromStr;
@@ -22,7 +23,7 @@ use std::time::Duration;
 
 use inspector_core::ids::uuid_hex;
 use inspector_core::state::State;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use sqlx::{AssertSqlSafe, Connection, Pool, Row, Transaction};
 use time::PrimitiveDateTime;
 use uuid::Uuid;
@@ -31,6 +32,9 @@ use super::{DIALECT, Db, LEASE_SQL, db_time};
 use crate::store::leases::millis;
 use crate::store::rows::{RULE_ORDER, attach_to_rules, params_from_text};
 use crate::store::schema::MigrationReport;
+use crate::store::server::column_fit::{
+    Capacity, TEXT, VARCHAR_255, check_storable, escape_astral_json, fit_text,
+};
 use crate::store::server::retrying;
 use crate::store::sqlx_errors::is_duplicate_index;
 use crate::store::upgrade::{self, SchemaDef, SchemaSession};
@@ -62,6 +66,47 @@ const FIND_RULE: &str = "SELECT uuid FROM rules \
      WHERE uuid = ? OR replace(replace(replace(replace(replace(lower(uuid), \
      'urn:', ''), 'uuid:', ''), '{', ''), '}', ''), '-', '') = ? \
      ORDER BY CASE WHEN uuid = ? THEN 0 ELSE 1 END, created_at, uuid LIMIT 1";
+
+/// Text the service writes itself, as the column can hold it (see
+/// `column_fit`).
+fn ours(text: &str, capacity: Capacity) -> Cow<'_, str> {
+    if limited(capacity) {
+        fit_text(text, capacity, DIALECT.narrow_text)
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+/// Whether this database limits what a column of `capacity` holds.
+fn limited(capacity: Capacity) -> bool {
+    DIALECT.narrow_text || (DIALECT.sized_varchar && matches!(capacity, Capacity::Chars(_)))
+}
+
+/// A JSON document as the column can hold it, meaning the same.
+fn json_text(json: &str) -> Cow<'_, str> {
+    if DIALECT.narrow_text {
+        escape_astral_json(json)
+    } else {
+        Cow::Borrowed(json)
+    }
+}
+
+/// A client's text: stored as it is, or refused naming `field`.
+fn theirs(field: impl FnOnce() -> String, text: &str, capacity: Capacity) -> Result<()> {
+    if limited(capacity) {
+        check_storable(&field(), text, capacity, DIALECT.narrow_text)
+    } else {
+        Ok(())
+    }
+}
+
+/// A rule's parameters as stored: JSON, refused when too long.
+fn rule_params(field: impl FnOnce() -> String, params: &Map<String, Value>) -> Result<String> {
+    let text = Value::Object(params.clone()).to_string();
+    let text = json_text(&text).into_owned();
+    theirs(field, &text, TEXT)?;
+    Ok(text)
+}
 
 fn sql(template: &str) -> AssertSqlSafe<String> {
     AssertSqlSafe(DIALECT.sql(template))
@@ -127,8 +172,8 @@ impl SqlxStore {
             ))
             .bind(Uuid::new_v4().to_string())
             .bind(uuid)
-            .bind(name)
-            .bind(value)
+            .bind(ours(name, VARCHAR_255))
+            .bind(ours(value, VARCHAR_255))
             .execute(&mut **tx)
             .await?;
         }
@@ -246,6 +291,50 @@ impl SqlxStore {
             sqlx::raw_sql(unlock).execute(&mut *conn).await?;
         }
         outcome
+    }
+}
+
+/// A rule's columns checked against what the database can hold, with its
+/// parameters serialised.
+struct StoredRule {
+    condition_params: Vec<String>,
+    action_params: Vec<String>,
+}
+
+impl StoredRule {
+    fn new(rule: &RuleRecord) -> Result<Self> {
+        if let Some(description) = &rule.description {
+            theirs(|| "Rule description".into(), description, TEXT)?;
+        }
+        if let Some(scope) = &rule.scope {
+            theirs(|| "Rule scope".into(), scope, VARCHAR_255)?;
+        }
+        let mut condition_params = Vec::with_capacity(rule.conditions.len());
+        for (i, cond) in rule.conditions.iter().enumerate() {
+            theirs(|| format!("Condition {i} op"), &cond.op, VARCHAR_255)?;
+            theirs(
+                || format!("Condition {i} multiple"),
+                &cond.multiple,
+                VARCHAR_255,
+            )?;
+            theirs(|| format!("Condition {i} field"), &cond.field, TEXT)?;
+            condition_params.push(rule_params(
+                || format!("Condition {i} parameters"),
+                &cond.params,
+            )?);
+        }
+        let mut action_params = Vec::with_capacity(rule.actions.len());
+        for (i, action) in rule.actions.iter().enumerate() {
+            theirs(|| format!("Action {i} action"), &action.action, VARCHAR_255)?;
+            action_params.push(rule_params(
+                || format!("Action {i} parameters"),
+                &action.params,
+            )?);
+        }
+        Ok(Self {
+            condition_params,
+            action_params,
+        })
     }
 }
 
@@ -426,7 +515,7 @@ impl StoreBackend for SqlxStore {
             .bind(node.state.as_str())
             .bind(node.started_at.map(db_time))
             .bind(node.finished_at.map(db_time))
-            .bind(&node.error)
+            .bind(node.error.as_deref().map(|e| ours(e, TEXT)))
             .bind(node.manage_boot)
             .execute(&mut *tx)
             .await?;
@@ -474,7 +563,7 @@ impl StoreBackend for SqlxStore {
             ))
             .bind(to.as_str())
             .bind(db_time(finished_at))
-            .bind(error)
+            .bind(error.map(|e| ours(e, TEXT)))
             .bind(uuid)
             .bind(from.as_str())
             .execute(&mut *tx)
@@ -582,8 +671,11 @@ impl StoreBackend for SqlxStore {
                     "SELECT node_uuid, COUNT(*) AS n FROM attributes WHERE {clauses} GROUP BY node_uuid"
                 ));
                 let mut query = sqlx::query(text);
+                // Fitted as they were when stored, so that they still match.
                 for (name, value) in chunk {
-                    query = query.bind(name.as_str()).bind(value.as_str());
+                    query = query
+                        .bind(ours(name, VARCHAR_255))
+                        .bind(ours(value, VARCHAR_255));
                 }
                 for row in query.fetch_all(&self.pool).await? {
                     let uuid: Option<String> = row.try_get("node_uuid")?;
@@ -696,7 +788,7 @@ impl StoreBackend for SqlxStore {
             sqlx::query(text)
                 .bind(uuid)
                 .bind(processed)
-                .bind(data)
+                .bind(json_text(data))
                 .execute(&self.pool)
                 .await?;
             Ok(())
@@ -718,6 +810,7 @@ impl StoreBackend for SqlxStore {
 
     fn create_rule<'a>(&'a self, rule: &'a RuleRecord) -> StoreFuture<'a, ()> {
         Box::pin(retrying(move || async move {
+            let stored = StoredRule::new(rule)?;
             let duplicate = || StoreError::Duplicate {
                 what: "rule",
                 id: rule.uuid.clone(),
@@ -753,7 +846,7 @@ impl StoreBackend for SqlxStore {
                 }
                 other => other?,
             };
-            for cond in &rule.conditions {
+            for (cond, params) in rule.conditions.iter().zip(stored.condition_params) {
                 sqlx::query(sql(
                     "INSERT INTO rule_conditions (rule, op, multiple, invert, field, params) \
                      VALUES (?, ?, ?, ?, ?, ?)",
@@ -763,17 +856,17 @@ impl StoreBackend for SqlxStore {
                 .bind(&cond.multiple)
                 .bind(cond.invert)
                 .bind(&cond.field)
-                .bind(Value::Object(cond.params.clone()).to_string())
+                .bind(params)
                 .execute(&mut *tx)
                 .await?;
             }
-            for action in &rule.actions {
+            for (action, params) in rule.actions.iter().zip(stored.action_params) {
                 sqlx::query(sql(
                     "INSERT INTO rule_actions (rule, action, params) VALUES (?, ?, ?)",
                 ))
                 .bind(&rule.uuid)
                 .bind(&action.action)
-                .bind(Value::Object(action.params.clone()).to_string())
+                .bind(params)
                 .execute(&mut *tx)
                 .await?;
             }

@@ -245,3 +245,201 @@ async fn an_unreachable_or_unsupported_database_is_named_at_start() {
     );
     assert!(!stderr.contains("s3cret"), "{stderr}");
 }
+
+/// On MariaDB, whose upstream tables hold no 4-byte character, a ramdisk
+/// document with emoji in its inventory and its `error` is answered as on
+/// any database: 400 with the ramdisk's error, the node ends in `error`
+/// with that message (the emoji as U+FFFD) rather than staying in
+/// `waiting` for good, and Ironic's node was left unchanged. A second
+/// document with emoji only in its inventory is processed: 200,
+/// `finished`, Ironic's properties set, and the stored documents are
+/// served with their emoji. A rule described with an emoji is refused
+/// with a 400 naming the field, and nothing is stored.
+#[tokio::test]
+#[cfg_attr(
+    not(all(bed_mysql, bed_ironic)),
+    ignore = "needs the test bed's MariaDB and Ironic (scripts/test.sh starts them)"
+)]
+async fn ramdisk_emoji_are_handled_on_mariadb() {
+    use crate::bed::Ironic;
+    use crate::processing::{Machine, post_continue};
+
+    let (_database, url) = ScratchDatabase::create(&env("INSPECTOR_TEST_MYSQL_URL"))
+        .await
+        .unwrap();
+    let app = TestApp::builder()
+        .bed_ironic()
+        .configure(move |c| {
+            c.database.connection = Some(url);
+            c.database.max_retries = 1;
+            c.processing.store_data = inspector_core::conf::StoreData::Database;
+        })
+        .spawn()
+        .await;
+    let ironic = Ironic::new();
+
+    let m = Machine::new();
+    let uuid = m.node(&ironic).await;
+    app.start_introspection(&uuid, "?manage_boot=false").await;
+    let mut data = m.data();
+    data["inventory"]["system_vendor"] =
+        json!({"product_name": "box 📦", "manufacturer": "𠀀 corp"});
+    data["error"] = json!("disk 💥 gone");
+    let answer = post_continue(&app, &data).await;
+    let body = json_with_status(answer, 400).await;
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("Ramdisk reported error: disk 💥 gone"),
+        "{message}"
+    );
+    let status = app
+        .wait_for_state(&uuid, "error", std::time::Duration::from_secs(10))
+        .await;
+    assert_eq!(
+        status["error"],
+        "Preprocessing hook ramdisk_error: Ramdisk reported error: disk \u{FFFD} gone"
+    );
+    let node = ironic.node(&uuid).await;
+    assert_eq!(node["provision_state"], "manageable", "{node}");
+    assert!(node["properties"]["memory_mb"].is_null(), "{node}");
+
+    let m = Machine::new();
+    let uuid = m.node(&ironic).await;
+    app.start_introspection(&uuid, "?manage_boot=false").await;
+    let mut data = m.data();
+    data["inventory"]["system_vendor"] = json!({"product_name": "box 📦"});
+    json_with_status(post_continue(&app, &data).await, 200).await;
+    let status = app
+        .wait_for_state(&uuid, "finished", std::time::Duration::from_secs(30))
+        .await;
+    assert_eq!(status["error"], json!(null), "{status}");
+    let node = ironic.node(&uuid).await;
+    assert_eq!(node["properties"]["memory_mb"], "12288", "{node}");
+    let stored = json_with_status(
+        app.get(&format!("/v1/introspection/{uuid}/data")).await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        stored["inventory"]["system_vendor"]["product_name"],
+        "box 📦"
+    );
+    let raw = json_with_status(
+        app.get(&format!("/v1/introspection/{uuid}/data/unprocessed"))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(raw["inventory"]["system_vendor"]["product_name"], "box 📦");
+
+    let rule = json!({
+        "description": "big 🐘",
+        "conditions": [{"op": "ge", "field": "memory_mb", "value": 1024}],
+        "actions": [{"action": "fail", "message": "too small"}],
+    });
+    let body = json_with_status(app.post_json("/v1/rules", &rule).await, 400).await;
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("Rule description cannot be stored: "),
+        "{message}"
+    );
+    let rules = json_with_status(app.get("/v1/rules").await, 200).await;
+    assert_eq!(rules["rules"], json!([]), "{rules}");
+    app.finish().await;
+}
+
+/// On a MariaDB that lets a statement wait one second for a row lock
+/// (`innodb_lock_wait_timeout = 1`, set on a private server), another
+/// session holds the node's row for 1.5 s: the store's `update_state`
+/// times out once (error 1205) and succeeds when run again, and so does
+/// `finish`.
+#[tokio::test]
+#[cfg_attr(
+    not(bed_mysql),
+    ignore = "needs the test bed's MariaDB (scripts/test.sh starts it)"
+)]
+async fn a_lock_wait_timeout_is_retried_on_mariadb() {
+    let (server, url) = PrivateServer::start("mariadb", "MARIADB_PORT");
+    let client = |sql: &str| {
+        let mut command = Command::new("mariadb");
+        command.args([
+            "--no-defaults",
+            "-h127.0.0.1",
+            &format!("-P{}", server.port),
+            "-uinspector",
+            "-pinspector-test",
+            "-N",
+            "-B",
+            "--unbuffered",
+            "inspector",
+            "-e",
+            sql,
+        ]);
+        command
+    };
+    let set = client("SET GLOBAL innodb_lock_wait_timeout = 1")
+        .output()
+        .unwrap();
+    assert!(set.status.success(), "{set:?}");
+    // Opened afterwards: every connection of the store has the short wait.
+    let options = inspector::store::StoreOptions {
+        max_connections: 2,
+        connect_attempts: Some(1),
+        ..Default::default()
+    };
+    let store = inspector::store::open(&url, &options).await.unwrap();
+    store.upgrade().await.unwrap();
+    store
+        .add_node(&waiting_node(), &[("mac", "aa")])
+        .await
+        .unwrap();
+
+    let hold_row = |store_call: &'static str| {
+        let mut peer = client(&format!(
+            "BEGIN; SELECT uuid FROM nodes WHERE uuid = '{NODE}' FOR UPDATE; \
+             SELECT SLEEP(1.5); ROLLBACK"
+        ))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+        // The first line comes once the row is locked.
+        let mut lines =
+            std::io::BufRead::lines(std::io::BufReader::new(peer.stdout.take().unwrap()));
+        assert_eq!(
+            lines.next().unwrap().unwrap(),
+            NODE,
+            "{store_call}: the peer did not lock the row"
+        );
+        (peer, lines)
+    };
+
+    let (mut peer, _lines) = hold_row("update_state");
+    let started = std::time::Instant::now();
+    store
+        .update_state(NODE, State::Waiting, State::Processing)
+        .await
+        .expect("update_state, run again after the lock wait timed out");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(1),
+        "the store never waited: {:?}",
+        started.elapsed()
+    );
+    assert!(peer.wait().unwrap().success());
+
+    let (mut peer, _lines) = hold_row("finish");
+    store
+        .finish(
+            NODE,
+            State::Processing,
+            State::Finished,
+            datetime!(2026-01-01 00:01:00),
+            None,
+        )
+        .await
+        .expect("finish, run again after the lock wait timed out");
+    assert!(peer.wait().unwrap().success());
+    let node = store.get_node(NODE).await.unwrap().unwrap();
+    assert_eq!(node.state, State::Finished);
+    assert!(store.node_attributes(NODE).await.unwrap().is_empty());
+    store.close().await;
+}

@@ -12,6 +12,7 @@
 //! reconnected to without restarting the service. At start-up the server is tried `max_retries`
 //! times, `retry_interval` apart.
 
+pub(super) mod column_fit;
 mod mysql;
 mod postgres;
 pub mod scratch;
@@ -76,6 +77,11 @@ pub(in crate::store) struct Dialect {
     pub upgrade_lock: Option<&'static str>,
     /// Run after the upgrade's transaction, for a lock that outlives it.
     pub upgrade_unlock: Option<&'static str>,
+    /// Text columns hold only BMP characters and `TEXT` only 64 KiB
+    /// (MySQL's utf8): what is written is fitted, see `column_fit`.
+    pub narrow_text: bool,
+    /// `VARCHAR(n)` refuses a longer value (not SQLite).
+    pub sized_varchar: bool,
 }
 
 impl Dialect {

@@ -56,6 +56,8 @@ pub(super) const DIALECT: Dialect = Dialect {
     serialize_rules: Some("SELECT version_num FROM alembic_version FOR UPDATE"),
     begin_write: None,
     upgrade_lock: Some("SELECT GET_LOCK('inspector_schema_upgrade', 300)"),
+    sized_varchar: true,
+    narrow_text: true,
     upgrade_unlock: Some("SELECT RELEASE_LOCK('inspector_schema_upgrade')"),
 };
 

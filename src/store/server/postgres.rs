@@ -49,6 +49,8 @@ pub(super) const DIALECT: Dialect = Dialect {
     serialize_rules: Some("LOCK TABLE rules IN SHARE ROW EXCLUSIVE MODE"),
     begin_write: None,
     upgrade_lock: Some("SELECT pg_advisory_xact_lock(7597132653834503282)"),
+    sized_varchar: true,
+    narrow_text: false,
     upgrade_unlock: None,
 };
 

@@ -253,3 +253,313 @@ async fn an_unreachable_server_is_reported_with_its_address() {
         assert!(!format!("{err:?}").contains("hunter2"));
     }
 }
+
+/// On MySQL's utf8 columns, what cannot be kept is fitted or refused
+/// exactly as `column_fit` says: the error is cut to TEXT's 65,535 bytes
+/// with the marker, emoji become U+FFFD, the stored document holds
+/// surrogate escapes (and no 4-byte character), and a rule is refused
+/// naming its field.
+#[tokio::test]
+#[cfg_attr(
+    not(bed_mysql),
+    ignore = "needs the test bed's MariaDB (scripts/test.sh starts it)"
+)]
+async fn mysql_fits_or_refuses_what_utf8_columns_cannot_hold() {
+    use inspector_core::state::State;
+
+    let (store, _database) = mysql_store().await;
+    let uuid = "0a000000-0000-4000-8000-000000000001";
+    let node = store::NodeRecord {
+        uuid: uuid.into(),
+        state: State::Processing,
+        started_at: Some(time::macros::datetime!(2026-01-01 00:00:00)),
+        finished_at: None,
+        error: None,
+        manage_boot: true,
+    };
+    store.add_node(&node, &[]).await.unwrap();
+    let error = format!("💥 {}", "中".repeat(40_000));
+    store
+        .finish(
+            uuid,
+            State::Processing,
+            State::Error,
+            time::macros::datetime!(2026-01-01 00:01:00),
+            Some(&error),
+        )
+        .await
+        .unwrap();
+    let stored = store.get_node(uuid).await.unwrap().unwrap().error.unwrap();
+    assert!(stored.starts_with("\u{FFFD} 中中"), "{}", &stored[..20]);
+    assert!(stored.ends_with("… (truncated)"));
+    assert!(
+        stored.len() <= 65_535 && stored.len() > 65_500,
+        "{}",
+        stored.len()
+    );
+
+    store
+        .store_data(uuid, true, r#"{"name":"box 📦"}"#)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_data(uuid, true).await.unwrap().as_deref(),
+        Some(r#"{"name":"box \ud83d\udce6"}"#)
+    );
+
+    let rule = store::RuleRecord {
+        uuid: "0b000000-0000-4000-8000-000000000002".into(),
+        created_at: time::macros::datetime!(2026-01-01 00:00:00),
+        description: Some("ok".into()),
+        scope: Some("rack 🗄".into()),
+        conditions: vec![],
+        actions: vec![],
+    };
+    let err = store.create_rule(&rule).await.unwrap_err();
+    assert!(
+        matches!(&err, store::StoreError::Unstorable { field, .. } if field == "Rule scope"),
+        "{err:?}"
+    );
+    assert!(store.list_rules().await.unwrap().is_empty());
+    store.close().await;
+}
+
+/// A connection of its own to a scratch database: the other side of a
+/// lock conflict with the store.
+enum Peer {
+    Postgres(sqlx::PgConnection),
+    Mysql(sqlx::MySqlConnection),
+}
+
+impl Peer {
+    async fn connect(url: &str) -> Self {
+        use sqlx::ConnectOptions;
+        let parsed = parse_server_url(url).unwrap();
+        match parsed.kind {
+            ServerKind::Postgres => Peer::Postgres(
+                super::postgres::connect_options(&parsed)
+                    .connect()
+                    .await
+                    .unwrap(),
+            ),
+            ServerKind::Mysql => Peer::Mysql(
+                super::mysql::connect_options(&parsed)
+                    .connect()
+                    .await
+                    .unwrap(),
+            ),
+        }
+    }
+
+    async fn run(&mut self, statement: &str) -> Result<(), sqlx::Error> {
+        let statement = sqlx::AssertSqlSafe(statement.to_string());
+        match self {
+            Peer::Postgres(conn) => sqlx::raw_sql(statement).execute(conn).await.map(drop),
+            Peer::Mysql(conn) => sqlx::raw_sql(statement).execute(conn).await.map(drop),
+        }
+    }
+
+    async fn number(&mut self, query: &str) -> i64 {
+        let query = sqlx::AssertSqlSafe(query.to_string());
+        match self {
+            Peer::Postgres(conn) => sqlx::query_scalar(query).fetch_one(conn).await.unwrap(),
+            Peer::Mysql(conn) => sqlx::query_scalar(query).fetch_one(conn).await.unwrap(),
+        }
+    }
+}
+
+const LOCKED: &str = "0a000000-0000-4000-8000-00000000000a";
+
+/// A store with node [`LOCKED`] in `processing` and two lookup attributes.
+async fn store_with_locked_node(kind: ServerKind) -> (Store, ScratchDatabase, String) {
+    let (database, url) = scratch(kind).await;
+    let store = store::open(&url, &test_options()).await.unwrap();
+    store.upgrade().await.unwrap();
+    let node = store::NodeRecord {
+        uuid: LOCKED.into(),
+        state: inspector_core::state::State::Processing,
+        started_at: Some(time::macros::datetime!(2026-01-01 00:00:00)),
+        finished_at: None,
+        error: None,
+        manage_boot: true,
+    };
+    store
+        .add_node(&node, &[("mac", "11:22"), ("mac", "33:44")])
+        .await
+        .unwrap();
+    (store, database, url)
+}
+
+/// Waits until `store_call` runs its statement on the attributes, having
+/// updated the node row: it then holds that row's lock and waits for (or
+/// is about to request) the peer's locks on the attributes.
+async fn until_the_store_reaches_the_attributes<T: std::fmt::Debug>(
+    poller: &mut Peer,
+    store_call: &mut tokio::task::JoinHandle<T>,
+) {
+    // MariaDB's innodb_trx can omit a waiting transaction; its process
+    // list shows the statement.
+    let query = match poller {
+        Peer::Postgres(_) => {
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() \
+             AND pid <> pg_backend_pid() AND query LIKE 'DELETE FROM attributes%' \
+             AND state = 'active'"
+        }
+        Peer::Mysql(_) => {
+            "SELECT COUNT(*) FROM information_schema.processlist \
+             WHERE db = DATABASE() AND id <> CONNECTION_ID() \
+             AND info LIKE 'DELETE FROM attributes%'"
+        }
+    };
+    for _ in 0..400 {
+        if poller.number(query).await > 0 {
+            return;
+        }
+        if store_call.is_finished() {
+            panic!(
+                "the store's call ended without waiting: {:?}",
+                store_call.await
+            );
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("the store never reached the attributes");
+}
+
+/// A real deadlock between the store's `finish` (node row, then its
+/// attributes) and a peer locking the same rows in the opposite order:
+/// the server aborts the store's transaction (the lighter one: the peer
+/// has written ballast rows first), and the store runs it again, which
+/// succeeds once the peer is done.
+async fn a_deadlock_victim_is_retried(kind: ServerKind) {
+    use inspector_core::state::State;
+
+    let (store, database, url) = store_with_locked_node(kind).await;
+    database
+        .execute_as_admin("CREATE TABLE ballast (n INTEGER)")
+        .await
+        .unwrap();
+    let deadlocks = match kind {
+        ServerKind::Postgres => {
+            "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"
+        }
+        ServerKind::Mysql => {
+            "SELECT CAST(variable_value AS SIGNED) FROM information_schema.global_status \
+             WHERE variable_name = 'INNODB_DEADLOCKS'"
+        }
+    };
+    let mut poller = Peer::connect(&url).await;
+    let before = poller.number(deadlocks).await;
+    let mut peer = Peer::connect(&url).await;
+    peer.run("BEGIN").await.unwrap();
+    let ballast: Vec<String> = (0..200).map(|n| format!("({n})")).collect();
+    peer.run(&format!(
+        "INSERT INTO ballast (n) VALUES {}",
+        ballast.join(",")
+    ))
+    .await
+    .unwrap();
+    peer.run(&format!(
+        "SELECT uuid FROM attributes WHERE node_uuid = '{LOCKED}' FOR UPDATE"
+    ))
+    .await
+    .unwrap();
+    let mut finishing = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .finish(
+                    LOCKED,
+                    State::Processing,
+                    State::Finished,
+                    time::macros::datetime!(2026-01-01 00:01:00),
+                    None,
+                )
+                .await
+        })
+    };
+    until_the_store_reaches_the_attributes(&mut poller, &mut finishing).await;
+    // Closes the cycle: the store holds the node row and waits for the
+    // attributes.
+    peer.run(&format!(
+        "SELECT uuid FROM nodes WHERE uuid = '{LOCKED}' FOR UPDATE"
+    ))
+    .await
+    .expect("the server chose the peer as the deadlock victim, not the store");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    peer.run("ROLLBACK").await.unwrap();
+    finishing
+        .await
+        .unwrap()
+        .expect("the store's finish, retried after the deadlock");
+    let node = store.get_node(LOCKED).await.unwrap().unwrap();
+    assert_eq!(node.state, State::Finished);
+    assert!(store.node_attributes(LOCKED).await.unwrap().is_empty());
+    // PostgreSQL publishes its counters within a second or so.
+    let mut after = poller.number(deadlocks).await;
+    for _ in 0..40 {
+        if after > before {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        after = poller.number(deadlocks).await;
+    }
+    assert!(after > before, "no deadlock happened ({before} -> {after})");
+    store.close().await;
+}
+
+on_both_servers!(a_deadlock_victim_is_retried);
+
+/// A row lock held by another session for longer than the server lets the
+/// store wait (PostgreSQL's `lock_timeout`, set to 1 s for this test's
+/// database): the store's timed-out `update_state` is run again and
+/// succeeds once the lock is released, 1.5 s after it was taken.
+#[tokio::test]
+#[cfg_attr(
+    not(bed_postgres),
+    ignore = "needs the test bed's PostgreSQL (scripts/test.sh starts it)"
+)]
+async fn a_lock_wait_timeout_is_retried_postgres() {
+    use inspector_core::state::State;
+
+    let (database, url) = scratch(ServerKind::Postgres).await;
+    let name = parse_server_url(&url).unwrap().database;
+    // Sessions opened from now on wait for a lock for a second at most.
+    database
+        .execute_as_admin(&format!("ALTER DATABASE {name} SET lock_timeout = '1s'"))
+        .await
+        .unwrap();
+    let store = store::open(&url, &test_options()).await.unwrap();
+    store.upgrade().await.unwrap();
+    let node = store::NodeRecord {
+        uuid: LOCKED.into(),
+        state: State::Waiting,
+        started_at: Some(time::macros::datetime!(2026-01-01 00:00:00)),
+        finished_at: None,
+        error: None,
+        manage_boot: true,
+    };
+    store.add_node(&node, &[]).await.unwrap();
+    let mut peer = Peer::connect(&url).await;
+    peer.run("BEGIN").await.unwrap();
+    peer.run(&format!(
+        "SELECT uuid FROM nodes WHERE uuid = '{LOCKED}' FOR UPDATE"
+    ))
+    .await
+    .unwrap();
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        peer.run("ROLLBACK").await.unwrap();
+        peer
+    });
+    store
+        .update_state(LOCKED, State::Waiting, State::Processing)
+        .await
+        .expect("update_state, retried after the lock wait timed out");
+    release.await.unwrap();
+    assert_eq!(
+        store.get_node(LOCKED).await.unwrap().unwrap().state,
+        State::Processing
+    );
+    store.close().await;
+}
