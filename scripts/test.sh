@@ -90,4 +90,40 @@ else
     cargo test --workspace --no-fail-fast
 fi
 
+# The API groups that exercise the store through the service, again on each
+# server database: every test gets a fresh database of its own
+# (tests/api/db_backend.rs). Same build, so nothing is recompiled. A test of
+# these groups that can only run on SQLite would be left out here by name,
+# with the reason; none is today.
+DB_GROUPS='test(/^(processing|rules|introspection|statuses|concurrency)::/)'
+# On MySQL, upstream's DATETIME columns keep whole seconds (upstream's own
+# service shows the same there). These tests assert fractional timestamps in
+# answers, an order among things started within one second, or a new
+# started_at after a restart or reapply within the same second, so they are
+# left out on mysql; the rest of their groups run.
+WHOLE_SECONDS='test(=processing::scenario_04_status_list_and_links)
+    | test(=rules::rules_are_listed_oldest_first_and_keep_condition_order)
+    | test(=statuses::status_of_a_node)
+    | test(=introspection::start_again_while_waiting_restarts)
+    | test(=processing::scenario_11_stored_data_and_reapply)'
+for backend in postgresql mysql; do
+    step "the API groups on $backend"
+    filter="$DB_GROUPS"
+    skip=()
+    if [[ $backend == mysql ]]; then
+        filter="($DB_GROUPS) - ($WHOLE_SECONDS)"
+        skip=(--skip processing::scenario_04_status_list_and_links
+            --skip rules::rules_are_listed_oldest_first_and_keep_condition_order
+            --skip statuses::status_of_a_node
+            --skip introspection::start_again_while_waiting_restarts
+            --skip processing::scenario_11_stored_data_and_reapply)
+    fi
+    if command -v cargo-nextest >/dev/null 2>&1; then
+        INSPECTOR_TEST_DB_BACKEND=$backend cargo nextest run --test api --no-fail-fast -E "$filter"
+    else
+        INSPECTOR_TEST_DB_BACKEND=$backend cargo test --test api --no-fail-fast -- \
+            processing:: rules:: introspection:: statuses:: concurrency:: "${skip[@]}"
+    fi
+done
+
 step "all checks passed in $(since "$started") s"

@@ -56,6 +56,19 @@ enum PolicyCommand {
 enum DbCommand {
     /// Create the schema, or migrate it forward; a no-op when current.
     Upgrade,
+    /// Copy a whole database (every table, every column) into another one,
+    /// of any supported backend; the target's schema is upgraded first.
+    Copy {
+        /// The database to read, as a `[database] connection` URL.
+        #[arg(long, value_name = "URL")]
+        from: String,
+        /// The database to write, as a `[database] connection` URL; it must be empty.
+        #[arg(long, value_name = "URL")]
+        to: String,
+        /// Empty a non-empty target first (in the copy's transaction).
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -158,6 +171,36 @@ async fn run(cli: Cli) -> Result<(), ExitCode> {
                 println!("the schema is up to date");
             }
             store.close().await;
+            Ok(())
+        }
+        Command::Db {
+            command: DbCommand::Copy { from, to, force },
+        } => {
+            let loaded = load_config(&cli)?;
+            inspector::telemetry::init(&loaded.config, cli.debug).map_err(fail)?;
+            let open = |url: String| {
+                let mut config = loaded.config.clone();
+                config.database.connection = Some(url);
+                async move { inspector::service::open_store(&config).await }
+            };
+            let report = inspector::store::copy::run(from, to, *force, open)
+                .await
+                .map_err(fail)?;
+            for table in &report.tables {
+                println!("{:<20} {} → {}", table.table, table.source, table.target);
+            }
+            for note in &report.notes {
+                println!("note: {note}");
+            }
+            let seconds = report.elapsed.as_secs_f64().max(1e-3);
+            println!(
+                "copied {} rows ({:.1} MB) in {:.1} s: {:.0} rows/s, {:.1} MB/s",
+                report.rows,
+                report.bytes as f64 / 1e6,
+                seconds,
+                report.rows as f64 / seconds,
+                report.bytes as f64 / 1e6 / seconds
+            );
             Ok(())
         }
         Command::Serve => {

@@ -11,6 +11,9 @@ use serde_json::{Map, json};
 use time::PrimitiveDateTime;
 use time::macros::datetime;
 
+mod bulk;
+pub use bulk::*;
+
 use super::{
     ActionRecord, ConditionRecord, LeaseRecord, ListQuery, NodeRecord, RuleRecord, RuleSummary,
     StoreBackend, StoreError,
@@ -996,6 +999,11 @@ macro_rules! store_contract {
             creating_an_existing_rule_is_a_duplicate,
             racing_creations_of_one_rule_store_it_once,
             rules_are_deleted_one_by_one_or_all,
+            // Raw bulk access (contract/bulk.rs).
+            bulk_rows_read_back_as_written_page_by_page,
+            bulk_loaded_rows_serve_the_service,
+            a_bulk_load_is_one_transaction,
+            a_bulk_row_of_the_wrong_shape_is_refused,
             a_lease_has_one_holder_at_a_time,
             an_expired_lease_is_free,
             renewing_keeps_the_leases_still_held,

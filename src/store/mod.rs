@@ -2,8 +2,10 @@
 //! backend chosen by the `[database] connection` URL; SQLite is the embedded
 //! default. Nothing here knows about HTTP.
 
+pub mod bulk;
 #[cfg(test)]
 mod contract;
+pub mod copy;
 mod leases;
 mod rows;
 mod schema;
@@ -382,4 +384,21 @@ pub trait StoreBackend: Send + Sync {
 
     /// Closes the connections; the store is not used afterwards.
     fn close(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
+
+    // Raw bulk access for `inspector db copy` (bulk.rs, copy.rs).
+
+    /// Up to `limit` rows of `table`, every column as stored, in primary-key
+    /// order, after the row whose key starts `after` (from the first row
+    /// when `None`).
+    fn read_page<'a>(
+        &'a self,
+        table: &'static bulk::Table,
+        after: Option<&'a [bulk::Cell]>,
+        limit: u32,
+    ) -> StoreFuture<'a, Vec<bulk::Row>>;
+
+    fn count_rows(&self, table: &'static bulk::Table) -> StoreFuture<'_, u64>;
+
+    /// Opens one write transaction for bulk loading.
+    fn begin_load(&self) -> StoreFuture<'_, Box<dyn bulk::BulkLoad>>;
 }

@@ -348,6 +348,23 @@ impl StoreBackend for SqliteStore {
     fn delete_all_rules(&self) -> StoreFuture<'_, ()> {
         self.writer.delete_all_rules()
     }
+
+    fn read_page<'a>(
+        &'a self,
+        table: &'static super::bulk::Table,
+        after: Option<&'a [super::bulk::Cell]>,
+        limit: u32,
+    ) -> StoreFuture<'a, Vec<super::bulk::Row>> {
+        self.writer.read_page(table, after, limit)
+    }
+
+    fn count_rows(&self, table: &'static super::bulk::Table) -> StoreFuture<'_, u64> {
+        self.writer.count_rows(table)
+    }
+
+    fn begin_load(&self) -> StoreFuture<'_, Box<dyn super::bulk::BulkLoad>> {
+        self.writer.begin_load()
+    }
 }
 
 #[cfg(test)]

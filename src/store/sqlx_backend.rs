@@ -43,6 +43,9 @@ use crate::store::{
     RuleSummary, StoreBackend, StoreError, StoreFuture, TimestampPrecision,
 };
 
+#[path = "sqlx_bulk.rs"]
+mod bulk;
+
 type Tx<'c> = Transaction<'c, Db>;
 
 /// Whether a lease's name starts with the prefix (bound twice). Prefixes
@@ -181,6 +184,11 @@ impl SqlxStore {
         executor: impl sqlx::Executor<'_, Database = Db>,
         uuid: &str,
     ) -> Result<Option<String>> {
+        // PostgreSQL refuses a NUL in text (an error, not "no row"), and no
+        // stored rule UUID holds one.
+        if uuid.contains('\0') {
+            return Ok(None);
+        }
         Ok(sqlx::query_scalar(sql(FIND_RULE))
             .bind(uuid)
             .bind(uuid_hex(uuid))
@@ -1099,5 +1107,22 @@ impl StoreBackend for SqlxStore {
 
     fn close(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
         Box::pin(async move { self.pool.close().await })
+    }
+
+    fn read_page<'a>(
+        &'a self,
+        table: &'static crate::store::bulk::Table,
+        after: Option<&'a [crate::store::bulk::Cell]>,
+        limit: u32,
+    ) -> StoreFuture<'a, Vec<crate::store::bulk::Row>> {
+        Box::pin(self.read_bulk_page(table, after, limit))
+    }
+
+    fn count_rows(&self, table: &'static crate::store::bulk::Table) -> StoreFuture<'_, u64> {
+        Box::pin(self.count_bulk_rows(table))
+    }
+
+    fn begin_load(&self) -> StoreFuture<'_, Box<dyn crate::store::bulk::BulkLoad>> {
+        Box::pin(self.begin_bulk_load())
     }
 }

@@ -27,10 +27,23 @@ pub struct TestApp {
     pub config: Config,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
+    /// A server database made for this test, dropped with the app (passed
+    /// on by `restart`).
+    owned_database: Option<String>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(url) = self.owned_database.take() {
+            crate::db_backend::drop_database(&url);
+        }
+    }
 }
 
 /// A configuration for tests: noauth, data stored in the database, an Ironic
-/// that is not there (tests that need one use the real test bed).
+/// that is not there (tests that need one use the real test bed). The
+/// database is a SQLite file in `dir`, or a fresh database on a server
+/// (`INSPECTOR_TEST_DB_BACKEND`, see `db_backend.rs`).
 pub fn test_config(dir: &TempDir) -> Config {
     let mut config = Config::default();
     config.default.auth_strategy = AuthStrategy::Noauth;
@@ -38,10 +51,7 @@ pub fn test_config(dir: &TempDir) -> Config {
     config.default.listen_port = 0;
     config.processing.store_data = StoreData::Database;
     config.pxe_filter.driver = inspector_core::conf::PxeDriver::Noop;
-    config.database.connection = Some(format!(
-        "sqlite:///{}",
-        dir.path().join("inspector.sqlite").display()
-    ));
+    config.database.connection = Some(crate::db_backend::test_connection(dir));
     config.ironic.client.auth_type = "none".into();
     config.ironic.client.endpoint_override = Some("http://127.0.0.1:9".into());
     config.ironic.max_retries = 0;
@@ -155,10 +165,24 @@ impl<'a> TestAppBuilder<'a> {
     pub async fn spawn(self) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut config = test_config(&dir);
+        let made = config
+            .database
+            .connection
+            .clone()
+            .filter(|url| crate::db_backend::is_test_database(url));
         for adjust in self.adjustments {
             adjust(&mut config);
         }
-        TestApp::spawn_config(config, dir).await
+        if let Some(unused) = made
+            .as_ref()
+            .filter(|url| config.database.connection.as_ref() != Some(url))
+        {
+            crate::db_backend::drop_database(unused);
+        }
+        let mut app = TestApp::spawn_config(config, dir).await;
+        app.owned_database =
+            made.filter(|url| app.config.database.connection.as_ref() == Some(url));
+        app
     }
 }
 
@@ -206,6 +230,7 @@ impl TestApp {
             config: kept_config,
             shutdown: Some(tx),
             server: Some(server),
+            owned_database: None,
         }
     }
 
@@ -290,7 +315,9 @@ impl TestApp {
         let mut config = self.config.clone();
         config.default.listen_port = 0;
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir"));
-        Self::spawn_config(config, dir).await
+        let mut app = Self::spawn_config(config, dir).await;
+        app.owned_database = self.owned_database.take();
+        app
     }
 }
 

@@ -102,8 +102,8 @@ async fn serves_statuses_and_rules_on_mariadb() {
 }
 
 /// A private database server for one test, from the test bed's scripts,
-/// stopped with the guard.
-struct PrivateServer {
+/// stopped (and its state directory removed) with the guard.
+pub struct PrivateServer {
     script: String,
     port_var: &'static str,
     port: u16,
@@ -114,7 +114,7 @@ impl PrivateServer {
         format!("{}/scripts/testbed/{name}.sh", env!("CARGO_MANIFEST_DIR"))
     }
 
-    fn run(&self, action: &str, fresh: bool) -> String {
+    pub fn run(&self, action: &str, fresh: bool) -> String {
         let fresh_var = self.port_var.replace("_PORT", "_FRESH");
         let output = Command::new(&self.script)
             .arg(action)
@@ -133,7 +133,7 @@ impl PrivateServer {
     }
 
     /// Starts a fresh server; its oslo.db URL.
-    fn start(name: &str, port_var: &'static str) -> (Self, String) {
+    pub fn start(name: &str, port_var: &'static str) -> (Self, String) {
         let server = Self {
             script: Self::script(name),
             port_var,
@@ -147,6 +147,9 @@ impl PrivateServer {
 impl Drop for PrivateServer {
     fn drop(&mut self) {
         self.run("stop", false);
+        let name = self.port_var.trim_end_matches("_PORT").to_lowercase();
+        let state = format!("{}/{name}-{}", env("TESTBED_DIR"), self.port);
+        let _ = std::fs::remove_dir_all(state);
     }
 }
 

@@ -14,7 +14,7 @@ use crate::helpers::{TestApp, test_config};
 use crate::schema_parity::{Database, Server, ServerDatabase, SqliteFile, our_db_upgrade};
 
 /// A private copy of the reference database and the responses upstream gave for it.
-fn reference(dir: &std::path::Path) -> (PathBuf, Value) {
+pub fn reference(dir: &std::path::Path) -> (PathBuf, Value) {
     let source = PathBuf::from(env("INSPECTOR_TEST_UPSTREAM_DB"));
     let copy = dir.join("upstream.sqlite");
     std::fs::copy(&source, &copy).expect("copy the reference database");
@@ -66,6 +66,12 @@ async fn assert_adopted_and_served(db: &dyn Database, recorded: &Value) {
     let mut app_config = test_config(&app_dir);
     app_config.database.connection = Some(db.url());
     let app = TestApp::spawn_config(app_config, app_dir).await;
+    assert_recorded_answers(&app, recorded).await;
+}
+
+/// Every GET upstream answered for the reference database gets the same
+/// status, version headers and body from `app`.
+pub async fn assert_recorded_answers(app: &TestApp, recorded: &Value) {
     let upstream_url = recorded["inspector_url"].as_str().unwrap();
     let our_url = format!("http://{}", app.addr);
     let responses = recorded["responses"].as_array().unwrap();
