@@ -8,7 +8,7 @@ status GET throughput and CPU per request (10,000 cached statuses), then whole i
 with their callback CPU per node. On each server database: the same burst of introspections
 through one instance and through three instances of one cluster (every node's start, callback
 and status polls go to three different instances). Then 100,000 waiting nodes on PostgreSQL and
-lookups by MAC through the store. Writes databases.md and databases.json.
+lookups by MAC through the store. Writes benchmarks-databases.md and .json.
 """
 
 import argparse
@@ -225,7 +225,7 @@ def markdown(raw):
         lines += ["", f"PostgreSQL with {scale['nodes']:,} waiting nodes (filled in {scale['fill_s']} s): lookup by MAC "
                   f"p50 {scale['lookup_by_mac']['p50_ms']} ms, p99 {scale['lookup_by_mac']['p99_ms']} ms; "
                   f"BMC address and two MACs p99 {scale['lookup_bmc_and_two_macs']['p99_ms']} ms."]
-    lines += ["", "Raw figures: `databases.json`. Every figure comes from one run; on a shared 2-core machine "
+    lines += ["", "Raw figures: `benchmarks-databases.json`. Every figure comes from one run; on a shared 2-core machine "
               "read small differences as noise."]
     return "\n".join(lines) + "\n"
 
@@ -233,7 +233,7 @@ def markdown(raw):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--out", help="where databases.md/json go (default docs/, or target/bench/quick)")
+    parser.add_argument("--out", help="where benchmarks-databases.md/json go (default docs/, or target/bench/quick)")
     parser.add_argument("--work", help="scratch directory (default target/bench/work-databases)")
     parser.add_argument("--inspector", required=True)
     parser.add_argument("--loadgen", required=True)
@@ -254,9 +254,9 @@ def main():
            "finished": datetime.datetime.now().isoformat(timespec="seconds"),
            "duration_s": round(time.time() - started), "results": bench.results}
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "databases.json").write_text(json.dumps(raw, indent=1))
-    (out_dir / "databases.md").write_text(markdown(raw))
-    print((out_dir / "databases.md").read_text())
+    (out_dir / "benchmarks-databases.json").write_text(json.dumps(raw, indent=1))
+    (out_dir / "benchmarks-databases.md").write_text(markdown(raw))
+    print((out_dir / "benchmarks-databases.md").read_text())
     return 0
 
 

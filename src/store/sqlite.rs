@@ -59,6 +59,7 @@ const DIALECT: Dialect = Dialect {
     upgrade_unlock: None,
     sized_varchar: false,
     narrow_text: false,
+    nul_free: false,
 };
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);

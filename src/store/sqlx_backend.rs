@@ -70,6 +70,14 @@ const FIND_RULE: &str = "SELECT uuid FROM rules \
 /// Text the service writes itself, as the column can hold it (see
 /// `column_fit`).
 fn ours(text: &str, capacity: Capacity) -> Cow<'_, str> {
+    if DIALECT.nul_free && text.contains('\0') {
+        let clean = text.replace('\0', "\u{FFFD}");
+        return Cow::Owned(if limited(capacity) {
+            fit_text(&clean, capacity, DIALECT.narrow_text).into_owned()
+        } else {
+            clean
+        });
+    }
     if limited(capacity) {
         fit_text(text, capacity, DIALECT.narrow_text)
     } else {
@@ -93,6 +101,13 @@ fn json_text(json: &str) -> Cow<'_, str> {
 
 /// A client's text: stored as it is, or refused naming `field`.
 fn theirs(field: impl FnOnce() -> String, text: &str, capacity: Capacity) -> Result<()> {
+    if DIALECT.nul_free && text.contains('\0') {
+        return Err(StoreError::Unstorable {
+            field: field(),
+            reason: "it contains a NUL character, which this database's text columns cannot hold"
+                .into(),
+        });
+    }
     if limited(capacity) {
         check_storable(&field(), text, capacity, DIALECT.narrow_text)
     } else {
@@ -231,6 +246,10 @@ impl SqlxStore {
             })
             .collect::<Result<Vec<_>>>()?;
         if rules.is_empty() {
+            // Ended here, not left to the drop: a dropped transaction is only
+            // rolled back when its connection is next used, and until then
+            // MySQL keeps its metadata locks (a DROP or ALTER would wait).
+            tx.commit().await?;
             return Ok(rules);
         }
         let conditions = select(format!(

@@ -100,6 +100,29 @@ impl Drop for ServerDatabase {
             Server::Mysql => format!("DROP DATABASE IF EXISTS {}", self.name),
         };
         let admin = self.server.admin_url();
+        if self.server == Server::Mysql {
+            // MySQL has no DROP ... FORCE: end the connections still in the
+            // database (a service's pool, or one left in a transaction would
+            // hold a metadata lock the drop waits for), and bound the wait.
+            let sessions = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let query = format!(
+                    "SELECT id FROM information_schema.processlist WHERE db = '{}'",
+                    self.name
+                );
+                client(self.server, &admin, &query)
+            }))
+            .unwrap_or_default();
+            for id in sessions.lines().filter(|l| !l.trim().is_empty()) {
+                let kill = format!("KILL CONNECTION {}", id.trim());
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    client(self.server, &admin, &kill)
+                }));
+            }
+        }
+        let sql = match self.server {
+            Server::Postgres => sql,
+            Server::Mysql => format!("SET SESSION lock_wait_timeout = 60; {sql}"),
+        };
         // Unwinding from a failed test: a second panic would abort.
         if std::thread::panicking() {
             let _ =

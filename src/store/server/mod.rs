@@ -82,6 +82,9 @@ pub(in crate::store) struct Dialect {
     pub narrow_text: bool,
     /// `VARCHAR(n)` refuses a longer value (not SQLite).
     pub sized_varchar: bool,
+    /// Text cannot hold a NUL character (PostgreSQL): ours gets U+FFFD for
+    /// it, a client's is refused.
+    pub nul_free: bool,
 }
 
 impl Dialect {

@@ -58,6 +58,7 @@ pub(super) const DIALECT: Dialect = Dialect {
     upgrade_lock: Some("SELECT GET_LOCK('inspector_schema_upgrade', 300)"),
     sized_varchar: true,
     narrow_text: true,
+    nul_free: false,
     upgrade_unlock: Some("SELECT RELEASE_LOCK('inspector_schema_upgrade')"),
 };
 

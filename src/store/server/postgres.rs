@@ -51,6 +51,7 @@ pub(super) const DIALECT: Dialect = Dialect {
     upgrade_lock: Some("SELECT pg_advisory_xact_lock(7597132653834503282)"),
     sized_varchar: true,
     narrow_text: false,
+    nul_free: true,
     upgrade_unlock: None,
 };
 
