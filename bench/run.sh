@@ -7,7 +7,7 @@
 #   bench/run.sh --quick    one small repetition, report in target/bench/quick/
 #   bench/run.sh --databases [--quick]
 #                           inspector on SQLite, PostgreSQL and MariaDB, one and
-#                           three instances (bench/databases.py); docs/databases.md
+#                           three instances (bench/databases.py); docs/benchmarks-databases.md
 #   bench/run.sh --help     every option of bench/bench.py
 #
 # Installs what it needs (idempotent): wrk from Debian, the test bed venvs
