@@ -70,15 +70,9 @@ fn write_instance_config(
     path
 }
 
-/// Starts one instance per host, one after the other, all on one SQLite
-/// file, with leases of [`LEASE_SECONDS`]; `extra` goes into each one's
-/// `[DEFAULT]` (and may open sections).
-async fn cluster(hosts: &[&str], extra: &str) -> Cluster {
-    cluster_on(Database::Sqlite, hosts, extra, Some(LEASE_SECONDS)).await
-}
-
-/// [`cluster`] on `database`, with leases of `lease` seconds or of the
-/// default length.
+/// Starts one instance per host, one after the other, on `database`, with
+/// leases of `lease` seconds or of the default length; `extra` goes into
+/// each one's `[DEFAULT]` (and may open sections).
 async fn cluster_on(
     database: Database,
     hosts: &[&str],
@@ -216,11 +210,35 @@ impl Cluster {
     ignore = "needs the test bed (Ironic): run scripts/test.sh"
 )]
 async fn any_instance_serves_any_request() {
+    serves_any_request(Database::Sqlite).await;
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(all(bed_ironic, bed_postgres)),
+    ignore = "needs the test bed's Ironic and PostgreSQL (scripts/test.sh starts them)"
+)]
+async fn any_instance_serves_any_request_on_postgres() {
+    serves_any_request(POSTGRES).await;
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(all(bed_ironic, bed_mysql)),
+    ignore = "needs the test bed's Ironic and MariaDB (scripts/test.sh starts them)"
+)]
+async fn any_instance_serves_any_request_on_mariadb() {
+    serves_any_request(MARIADB).await;
+}
+
+async fn serves_any_request(database: Database) {
     let ironic = Ironic::new();
-    let cluster = cluster(
+    let cluster = cluster_on(
+        database,
         &["a", "b", "c"],
         "standalone = false\ntransport_url = rabbit://user:secret@mq:5672/\n\
          [coordination]\nbackend_url = redis://127.0.0.1:6379\n",
+        Some(LEASE_SECONDS),
     )
     .await;
     let m = Machine::new();
