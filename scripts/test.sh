@@ -67,6 +67,8 @@ UPSTREAM_DB="$TESTBED_DIR/upstream-reference.sqlite"
 rm -f "$UPSTREAM_DB" "$UPSTREAM_DB.json"
 scripts/testbed/make-upstream-db.sh "$UPSTREAM_DB"
 
+# Tests that start private servers of their own run the test bed scripts here.
+export TESTBED_DIR
 export INSPECTOR_TEST_IRONIC_URL="http://127.0.0.1:$IRONIC_PORT"
 export INSPECTOR_TEST_IRONIC_LOG="$TESTBED_DIR/ironic-$IRONIC_PORT/ironic.log"
 export INSPECTOR_TEST_IRONIC32_URL="http://127.0.0.1:$IRONIC32_PORT"
