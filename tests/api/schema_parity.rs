@@ -17,6 +17,8 @@ use std::process::{Command, Output};
 use reqwest::Url;
 use serde_json::Value;
 
+use inspector::store::ScratchDatabase;
+
 use crate::bed::env;
 use crate::binary::run;
 
@@ -43,13 +45,17 @@ impl Server {
         let admin = self.admin_url();
         let mut url = admin.clone();
         url.set_path(&format!("/{name}"));
-        let database = ServerDatabase {
+        client(self, &admin, &format!("CREATE DATABASE {name}"));
+        // Dropped the way every scratch database of the tests is, even when
+        // the service under test still has connections in it.
+        let dropper = ScratchDatabase::adopt(admin.as_str(), &name)
+            .unwrap_or_else(|e| panic!("cannot take charge of {name}: {e}"));
+        ServerDatabase {
             server: self,
             name,
             url,
-        };
-        database.admin(&admin, &format!("CREATE DATABASE {}", database.name));
-        database
+            _dropper: dropper,
+        }
     }
 }
 
@@ -60,6 +66,7 @@ pub struct ServerDatabase {
     /// `[database] connection` for it, in the form the bed's URL has
     /// (`postgresql://` or `mysql+pymysql://...?charset=utf8`).
     pub url: Url,
+    _dropper: ScratchDatabase,
 }
 
 impl ServerDatabase {
@@ -81,55 +88,6 @@ impl ServerDatabase {
     /// unaligned output.
     pub fn sql(&self, sql: &str) -> String {
         client(self.server, &self.url, sql)
-    }
-
-    fn admin(&self, admin: &Url, sql: &str) {
-        let mut url = admin.clone();
-        if self.server == Server::Postgres {
-            url.set_path("/postgres");
-        }
-        client(self.server, &url, sql);
-    }
-}
-
-impl Drop for ServerDatabase {
-    fn drop(&mut self) {
-        // FORCE: a pool of the service under test may still be closing.
-        let sql = match self.server {
-            Server::Postgres => format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
-            Server::Mysql => format!("DROP DATABASE IF EXISTS {}", self.name),
-        };
-        let admin = self.server.admin_url();
-        if self.server == Server::Mysql {
-            // MySQL has no DROP ... FORCE: end the connections still in the
-            // database (a service's pool, or one left in a transaction would
-            // hold a metadata lock the drop waits for), and bound the wait.
-            let sessions = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                let query = format!(
-                    "SELECT id FROM information_schema.processlist WHERE db = '{}'",
-                    self.name
-                );
-                client(self.server, &admin, &query)
-            }))
-            .unwrap_or_default();
-            for id in sessions.lines().filter(|l| !l.trim().is_empty()) {
-                let kill = format!("KILL CONNECTION {}", id.trim());
-                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    client(self.server, &admin, &kill)
-                }));
-            }
-        }
-        let sql = match self.server {
-            Server::Postgres => sql,
-            Server::Mysql => format!("SET SESSION lock_wait_timeout = 60; {sql}"),
-        };
-        // Unwinding from a failed test: a second panic would abort.
-        if std::thread::panicking() {
-            let _ =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.admin(&admin, &sql)));
-        } else {
-            self.admin(&admin, &sql);
-        }
     }
 }
 

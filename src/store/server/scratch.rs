@@ -60,11 +60,13 @@ async fn drop_database(admin: &ServerUrl, name: &str) -> Result<()> {
         }
         ServerKind::Mysql => {
             let mut conn = mysql::connect_options(admin).connect().await?;
-            let ids: Vec<u64> =
-                sqlx::query_scalar("SELECT id FROM information_schema.processlist WHERE db = ?")
-                    .bind(name)
-                    .fetch_all(&mut conn)
-                    .await?;
+            // BIGINT on MariaDB, BIGINT UNSIGNED on MySQL: read it as text.
+            let ids: Vec<String> = sqlx::query_scalar(
+                "SELECT CAST(id AS CHAR) FROM information_schema.processlist WHERE db = ?",
+            )
+            .bind(name)
+            .fetch_all(&mut conn)
+            .await?;
             for id in ids {
                 let _ = sqlx::raw_sql(AssertSqlSafe(format!("KILL CONNECTION {id}")))
                     .execute(&mut conn)
@@ -94,6 +96,17 @@ impl ScratchDatabase {
         execute(&admin, &create).await?;
         let url = with_database(admin_url, &name);
         Ok((Self { admin, name }, url))
+    }
+
+    /// Takes charge of dropping the existing database `name` on the server
+    /// `admin_url` names, for a test that created it some other way.
+    pub fn adopt(admin_url: &str, name: &str) -> Result<Self> {
+        let admin =
+            parse_server_url(admin_url).map_err(|e| StoreError::Url(admin_url.into(), e.0))?;
+        Ok(Self {
+            admin,
+            name: name.to_string(),
+        })
     }
 
     /// Runs `statement` in this database as the administrating user.
