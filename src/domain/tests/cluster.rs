@@ -240,8 +240,12 @@ async fn the_recovery_at_start_spares_nodes_other_instances_hold() {
             .await
             .unwrap();
     }
-    let held_by_a = a.inspector.locks().try_lock(&by_a).await.unwrap().unwrap();
-    let held_by_b = b.inspector.locks().try_lock(&by_b).await.unwrap().unwrap();
+    // The starts release their locks in the background: wait for them.
+    let patience = Duration::from_secs(5);
+    let held_by_a = a.inspector.locks().lock_within(&by_a, patience).await;
+    let held_by_a = held_by_a.unwrap().expect("a takes the node's lock");
+    let held_by_b = b.inspector.locks().lock_within(&by_b, patience).await;
+    let held_by_b = held_by_b.unwrap().expect("b takes the node's lock");
     // b stops without releasing anything, and starts again.
     std::mem::forget(held_by_b);
     let restarted = b_again.inspector.periodic();
