@@ -126,8 +126,7 @@ pub async fn build_with_config_dirs(
     for migration in &report.applied {
         tracing::info!(%migration, "applied database migration");
     }
-    let settings =
-        IronicSettings::from_config(&config.ironic).context("invalid [ironic] configuration")?;
+    let settings = IronicSettings::from_config(&config.ironic)?;
     let ironic = IronicClient::new(settings)?;
     let authenticator = authenticator(&config, config_dirs)?;
     let pxe = crate::pxe_filter::PxeFilter::from_config(&config)?;

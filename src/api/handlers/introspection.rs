@@ -156,12 +156,14 @@ pub async fn reapply(
     request_body: axum::body::Body,
 ) -> Result<Response, ApiError> {
     let limits = super::continue_::processing_limits(&state);
-    let bytes = crate::api::body::read_bytes(request_body, limits).await?;
+    let documents = state.documents();
+    let (bytes, mut admission) =
+        crate::api::body::read_admitted(documents, request_body, limits).await?;
     let data = if bytes.is_empty() {
         None
     } else {
         // Upstream's wording: invalid JSON reads as None.
-        match crate::api::body::parse_json(&bytes, limits) {
+        match crate::api::body::parse_admitted(&bytes, limits, &mut admission).await {
             Ok(Value::Object(map)) => Some(map),
             Ok(other) => {
                 return Err(ApiError::bad_request(format!(

@@ -504,6 +504,13 @@ options! {
             "25",
             "Inspector extension: deepest nesting of arrays and objects accepted in posted JSON documents.",
         ),
+        max_documents_memory: u64 = opt(
+            int_min(1),
+            "64",
+            "Inspector extension: memory, in MiB, that the posted documents being read and processed \
+             may take together (estimated from their size and number of JSON values). Documents wait \
+             their turn; one that would take more than this alone is refused with 413.",
+        ),
     }
 }
 
