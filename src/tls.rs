@@ -276,6 +276,10 @@ pub mod server {
                     if sender.is_closed() {
                         return;
                     }
+                    // rustls writes a handshake flight as several records; with
+                    // Nagle's algorithm the later ones wait for the client's
+                    // delayed ACK (tens of milliseconds per handshake).
+                    let _ = tcp.set_nodelay(true);
                     // The configuration of this moment: SIGHUP may replace it.
                     let acceptor = TlsAcceptor::from(settings.current());
                     let sender = sender.clone();
