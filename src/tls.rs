@@ -23,13 +23,12 @@ pub mod server {
     use rustls::server::danger::ClientCertVerifier;
     use rustls::sign::CertifiedKey;
     use rustls::{ServerConfig, SupportedProtocolVersion};
-    use tokio::sync::Semaphore;
-
-    use super::ciphers;
     use tokio::net::{TcpListener, TcpStream};
-    use tokio::sync::mpsc;
+    use tokio::sync::{Semaphore, mpsc};
     use tokio_rustls::TlsAcceptor;
     use tokio_rustls::server::TlsStream;
+
+    use super::ciphers;
 
     /// A client that connects and never finishes its handshake gives up its
     /// task after this long.
@@ -40,6 +39,7 @@ pub mod server {
     /// wait in the kernel's backlog instead of each taking a task and buffers.
     const MAX_HANDSHAKES_IN_PROGRESS: usize = 256;
 
+    /// The certificate chain and a key checked to belong to it.
     struct CertAndKey {
         cert: Vec<CertificateDer<'static>>,
         key: PrivateKeyDer<'static>,
