@@ -161,7 +161,10 @@ def markdown(raw):
             h, s = res["http"][f"{w}_c{c}"], res["https"][f"{w}_c{c}"]
             lines.append(f"| {names[w]} | {c} | {h['rps']} | {s['rps']} | {s['rps'] / h['rps']:.2f} | "
                          f"{h['p99_ms']} | {s['p99_ms']} | {h['cpu_us_per_request']} | {s['cpu_us_per_request']} |")
+    loads = [v["loadavg_before"] for m in MODES for v in res[m].values() if isinstance(v, dict)]
     lines += ["", f"Idle RSS: HTTP {res['http']['idle_rss_mib']} MiB, HTTPS {res['https']['idle_rss_mib']} MiB. "
+              f"1-minute load average before each load: {min(loads):.1f} to {max(loads):.1f} (other work on the "
+              "machine). "
               f"Each figure is one run of {raw['settings']['duration']} s (at most "
               f"{raw['settings']['max_requests']:,} requests); the service's CPU time is read from /proc over the "
               "run. Raw figures: `benchmarks-tls.json`. On a shared 2-core machine, where the load generator "
