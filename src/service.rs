@@ -203,9 +203,12 @@ pub async fn bind(config: &Config) -> anyhow::Result<Bound> {
         .with_context(|| format!("cannot listen on {socket}"))?;
     match tls {
         Some(tls) => {
+            for warning in &tls.warnings {
+                tracing::warn!("{warning}");
+            }
             tls.reload_on_sighup()?;
             Ok(Bound::Tls(crate::tls::server::TlsListener::new(
-                listener, &tls,
+                listener, tls,
             )?))
         }
         None => Ok(Bound::Tcp(listener)),

@@ -997,8 +997,16 @@ options! {
         ca_file: Option<String> = opt(string(), None, "CA certificate file used to verify clients."),
         cert_file: Option<String> = opt(string(), None, "Certificate file of the server."),
         key_file: Option<String> = opt(string(), None, "Private key file of the server."),
-        version = opt(string(), None, "SSL/TLS protocol version.").unsupported(),
-        ciphers = opt(string(), None, "Allowed ciphers.").unsupported(),
+        version: Option<String> = opt(
+            string(),
+            None,
+            "TLS protocol version: TLSv1_2 or TLSv1_3 serves only that version; SSLv23 both.",
+        ),
+        ciphers: Option<String> = opt(
+            string(),
+            None,
+            "Allowed TLS 1.2 ciphers, in the OpenSSL cipher list format (TLS 1.3 names restrict TLS 1.3).",
+        ),
     }
 }
 
