@@ -2,7 +2,7 @@
 # Run a real OpenStack Swift on 127.0.0.1 for `[processing] store_data =
 # swift`: proxy, account, container and object servers (one process each,
 # no workers forked), one replica on one device under the state directory,
-# rings built fresh by swift-ring-builder, and the proxy authenticating with
+# rings built fresh (swift's RingBuilder), and the proxy authenticating with
 # authtoken + keystoneauth against the test bed's Keystone, where
 # swift_setup.py registers a `swift` service user and the `object-store`
 # endpoints. Replicators, auditors and the expirer are not run: the tests
@@ -147,33 +147,33 @@ operator_roles = admin, member, service
 EOF
 }
 
+# The three rings in one Python process, with the RingBuilder that
+# swift-ring-builder drives (create 6 1 1, add one device, rebalance, write
+# the .builder and .ring.gz): nine runs of the command line cost ~15 s of
+# interpreter start-up on a loaded machine. Partition power 6 (64
+# partitions) is plenty for one device; one replica; min_part_hours 1.
 build_rings() {
-    local venv="$1" account_port="$2" container_port="$3" object_port="$4" ring port pids=()
-    for ring in account container object; do
-        case "$ring" in
-            account) port="$account_port" ;;
-            container) port="$container_port" ;;
-            object) port="$object_port" ;;
-        esac
-        # Partition power 6 (64 partitions): plenty for one device and
-        # quick to build; one replica; min_part_hours 1.
-        (
-            cd "$STATE"
-            "$venv/bin/swift-ring-builder" "$ring.builder" create 6 1 1 &&
-                "$venv/bin/swift-ring-builder" "$ring.builder" add "r1z1-127.0.0.1:$port/d1" 1 &&
-                "$venv/bin/swift-ring-builder" "$ring.builder" rebalance
-        ) >>"$STATE/rings.log" 2>&1 &
-        pids+=($!)
-    done
-    local p
-    for p in "${pids[@]}"; do
-        wait "$p" || { tail -n 30 "$STATE/rings.log" >&2; die "swift-ring-builder failed (log: $STATE/rings.log)"; }
-    done
+    local venv="$1"
+    shift
+    "$venv/bin/python" - "$STATE" "$@" >>"$STATE/rings.log" 2>&1 <<'RINGS' ||
+import os, sys
+from swift.common.ring import RingBuilder
+state, ports = sys.argv[1], sys.argv[2:]
+for name, port in zip(("account", "container", "object"), ports):
+    builder = RingBuilder(6, 1, 1)
+    builder.add_dev({"id": 0, "region": 1, "zone": 1, "ip": "127.0.0.1",
+                     "port": int(port), "device": "d1", "weight": 1.0})
+    builder.rebalance()
+    builder.save(os.path.join(state, name + ".builder"))
+    builder.get_ring().save(os.path.join(state, name + ".ring.gz"))
+    print(name, "ring:", builder.parts, "partitions on 127.0.0.1:" + port)
+RINGS
+        { tail -n 30 "$STATE/rings.log" >&2; die "building the rings failed (log: $STATE/rings.log)"; }
 }
 
 cmd_start() {
     local venv="${SWIFT_VENV:-$TESTBED_DIR/venv-swift}" pid
-    [[ -x "$venv/bin/swift-proxy-server" && -x "$venv/bin/swift-ring-builder" ]] ||
+    [[ -x "$venv/bin/swift-proxy-server" ]] ||
         die "venv $venv has no swift; run scripts/testbed/install.sh"
     if pid="$(pidfile_alive "$STATE/proxy.pid")"; then
         proxy_answers || die "swift proxy pid $pid on port $SWIFT_PORT runs but does not answer; see $STATE"
@@ -201,6 +201,7 @@ cmd_start() {
         "${KEYSTONE_ADMIN_PASSWORD:-testbed-admin}" "$SWIFT_URL" >"$STATE/keystone-setup.log" 2>&1 &
     local setup=$!
     build_rings "$venv" "$account_port" "$container_port" "$object_port"
+    log "swift: rings built in $(since "$t") s"
     wait "$setup" || { cat "$STATE/keystone-setup.log" >&2; die "registering swift in keystone failed"; }
 
     local server
@@ -228,10 +229,13 @@ cmd_start() {
 }
 
 cmd_stop() {
-    local server
+    # In parallel: each server takes a moment to shut down gracefully.
+    local server pids=()
     for server in "${SERVERS[@]}"; do
-        stop_pidfile "$STATE/$server.pid" "swift-$server:$SWIFT_PORT"
+        stop_pidfile "$STATE/$server.pid" "swift-$server:$SWIFT_PORT" &
+        pids+=($!)
     done
+    wait "${pids[@]}" || true
 }
 
 cmd_status() {
