@@ -2,9 +2,9 @@
 //! (scripts/testbed/swift.sh, at INSPECTOR_TEST_SWIFT_URL) authenticating
 //! with the test bed's Keystone, and the real Ironic: the objects upstream
 //! names, their bytes, `delete_after`, the data API and reapply reading
-//! Swift, what upstream ironic-inspector 12.5.0's own code reads of ours and
-//! we of its (tests/api/upstream_swift.py), and the node's outcome when
-//! Swift refuses or does not answer.
+//! Swift, what the real upstream ironic-inspector 12.5.0 service reads of
+//! ours and we of its, and the node's outcome when Swift refuses or does
+//! not answer.
 
 use std::time::Duration;
 
@@ -190,21 +190,28 @@ fn document(m: &Machine) -> Value {
     data
 }
 
-/// Upstream ironic-inspector 12.5.0's storage plugin and data API on
-/// `[swift]` as `app` has it (tests/api/upstream_swift.py).
-struct Upstream {
-    config: std::path::PathBuf,
+/// The real upstream ironic-inspector 12.5.0 service
+/// (scripts/testbed/upstream-inspector.sh) on the bed's Ironic, storing
+/// its data in Swift with `app`'s `[swift]` options; stopped when dropped.
+struct UpstreamService {
+    port: u16,
+    client: reqwest::Client,
 }
 
-impl Upstream {
-    fn for_app(app: &TestApp) -> Self {
+const UPSTREAM_SCRIPT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/scripts/testbed/upstream-inspector.sh"
+);
+
+impl UpstreamService {
+    fn start(app: &TestApp, ironic: &Ironic) -> Self {
         let s = &app.config.swift;
         let a = &s.client.auth;
-        let config = app.dir.path().join("upstream-inspector.conf");
+        let config = app.dir.path().join("upstream-swift.conf");
         std::fs::write(
             &config,
             format!(
-                "[DEFAULT]\nauth_strategy = noauth\n\n[processing]\nstore_data = swift\n\n\
+                "[processing]\nstore_data = swift\n\n\
                  [swift]\nauth_type = password\nauth_url = {}\nusername = {}\npassword = {}\n\
                  project_name = {}\nuser_domain_id = default\nproject_domain_id = default\n\
                  container = {}\n",
@@ -216,47 +223,78 @@ impl Upstream {
             ),
         )
         .unwrap();
-        Self { config }
-    }
-
-    /// Runs `steps` (see upstream_swift.py) in one process; the gets'
-    /// bodies, asserting each answered 200.
-    async fn run(&self, steps: &[Value]) -> Vec<String> {
-        use tokio::io::AsyncWriteExt;
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/api/upstream_swift.py");
-        let mut child =
-            tokio::process::Command::new(format!("{}/bin/python", env("INSPECTOR_TEST_VENV")))
-                .args(["-W", "ignore", script])
-                .arg(&self.config)
-                .stdin(std::process::Stdio::piped())
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .kill_on_drop(true)
-                .spawn()
-                .expect("venv python");
-        let mut input = child.stdin.take().unwrap();
-        input
-            .write_all(Value::from(steps.to_vec()).to_string().as_bytes())
-            .await
-            .unwrap();
-        drop(input);
-        let output = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
-            .await
-            .expect("upstream's code finishes within 60 s")
+        let port = crate::binary::free_port();
+        let start = std::process::Command::new(UPSTREAM_SCRIPT)
+            .arg("start")
+            .env("INSPECTOR_PORT", port.to_string())
+            .env("IRONIC_URL", &ironic.url)
+            .env("INSPECTOR_EXTRA_CONFIG", &config)
+            .output()
             .unwrap();
         assert!(
-            output.status.success(),
-            "upstream's code failed: {}",
-            String::from_utf8_lossy(&output.stderr)
+            start.status.success(),
+            "upstream ironic-inspector did not start: {}",
+            String::from_utf8_lossy(&start.stderr)
         );
-        let results: Vec<Value> = serde_json::from_slice(&output.stdout).unwrap();
-        results
-            .into_iter()
-            .map(|r| {
-                assert_eq!(r["status"], 200, "upstream's GET: {r}");
-                r["body"].as_str().unwrap().to_string()
-            })
-            .collect()
+        Self {
+            port,
+            client: reqwest::Client::builder().no_proxy().build().unwrap(),
+        }
+    }
+
+    async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> (u16, String) {
+        let mut request = self
+            .client
+            .request(method, format!("http://127.0.0.1:{}{path}", self.port));
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.expect("upstream answers");
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap())
+    }
+
+    /// Upstream's whole introspection of a node already in Ironic, with
+    /// unmanaged boot, until `finished` without error.
+    async fn introspect(&self, uuid: &str, data: &Value) {
+        let path = format!("/v1/introspection/{uuid}");
+        let (status, text) = self
+            .call(Method::POST, &format!("{path}?manage_boot=false"), None)
+            .await;
+        assert_eq!(status, 202, "upstream's start: {text}");
+        self.wait_for_state(uuid, "waiting").await;
+        let (status, text) = self.call(Method::POST, "/v1/continue", Some(data)).await;
+        assert_eq!(status, 200, "upstream's callback: {text}");
+        let finished = self.wait_for_state(uuid, "finished").await;
+        assert_eq!(finished["error"], json!(null), "{finished}");
+    }
+
+    async fn wait_for_state(&self, uuid: &str, state: &str) -> Value {
+        crate::helpers::eventually(
+            &format!("upstream's introspection of {uuid} is {state}"),
+            Duration::from_secs(60),
+            || async {
+                let (_, text) = self
+                    .call(Method::GET, &format!("/v1/introspection/{uuid}"), None)
+                    .await;
+                let status: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+                if status["state"] == state {
+                    Ok(status)
+                } else {
+                    Err(text)
+                }
+            },
+        )
+        .await
+    }
+}
+
+impl Drop for UpstreamService {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new(UPSTREAM_SCRIPT)
+            .arg("stop")
+            .env("INSPECTOR_PORT", self.port.to_string())
+            .output();
     }
 }
 
@@ -377,47 +415,45 @@ async fn reapply_reads_and_writes_the_data_in_swift() {
 #[tokio::test]
 #[cfg_attr(
     not(all(bed_swift, bed_keystone, bed_ironic, bed_venv)),
-    ignore = "needs the test bed (Swift, Keystone, Ironic, venv-ironic): run scripts/test.sh"
+    ignore = "needs the test bed (Swift, Keystone, Ironic, venv-ironic's upstream): run scripts/test.sh"
 )]
 async fn upstream_and_inspector_read_each_others_objects_byte_for_byte() {
     let ironic = Ironic::new();
     let container = unique_container();
     let app = TestApp::with_ironic(|c| use_swift(c, &container)).await;
-    let upstream = Upstream::for_app(&app);
+    let upstream = UpstreamService::start(&app, &ironic);
 
-    // What we stored, to be read by upstream's GET /v1/introspection/<uuid>/data.
+    // Upstream's processing stores a node's data, with numbers and text
+    // whose rendering differs between JSON writers; we serve its objects.
+    let m = Machine::new();
+    let theirs = m.node(&ironic).await;
+    let mut data = document(&m);
+    data["nested"] = json!({"z": [1, {"y": null, "x": "\u{1}\t"}], "a": -0.0, "big": 1.5e12});
+    upstream.introspect(&theirs, &data).await;
+    for path in ["data", "data/unprocessed"] {
+        let path = format!("/v1/introspection/{theirs}/{path}");
+        let (status, upstream_body) = upstream.call(Method::GET, &path, None).await;
+        assert_eq!(status, 200, "upstream's {path}: {upstream_body}");
+        assert!(!upstream_body.contains("\"logs\""), "{upstream_body}");
+        assert_eq!(raw(&app, &path).await, (200, upstream_body), "{path}");
+    }
+
+    // We store another node's data; upstream's data API serves our objects.
     let m = Machine::new();
     let ours = m.node(&ironic).await;
     app.introspect(&ours, "?manage_boot=false", &document(&m))
         .await;
-    // What upstream's processing stores for a node we never saw, with
-    // numbers and text whose rendering differs between JSON writers.
-    let theirs = uuid::Uuid::new_v4().to_string();
-    let mut processed = document(&Machine::new());
-    processed["inventory"]["disks"][0]["size"] = json!(1.5e12);
-    processed["nested"] = json!({"z": [1, {"y": null, "x": "\u{1}\t"}], "a": -0.0});
-    let mut unprocessed = processed.clone();
-    unprocessed["raw"] = json!(true);
-    let read = upstream
-        .run(&[
-            json!({"get": ours, "processed": true}),
-            json!({"get": ours, "processed": false}),
-            json!({"put": theirs, "processed": true, "data": processed}),
-            json!({"put": theirs, "processed": false, "data": unprocessed}),
-            json!({"get": theirs, "processed": true}),
-            json!({"get": theirs, "processed": false}),
-        ])
-        .await;
-    let paths = ["data", "data/unprocessed"];
-    for (path, upstream_read) in paths.iter().zip(&read[..2]) {
-        let served = raw(&app, &format!("/v1/introspection/{ours}/{path}")).await;
-        assert_eq!(served, (200, upstream_read.clone()), "ours, {path}");
+    for path in ["data", "data/unprocessed"] {
+        let path = format!("/v1/introspection/{ours}/{path}");
+        let served = raw(&app, &path).await;
+        assert_eq!(served.0, 200, "{}", served.1);
+        assert_eq!(
+            upstream.call(Method::GET, &path, None).await,
+            served,
+            "{path}"
+        );
     }
-    for (path, upstream_read) in paths.iter().zip(&read[2..]) {
-        assert!(!upstream_read.contains("\"logs\""), "{upstream_read}");
-        let served = raw(&app, &format!("/v1/introspection/{theirs}/{path}")).await;
-        assert_eq!(served, (200, upstream_read.clone()), "theirs, {path}");
-    }
+    drop(upstream);
     app.finish().await;
 }
 
