@@ -501,6 +501,15 @@ async fn refused_swift_credentials_fail_the_node_with_a_400_naming_the_401() {
         ),
     )
     .await;
+    // Reapply without a body reads the unprocessed object: refused alike.
+    assert_error_prefix(
+        app.reapply(&uuid, None).await,
+        400,
+        &format!(
+            "Swift failed to get object inspector_data-{uuid}-UNPROCESSED in container {container}. Error was: "
+        ),
+    )
+    .await;
     app.finish().await;
 }
 
