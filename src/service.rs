@@ -128,6 +128,12 @@ pub async fn build_with_config_dirs(
     }
     let settings = IronicSettings::from_config(&config.ironic)?;
     let ironic = IronicClient::new(settings)?;
+    if config.processing.store_data == inspector_core::conf::StoreData::Swift {
+        // Refused here rather than on the first callback.
+        crate::swift::SwiftSettings::from_config(&config.swift)
+            .and_then(crate::swift::SwiftClient::new)
+            .context("invalid [swift] configuration")?;
+    }
     let authenticator = authenticator(&config, config_dirs)?;
     let pxe = crate::pxe_filter::PxeFilter::from_config(&config)?;
     let inspector = Inspector::new(Arc::new(config), store, ironic, pxe, pipeline);

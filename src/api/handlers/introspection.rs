@@ -5,7 +5,6 @@ use axum::extract::{Query, State};
 use crate::api::path::ApiPath;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use inspector_core::py::value::json_dumps;
 use inspector_core::timestamp::py_isoformat;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -64,18 +63,14 @@ pub async fn list_statuses(
     ))
 }
 
-/// Stored data as upstream returns it: `json.dumps` of the decoded column
-/// (the document's own key order, Python's spacing, no trailing newline),
-/// not Flask's sorted rendering, so the text matches upstream's byte for
-/// byte whoever stored it.
-fn data_response(text: &str) -> Result<Response, ApiError> {
-    let value: Value = serde_json::from_str(text).map_err(|e| {
-        crate::domain::Error::internal(format!("stored introspection data is not JSON: {e}"))
-    })?;
+/// Stored data as upstream returns it (the domain renders it: Python's
+/// `json.dumps` of a database row, a Swift object as it is), not Flask's
+/// sorted rendering, so the text matches upstream's byte for byte.
+fn data_response(text: String) -> Result<Response, ApiError> {
     Ok((
         StatusCode::OK,
         [(header::CONTENT_TYPE, "application/json")],
-        json_dumps(&value),
+        text,
     )
         .into_response())
 }
@@ -85,7 +80,7 @@ pub async fn get_data(
     ApiPath(node_id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     data_response(
-        &state
+        state
             .inspector()
             .statuses()
             .introspection_data(&node_id, true)
@@ -98,7 +93,7 @@ pub async fn get_unprocessed_data(
     ApiPath(node_id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     data_response(
-        &state
+        state
             .inspector()
             .statuses()
             .introspection_data(&node_id, false)
