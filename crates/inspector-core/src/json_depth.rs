@@ -2,13 +2,12 @@
 //! (deeply nested arrays, millions of tiny values) is refused or made to
 //! wait without building any of it.
 
-/// Whether arrays/objects in `bytes` nest deeper than `max_depth`. Brackets
-/// inside strings do not count. Malformed JSON is left for the parser.
-pub fn exceeds_depth(bytes: &[u8], max_depth: usize) -> bool {
-    let mut depth = 0usize;
+/// The bytes of `bytes` outside strings, with each string's opening quote
+/// standing for the whole string.
+fn outside_strings(bytes: &[u8]) -> impl Iterator<Item = u8> + '_ {
     let mut in_string = false;
     let mut escaped = false;
-    for &b in bytes {
+    bytes.iter().copied().filter(move |&b| {
         if in_string {
             if escaped {
                 escaped = false;
@@ -17,10 +16,19 @@ pub fn exceeds_depth(bytes: &[u8], max_depth: usize) -> bool {
             } else if b == b'"' {
                 in_string = false;
             }
-            continue;
+            return false;
         }
+        in_string = b == b'"';
+        true
+    })
+}
+
+/// Whether arrays/objects in `bytes` nest deeper than `max_depth`. Brackets
+/// inside strings do not count. Malformed JSON is left for the parser.
+pub fn exceeds_depth(bytes: &[u8], max_depth: usize) -> bool {
+    let mut depth = 0usize;
+    for b in outside_strings(bytes) {
         match b {
-            b'"' => in_string = true,
             b'[' | b'{' => {
                 depth += 1;
                 if depth > max_depth {
@@ -47,20 +55,8 @@ pub struct Shape {
 /// far as it goes and left for the parser to refuse.
 pub fn shape(bytes: &[u8]) -> Shape {
     let mut shape = Shape::default();
-    let mut in_string = false;
-    let mut escaped = false;
     let mut expect_value = true;
-    for &b in bytes {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_string = false;
-            }
-            continue;
-        }
+    for b in outside_strings(bytes) {
         match b {
             b' ' | b'\t' | b'\n' | b'\r' => {}
             b',' | b':' => expect_value = true,
@@ -73,7 +69,6 @@ pub fn shape(bytes: &[u8]) -> Shape {
             }
             _ => {
                 shape.values += 1;
-                in_string = b == b'"';
                 expect_value = false;
             }
         }
