@@ -271,3 +271,55 @@ async fn the_recovery_at_start_spares_nodes_other_instances_hold() {
     assert_eq!(leases[0].name, node_lease(&by_a));
     drop(held_by_a);
 }
+
+/// A task that could not record its node's end (the database was away
+/// when it failed or finished) leaves the node in a running state with
+/// its lock released: the leader fails such nodes, and spares those a task
+/// holds and those waiting for their ramdisk.
+#[tokio::test]
+async fn the_leader_fails_nodes_left_running_without_their_lock() {
+    let cluster = cluster(&["a", "b"]).await;
+    let [a, b] = &cluster.instances[..] else {
+        unreachable!()
+    };
+    let (held, left, waiting) = (a.node_with_port(), a.node_with_port(), a.node_with_port());
+    for uuid in [&held, &left, &waiting] {
+        a.start_unmanaged(uuid).await;
+    }
+    // The starts release their locks in the background: wait for them.
+    let patience = Duration::from_secs(5);
+    let mut locks = Vec::new();
+    for uuid in [&held, &left] {
+        let lock = a.inspector.locks().lock_within(uuid, patience).await;
+        locks.push(lock.unwrap().expect("a takes the node's lock"));
+        a.inspector
+            .store()
+            .update_state(uuid, State::Waiting, State::Processing)
+            .await
+            .unwrap();
+    }
+    // The task on `left` ends without writing the node's next state.
+    drop(locks.pop());
+    let periodic = b.inspector.periodic();
+    let failed = tokio::time::timeout(patience, async {
+        loop {
+            // Until `left`'s lease is released in the background.
+            match periodic.fail_nodes_left_running().await.unwrap() {
+                0 => tokio::time::sleep(Duration::from_millis(10)).await,
+                n => return n,
+            }
+        }
+    })
+    .await
+    .expect("the node left running is failed");
+    assert_eq!(failed, 1);
+    assert_eq!(
+        b.failed_with(&left).await,
+        "Introspection was interrupted while processing: its outcome could not be recorded \
+         in the database"
+    );
+    assert_eq!(b.state(&held).await, State::Processing);
+    assert_eq!(b.state(&waiting).await, State::Waiting);
+    assert_eq!(periodic.fail_nodes_left_running().await.unwrap(), 0);
+    drop(locks);
+}
