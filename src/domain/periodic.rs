@@ -320,25 +320,31 @@ impl Periodic {
                 store.release_lease(&lease.name, &lease.holder).await?;
             }
         }
-        self.fail_unlocked_running_nodes(|state: State| {
+        let message = |state: State| {
             format!("Introspection was interrupted by a restart of inspector while {state}")
-        })
-        .await
+        };
+        self.fail_unlocked_running_nodes(&HashSet::new(), message)
+            .await
     }
 
     /// Fails, with `message(state)`, the nodes in a state only a running
     /// task holds whose lock nobody holds: every task keeps its node's lock
     /// until it has written the node's next state, so such a node was left
-    /// by a task that could not write it. Nodes a task is working on are
-    /// left alone; `waiting` nodes, however many, stay untouched and unread.
+    /// by a task that could not write it. Nodes a task is working on, and
+    /// those in `spared`, are left alone; `waiting` nodes, however many,
+    /// stay untouched and unread.
     async fn fail_unlocked_running_nodes(
         &self,
+        spared: &HashSet<String>,
         message: impl Fn(State) -> String,
     ) -> Result<usize> {
         let locks = self.lifecycle.locks();
         let mut failed = 0;
         for node in self.lifecycle.store().active_nodes_in(&TASK_STATES).await? {
             let uuid = node.uuid.clone();
+            if spared.contains(&uuid) {
+                continue;
+            }
             let Some(lock) = locks.try_lock(&uuid).await? else {
                 tracing::debug!(node = %uuid, state = %node.state, "a task is working on the node");
                 continue;
@@ -356,14 +362,24 @@ impl Periodic {
     /// finished), instead of leaving them to their timeout. Run by the
     /// leader.
     pub async fn fail_nodes_left_running(&self) -> Result<usize> {
-        let failed = self
-            .fail_unlocked_running_nodes(|state: State| {
-                format!(
-                    "Introspection was interrupted while {state}: its outcome could not be \
-                     recorded in the database"
-                )
-            })
-            .await?;
+        // A node with a lease, even an expired one, is left to
+        // [`Self::fail_nodes_of_stopped_instances`], which names the
+        // instance that held it.
+        let leased: HashSet<String> = self
+            .lifecycle
+            .store()
+            .leases(NODE_LEASE_PREFIX)
+            .await?
+            .into_iter()
+            .filter_map(|l| l.name.strip_prefix(NODE_LEASE_PREFIX).map(str::to_owned))
+            .collect();
+        let message = |state: State| {
+            format!(
+                "Introspection was interrupted while {state}: its outcome could not be \
+                 recorded in the database"
+            )
+        };
+        let failed = self.fail_unlocked_running_nodes(&leased, message).await?;
         if failed > 0 {
             tracing::info!(count = failed, "failed introspections left running");
             if let Err(e) = self.lifecycle.sync_pxe_filter().await {

@@ -335,6 +335,8 @@ async fn mysql_restarted_under_load_gives_503_then_recovers_with_nothing_half_wr
 async fn three_instances_restarted_under_load(name: &str, port_var: &'static str) {
     const INSTANCES: usize = 3;
     const WORKERS: usize = 2 * INSTANCES;
+    let began = Instant::now();
+    let phase = |what: &str| eprintln!("{:>6.1?}: {what}", began.elapsed());
     let ironic = Ironic::new();
     let (server, admin) = PrivateServer::start(name, port_var);
     let (scratch, url) = create_database(&admin);
@@ -352,6 +354,7 @@ async fn three_instances_restarted_under_load(name: &str, port_var: &'static str
     )
     .await;
     let bases: Vec<String> = (0..INSTANCES).map(|i| cluster.url(i, "")).collect();
+    phase("the instances serve");
 
     // Waiting for their callbacks through the outage.
     let mut waiting = Vec::new();
@@ -366,6 +369,7 @@ async fn three_instances_restarted_under_load(name: &str, port_var: &'static str
     cluster.start(0, &cut_uuid).await;
     let idle = Machine::new();
     let idle_uuid = idle.node(&ironic).await;
+    phase("the nodes wait");
 
     let stop = Arc::new(AtomicBool::new(false));
     let outcomes = Arc::new(Mutex::new(Vec::new()));
@@ -409,7 +413,9 @@ async fn three_instances_restarted_under_load(name: &str, port_var: &'static str
         let answers: [(String, Duration, u16, Value); INSTANCES + 1] = [a, b, c, d];
         answers
     };
+    phase("the server stops");
     let (outage, answers) = stop_for_a_while(&server, asked_while_away).await;
+    phase("the server is back");
     for (what, elapsed, code, body) in &answers {
         eprintln!("{what} while the server was away: {code} {body} in {elapsed:?}");
         assert_eq!(*code, 503, "{what} while the server was away: {body}");
@@ -422,6 +428,7 @@ async fn three_instances_restarted_under_load(name: &str, port_var: &'static str
     workers.join_all().await;
     let outcomes = std::mem::take(&mut *outcomes.lock().await);
     check_outcomes(&outcomes, &outage, recovered, WORKERS);
+    phase("the instances serve again");
     let store = cluster.store().await;
     check_rules_whole(&store, &outcomes).await;
     store.close().await;
@@ -451,6 +458,7 @@ async fn three_instances_restarted_under_load(name: &str, port_var: &'static str
         "{ended}"
     );
 
+    phase("the cut node ended");
     // The start refused for the outage left nothing behind.
     let (code, body) = cluster
         .call(0, Method::GET, &format!("/v1/introspection/{idle_uuid}"))
@@ -459,25 +467,34 @@ async fn three_instances_restarted_under_load(name: &str, port_var: &'static str
 
     // Every node goes through a whole introspection, on any instance.
     let mut all: Vec<(&Machine, &str)> = waiting.iter().map(|(m, u)| (m, u.as_str())).collect();
+    for (i, (_, uuid)) in all.iter().enumerate() {
+        // Still waiting for the callback the outage refused.
+        assert_eq!(cluster.status(i, uuid).await["state"], "waiting");
+    }
+    for (i, uuid) in [&cut_uuid, &idle_uuid].into_iter().enumerate() {
+        cluster.start(i, uuid).await;
+    }
     all.extend([(&cut, cut_uuid.as_str()), (&idle, idle_uuid.as_str())]);
+    let mut callbacks = tokio::task::JoinSet::new();
     for (i, (m, uuid)) in all.iter().enumerate() {
-        if i < waiting.len() {
-            // Still waiting for the callback the outage refused.
-            assert_eq!(cluster.status(i, uuid).await["state"], "waiting");
-        } else {
-            cluster.start(i % INSTANCES, uuid).await;
-        }
-        let response = cluster
-            .callback((i + 1) % INSTANCES, &m.data())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+        let callback = cluster.callback((i + 1) % INSTANCES, &m.data()).send();
+        let uuid = uuid.to_string();
+        callbacks.spawn(async move {
+            let response = callback.await.unwrap();
+            let code = response.status().as_u16();
+            (uuid, code, response.text().await.unwrap())
+        });
+    }
+    for (uuid, code, body) in callbacks.join_all().await {
+        assert_eq!(code, 200, "callback of {uuid}: {body}");
+    }
+    for (i, (_, uuid)) in all.iter().enumerate() {
         let status = cluster
             .wait_for_state((i + 2) % INSTANCES, uuid, "finished")
             .await;
         assert_eq!(status["error"], Value::Null, "{status}");
     }
+    phase("every node introspected again");
     eventually(
         "only the leadership is leased",
         Duration::from_secs(10),

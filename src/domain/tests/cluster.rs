@@ -275,31 +275,41 @@ async fn the_recovery_at_start_spares_nodes_other_instances_hold() {
 /// A task that could not record its node's end (the database was away
 /// when it failed or finished) leaves the node in a running state with
 /// its lock released: the leader fails such nodes, and spares those a task
-/// holds and those waiting for their ramdisk.
+/// holds, those waiting for their ramdisk, and those whose lease expired
+/// (left to the recovery that names the stopped instance).
 #[tokio::test]
 async fn the_leader_fails_nodes_left_running_without_their_lock() {
     let cluster = cluster(&["a", "b"]).await;
     let [a, b] = &cluster.instances[..] else {
         unreachable!()
     };
-    let (held, left, waiting) = (a.node_with_port(), a.node_with_port(), a.node_with_port());
-    for uuid in [&held, &left, &waiting] {
+    let [stopped, held, left, waiting] = [(); 4].map(|()| a.node_with_port());
+    for uuid in [&stopped, &held, &left, &waiting] {
         a.start_unmanaged(uuid).await;
     }
     // The starts release their locks in the background: wait for them.
     let patience = Duration::from_secs(5);
-    let mut locks = Vec::new();
-    for uuid in [&held, &left] {
-        let lock = a.inspector.locks().lock_within(uuid, patience).await;
-        locks.push(lock.unwrap().expect("a takes the node's lock"));
-        a.inspector
-            .store()
-            .update_state(uuid, State::Waiting, State::Processing)
-            .await
-            .unwrap();
-    }
+    let processing = |uuid: &String| {
+        let uuid = uuid.clone();
+        async move {
+            let lock = a.inspector.locks().lock_within(&uuid, patience).await;
+            let lock = lock.unwrap().expect("a takes the node's lock");
+            a.inspector
+                .store()
+                .update_state(&uuid, State::Waiting, State::Processing)
+                .await
+                .unwrap();
+            lock
+        }
+    };
+    // The task on `stopped` is killed: its lease is neither released nor
+    // renewed (nor are the others', taken afterwards: this bench runs no
+    // renewer).
+    std::mem::forget(processing(&stopped).await);
+    outlive_lease().await;
+    let held_lock = processing(&held).await;
     // The task on `left` ends without writing the node's next state.
-    drop(locks.pop());
+    drop(processing(&left).await);
     let periodic = b.inspector.periodic();
     let failed = tokio::time::timeout(patience, async {
         loop {
@@ -320,6 +330,10 @@ async fn the_leader_fails_nodes_left_running_without_their_lock() {
     );
     assert_eq!(b.state(&held).await, State::Processing);
     assert_eq!(b.state(&waiting).await, State::Waiting);
+    assert_eq!(b.state(&stopped).await, State::Processing);
     assert_eq!(periodic.fail_nodes_left_running().await.unwrap(), 0);
-    drop(locks);
+    assert_eq!(periodic.fail_nodes_of_stopped_instances().await.unwrap(), 1);
+    let message = b.failed_with(&stopped).await;
+    assert!(message.contains("stopped while processing"), "{message}");
+    drop(held_lock);
 }
