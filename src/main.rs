@@ -131,6 +131,11 @@ async fn run(cli: Cli) -> Result<(), ExitCode> {
                 eprintln!("ERROR: {e:#}");
                 return Err(ExitCode::from(1));
             }
+            // A hook name is a configuration value like any other.
+            if let Err(e) = inspector::service::processing_pipeline(&loaded.config) {
+                eprintln!("ERROR: {e:#}");
+                return Err(ExitCode::from(2));
+            }
             let files: Vec<String> = loaded
                 .files
                 .iter()

@@ -88,8 +88,12 @@ pub fn processing_pipeline(config: &Config) -> anyhow::Result<Pipeline> {
         ),
         None => None,
     };
-    let (pipeline, warnings) =
-        Pipeline::load(config, accelerators.as_deref()).map_err(|e| anyhow!(e))?;
+    let (pipeline, warnings) = Pipeline::load(config, accelerators.as_deref()).map_err(|e| {
+        anyhow!(
+            "[processing] processing_hooks: {e}\nknown hooks: {}",
+            inspector_core::hooks::known_hook_names().join(", ")
+        )
+    })?;
     for warning in warnings {
         tracing::warn!("{warning}");
     }
@@ -106,6 +110,8 @@ pub async fn build_with_config_dirs(
     config: Config,
     config_dirs: &[std::path::PathBuf],
 ) -> anyhow::Result<(AppState, Arc<Inspector>)> {
+    // Before the database: a configuration mistake should change nothing.
+    let pipeline = processing_pipeline(&config)?;
     let store = open_store(&config).await?;
     let report = store
         .upgrade()
@@ -125,7 +131,6 @@ pub async fn build_with_config_dirs(
     let ironic = IronicClient::new(settings)?;
     let authenticator = authenticator(&config, config_dirs)?;
     let pxe = crate::pxe_filter::PxeFilter::from_config(&config)?;
-    let pipeline = processing_pipeline(&config)?;
     let inspector = Inspector::new(Arc::new(config), store, ironic, pxe, pipeline);
     let recovered = inspector.periodic().recover_interrupted().await?;
     if recovered > 0 {

@@ -9,8 +9,8 @@ use std::collections::BTreeSet;
 
 use std::sync::Arc;
 
+use crate::api::path::ApiPath;
 use axum::Router;
-use axum::extract::Path;
 use axum::http::Method;
 use axum::middleware::from_fn_with_state;
 use axum::response::Response;
@@ -99,7 +99,7 @@ pub fn router(authenticator: &Arc<Authenticator>) -> Router<AppState> {
 }
 
 /// `/{version}`, listing the resources of this table.
-async fn version_resources(version: Path<String>, base: BaseUrl) -> Result<Response, ApiError> {
+async fn version_resources(version: ApiPath<String>, base: BaseUrl) -> Result<Response, ApiError> {
     root::version_resources(version, base, v1_resources()).await
 }
 

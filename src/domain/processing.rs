@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use inspector_core::conf::{Config, StoreData};
-use inspector_core::hooks::{Data, NodeView, Pipeline, lookup_attributes};
+use inspector_core::hooks::addresses;
+use inspector_core::hooks::{Data, NodeView, Pipeline, PreFailure, lookup_attributes};
 use inspector_core::state::{Event, State};
 use serde_json::Value;
 
@@ -58,12 +59,22 @@ impl Processing {
         }
     }
 
-    /// Processes a ramdisk's document; returns the node's UUID.
+    /// Processes a ramdisk's document; returns the node's UUID. An error's
+    /// message never repeats an address the ramdisk posted: the node's
+    /// error and the log keep the full text.
     pub async fn process(&self, data: Data) -> Result<String> {
         let started = std::time::Instant::now();
+        let posted = addresses::posted_addresses(&data);
         let result = self.process_document(data).await;
         crate::metrics::callback_processed(started.elapsed());
-        result
+        result.map_err(|mut err| {
+            let public = addresses::hide_addresses(&err.message, &posted);
+            if public != err.message {
+                tracing::warn!(error = %err.message, "callback refused");
+                err.message = public;
+            }
+            err
+        })
     }
 
     async fn process_document(&self, mut data: Data) -> Result<String> {
@@ -74,23 +85,34 @@ impl Processing {
             // Nothing was looked at: the ramdisk posts the same data again.
             Err(failure) if failure.kind == ErrorKind::Unavailable => return Err(failure),
             Err(failure) => {
-                failures.push(failure.message);
+                failures.push(PreFailure {
+                    public: failure.message.clone(),
+                    message: failure.message,
+                });
                 None
             }
         };
         let (node, lock) = match found {
             Some(found) if failures.is_empty() => found,
             other => {
-                let joined = failures.join("\n");
+                let full = failures.iter().map(|f| f.message.as_str());
+                let full = full.collect::<Vec<_>>().join("\n");
+                let public = failures.iter().map(|f| f.public.as_str());
+                let public = public.collect::<Vec<_>>().join("\n");
+                let node = other.as_ref().map(|(node, _)| node.uuid.as_str());
+                tracing::warn!(
+                    node = node.unwrap_or("unknown"),
+                    "{PRE_PROCESSING_FAILED}{full}"
+                );
                 if let Some((node, lock)) = other {
-                    self.lifecycle.fail(&node.uuid, &joined).await;
+                    self.lifecycle.fail(&node.uuid, &full).await;
                     self.store_ramdisk_logs(&data, Some(&node.uuid)).await;
                     drop(lock);
                 } else {
                     self.store_ramdisk_logs(&data, None).await;
                 }
                 return Err(Error::bad_request(format!(
-                    "{PRE_PROCESSING_FAILED}{joined}"
+                    "{PRE_PROCESSING_FAILED}{public}"
                 )));
             }
         };

@@ -82,7 +82,9 @@ impl Processing {
     }
 
     async fn reapply_steps(&self, uuid: &str, data: &mut Data) -> Result<()> {
-        let failures = self.pipeline.before_processing(data);
+        let failures: Vec<String> = (self.pipeline.before_processing(data).into_iter())
+            .map(|failure| failure.message)
+            .collect();
         if !failures.is_empty() {
             return Err(Error::bad_request(format!(
                 "Pre-processing failures detected reapplying introspection on stored data:\n{}",

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use inspector_core::hooks::addresses::posted_addresses;
 use proptest::prelude::*;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -57,6 +58,9 @@ async fn attempt(app: &TestApp, uuid: &str, data: &Value) -> (u16, Value) {
         body.get("error").is_none_or(|e| e["message"].is_string()),
         "{body}"
     );
+    if data.get("error").is_none_or(Value::is_null) {
+        assert_repeats_no_posted_address(data, &body);
+    }
     let status = eventually(
         &format!("the node settled after {data}"),
         Duration::from_secs(20),
@@ -84,6 +88,65 @@ async fn attempt(app: &TestApp, uuid: &str, data: &Value) -> (u16, Value) {
         );
     }
     (code, status)
+}
+
+/// Anyone on the provisioning network may post: the answer must not tell
+/// them which addresses it saw (the ramdisk's own error text aside).
+fn assert_repeats_no_posted_address(posted: &Value, answer: &Value) {
+    let Some(posted) = posted.as_object() else {
+        return;
+    };
+    let answer = answer.to_string().to_ascii_lowercase();
+    for address in posted_addresses(posted) {
+        assert!(
+            !answer.contains(&address.to_ascii_lowercase()),
+            "the answer repeats the posted {address}: {answer}"
+        );
+    }
+}
+
+/// A document whose interfaces all lack an IP address is refused by
+/// `validate_interfaces`: the answer names the interfaces but none of the
+/// posted addresses; the node's error, which only an operator reads, keeps
+/// upstream's full text.
+#[tokio::test]
+#[cfg_attr(
+    not(bed_ironic),
+    ignore = "needs the test bed (Ironic): run scripts/test.sh"
+)]
+async fn a_refused_callback_does_not_repeat_the_posted_addresses() {
+    let ironic = Ironic::new();
+    let app = TestApp::with_ironic(|_| {}).await;
+    let m = Machine::new();
+    let uuid = m.node(&ironic).await;
+    let mut data = m.data();
+    for iface in data["inventory"]["interfaces"].as_array_mut().unwrap() {
+        iface.as_object_mut().unwrap().remove("ipv4_address");
+    }
+    app.start_introspection(&uuid, "?manage_boot=0").await;
+    let response = post_continue(&app, &data).await;
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body["error"]["message"],
+        "The following failures happened during running pre-processing hooks:\n\
+         Preprocessing hook validate_interfaces: No suitable interfaces found among \
+         the 4 posted (eth1, eth2, eth3, ib0)"
+    );
+    assert_repeats_no_posted_address(&data, &body);
+    let status: Value = app
+        .get(&format!("/v1/introspection/{uuid}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["state"], "error", "{status}");
+    let error = status["error"].as_str().unwrap();
+    assert!(
+        error.contains("No suitable interfaces found in {")
+            && error.contains(&format!("'mac': '{}'", m.pxe)),
+        "{error}"
+    );
 }
 
 /// Sets the value at a dotted path (numbers index arrays); false if absent.

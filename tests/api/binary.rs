@@ -215,6 +215,31 @@ async fn config_check_reports_every_problem_with_file_section_and_option() {
     assert_eq!(code, 2, "{err}");
 }
 
+/// An unknown hook name is refused by `config check` and at start,
+/// naming the option and the known hooks, before the database is touched.
+#[tokio::test]
+async fn unknown_hook_names_are_refused_before_anything_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        free_port(),
+        "[processing]\nprocessing_hooks = $default_processing_hooks,nonexistent_hook\n",
+    );
+    let config = config.to_str().unwrap();
+    let (code, _, err) = run(&["config", "check", "--config-file", config]);
+    assert_eq!(code, 2, "{err}");
+    for needle in [
+        "[processing] processing_hooks: The following hook(s) are missing or failed to load: nonexistent_hook",
+        "known hooks: ramdisk_error, root_disk_selection, scheduler, validate_interfaces,",
+    ] {
+        assert!(err.contains(needle), "missing {needle:?} in:\n{err}");
+    }
+    let (code, _, err) = run(&["serve", "--config-file", config]);
+    assert_ne!(code, 0, "{err}");
+    assert!(err.contains("nonexistent_hook"), "{err}");
+    assert!(!dir.path().join("inspector.sqlite").exists());
+}
+
 #[tokio::test]
 async fn unknown_options_only_warn() {
     let dir = tempfile::tempdir().unwrap();

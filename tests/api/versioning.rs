@@ -231,6 +231,27 @@ async fn unknown_routes_get_a_json_404() {
     }
 }
 
+/// A path segment that is not UTF-8 once decoded is refused with the
+/// API's JSON error body, as every other error of its routes.
+#[tokio::test]
+async fn segments_that_are_not_utf8_get_a_json_400() {
+    let app = TestApp::spawn().await;
+    for (method, path) in [
+        (Method::GET, "/%ff"),
+        (Method::GET, "/v1/introspection/%ff"),
+        (Method::POST, "/v1/introspection/%ff"),
+        (Method::POST, "/v1/introspection/%ff/abort"),
+        (Method::GET, "/v1/introspection/%ff/data"),
+        (Method::GET, "/v1/introspection/%ff/data/unprocessed"),
+        (Method::GET, "/v1/rules/%c3%28"),
+        (Method::DELETE, "/v1/rules/%c3%28"),
+    ] {
+        let response = app.request(method.clone(), path).send().await.unwrap();
+        assert_version_headers(&response);
+        assert_error_prefix(response, 400, "Invalid URL: ").await;
+    }
+}
+
 #[tokio::test]
 async fn wrong_methods_get_a_json_405() {
     let app = TestApp::spawn().await;

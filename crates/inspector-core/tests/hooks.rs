@@ -6,8 +6,10 @@
 use std::sync::LazyLock;
 
 use inspector_core::conf::{AddPorts, Config, KeepPorts};
+use inspector_core::hooks::addresses::posted_addresses;
 use inspector_core::hooks::{
-    Data, NodeOp, NodeView, Pipeline, capabilities, lookup_attributes, ramdisk_logs_filename,
+    Data, NodeOp, NodeView, Pipeline, PreFailure, capabilities, lookup_attributes,
+    ramdisk_logs_filename,
 };
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
@@ -217,6 +219,29 @@ fn op_json(op: &NodeOp) -> Value {
     }
 }
 
+/// The line answered to the ramdisk repeats none of the addresses it
+/// posted (its own error text aside); the full line stays for the log.
+fn assert_public_lines_hide_addresses(posted: &Data, failures: &[PreFailure]) {
+    let addresses = posted_addresses(posted);
+    for failure in failures {
+        if failure
+            .message
+            .starts_with("Preprocessing hook ramdisk_error:")
+        {
+            continue;
+        }
+        let public = failure.public.to_ascii_lowercase();
+        for address in &addresses {
+            assert!(
+                !public.contains(&address.to_ascii_lowercase()),
+                "{address} in {:?} (full line {:?})",
+                failure.public,
+                failure.message
+            );
+        }
+    }
+}
+
 /// Runs our pipeline on `input`'s data and configuration, giving each hook
 /// the node view upstream's hook got in `views` (the oracle's simulation of
 /// Ironic applying the previous hooks' operations).
@@ -231,7 +256,9 @@ fn run(input: &Value, views: &Value) -> Outcome {
         }
     };
     let mut data = input_data(input);
-    outcome.pre_failures = pipeline.before_processing(&mut data);
+    let failures = pipeline.before_processing(&mut data);
+    assert_public_lines_hide_addresses(&input_data(input), &failures);
+    outcome.pre_failures = failures.into_iter().map(|f| f.message).collect();
     let lookup = lookup_attributes(&data);
     outcome.lookup = json!({"bmc_addresses": lookup.bmc_addresses, "macs": lookup.macs});
     if !outcome.pre_failures.is_empty() {

@@ -1,6 +1,8 @@
 //! Introspection statuses and stored data.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
+
+use crate::api::path::ApiPath;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use inspector_core::py::value::json_dumps;
@@ -28,7 +30,7 @@ fn status_json(node: &StatusView, base: &BaseUrl) -> Value {
 
 pub async fn get_status(
     State(state): State<AppState>,
-    Path(node_id): Path<String>,
+    ApiPath(node_id): ApiPath<String>,
     base: BaseUrl,
 ) -> Result<Response, ApiError> {
     let node = state.inspector().statuses().status(&node_id).await?;
@@ -80,7 +82,7 @@ fn data_response(text: &str) -> Result<Response, ApiError> {
 
 pub async fn get_data(
     State(state): State<AppState>,
-    Path(node_id): Path<String>,
+    ApiPath(node_id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     data_response(
         &state
@@ -93,7 +95,7 @@ pub async fn get_data(
 
 pub async fn get_unprocessed_data(
     State(state): State<AppState>,
-    Path(node_id): Path<String>,
+    ApiPath(node_id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     data_response(
         &state
@@ -120,7 +122,7 @@ fn strict_bool(value: &str) -> Option<bool> {
 
 pub async fn start(
     State(state): State<AppState>,
-    Path(node_id): Path<String>,
+    ApiPath(node_id): ApiPath<String>,
     params: Result<Query<StartParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(params) =
@@ -141,7 +143,7 @@ pub async fn start(
 
 pub async fn abort(
     State(state): State<AppState>,
-    Path(node_id): Path<String>,
+    ApiPath(node_id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     state.inspector().introspection().abort(&node_id).await?;
     Ok(render::accepted())
@@ -150,7 +152,7 @@ pub async fn abort(
 /// Reapply: an optional JSON object body replaces the stored data.
 pub async fn reapply(
     State(state): State<AppState>,
-    Path(node_id): Path<String>,
+    ApiPath(node_id): ApiPath<String>,
     request_body: axum::body::Body,
 ) -> Result<Response, ApiError> {
     let limits = super::continue_::processing_limits(&state);

@@ -1,6 +1,6 @@
 //! Version discovery documents.
 
-use axum::extract::Path;
+use crate::api::path::ApiPath;
 use axum::http::StatusCode;
 use axum::response::Response;
 use inspector_core::api_version::ApiVersion;
@@ -23,7 +23,7 @@ pub async fn versions(base: BaseUrl) -> Response {
 /// segment with this route's 404 (upstream-behaviour §q18), which we keep.
 /// The route table passes the resources in.
 pub async fn version_resources(
-    Path(version): Path<String>,
+    ApiPath(version): ApiPath<String>,
     base: BaseUrl,
     resources: Vec<&'static str>,
 ) -> Result<Response, ApiError> {

@@ -2,7 +2,9 @@
 
 use axum::Extension;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
+
+use crate::api::path::ApiPath;
 use axum::http::StatusCode;
 use axum::response::Response;
 use inspector_core::api_version::ApiVersion;
@@ -79,7 +81,7 @@ pub async fn create(
 pub async fn create_with_uuid(
     State(state): State<AppState>,
     Extension(version): Extension<ApiVersion>,
-    Path(uuid): Path<String>,
+    ApiPath(uuid): ApiPath<String>,
     base: BaseUrl,
     request_body: Body,
 ) -> Result<Response, ApiError> {
@@ -133,7 +135,7 @@ pub async fn delete_all(State(state): State<AppState>) -> Result<Response, ApiEr
 
 pub async fn get(
     State(state): State<AppState>,
-    Path(uuid): Path<String>,
+    ApiPath(uuid): ApiPath<String>,
     base: BaseUrl,
 ) -> Result<Response, ApiError> {
     let rule = state.inspector().rules().get(&uuid).await?;
@@ -142,7 +144,7 @@ pub async fn get(
 
 pub async fn delete(
     State(state): State<AppState>,
-    Path(uuid): Path<String>,
+    ApiPath(uuid): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     state.inspector().rules().delete(&uuid).await?;
     Ok(render::no_content())

@@ -9,6 +9,7 @@
 //! well-formed case, or fail with a clear [`HookError`]; each such place says
 //! which in a comment.
 
+pub mod addresses;
 pub mod capabilities;
 mod extra;
 mod ip;
@@ -138,6 +139,11 @@ impl Hook {
     }
 }
 
+/// The names `[processing] processing_hooks` accepts.
+pub fn known_hook_names() -> Vec<&'static str> {
+    Hook::ALL.into_iter().map(Hook::name).collect()
+}
+
 /// The hooks' view of the configuration, validated once at load.
 #[derive(Debug, Clone)]
 struct Settings {
@@ -168,6 +174,41 @@ enum PreError {
     /// An exception upstream reports as unexpected, with its class name:
     /// `Unexpected exception <class> during preprocessing in hook <hook>: <text>`.
     Unexpected(&'static str, String),
+    /// An error whose text shows posted addresses, and the same text
+    /// without them for the ramdisk's answer.
+    Revealing(Box<PreError>, String),
+}
+
+impl PreError {
+    fn line(&self, hook: &str) -> String {
+        match self {
+            PreError::Hook(text) => format!("Preprocessing hook {hook}: {text}"),
+            PreError::Unexpected(class, text) => {
+                format!("Unexpected exception {class} during preprocessing in hook {hook}: {text}")
+            }
+            PreError::Revealing(error, _) => error.line(hook),
+        }
+    }
+
+    fn public_line(&self, hook: &str) -> String {
+        match self {
+            PreError::Revealing(error, public) => match error.as_ref() {
+                PreError::Unexpected(class, _) => PreError::Unexpected(class, public.clone()),
+                _ => PreError::Hook(public.clone()),
+            }
+            .line(hook),
+            other => other.line(hook),
+        }
+    }
+}
+
+/// A failed `before_processing`: upstream's line, for the log and the
+/// node's error, and the line shown to whoever posted the data, which
+/// never repeats the addresses they posted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreFailure {
+    pub message: String,
+    pub public: String,
 }
 
 /// The configured processing hooks, ready to run.
@@ -282,7 +323,7 @@ impl Pipeline {
     }
 
     /// Every hook's before_processing in order; returns upstream's failure lines, e.g. "Preprocessing hook ramdisk_error: Ramdisk reported error: boom". Never stops early.
-    pub fn before_processing(&self, data: &mut Data) -> Vec<String> {
+    pub fn before_processing(&self, data: &mut Data) -> Vec<PreFailure> {
         let mut failures = Vec::new();
         for hook in &self.hooks {
             let result = match hook {
@@ -296,15 +337,11 @@ impl Pipeline {
                 }
                 _ => Ok(()),
             };
-            match result {
-                Ok(()) => {}
-                Err(PreError::Hook(text)) => {
-                    failures.push(format!("Preprocessing hook {}: {text}", hook.name()))
-                }
-                Err(PreError::Unexpected(class, text)) => failures.push(format!(
-                    "Unexpected exception {class} during preprocessing in hook {}: {text}",
-                    hook.name()
-                )),
+            if let Err(error) = result {
+                failures.push(PreFailure {
+                    message: error.line(hook.name()),
+                    public: error.public_line(hook.name()),
+                });
             }
         }
         failures

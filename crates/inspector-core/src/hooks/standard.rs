@@ -251,15 +251,21 @@ pub(crate) fn validate_interfaces_before_processing(
                     } else {
                         "AddrFormatError"
                     };
-                    return Err(PreError::Unexpected(class, text));
+                    return Err(PreError::Revealing(
+                        Box::new(PreError::Unexpected(class, text)),
+                        format!("invalid IP address of interface {}", iface.name),
+                    ));
                 }
                 // Upstream: TypeError deep inside netaddr.
                 NetaddrParse::Unsupported => {
-                    return Err(PreError::Hook(format!(
-                        "Invalid IP address {} of interface {}",
-                        truncated_repr(&iface.ip),
-                        iface.name
-                    )));
+                    return Err(PreError::Revealing(
+                        Box::new(PreError::Hook(format!(
+                            "Invalid IP address {} of interface {}",
+                            truncated_repr(&iface.ip),
+                            iface.name
+                        ))),
+                        format!("Invalid IP address of interface {}", iface.name),
+                    ));
                 }
             }
         }
@@ -272,10 +278,21 @@ pub(crate) fn validate_interfaces_before_processing(
         selected.push(iface.clone());
     }
     if selected.is_empty() {
-        return Err(PreError::Hook(format!(
-            "No suitable interfaces found in {}",
-            interfaces_repr(&all)
-        )));
+        let mut names: Vec<&str> = all.iter().take(8).map(|i| i.name.as_str()).collect();
+        if all.len() > names.len() {
+            names.push("...");
+        }
+        return Err(PreError::Revealing(
+            Box::new(PreError::Hook(format!(
+                "No suitable interfaces found in {}",
+                interfaces_repr(&all)
+            ))),
+            format!(
+                "No suitable interfaces found among the {} posted ({})",
+                all.len(),
+                names.join(", ")
+            ),
+        ));
     }
 
     let macs: Vec<Value> = selected
