@@ -25,6 +25,8 @@ const GROUPS: &[(&str, &[&str], bool)] = &[
     ),
     ("bed_venv", &["INSPECTOR_TEST_VENV"], true),
     ("bed_upstream_db", &["INSPECTOR_TEST_UPSTREAM_DB"], true),
+    // Swift (scripts/testbed/swift.sh), authenticating against the Keystone.
+    ("bed_swift", &["INSPECTOR_TEST_SWIFT_URL"], true),
     // Private database servers (scripts/testbed/postgres.sh, mariadb.sh).
     (
         "bed_postgres",

@@ -245,18 +245,20 @@ class Server:
                     f"{self.name} exited with {self.proc.returncode} during start-up:\n"
                     f"{tail(self.state / 'stdout.log')}\n{tail(self.state / 'inspector.log')}"
                 )
-            try:
-                status, _ = http_get(self.port, "/v1", timeout=2)
-                if status == 200:
-                    break
-            except OSError:
-                pass
+            if self.answers():
+                break
             if time.monotonic() - t0 > timeout:
                 self.stop()
                 raise RuntimeError(f"{self.name} did not answer GET /v1 within {timeout} s")
             time.sleep(0.002)
         self.startup_s = time.monotonic() - t0
         return self.startup_s
+
+    def answers(self):
+        try:
+            return http_get(self.port, "/v1", timeout=2)[0] == 200
+        except OSError:
+            return False
 
     @property
     def group(self):

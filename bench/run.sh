@@ -8,6 +8,9 @@
 #   bench/run.sh --databases [--quick]
 #                           inspector on SQLite, PostgreSQL and MariaDB, one and
 #                           three instances (bench/databases.py); docs/benchmarks-databases.md
+#   bench/run.sh --tls [--quick]
+#                           inspector over HTTPS beside plain HTTP: handshake rate and
+#                           keep-alive status GETs (bench/tls.py); docs/benchmarks-tls.md
 #   bench/run.sh --help     every option of bench/bench.py
 #
 # Installs what it needs (idempotent): wrk from Debian, the test bed venvs
@@ -41,6 +44,10 @@ DRIVER=bench/bench.py
 if [[ " $* " == *" --databases "* ]]; then
     DRIVER=bench/databases.py
     set -- $(printf '%s\n' "$@" | grep -vx -- --databases)
+fi
+if [[ " $* " == *" --tls "* ]]; then
+    DRIVER=bench/tls.py
+    set -- $(printf '%s\n' "$@" | grep -vx -- --tls)
 fi
 exec python3 "$DRIVER" --inspector "$TARGET/release/inspector" --loadgen "$TARGET/release/loadgen" \
     ${TESTBED_DIR:+--testbed-dir "$TESTBED_DIR"} "$@"

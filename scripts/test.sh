@@ -41,7 +41,9 @@ LEGACY_INSPECTOR_PORT=$(free_port)
 KEYSTONE_PORT=$(free_port)
 POSTGRES_PORT=$(free_port)
 MARIADB_PORT=$(free_port)
+SWIFT_PORT=$(free_port)
 cleanup() {
+    SWIFT_PORT=$SWIFT_PORT scripts/testbed/swift.sh stop || true
     POSTGRES_PORT=$POSTGRES_PORT scripts/testbed/postgres.sh stop || true
     MARIADB_PORT=$MARIADB_PORT scripts/testbed/mariadb.sh stop || true
     IRONIC_PORT=$IRONIC_PORT scripts/testbed/ironic.sh stop || true
@@ -57,6 +59,9 @@ IRONIC_VENV=32 IRONIC_PORT=$IRONIC32_PORT INSPECTOR_URL="http://127.0.0.1:$LEGAC
 
 step "starting Keystone (Ironic 39.0.0 in its catalog)"
 KEYSTONE_PORT=$KEYSTONE_PORT KEYSTONE_BAREMETAL_URL="http://127.0.0.1:$IRONIC_PORT" scripts/testbed/keystone.sh start
+
+step "starting Swift (its object-store endpoint in Keystone's catalog)"
+SWIFT_URL="$(SWIFT_PORT=$SWIFT_PORT KEYSTONE_PORT=$KEYSTONE_PORT scripts/testbed/swift.sh start)"
 
 step "starting private PostgreSQL and MariaDB servers"
 POSTGRES_URL="$(POSTGRES_PORT=$POSTGRES_PORT scripts/testbed/postgres.sh start)"
@@ -81,6 +86,7 @@ export INSPECTOR_TEST_POSTGRES_URL="$POSTGRES_URL"
 export INSPECTOR_TEST_POSTGRES_SOCKET_DIR="$TESTBED_DIR/postgres-$POSTGRES_PORT/run"
 export INSPECTOR_TEST_MYSQL_URL="$MARIADB_URL"
 export INSPECTOR_TEST_MYSQL_SOCKET="$TESTBED_DIR/mariadb-$MARIADB_PORT/mysqld.sock"
+export INSPECTOR_TEST_SWIFT_URL="$SWIFT_URL"
 
 step "the README's walk-through (scripts/demo.sh) against Ironic 39.0.0"
 DEMO_IRONIC_URL="http://127.0.0.1:$IRONIC_PORT" INSPECTOR_BIN=target/debug/inspector scripts/demo.sh

@@ -15,6 +15,7 @@ pub mod policy;
 pub mod pxe_filter;
 pub mod service;
 pub mod store;
+pub mod swift;
 pub mod systemd;
 pub mod telemetry;
 pub mod tls;

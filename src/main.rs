@@ -125,11 +125,18 @@ async fn run(cli: Cli) -> Result<(), ExitCode> {
                 );
                 return Err(ExitCode::from(2));
             }
-            if loaded.config.default.use_ssl
-                && let Err(e) = inspector::tls::server::TlsSettings::load(&loaded.config)
-            {
-                eprintln!("ERROR: {e:#}");
-                return Err(ExitCode::from(1));
+            if loaded.config.default.use_ssl {
+                match inspector::tls::server::TlsSettings::load(&loaded.config) {
+                    Ok(tls) => {
+                        for warning in &tls.warnings {
+                            eprintln!("WARNING: {warning}");
+                        }
+                    }
+                    Err(e) => {
+                        eprintln!("ERROR: {e:#}");
+                        return Err(ExitCode::from(1));
+                    }
+                }
             }
             // A hook name is a configuration value like any other.
             if let Err(e) = inspector::service::processing_pipeline(&loaded.config) {

@@ -126,9 +126,14 @@ pub async fn build_with_config_dirs(
     for migration in &report.applied {
         tracing::info!(%migration, "applied database migration");
     }
-    let settings =
-        IronicSettings::from_config(&config.ironic).context("invalid [ironic] configuration")?;
+    let settings = IronicSettings::from_config(&config.ironic)?;
     let ironic = IronicClient::new(settings)?;
+    if config.processing.store_data == inspector_core::conf::StoreData::Swift {
+        // Refused here rather than on the first callback.
+        crate::swift::SwiftSettings::from_config(&config.swift)
+            .and_then(crate::swift::SwiftClient::new)
+            .context("invalid [swift] configuration")?;
+    }
     let authenticator = authenticator(&config, config_dirs)?;
     let pxe = crate::pxe_filter::PxeFilter::from_config(&config)?;
     let inspector = Inspector::new(Arc::new(config), store, ironic, pxe, pipeline);
@@ -204,9 +209,12 @@ pub async fn bind(config: &Config) -> anyhow::Result<Bound> {
         .with_context(|| format!("cannot listen on {socket}"))?;
     match tls {
         Some(tls) => {
+            for warning in &tls.warnings {
+                tracing::warn!("{warning}");
+            }
             tls.reload_on_sighup()?;
             Ok(Bound::Tls(crate::tls::server::TlsListener::new(
-                listener, &tls,
+                listener, tls,
             )?))
         }
         None => Ok(Bound::Tcp(listener)),

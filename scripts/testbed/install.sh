@@ -27,6 +27,10 @@
 #                     upper-constraints (constraints/).
 #   venv-keystone     keystone 28.1.0 (2025.2) + gunicorn to serve it,
 #                     constrained by the same upper-constraints.
+#   venv-swift        swift 2.38.3 (pyeclib's wheel bundles liberasurecode)
+#                     + keystonemiddleware for its proxy's authtoken, and
+#                     python-swiftclient, constrained by the same
+#                     upper-constraints (swift.sh).
 #
 # A venv is (re)created when it is missing, when its stamp (hash of Python
 # version, package list and constraints file) differs, or when its key
@@ -182,10 +186,14 @@ JOB32=$!
 make_venv venv-keystone "$CONSTRAINTS_32" "keystone==28.1.0 gunicorn==23.0.0" \
     keystone==28.1.0 gunicorn &
 JOBKS=$!
+make_venv venv-swift "$CONSTRAINTS_32" "swift==2.38.3" \
+    swift==2.38.3 keystonemiddleware python-swiftclient &
+JOBSW=$!
 RC=0
 wait "$JOB39" || RC=1
 wait "$JOB32" || RC=1
 wait "$JOBKS" || RC=1
+wait "$JOBSW" || RC=1
 ((RC == 0)) || die "venv installation failed (see messages above)"
 
 log "install complete in $(since "$T_TOTAL") s; venvs in $TESTBED_DIR"

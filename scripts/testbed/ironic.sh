@@ -22,6 +22,8 @@
 #                   to ramdisks uses the same port on a host name resolving to
 #                   127.0.0.1 (Ironic <= 32 rejects loopback addresses there;
 #                   see loopback_host in lib.sh)
+#   INSPECTOR_CAFILE  CA file Ironic trusts for an https INSPECTOR_URL
+#                   ([inspector] cafile); unset: the system's CAs
 #   IRONIC_FRESH    1 (default) wipes the state dir on start; 0 keeps the DB
 #   IRONIC_START_TIMEOUT  seconds to wait for readiness (default 120)
 #   IRONIC_DEBUG    true (default) logs at DEBUG; false for benchmarks
@@ -139,6 +141,7 @@ lock_path = $STATE/locks
 auth_type = none
 endpoint_override = $inspector_url
 callback_endpoint_override = $callback
+${INSPECTOR_CAFILE:+cafile = $INSPECTOR_CAFILE}
 status_check_period = 2
 require_managed_boot = false
 # Built-in 'agent' inspection: ports to create from the inventory.
@@ -230,5 +233,5 @@ case "${1:-}" in
     start) cmd_start ;;
     stop) cmd_stop ;;
     status) cmd_status ;;
-    *) die "usage: $0 start|stop|status (env: IRONIC_VENV=39|32, IRONIC_PORT, INSPECTOR_URL, TESTBED_DIR)" ;;
+    *) die "usage: $0 start|stop|status (env: IRONIC_VENV=39|32, IRONIC_PORT, INSPECTOR_URL, INSPECTOR_CAFILE, TESTBED_DIR)" ;;
 esac

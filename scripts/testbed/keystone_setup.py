@@ -81,6 +81,14 @@ class Keystone:
     def grant_system(self, user, role):
         self.call("PUT", f"/v3/system/users/{user}/roles/{role}")
 
+    def ensure_service(self, service_type, name):
+        _, _, body = self.call("GET", f"/v3/services?type={service_type}")
+        if body["services"]:
+            return body["services"][0]["id"]
+        _, _, body = self.call("POST", "/v3/services", {"service": {
+            "type": service_type, "name": name, "enabled": True}})
+        return body["service"]["id"]
+
 
 def main():
     if len(sys.argv) not in (4, 5):
@@ -120,12 +128,7 @@ def main():
                        "system": scope == "system"}
 
     if baremetal_url:
-        _, _, body = ks.call("GET", "/v3/services?type=baremetal")
-        service = body["services"][0]["id"] if body["services"] else None
-        if not service:
-            _, _, body = ks.call("POST", "/v3/services", {"service": {
-                "type": "baremetal", "name": "ironic", "enabled": True}})
-            service = body["service"]["id"]
+        service = ks.ensure_service("baremetal", "ironic")
         _, _, body = ks.call("GET", f"/v3/endpoints?service_id={service}")
         have = {e["interface"] for e in body["endpoints"]}
         for interface in ("public", "internal"):

@@ -27,6 +27,9 @@
 #   INSPECTOR_EXTRA_HOOKS  hooks appended to the defaults (default
 #                    extra_hardware,lldp_basic,local_link_connection)
 #   INSPECTOR_VENV   default 39 (venv-ironic) or an absolute venv path
+#   INSPECTOR_EXTRA_CONFIG  a config file read after the generated one (its
+#                    options win), e.g. `[processing] store_data = swift`
+#                    with a `[swift]` group
 #   INSPECTOR_START_TIMEOUT  seconds to wait for readiness (default 90)
 #   TESTBED_DIR      default <repo>/target/testbed
 set -euo pipefail
@@ -138,7 +141,13 @@ cmd_start() {
         die "ironic-inspector-dbsync upgrade failed (log: $STATE/dbsync.log)"
     }
 
-    setsid "$venv/bin/ironic-inspector" --config-file "$CONF" >"$STATE/inspector.stdout" 2>&1 </dev/null &
+    local extra_config=()
+    if [[ -n "${INSPECTOR_EXTRA_CONFIG:-}" ]]; then
+        [[ -r "$INSPECTOR_EXTRA_CONFIG" ]] || die "INSPECTOR_EXTRA_CONFIG $INSPECTOR_EXTRA_CONFIG is not readable"
+        extra_config=(--config-file "$INSPECTOR_EXTRA_CONFIG")
+    fi
+    setsid "$venv/bin/ironic-inspector" --config-file "$CONF" "${extra_config[@]}" \
+        >"$STATE/inspector.stdout" 2>&1 </dev/null &
     pid=$!
     write_pidfile "$PIDFILE" "$pid"
     if ! wait_ready ironic-inspector "${INSPECTOR_START_TIMEOUT:-90}" "$PIDFILE" "$LOGFILE" inspector_ready; then

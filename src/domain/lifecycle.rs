@@ -9,6 +9,7 @@ use std::sync::Arc;
 use inspector_core::state::{Event, InvalidTransition, State};
 
 use super::locks::{NodeLock, NodeLocks};
+use super::stored_data::DataStore;
 use super::{API_IRONIC_PATIENCE, Error, Result};
 use crate::clock::Clock;
 use crate::ironic::IronicApi;
@@ -23,6 +24,8 @@ pub(crate) struct Lifecycle {
     clock: Arc<dyn Clock>,
     locks: NodeLocks,
     pxe: PxeFilter,
+    /// `[processing] store_data`.
+    data: DataStore,
 }
 
 /// Why an event could not be applied.
@@ -55,6 +58,7 @@ impl Lifecycle {
         clock: Arc<dyn Clock>,
         locks: NodeLocks,
         pxe: PxeFilter,
+        data: DataStore,
     ) -> Self {
         Self {
             store,
@@ -62,6 +66,7 @@ impl Lifecycle {
             clock,
             locks,
             pxe,
+            data,
         }
     }
 
@@ -86,6 +91,11 @@ impl Lifecycle {
 
     pub(crate) fn pxe(&self) -> &PxeFilter {
         &self.pxe
+    }
+
+    /// Where introspection data is stored.
+    pub(crate) fn data(&self) -> &DataStore {
+        &self.data
     }
 
     /// The time now, as the domain records it.
@@ -124,17 +134,6 @@ impl Lifecycle {
             .get_node(uuid)
             .await?
             .ok_or_else(|| Error::not_found(format!("Could not find node {uuid} in cache")))
-    }
-
-    /// The node's stored processed or unprocessed data, as JSON text; 404
-    /// in upstream's words when there is none.
-    pub(crate) async fn stored_data(&self, uuid: &str, processed: bool) -> Result<String> {
-        let python_bool = if processed { "True" } else { "False" };
-        self.store.get_data(uuid, processed).await?.ok_or_else(|| {
-            Error::not_found(format!(
-                "Introspection data not found for node {uuid}, processed={python_bool}"
-            ))
-        })
     }
 
     /// The node's lock if it becomes free within [`super::BUSY_PATIENCE`],

@@ -27,6 +27,7 @@ mod ramdisk_logs;
 mod reapply;
 mod rules;
 mod status;
+mod stored_data;
 mod views;
 
 #[cfg(test)]
@@ -44,6 +45,7 @@ pub use periodic::Periodic;
 pub use processing::Processing;
 pub use rules::Rules;
 pub use status::{ListRequest, Statuses};
+pub use stored_data::swift_object_name;
 pub use views::{ActionView, ConditionView, RuleSummaryView, RuleView, StatusView};
 
 use crate::clock::{Clock, SystemClock};
@@ -112,12 +114,14 @@ impl Inspector {
             instance_holder(&config.default.host),
             Duration::from_secs(config.default.lock_lease_time.max(1)),
         );
+        let data = stored_data::DataStore::from_config(&config, store.clone());
         let lifecycle = Arc::new(Lifecycle::new(
             store.clone(),
             ironic,
             clock.clone(),
             locks,
             pxe,
+            data,
         ));
         let rules = Rules::new(store, clock);
         let statuses = Statuses::new(lifecycle.clone(), &config);

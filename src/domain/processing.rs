@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use inspector_core::conf::{Config, StoreData};
+use inspector_core::conf::Config;
 use inspector_core::hooks::addresses;
 use inspector_core::hooks::{Data, NodeView, Pipeline, PreFailure, lookup_attributes};
 use inspector_core::state::{Event, State};
@@ -147,7 +147,10 @@ impl Processing {
         unprocessed: &Value,
     ) -> Result<()> {
         let uuid = node.uuid.as_str();
-        self.save_data(uuid, false, unprocessed).await;
+        // As upstream: losing the raw document must not fail the node.
+        if let Err(e) = self.save_data(uuid, false, unprocessed).await {
+            tracing::error!(node = uuid, error = %e, "cannot store the unprocessed introspection data");
+        }
         let ironic_node = match self.lifecycle.ironic().get_node(uuid).await {
             Ok(n) => n,
             Err(e) => {
@@ -204,7 +207,7 @@ impl Processing {
             super::introspection::check_provision_state(&node_info.node, &self.config)?;
         self.run_post_hooks(node_info, data).await?;
         self.save_data(&node_info.uuid, true, &without_logs(data))
-            .await;
+            .await?;
         self.lifecycle.sync_pxe_filter().await?;
         self.run_rules(node_info, data).await?;
         Ok(!keep_power_on && self.config.processing.power_off)
@@ -265,20 +268,11 @@ impl Processing {
         super::rules::apply(node_info, data, &rules).await
     }
 
-    /// Stores a document when `store_data = database`; a failure is logged,
-    /// as upstream does, since it must not fail the introspection.
-    pub(crate) async fn save_data(&self, uuid: &str, processed: bool, data: &Value) {
-        if self.config.processing.store_data != StoreData::Database {
-            return;
-        }
-        if let Err(e) = self
-            .lifecycle
-            .store()
-            .store_data(uuid, processed, &data.to_string())
-            .await
-        {
-            tracing::error!(node = uuid, processed, error = %e, "cannot store introspection data");
-        }
+    /// Stores a document where `[processing] store_data` says (nowhere
+    /// when `none`). Upstream fails the node when the processed data cannot
+    /// be stored, and only logs it for the unprocessed data.
+    pub(crate) async fn save_data(&self, uuid: &str, processed: bool, data: &Value) -> Result<()> {
+        self.lifecycle.data().save(uuid, processed, data).await
     }
 
     /// The background end of processing: power off, then `finished`.

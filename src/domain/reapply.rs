@@ -1,6 +1,5 @@
 //! Reapplying hooks and rules to stored or supplied data (upstream-behaviour §reapply).
 
-use inspector_core::conf::StoreData;
 use inspector_core::hooks::Data;
 use inspector_core::state::Event;
 use serde_json::Value;
@@ -22,17 +21,22 @@ impl Processing {
         self.lifecycle.cached_node(&uuid).await?;
         let data = match data {
             Some(data) => {
-                self.save_data(&uuid, false, &without_logs(&data)).await;
+                self.save_data(&uuid, false, &without_logs(&data)).await?;
                 data
             }
             None => {
-                if self.config.processing.store_data != StoreData::Database {
+                if !self.lifecycle.data().is_enabled() {
                     return Err(Error::bad_request(
                         "Inspector is not configured to store introspection data. Set the [processing]store_data \
                          configuration option to change this.",
                     ));
                 }
-                let text = self.lifecycle.stored_data(&uuid, false).await?;
+                let text = self
+                    .lifecycle
+                    .data()
+                    .load(&uuid, false)
+                    .await?
+                    .unwrap_or_default();
                 match serde_json::from_str::<Value>(&text) {
                     Ok(Value::Object(map)) => map,
                     _ => {
@@ -99,7 +103,7 @@ impl Processing {
             .map_err(|e| Error::node_fetch(uuid, e))?;
         let mut node_info = NodeInfo::new(self.lifecycle.ironic(), node);
         self.run_post_hooks(&mut node_info, data).await?;
-        self.save_data(uuid, true, &without_logs(data)).await;
+        self.save_data(uuid, true, &without_logs(data)).await?;
         self.run_rules(&mut node_info, data).await
     }
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use inspector_core::conf::{Config, StoreData};
+use inspector_core::conf::Config;
 use inspector_core::ids::canonical_uuid;
 use inspector_core::state::State;
 
@@ -25,8 +25,6 @@ pub struct Statuses {
     lifecycle: Arc<Lifecycle>,
     /// `[DEFAULT] api_max_limit`.
     max_limit: u32,
-    /// `[processing] store_data`.
-    store_data: StoreData,
 }
 
 impl Statuses {
@@ -34,7 +32,6 @@ impl Statuses {
         Self {
             lifecycle,
             max_limit: config.default.api_max_limit,
-            store_data: config.processing.store_data,
         }
     }
 
@@ -110,15 +107,23 @@ impl Statuses {
         Ok(self.lifecycle.store().ping().await?)
     }
 
-    /// The stored processed or unprocessed data of a node, as JSON text.
+    /// The stored processed or unprocessed data of a node, as JSON text,
+    /// as upstream serves it (see [`super::stored_data::DataStore::load`]).
     pub async fn introspection_data(&self, node_id: &str, processed: bool) -> Result<String> {
-        if self.store_data != StoreData::Database {
-            return Err(Error::not_found(
+        let not_stored = || {
+            Error::not_found(
                 "Inspector is not configured to store data. Set the [processing]store_data \
                  configuration option to change this.",
-            ));
+            )
+        };
+        if !self.lifecycle.data().is_enabled() {
+            return Err(not_stored());
         }
         let uuid = self.lifecycle.resolve_node(node_id).await?;
-        self.lifecycle.stored_data(&uuid, processed).await
+        self.lifecycle
+            .data()
+            .load(&uuid, processed)
+            .await?
+            .ok_or_else(not_stored)
     }
 }

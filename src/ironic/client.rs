@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 use super::api::{IronicApi, IronicFuture};
 use super::error::{IronicError, error_message};
 use super::models::{Node, Port};
-use crate::keystone::{self, PasswordAuth, Token};
+use crate::keystone::{self, PasswordAuth, Token, encode_segment as encode};
 use inspector_core::conf;
 
 /// The newest Bare Metal API microversion inspector asks for; what
@@ -63,9 +63,7 @@ impl IronicSettings {
     pub fn from_config(ironic: &conf::Ironic) -> Result<Self, IronicError> {
         let c = &ironic.client;
         let required = |value: &Option<String>, name: &str| {
-            value.clone().ok_or_else(|| {
-                IronicError::Config(format!("auth_type {} requires {name}", c.auth_type))
-            })
+            keystone::required_auth_option(c, value, name).map_err(IronicError::Config)
         };
         let auth = match c.auth_type.as_str() {
             "none" | "noauth" => AuthMode::None,
@@ -73,11 +71,9 @@ impl IronicSettings {
                 username: required(&c.auth.username, "username")?,
                 password: required(&c.auth.password, "password")?,
             },
-            "password" | "v3password" => AuthMode::Password(Box::new(PasswordAuth::from_conf(
-                &c.auth,
-                required(&c.auth.auth_url, "auth_url")?,
-                required(&c.auth.password, "password")?,
-            ))),
+            "password" | "v3password" => AuthMode::Password(Box::new(
+                PasswordAuth::from_client(c).map_err(IronicError::Config)?,
+            )),
             other => {
                 return Err(IronicError::Config(format!(
                     "auth_type {other} is not supported (use none, http_basic or password)"
@@ -233,36 +229,15 @@ fn transient(status: u16, body: &[u8]) -> bool {
     }
 }
 
-fn read_file(path: &str) -> Result<Vec<u8>, IronicError> {
-    std::fs::read(path).map_err(|e| IronicError::Config(format!("cannot read {path}: {e}")))
-}
-
 impl IronicClient {
     pub fn new(settings: IronicSettings) -> Result<Self, IronicError> {
-        crate::tls::install_crypto_provider();
-        let mut builder = reqwest::Client::builder()
-            .timeout(settings.timeout)
-            .connect_timeout(settings.timeout.min(Duration::from_secs(30)))
-            .no_proxy()
-            .danger_accept_invalid_certs(settings.insecure);
-        if let Some(path) = &settings.cafile {
-            let pem = read_file(path)?;
-            for cert in reqwest::Certificate::from_pem_bundle(&pem)
-                .map_err(|e| IronicError::Config(format!("invalid cafile {path}: {e}")))?
-            {
-                builder = builder.add_root_certificate(cert);
-            }
-        }
-        if let (Some(cert), Some(key)) = (&settings.certfile, &settings.keyfile) {
-            let mut pem = read_file(cert)?;
-            pem.extend(read_file(key)?);
-            let identity = reqwest::Identity::from_pem(&pem)
-                .map_err(|e| IronicError::Config(format!("invalid client certificate: {e}")))?;
-            builder = builder.identity(identity);
-        }
-        let http = builder
-            .build()
-            .map_err(|e| IronicError::Config(e.to_string()))?;
+        let tls = keystone::SessionTls {
+            cafile: settings.cafile.clone(),
+            certfile: settings.certfile.clone(),
+            keyfile: settings.keyfile.clone(),
+            insecure: settings.insecure,
+        };
+        let http = keystone::session_client(settings.timeout, &tls).map_err(IronicError::Config)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
@@ -944,19 +919,6 @@ fn describe_reqwest_error(e: &reqwest::Error) -> String {
         source = s.source();
     }
     text
-}
-
-/// Percent-encodes a path segment or query value (node names are free text).
-fn encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) || b == b',' {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -9,7 +9,9 @@ pub use validator::{
     KeystoneConfigError, TokenInfo, TokenValidator, Unavailable, ValidatorSettings, http_client,
 };
 
-use inspector_core::conf::KeystoneAuth;
+use std::time::Duration;
+
+use inspector_core::conf::{KeystoneAuth, KeystoneClient};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -48,6 +50,27 @@ impl PasswordAuth {
             system_scope: auth.system_scope.clone(),
         }
     }
+
+    /// The password plugin of a client group (`[ironic]`, `[swift]`),
+    /// which needs `auth_url` and `password`.
+    pub fn from_client(c: &KeystoneClient) -> Result<Self, String> {
+        Ok(Self::from_conf(
+            &c.auth,
+            required_auth_option(c, &c.auth.auth_url, "auth_url")?,
+            required_auth_option(c, &c.auth.password, "password")?,
+        ))
+    }
+}
+
+/// An option the group's `auth_type` cannot do without.
+pub fn required_auth_option(
+    c: &KeystoneClient,
+    value: &Option<String>,
+    name: &str,
+) -> Result<String, String> {
+    value
+        .clone()
+        .ok_or_else(|| format!("auth_type {} requires {name}", c.auth_type))
 }
 
 /// Why Keystone did not issue a token.
@@ -67,6 +90,9 @@ pub struct Token {
     pub value: String,
     pub expires_at: Option<OffsetDateTime>,
     pub catalog: Value,
+    /// The project the token is scoped to, for `%(project_id)s` in an
+    /// `endpoint_override` (Swift's endpoints name the project's account).
+    pub project_id: Option<String>,
 }
 
 impl Token {
@@ -164,7 +190,71 @@ pub async fn issue_token(http: &reqwest::Client, auth: &PasswordAuth) -> Result<
         value,
         expires_at,
         catalog: body["token"]["catalog"].clone(),
+        project_id: body["token"]["project"]["id"].as_str().map(str::to_owned),
     })
+}
+
+/// The TLS options of a keystoneauth session (`cafile`, `certfile`,
+/// `keyfile`, `insecure` of a client group).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SessionTls {
+    pub cafile: Option<String>,
+    pub certfile: Option<String>,
+    pub keyfile: Option<String>,
+    pub insecure: bool,
+}
+
+impl SessionTls {
+    pub fn from_client(c: &KeystoneClient) -> Self {
+        Self {
+            cafile: c.cafile.clone(),
+            certfile: c.certfile.clone(),
+            keyfile: c.keyfile.clone(),
+            insecure: c.insecure,
+        }
+    }
+}
+
+/// The HTTP client of a keystoneauth session: `timeout` per request (and
+/// at most 30 s to connect), no proxy from the environment, and the
+/// session's TLS options. The error names the file at fault.
+pub fn session_client(timeout: Duration, tls: &SessionTls) -> Result<reqwest::Client, String> {
+    crate::tls::install_crypto_provider();
+    let read = |path: &str| std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"));
+    let mut builder = reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(30)))
+        .no_proxy()
+        .danger_accept_invalid_certs(tls.insecure);
+    if let Some(path) = &tls.cafile {
+        for cert in reqwest::Certificate::from_pem_bundle(&read(path)?)
+            .map_err(|e| format!("invalid cafile {path}: {e}"))?
+        {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    if let (Some(cert), Some(key)) = (&tls.certfile, &tls.keyfile) {
+        let mut pem = read(cert)?;
+        pem.extend(read(key)?);
+        let identity = reqwest::Identity::from_pem(&pem)
+            .map_err(|e| format!("invalid client certificate: {e}"))?;
+        builder = builder.identity(identity);
+    }
+    builder.build().map_err(|e| e.to_string())
+}
+
+/// Percent-encodes a URL path segment or query value (node names, object
+/// names are free text).
+pub fn encode_segment(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) || b == b',' {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// An error and its causes, e.g. "error sending request: connection refused".

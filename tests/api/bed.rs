@@ -217,6 +217,39 @@ impl TestApp {
         assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
     }
 
+    /// Reapply: `POST /v1/introspection/<uuid>/data/unprocessed`, with
+    /// `body` when given.
+    pub async fn reapply(&self, uuid: &str, body: Option<&Value>) -> reqwest::Response {
+        let mut request = self.request(
+            reqwest::Method::POST,
+            &format!("/v1/introspection/{uuid}/data/unprocessed"),
+        );
+        if let Some(body) = body {
+            request = request.body(body.to_string());
+        }
+        request.send().await.expect("POST .../data/unprocessed")
+    }
+
+    /// Polls the status until a run started after `earlier` (a status of
+    /// the node) finished (bounded); returns its status.
+    pub async fn wait_for_next_finish(&self, uuid: &str, earlier: &Value) -> Value {
+        eventually(
+            &format!("a new run of {uuid} finished"),
+            Duration::from_secs(30),
+            || async {
+                let status =
+                    json_with_status(self.get(&format!("/v1/introspection/{uuid}")).await, 200)
+                        .await;
+                if status["state"] == "finished" && status["started_at"] != earlier["started_at"] {
+                    Ok(status)
+                } else {
+                    Err(status)
+                }
+            },
+        )
+        .await
+    }
+
     /// Polls the status until it is in `state` (bounded).
     pub async fn wait_for_state(&self, uuid: &str, state: &str, limit: Duration) -> Value {
         eventually(
@@ -263,6 +296,11 @@ const BED_GROUPS: &[(bool, &str, &str)] = &[
         cfg!(bed_upstream_db),
         "a database written by upstream ironic-inspector",
         "INSPECTOR_TEST_UPSTREAM_DB",
+    ),
+    (
+        cfg!(bed_swift),
+        "Swift (scripts/testbed/swift.sh)",
+        "INSPECTOR_TEST_SWIFT_URL",
     ),
     (
         cfg!(bed_pxe),

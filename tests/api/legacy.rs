@@ -40,7 +40,7 @@ async fn legacy_app(ironic: &Ironic) -> TestApp {
     .await
 }
 
-async fn inspect(ironic: &Ironic, uuid: &str) {
+pub async fn inspect(ironic: &Ironic, uuid: &str) {
     let (status, body) = ironic
         .call(
             Method::PUT,
@@ -51,7 +51,7 @@ async fn inspect(ironic: &Ironic, uuid: &str) {
     assert_eq!(status, 202, "{body}");
 }
 
-async fn node_with_inspector(ironic: &Ironic, m: &Machine, boot_interface: &str) -> String {
+pub async fn node_with_inspector(ironic: &Ironic, m: &Machine, boot_interface: &str) -> String {
     let uuid = ironic
         .manageable_node(json!({
             "inspect_interface": "inspector",
@@ -61,6 +61,40 @@ async fn node_with_inspector(ironic: &Ironic, m: &Machine, boot_interface: &str)
         .await;
     ironic.create_port(&uuid, &m.pxe).await;
     uuid
+}
+
+/// `inspect`, then Ironic's `inspect wait`.
+pub async fn inspect_until_waiting(ironic: &Ironic, uuid: &str) {
+    inspect(ironic, uuid).await;
+    ironic
+        .wait_for(
+            uuid,
+            "provision_state",
+            "inspect wait",
+            Duration::from_secs(60),
+        )
+        .await;
+}
+
+/// Waits for `manageable` and checks what Ironic stored of [`Machine::data`];
+/// returns the node's inventory record.
+pub async fn manageable_with_the_inventory(ironic: &Ironic, uuid: &str) -> serde_json::Value {
+    let node = ironic
+        .wait_for(
+            uuid,
+            "provision_state",
+            "manageable",
+            Duration::from_secs(60),
+        )
+        .await;
+    assert_eq!(node["properties"]["memory_mb"], "12288", "{node}");
+    assert_eq!(node["properties"]["cpus"], "4");
+    let (status, inventory) = ironic
+        .call(Method::GET, &format!("/nodes/{uuid}/inventory"), None)
+        .await;
+    assert_eq!(status, 200, "{inventory}");
+    assert_eq!(inventory["inventory"]["memory"]["physical_mb"], 12288);
+    inventory
 }
 
 #[tokio::test]
@@ -75,15 +109,7 @@ async fn baremetal_node_inspect_ends_manageable_with_the_inventory() {
     let m = Machine::new();
     let uuid = node_with_inspector(&ironic, &m, "fake").await;
 
-    inspect(&ironic, &uuid).await;
-    ironic
-        .wait_for(
-            &uuid,
-            "provision_state",
-            "inspect wait",
-            Duration::from_secs(60),
-        )
-        .await;
+    inspect_until_waiting(&ironic, &uuid).await;
     // Ironic asked without manage_boot (fake boot cannot prepare inspection):
     // we manage boot and power the node on through Ironic.
     app.wait_for_state(&uuid, "waiting", Duration::from_secs(30))
@@ -95,21 +121,7 @@ async fn baremetal_node_inspect_ends_manageable_with_the_inventory() {
     json_with_status(post_continue(&app, &m.data()).await, 200).await;
     app.wait_for_state(&uuid, "finished", Duration::from_secs(30))
         .await;
-    let node = ironic
-        .wait_for(
-            &uuid,
-            "provision_state",
-            "manageable",
-            Duration::from_secs(60),
-        )
-        .await;
-    assert_eq!(node["properties"]["memory_mb"], "12288");
-    assert_eq!(node["properties"]["cpus"], "4");
-    let (status, inventory) = ironic
-        .call(Method::GET, &format!("/nodes/{uuid}/inventory"), None)
-        .await;
-    assert_eq!(status, 200, "{inventory}");
-    assert_eq!(inventory["inventory"]["memory"]["physical_mb"], 12288);
+    let inventory = manageable_with_the_inventory(&ironic, &uuid).await;
     assert_eq!(
         inventory["plugin_data"]["all_interfaces"]["eth1"]["lldp_processed"]["switch_port_id"],
         "734"

@@ -27,6 +27,7 @@ mod rules;
 mod schema_parity;
 mod server_db;
 mod statuses;
+mod swift;
 mod tls;
 mod upstream_db;
 mod versioning;

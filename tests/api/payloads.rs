@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::bed::{Ironic, env, random_mac};
 use crate::helpers::{TestApp, json_with_status};
 
-fn testbed_data(name: &str) -> String {
+pub fn testbed_data(name: &str) -> String {
     std::fs::read_to_string(format!(
         "{}/scripts/testbed/data/{name}",
         env!("CARGO_MANIFEST_DIR")
@@ -19,7 +19,7 @@ fn testbed_data(name: &str) -> String {
 
 /// Replaces MACs in a document's text (colon and PXELinux dash forms), so
 /// every test owns its ports in the shared Ironic.
-fn with_macs(text: &str, macs: &[(&str, &str)]) -> String {
+pub fn with_macs(text: &str, macs: &[(&str, &str)]) -> String {
     let mut out = text.to_string();
     for (from, to) in macs {
         out = out
@@ -29,30 +29,48 @@ fn with_macs(text: &str, macs: &[(&str, &str)]) -> String {
     out
 }
 
-/// Posts with IPA's `call_inspector`; returns what IPA got back.
-async fn post_with_ipa(app: &TestApp, document: &str) -> Value {
-    let file = app
-        .dir
-        .path()
-        .join(format!("{}.json", uuid::Uuid::new_v4()));
+/// Runs IPA's `call_inspector` (tests/api/ipa_callback.py) on `document`
+/// against `url` with IPA's TLS options in `extra` (`--cafile PATH`, ...).
+pub async fn run_ipa_callback(
+    dir: &std::path::Path,
+    url: &str,
+    document: &str,
+    extra: &[&str],
+) -> std::process::Output {
+    let file = dir.join(format!("{}.json", uuid::Uuid::new_v4()));
     std::fs::write(&file, document).unwrap();
-    let output = tokio::process::Command::new(format!("{}/bin/python", env("INSPECTOR_TEST_VENV")))
+    tokio::process::Command::new(format!("{}/bin/python", env("INSPECTOR_TEST_VENV")))
         .arg(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/api/ipa_callback.py"
         ))
-        .arg(format!("http://{}/v1/continue", app.addr))
+        .arg(url)
         .arg(&file)
+        .args(extra)
         .env("no_proxy", "127.0.0.1")
+        // requests lets these override the session's `verify`, which is where
+        // IPA puts its `cafile` and `insecure`; a ramdisk has neither.
+        .env_remove("REQUESTS_CA_BUNDLE")
+        .env_remove("CURL_CA_BUNDLE")
         .output()
         .await
-        .expect("python with ironic-python-agent");
+        .expect("python with ironic-python-agent")
+}
+
+/// What IPA got back from a successful callback.
+pub fn ipa_result(output: &std::process::Output) -> Value {
     assert!(
         output.status.success(),
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
     serde_json::from_slice::<Value>(&output.stdout).unwrap()["result"].clone()
+}
+
+/// Posts with IPA's `call_inspector`; returns what IPA got back.
+async fn post_with_ipa(app: &TestApp, document: &str) -> Value {
+    let url = format!("http://{}/v1/continue", app.addr);
+    ipa_result(&run_ipa_callback(app.dir.path(), &url, document, &[]).await)
 }
 
 #[tokio::test]

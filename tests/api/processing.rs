@@ -498,41 +498,18 @@ async fn scenario_11_stored_data_and_reapply() {
     assert_eq!(unprocessed["inventory"], m.data()["inventory"]);
     assert!(unprocessed.get("all_interfaces").is_none());
 
-    let reapply = |body: Option<Value>| {
-        let mut request = app.request(
-            Method::POST,
-            &format!("/v1/introspection/{uuid}/data/unprocessed"),
-        );
-        if let Some(body) = body {
-            request = request.body(body.to_string());
-        }
-        request.send()
-    };
-    let response = reapply(None).await.unwrap();
+    let response = app.reapply(&uuid, None).await;
     assert_eq!(response.status(), 202);
     assert_eq!(response.text().await.unwrap(), "{}\n");
-    let second = eventually(
-        "the reapplied introspection finished",
-        Duration::from_secs(30),
-        || async {
-            let status =
-                json_with_status(app.get(&format!("/v1/introspection/{uuid}")).await, 200).await;
-            if status["state"] == "finished" && status["started_at"] != first["started_at"] {
-                Ok(status)
-            } else {
-                Err(status)
-            }
-        },
-    )
-    .await;
+    let second = app.wait_for_next_finish(&uuid, &first).await;
     assert!(second["started_at"].as_str().unwrap() > first["started_at"].as_str().unwrap());
-    assert_eq!(reapply(None).await.unwrap().status(), 202);
+    assert_eq!(app.reapply(&uuid, None).await.status(), 202);
     app.wait_for_state(&uuid, "finished", Duration::from_secs(30))
         .await;
 
     let mut changed = m.data();
     changed["inventory"]["cpu"]["count"] = json!(42);
-    assert_eq!(reapply(Some(changed)).await.unwrap().status(), 202);
+    assert_eq!(app.reapply(&uuid, Some(&changed)).await.status(), 202);
     eventually(
         "the changed document is the stored data",
         Duration::from_secs(30),

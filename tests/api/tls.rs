@@ -13,8 +13,14 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
+use serde_json::json;
+
+use crate::bed::{Ironic, env, random_mac};
 use crate::binary::{Served, free_port, serve_until_answered, spawn, write_config};
 use crate::helpers::eventually;
+use crate::legacy::{inspect_until_waiting, manageable_with_the_inventory, node_with_inspector};
+use crate::payloads::{ipa_result, run_ipa_callback, testbed_data, with_macs};
+use crate::processing::Machine;
 
 fn openssl(dir: &Path, args: &[&str]) {
     let output = Command::new("openssl")
@@ -145,14 +151,19 @@ impl Pki {
 }
 
 fn https_client(pki: &Pki, identity: Option<&str>) -> reqwest::Client {
+    https_client_as(pki, identity.map(|name| (pki, name)))
+}
+
+/// Trusts the CA of `pki`; presents the certificate `name` of `issuer`.
+fn https_client_as(pki: &Pki, identity: Option<(&Pki, &str)>) -> reqwest::Client {
     inspector::tls::install_crypto_provider();
     let mut builder = reqwest::Client::builder()
         .no_proxy()
         .tls_certs_only([pki.ca()])
         .timeout(Duration::from_secs(10));
-    if let Some(name) = identity {
-        let mut pem = std::fs::read(pki.path(&format!("{name}.pem"))).unwrap();
-        pem.extend(std::fs::read(pki.path(&format!("{name}.key"))).unwrap());
+    if let Some((issuer, name)) = identity {
+        let mut pem = std::fs::read(issuer.path(&format!("{name}.pem"))).unwrap();
+        pem.extend(std::fs::read(issuer.path(&format!("{name}.key"))).unwrap());
         builder = builder.identity(reqwest::Identity::from_pem(&pem).unwrap());
     }
     builder.build().unwrap()
@@ -292,19 +303,38 @@ async fn ca_file_requires_a_client_certificate_signed_by_it() {
 }
 
 async fn tls_connect(pki: &Pki, port: u16) -> TlsStream<TcpStream> {
+    tls_handshake(pki, port, rustls::ALL_VERSIONS, &[])
+        .await
+        .unwrap()
+}
+
+/// A TLS handshake offering only `versions` and, unless empty, `suites`.
+async fn tls_handshake(
+    pki: &Pki,
+    port: u16,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+    suites: &[rustls::CipherSuite],
+) -> std::io::Result<TlsStream<TcpStream>> {
     inspector::tls::install_crypto_provider();
     let mut roots = rustls::RootCertStore::empty();
     roots
         .add(CertificateDer::from_pem_file(pki.path("ca.pem")).unwrap())
         .unwrap();
-    let config = rustls::ClientConfig::builder()
+    let mut provider = rustls::crypto::ring::default_provider();
+    if !suites.is_empty() {
+        provider
+            .cipher_suites
+            .retain(|s| suites.contains(&s.suite()));
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(provider))
+        .with_protocol_versions(versions)
+        .unwrap()
         .with_root_certificates(roots)
         .with_no_client_auth();
-    let tcp = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let tcp = TcpStream::connect(("127.0.0.1", port)).await?;
     TlsConnector::from(Arc::new(config))
         .connect(ServerName::try_from("127.0.0.1").unwrap(), tcp)
         .await
-        .unwrap()
 }
 
 fn peer_certificate(stream: &TlsStream<TcpStream>) -> Vec<u8> {
@@ -487,4 +517,361 @@ print(json.dumps({"rules": [r.description for r in bi.introspection_rules()]}))
     )
     .await;
     assert_eq!(printed, serde_json::json!({"rules": ["sdk over https"]}));
+}
+
+/// The `[ssl]` section of `pki` with `[ironic]` pointing at `ironic_url`.
+fn ssl_section_with_ironic(pki: &Pki, extra: &str, ironic_url: &str) -> String {
+    pki.ssl_section(extra).replace(
+        "endpoint_override = http://127.0.0.1:9",
+        &format!("endpoint_override = {ironic_url}\nmax_retries = 5\nretry_interval = 1"),
+    )
+}
+
+async fn wait_for_state_over_https(
+    client: &reqwest::Client,
+    port: u16,
+    uuid: &str,
+    state: &str,
+) -> serde_json::Value {
+    eventually(
+        &format!("introspection of {uuid} is {state}"),
+        Duration::from_secs(30),
+        || async {
+            let status: serde_json::Value = client
+                .get(format!("https://127.0.0.1:{port}/v1/introspection/{uuid}"))
+                .send()
+                .await
+                .map_err(|e| e.to_string())?
+                .json()
+                .await
+                .map_err(|e| e.to_string())?;
+            if status["state"] == state {
+                Ok(status)
+            } else {
+                Err(status.to_string())
+            }
+        },
+    )
+    .await
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(all(bed_ironic, bed_venv)),
+    ignore = "needs the test bed (Ironic, venv-ironic): run scripts/test.sh"
+)]
+async fn ipa_posts_over_https_with_its_cafile_or_insecure_and_ironic_gets_the_node() {
+    let pki = Pki::new();
+    let port = free_port();
+    let ironic = Ironic::new();
+    let config = write_config(
+        pki.dir.path(),
+        port,
+        &ssl_section_with_ironic(&pki, "", &ironic.url),
+    );
+    let client = https_client(&pki, None);
+    let _served = serve_tls(&config, port, &client).await;
+    let callback = format!("https://127.0.0.1:{port}/v1/continue");
+    let ca = pki.path("ca.pem").display().to_string();
+
+    // Without the CA IPA refuses our certificate (one attempt: IPA retries
+    // connection errors for about a minute).
+    let untrusted = run_ipa_callback(pki.dir.path(), &callback, "{}", &["--attempts", "1"]).await;
+    assert!(!untrusted.status.success());
+    let said = String::from_utf8_lossy(&untrusted.stderr);
+    assert!(said.contains("CERTIFICATE_VERIFY_FAILED"), "{said}");
+
+    for ipa_tls in [&["--cafile", ca.as_str()][..], &["--insecure"][..]] {
+        let mac = random_mac();
+        let uuid = ironic.manageable_node(json!({})).await;
+        ironic.create_port(&uuid, &mac).await;
+        let started = client
+            .post(format!(
+                "https://127.0.0.1:{port}/v1/introspection/{uuid}?manage_boot=false"
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(started.status(), 202, "{:?}", started.text().await);
+        let document = with_macs(
+            &testbed_data("ipa-inventory-this-machine.json"),
+            &[("02:fc:00:00:00:01", &mac)],
+        );
+
+        let posted = run_ipa_callback(pki.dir.path(), &callback, &document, ipa_tls).await;
+        assert_eq!(
+            ipa_result(&posted),
+            json!({"uuid": uuid}),
+            "IPA {ipa_tls:?}"
+        );
+        let status = wait_for_state_over_https(&client, port, &uuid, "finished").await;
+        assert_eq!(status["error"], json!(null), "{status}");
+        let node = ironic.node(&uuid).await;
+        let p = &node["properties"];
+        assert_eq!(
+            (&p["memory_mb"], &p["cpus"], &p["local_gb"]),
+            (&json!("24576"), &json!("2"), &json!("255")),
+            "IPA {ipa_tls:?}: {p}"
+        );
+        let ports = ironic.ports(&uuid).await;
+        assert_eq!(ports.len(), 1);
+        assert_eq!(ports[0]["address"], mac.as_str());
+    }
+}
+
+/// A private Ironic 32.1.0 (scripts/testbed/ironic.sh) whose `inspector`
+/// inspect interface calls `inspector_url` trusting `cafile`; stopped on drop.
+struct Ironic32 {
+    port: u16,
+}
+
+impl Ironic32 {
+    async fn start(inspector_url: &str, cafile: &Path) -> Self {
+        let port = free_port();
+        let this = Self { port };
+        let output = tokio::process::Command::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/scripts/testbed/ironic.sh"
+        ))
+        .arg("start")
+        .env("IRONIC_VENV", "32")
+        .env("IRONIC_PORT", port.to_string())
+        .env("INSPECTOR_URL", inspector_url)
+        .env("INSPECTOR_CAFILE", cafile)
+        .output()
+        .await
+        .expect("scripts/testbed/ironic.sh");
+        assert!(
+            output.status.success(),
+            "Ironic 32 did not start: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        this
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Ironic32 {
+    fn drop(&mut self) {
+        let _ = Command::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/scripts/testbed/ironic.sh"
+        ))
+        .arg("stop")
+        .env("IRONIC_PORT", self.port.to_string())
+        .output();
+        // Its state directory (config, database, log) goes with it.
+        if let Ok(testbed) = std::env::var("TESTBED_DIR") {
+            let _ = std::fs::remove_dir_all(format!("{testbed}/ironic-{}", self.port));
+        }
+    }
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(bed_ironic32),
+    ignore = "needs the test bed (Ironic 32): run scripts/test.sh"
+)]
+async fn ironic_32_inspects_through_us_over_https_with_its_cafile() {
+    // The venvs of the bed; ironic.sh finds them through TESTBED_DIR.
+    env("TESTBED_DIR");
+    let pki = Pki::new();
+    let port = free_port();
+    let ironic32 = Ironic32::start(&format!("https://127.0.0.1:{port}"), &pki.path("ca.pem")).await;
+    let ironic = Ironic::at(&ironic32.url());
+    // Ironic 32 fetches the data it stores as the node's inventory.
+    let section = format!(
+        "{}\n[processing]\nstore_data = database\n",
+        ssl_section_with_ironic(&pki, "", &ironic.url)
+    );
+    let config = write_config(pki.dir.path(), port, &section);
+    let client = https_client(&pki, None);
+    let served = serve_tls(&config, port, &client).await;
+    let m = Machine::new();
+    let uuid = node_with_inspector(&ironic, &m, "fake").await;
+    inspect_until_waiting(&ironic, &uuid).await;
+    // Ironic reached us over HTTPS: we have the introspection it started.
+    wait_for_state_over_https(&client, port, &uuid, "waiting").await;
+
+    let answer = client
+        .post(format!("https://127.0.0.1:{port}/v1/continue"))
+        .json(&m.data())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200, "{:?}", answer.text().await);
+    manageable_with_the_inventory(&ironic, &uuid).await;
+    drop(served);
+}
+
+#[tokio::test]
+async fn ssl_version_restricts_the_protocol_and_unknown_ones_stop_start_up() {
+    use rustls::version::{TLS12, TLS13};
+    let pki = Pki::new();
+    for (version, refused, accepted) in [("TLSv1_3", &TLS12, &TLS13), ("tlsv1_2", &TLS13, &TLS12)] {
+        let port = free_port();
+        let section = pki.ssl_section(&format!("version = {version}"));
+        let config = write_config(pki.dir.path(), port, &section);
+        let _served = serve_tls(&config, port, &https_client(&pki, None)).await;
+        let failed = tls_handshake(&pki, port, &[refused], &[]).await;
+        assert!(
+            failed.is_err(),
+            "version = {version}: a {refused:?} client got through"
+        );
+        let stream = tls_handshake(&pki, port, &[accepted], &[]).await.unwrap();
+        assert_eq!(
+            stream.get_ref().1.protocol_version(),
+            Some(accepted.version)
+        );
+    }
+
+    // What rustls cannot serve is said at start and by config check, and
+    // TLS 1.2 and 1.3 are served instead.
+    let port = free_port();
+    let config = write_config(pki.dir.path(), port, &pki.ssl_section("version = TLSv1_1"));
+    let served = serve_tls(&config, port, &https_client(&pki, None)).await;
+    let log = served.log_text();
+    assert!(
+        log.contains("WARN") && log.contains("[ssl] version TLSv1_1 is not available"),
+        "{log}"
+    );
+    let (code, _, err) =
+        crate::binary::run(&["config", "check", "--config-file", config.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("WARNING: [ssl] version TLSv1_1 is not available"),
+        "{err}"
+    );
+    drop(served);
+
+    let config = write_config(pki.dir.path(), port, &pki.ssl_section("version = SSLv3"));
+    exits_naming(&config, "[ssl] version SSLv3").await;
+}
+
+#[tokio::test]
+async fn ssl_ciphers_choose_the_tls12_suites_and_a_list_without_any_stops_start_up() {
+    use rustls::CipherSuite::{
+        TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+    };
+    use rustls::version::TLS12;
+    let pki = Pki::new();
+    let port = free_port();
+    // OpenSSL's names; one rustls lacks, reported and ignored.
+    let section = pki.ssl_section("ciphers = ECDHE-ECDSA-AES128-GCM-SHA256:AES128-SHA");
+    let config = write_config(pki.dir.path(), port, &section);
+    let served = serve_tls(&config, port, &https_client(&pki, None)).await;
+    let refused = tls_handshake(
+        &pki,
+        port,
+        &[&TLS12],
+        &[TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384],
+    )
+    .await;
+    assert!(refused.is_err(), "a suite not in [ssl] ciphers was agreed");
+    let stream = tls_handshake(
+        &pki,
+        port,
+        &[&TLS12],
+        &[TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        stream
+            .get_ref()
+            .1
+            .negotiated_cipher_suite()
+            .map(|s| s.suite()),
+        Some(TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256)
+    );
+    let log = served.log_text();
+    assert!(
+        log.contains("[ssl] ciphers: AES128-SHA selects no cipher suite rustls offers"),
+        "{log}"
+    );
+    drop(served);
+
+    let config = write_config(
+        pki.dir.path(),
+        port,
+        &pki.ssl_section("ciphers = AES128-SHA:DES-CBC3-SHA"),
+    );
+    exits_naming(&config, "[ssl] ciphers").await;
+    // Only TLS 1.3 suites while only TLS 1.2 is served.
+    let config = write_config(
+        pki.dir.path(),
+        port,
+        &pki.ssl_section("version = TLSv1_2\nciphers = TLS_AES_128_GCM_SHA256"),
+    );
+    exits_naming(&config, "[ssl] ciphers").await;
+}
+
+#[tokio::test]
+async fn sighup_rereads_the_ca_file() {
+    let pki = Pki::new();
+    let other = Pki::new();
+    let port = free_port();
+    let clients_ca = pki.path("clients-ca.pem");
+    std::fs::copy(pki.path("ca.pem"), &clients_ca).unwrap();
+    let section = pki.ssl_section(&format!("ca_file = {}", clients_ca.display()));
+    let config = write_config(pki.dir.path(), port, &section);
+    let served = serve_tls(&config, port, &https_client(&pki, Some("client"))).await;
+    let url = format!("https://127.0.0.1:{port}/v1");
+    let from_other_ca = || https_client_as(&pki, Some((&other, "client")));
+    assert!(from_other_ca().get(&url).send().await.is_err());
+
+    std::fs::copy(other.path("ca.pem"), &clients_ca).unwrap();
+    served.signal("HUP");
+    eventually(
+        "a client of the new CA is let in",
+        Duration::from_secs(10),
+        || async {
+            match from_other_ca().get(&url).send().await {
+                Ok(r) if r.status() == 200 => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        },
+    )
+    .await;
+    let old_ca_client = https_client(&pki, Some("client")).get(&url).send().await;
+    assert!(
+        old_ca_client.is_err(),
+        "a client of the replaced CA still got in"
+    );
+}
+
+#[tokio::test]
+async fn idle_connections_beyond_the_handshake_cap_wait_instead_of_taking_handshakes() {
+    const CAP: usize = 256;
+    let pki = Arc::new(Pki::new());
+    let port = free_port();
+    let config = write_config(pki.dir.path(), port, &pki.ssl_section(""));
+    let _served = serve_tls(&config, port, &https_client(&pki, None)).await;
+
+    let mut idle = Vec::new();
+    for _ in 0..CAP {
+        idle.push(TcpStream::connect(("127.0.0.1", port)).await.unwrap());
+    }
+    let probe = {
+        let pki = pki.clone();
+        tokio::spawn(async move {
+            tls_handshake(&pki, port, rustls::ALL_VERSIONS, &[])
+                .await
+                .map(|_| ())
+        })
+    };
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        !probe.is_finished(),
+        "a handshake ran while {CAP} silent connections held theirs"
+    );
+    drop(idle);
+    let done = tokio::time::timeout(Duration::from_secs(5), probe).await;
+    assert!(
+        matches!(done, Ok(Ok(Ok(())))),
+        "the waiting handshake did not complete once the silent clients left: {done:?}"
+    );
 }

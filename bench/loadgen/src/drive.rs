@@ -24,10 +24,49 @@ pub fn client(connections: usize) -> anyhow::Result<reqwest::Client> {
         .build()?)
 }
 
+/// The client of `loadgen http`: like [`client`], or with `--cacert` for
+/// https, or with `--new-connections` one connection (and for https one full
+/// handshake, no session resumption) per request.
+fn http_client(args: &HttpArgs) -> anyhow::Result<reqwest::Client> {
+    let idle = if args.new_connections {
+        0
+    } else {
+        args.concurrency
+    };
+    let mut builder = reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(idle)
+        .tcp_nodelay(true)
+        .timeout(Duration::from_secs(60));
+    if let Some(path) = &args.cacert {
+        use rustls::pki_types::CertificateDer;
+        use rustls::pki_types::pem::PemObject;
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_file_iter(path)
+            .with_context(|| format!("--cacert {}", path.display()))?
+        {
+            roots.add(cert.with_context(|| format!("--cacert {}", path.display()))?)?;
+        }
+        let mut tls = rustls::ClientConfig::builder()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        tls.resumption = rustls::client::Resumption::disabled();
+        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+        builder = builder.tls_backend_preconfigured(tls);
+    }
+    Ok(builder.build()?)
+}
+
 #[derive(Args)]
 pub struct HttpArgs {
     #[arg(long)]
     url: String,
+    /// PEM file of the CA to trust for an https URL (the only one trusted).
+    #[arg(long)]
+    cacert: Option<PathBuf>,
+    /// Open a new connection for every request instead of keeping them alive.
+    #[arg(long)]
+    new_connections: bool,
     #[arg(long, default_value = "GET")]
     method: String,
     /// A JSON file: one body, or an array of bodies used in turn.
@@ -69,7 +108,7 @@ pub async fn http(args: HttpArgs) -> anyhow::Result<Value> {
         },
     };
     let bodies = Arc::new(bodies);
-    let client = client(args.concurrency)?;
+    let client = http_client(&args)?;
     let next = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let deadline = started + args.duration;
@@ -145,6 +184,7 @@ pub async fn http(args: HttpArgs) -> anyhow::Result<Value> {
     Ok(json!({
         "url": args.url,
         "method": args.method,
+        "new_connections": args.new_connections,
         "concurrency": args.concurrency,
         "requests": total,
         "ok": ok,

@@ -548,7 +548,6 @@ fn keystone_deployment_maps_to_the_model() {
         loaded.warnings,
         [
             "inspector.conf: [cors] allowed_origin: this option is not supported by inspector and is ignored",
-            "inspector.conf: [processing] store_data: swift is not supported by inspector, introspection data will not be stored; use database",
         ]
     );
     let transport = loaded

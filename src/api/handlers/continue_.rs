@@ -25,8 +25,9 @@ pub async fn continue_(
     request_body: Body,
 ) -> Result<Response, ApiError> {
     let limits = processing_limits(&state);
-    let bytes = body::read_bytes(request_body, limits).await?;
-    let data = match body::parse_json(&bytes, limits)? {
+    let (bytes, mut admission) =
+        body::read_admitted(state.documents(), request_body, limits).await?;
+    let data = match body::parse_admitted(&bytes, limits, &mut admission).await? {
         Value::Object(map) => map,
         other => {
             return Err(ApiError::bad_request(format!(
@@ -35,6 +36,8 @@ pub async fn continue_(
             )));
         }
     };
+    drop(bytes);
     let uuid = state.inspector().processing().process(data).await?;
+    drop(admission);
     Ok(render::json(StatusCode::OK, &json!({"uuid": uuid})))
 }

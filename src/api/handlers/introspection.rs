@@ -5,7 +5,6 @@ use axum::extract::{Query, State};
 use crate::api::path::ApiPath;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use inspector_core::py::value::json_dumps;
 use inspector_core::timestamp::py_isoformat;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -64,18 +63,14 @@ pub async fn list_statuses(
     ))
 }
 
-/// Stored data as upstream returns it: `json.dumps` of the decoded column
-/// (the document's own key order, Python's spacing, no trailing newline),
-/// not Flask's sorted rendering, so the text matches upstream's byte for
-/// byte whoever stored it.
-fn data_response(text: &str) -> Result<Response, ApiError> {
-    let value: Value = serde_json::from_str(text).map_err(|e| {
-        crate::domain::Error::internal(format!("stored introspection data is not JSON: {e}"))
-    })?;
+/// Stored data as upstream returns it (the domain renders it: Python's
+/// `json.dumps` of a database row, a Swift object as it is), not Flask's
+/// sorted rendering, so the text matches upstream's byte for byte.
+fn data_response(text: String) -> Result<Response, ApiError> {
     Ok((
         StatusCode::OK,
         [(header::CONTENT_TYPE, "application/json")],
-        json_dumps(&value),
+        text,
     )
         .into_response())
 }
@@ -85,7 +80,7 @@ pub async fn get_data(
     ApiPath(node_id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     data_response(
-        &state
+        state
             .inspector()
             .statuses()
             .introspection_data(&node_id, true)
@@ -98,7 +93,7 @@ pub async fn get_unprocessed_data(
     ApiPath(node_id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     data_response(
-        &state
+        state
             .inspector()
             .statuses()
             .introspection_data(&node_id, false)
@@ -156,12 +151,14 @@ pub async fn reapply(
     request_body: axum::body::Body,
 ) -> Result<Response, ApiError> {
     let limits = super::continue_::processing_limits(&state);
-    let bytes = crate::api::body::read_bytes(request_body, limits).await?;
+    let documents = state.documents();
+    let (bytes, mut admission) =
+        crate::api::body::read_admitted(documents, request_body, limits).await?;
     let data = if bytes.is_empty() {
         None
     } else {
         // Upstream's wording: invalid JSON reads as None.
-        match crate::api::body::parse_json(&bytes, limits) {
+        match crate::api::body::parse_admitted(&bytes, limits, &mut admission).await {
             Ok(Value::Object(map)) => Some(map),
             Ok(other) => {
                 return Err(ApiError::bad_request(format!(

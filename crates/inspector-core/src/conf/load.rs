@@ -74,19 +74,6 @@ pub fn load(sources: &[Source]) -> Result<Loaded, Vec<ConfError>> {
 
     let config = Config::read(&mut reader);
     check(&config, &mut reader);
-    if config.processing.store_data == StoreData::Swift {
-        // Accepted so that upstream files load, but nothing would be
-        // stored: say so rather than drop the data silently.
-        let place = reader
-            .index("processing", "store_data")
-            .and_then(|i| reader.resolved[i].as_ref())
-            .and_then(|r| r.occurrences.last())
-            .map(|o| format!("{}: [{}] {}", sources[o.file].path, o.section, o.key))
-            .unwrap_or_else(|| "[processing] store_data".into());
-        warnings.push(format!(
-            "{place}: swift is not supported by inspector, introspection data will not be stored; use database"
-        ));
-    }
 
     // Upstream needs these to run several instances; here the shared
     // database coordinates them, so they are only noted.

@@ -504,6 +504,13 @@ options! {
             "25",
             "Inspector extension: deepest nesting of arrays and objects accepted in posted JSON documents.",
         ),
+        max_documents_memory: u64 = opt(
+            int_min(1),
+            "64",
+            "Inspector extension: memory, in MiB, that the posted documents being read and processed \
+             may take together (estimated from their size and number of JSON values). Documents wait \
+             their turn; one that would take more than this alone is refused with 413.",
+        ),
     }
 }
 
@@ -990,8 +997,16 @@ options! {
         ca_file: Option<String> = opt(string(), None, "CA certificate file used to verify clients."),
         cert_file: Option<String> = opt(string(), None, "Certificate file of the server."),
         key_file: Option<String> = opt(string(), None, "Private key file of the server."),
-        version = opt(string(), None, "SSL/TLS protocol version.").unsupported(),
-        ciphers = opt(string(), None, "Allowed ciphers.").unsupported(),
+        version: Option<String> = opt(
+            string(),
+            None,
+            "TLS protocol version: TLSv1_2 or TLSv1_3 serves only that version; SSLv23 both.",
+        ),
+        ciphers: Option<String> = opt(
+            string(),
+            None,
+            "Allowed TLS 1.2 ciphers, in the OpenSSL cipher list format (TLS 1.3 names restrict TLS 1.3).",
+        ),
     }
 }
 

@@ -1,0 +1,164 @@
+//! Where introspection data is kept (`[processing] store_data`): nowhere,
+//! the database, or Swift objects named as upstream names them, so that
+//! either service reads what the other wrote.
+
+use std::sync::Arc;
+
+use inspector_core::conf::{Config, StoreData};
+use inspector_core::py::value::json_dumps;
+use serde_json::Value;
+
+use super::{Error, Result};
+use crate::store::Store;
+use crate::swift::{SwiftClient, SwiftError, SwiftSettings};
+
+/// Upstream's object names: `inspector_data-<uuid>` for processed data,
+/// with `-UNPROCESSED` for the ramdisk's document as it came.
+pub fn swift_object_name(uuid: &str, processed: bool) -> String {
+    if processed {
+        format!("inspector_data-{uuid}")
+    } else {
+        format!("inspector_data-{uuid}-UNPROCESSED")
+    }
+}
+
+pub(crate) enum DataStore {
+    None,
+    Database(Store),
+    /// The client, or why the `[swift]` options make none (reported on
+    /// each use, as upstream reports it; start-up refuses such options
+    /// first, see [`crate::service`]).
+    Swift(std::result::Result<Arc<SwiftClient>, SwiftError>),
+}
+
+impl DataStore {
+    pub(crate) fn from_config(config: &Config, store: Store) -> Self {
+        match config.processing.store_data {
+            StoreData::None => DataStore::None,
+            StoreData::Database => DataStore::Database(store),
+            StoreData::Swift => DataStore::Swift(
+                SwiftSettings::from_config(&config.swift)
+                    .and_then(SwiftClient::new)
+                    .map(Arc::new),
+            ),
+        }
+    }
+
+    pub(crate) fn is_enabled(&self) -> bool {
+        !matches!(self, DataStore::None)
+    }
+
+    /// Stores a document (already without `logs`); a no-op when storage is
+    /// off.
+    pub(crate) async fn save(&self, uuid: &str, processed: bool, data: &Value) -> Result<()> {
+        match self {
+            DataStore::None => Ok(()),
+            DataStore::Database(store) => {
+                Ok(store.store_data(uuid, processed, &data.to_string()).await?)
+            }
+            DataStore::Swift(client) => {
+                let client = connected(client)?;
+                let name = swift_object_name(uuid, processed);
+                let container = client.container();
+                client.create_container().await.map_err(|e| {
+                    swift_failure(
+                        format!("Swift failed to create container {container}. Error was: {e}"),
+                        &e,
+                    )
+                })?;
+                // The body is what upstream's json.dumps writes.
+                client
+                    .put_object(&name, json_dumps(data))
+                    .await
+                    .map_err(|e| {
+                        swift_failure(
+                            format!(
+                                "Swift failed to create object {name} in container {container}. \
+                                 Error was: {e}"
+                            ),
+                            &e,
+                        )
+                    })?;
+                tracing::info!(node = uuid, object = %name, "introspection data stored in Swift");
+                Ok(())
+            }
+        }
+    }
+
+    /// The stored document as the data API serves it: the database's row
+    /// as upstream's `json.dumps` renders it, a Swift object's bytes as they
+    /// are. `Ok(None)`: storage is off.
+    pub(crate) async fn load(&self, uuid: &str, processed: bool) -> Result<Option<String>> {
+        match self {
+            DataStore::None => Ok(None),
+            DataStore::Database(store) => {
+                let python_bool = if processed { "True" } else { "False" };
+                let text = store.get_data(uuid, processed).await?.ok_or_else(|| {
+                    Error::not_found(format!(
+                        "Introspection data not found for node {uuid}, processed={python_bool}"
+                    ))
+                })?;
+                let value: Value = serde_json::from_str(&text).map_err(|e| {
+                    Error::internal(format!("stored introspection data is not JSON: {e}"))
+                })?;
+                Ok(Some(json_dumps(&value)))
+            }
+            DataStore::Swift(client) => {
+                let client = connected(client)?;
+                let name = swift_object_name(uuid, processed);
+                let bytes = client.get_object(&name).await.map_err(|e| {
+                    swift_failure(
+                        format!(
+                            "Swift failed to get object {name} in container {}. Error was: {e}",
+                            client.container()
+                        ),
+                        &e,
+                    )
+                })?;
+                String::from_utf8(bytes).map(Some).map_err(|_| {
+                    Error::bad_request(format!(
+                        "Swift object {name} in container {} is not UTF-8 text",
+                        client.container()
+                    ))
+                })
+            }
+        }
+    }
+}
+
+fn connected(
+    client: &std::result::Result<Arc<SwiftClient>, SwiftError>,
+) -> Result<&Arc<SwiftClient>> {
+    client.as_ref().map_err(|e| {
+        Error::bad_request(format!(
+            "Could not connect to the object storage service: {e}"
+        ))
+    })
+}
+
+/// Swift or Keystone not answering is a dependency down (503); anything
+/// else Swift or Keystone refused is upstream's 400.
+fn swift_failure(message: String, err: &SwiftError) -> Error {
+    match err {
+        SwiftError::Unreachable(_) => Error::unavailable(message),
+        _ => Error::bad_request(message),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn object_names_are_upstreams() {
+        let uuid = "1a7a2a5e-8e0b-4e8e-9a3e-0d1e2f3a4b5c";
+        assert_eq!(
+            swift_object_name(uuid, true),
+            "inspector_data-1a7a2a5e-8e0b-4e8e-9a3e-0d1e2f3a4b5c"
+        );
+        assert_eq!(
+            swift_object_name(uuid, false),
+            "inspector_data-1a7a2a5e-8e0b-4e8e-9a3e-0d1e2f3a4b5c-UNPROCESSED"
+        );
+    }
+}
