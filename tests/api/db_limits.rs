@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use inspector::store::bulk;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::bed::Ironic;
 use crate::db_copy::read_all;
@@ -23,9 +23,9 @@ const PACKET: usize = 32 * 1024;
 const POOL: u32 = 2;
 
 /// On a MariaDB with a 32 KiB `max_allowed_packet`:
-/// * a ramdisk document beyond it is processed as any (200, `finished`,
-///   Ironic's properties set) and only its storage fails, as when the
-///   store is unavailable: the stored data answer 404;
+/// * a ramdisk document beyond it cannot be stored: the callback answers
+///   400 naming the limit, the node ends in `error` with that message, and
+///   no document of it is stored (404);
 /// * a rule beyond it (a condition value under the column's size) is
 ///   refused with a 400 naming the limit, every time, and no row of it is
 ///   left;
@@ -59,14 +59,15 @@ async fn documents_beyond_max_allowed_packet_are_refused_on_mariadb() {
     let mut data = m.data();
     data["extra"] = json!({"blob": "x".repeat(PACKET * 3)});
     let started = Instant::now();
-    json_with_status(post_continue(&app, &data).await, 200).await;
+    let body = json_with_status(post_continue(&app, &data).await, 400).await;
     eprintln!("big callback answered in {:?}", started.elapsed());
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("max_allowed_packet"), "{message}");
     let status = app
-        .wait_for_state(&uuid, "finished", Duration::from_secs(30))
+        .wait_for_state(&uuid, "error", Duration::from_secs(30))
         .await;
-    assert_eq!(status["error"], Value::Null, "{status}");
-    let node = ironic.node(&uuid).await;
-    assert_eq!(node["properties"]["memory_mb"], "12288", "{node}");
+    let error = status["error"].as_str().unwrap();
+    assert!(error.contains("max_allowed_packet"), "{status}");
     for path in ["data", "data/unprocessed"] {
         let stored = app.get(&format!("/v1/introspection/{uuid}/{path}")).await;
         let body = json_with_status(stored, 404).await;
