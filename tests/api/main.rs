@@ -9,6 +9,7 @@ mod cluster;
 mod concurrency;
 mod db_backend;
 mod db_copy;
+mod db_limits;
 mod db_restart;
 mod discovery;
 mod faults;

@@ -132,6 +132,37 @@ impl PrivateServer {
         String::from_utf8_lossy(&output.stdout).trim().to_string()
     }
 
+    /// The `mariadb` command line client running `sql` in the database
+    /// `inspector` of this (MariaDB) server, printing bare rows.
+    pub fn mariadb_client(&self, sql: &str) -> Command {
+        let mut command = Command::new("mariadb");
+        command.args([
+            "--no-defaults",
+            "-h127.0.0.1",
+            &format!("-P{}", self.port),
+            "-uinspector",
+            "-pinspector-test",
+            "-N",
+            "-B",
+            "--unbuffered",
+            "inspector",
+            "-e",
+            sql,
+        ]);
+        command
+    }
+
+    /// Runs `sql` with [`Self::mariadb_client`]; its output.
+    pub fn mariadb_sql(&self, sql: &str) -> String {
+        let output = self.mariadb_client(sql).output().unwrap();
+        assert!(
+            output.status.success(),
+            "{sql}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).trim().to_string()
+    }
+
     /// Starts a fresh server; its oslo.db URL.
     pub fn start(name: &str, port_var: &'static str) -> (Self, String) {
         let server = Self {
@@ -360,27 +391,8 @@ async fn ramdisk_emoji_are_handled_on_mariadb() {
 )]
 async fn a_lock_wait_timeout_is_retried_on_mariadb() {
     let (server, url) = PrivateServer::start("mariadb", "MARIADB_PORT");
-    let client = |sql: &str| {
-        let mut command = Command::new("mariadb");
-        command.args([
-            "--no-defaults",
-            "-h127.0.0.1",
-            &format!("-P{}", server.port),
-            "-uinspector",
-            "-pinspector-test",
-            "-N",
-            "-B",
-            "--unbuffered",
-            "inspector",
-            "-e",
-            sql,
-        ]);
-        command
-    };
-    let set = client("SET GLOBAL innodb_lock_wait_timeout = 1")
-        .output()
-        .unwrap();
-    assert!(set.status.success(), "{set:?}");
+    let client = |sql: &str| server.mariadb_client(sql);
+    server.mariadb_sql("SET GLOBAL innodb_lock_wait_timeout = 1");
     // Opened afterwards: every connection of the store has the short wait.
     let options = inspector::store::StoreOptions {
         max_connections: 2,
