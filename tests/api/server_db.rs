@@ -348,6 +348,62 @@ async fn ramdisk_emoji_are_handled_on_mariadb() {
     app.finish().await;
 }
 
+/// The `mariadb` client running `sql` on the private server at `port`.
+fn mariadb_client(port: u16, sql: &str) -> Command {
+    let mut command = Command::new("mariadb");
+    command.args([
+        "--no-defaults",
+        "-h127.0.0.1",
+        &format!("-P{port}"),
+        "-uinspector",
+        "-pinspector-test",
+        "-N",
+        "-B",
+        "--unbuffered",
+        "inspector",
+        "-e",
+        sql,
+    ]);
+    command
+}
+
+/// Status GETs and lists cost the database one statement each, no ping:
+/// sqlx's pool pings every connection given back to it, the hot reads
+/// keep connections of their own. MariaDB counts pings in
+/// `Com_admin_commands` (a private server: nothing else talks to it).
+#[tokio::test]
+#[cfg_attr(
+    not(bed_mysql),
+    ignore = "needs the test bed's MariaDB (scripts/test.sh starts it)"
+)]
+async fn status_reads_make_no_ping_on_mariadb() {
+    let (server, url) = PrivateServer::start("mariadb", "MARIADB_PORT");
+    let app = service_on(url, 10).await;
+    app.store().add_node(&waiting_node(), &[]).await.unwrap();
+    let admin_commands = || {
+        let out = mariadb_client(server.port, "SHOW GLOBAL STATUS LIKE 'Com_admin_commands'")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        text.split_whitespace()
+            .nth(1)
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("Com_admin_commands in {text:?}"))
+    };
+    let status = format!("/v1/introspection/{NODE}");
+    json_with_status(app.get(&status).await, 200).await;
+    let before = admin_commands();
+    let reads = 40;
+    for _ in 0..reads {
+        json_with_status(app.get(&status).await, 200).await;
+        json_with_status(app.get("/v1/introspection").await, 200).await;
+    }
+    let pings = admin_commands() - before;
+    assert!(pings < 5, "{pings} pings for {} reads", 2 * reads);
+    app.finish().await;
+}
+
 /// On a MariaDB that lets a statement wait one second for a row lock
 /// (`innodb_lock_wait_timeout = 1`, set on a private server), another
 /// session holds the node's row for 1.5 s: the store's `update_state`
@@ -360,23 +416,7 @@ async fn ramdisk_emoji_are_handled_on_mariadb() {
 )]
 async fn a_lock_wait_timeout_is_retried_on_mariadb() {
     let (server, url) = PrivateServer::start("mariadb", "MARIADB_PORT");
-    let client = |sql: &str| {
-        let mut command = Command::new("mariadb");
-        command.args([
-            "--no-defaults",
-            "-h127.0.0.1",
-            &format!("-P{}", server.port),
-            "-uinspector",
-            "-pinspector-test",
-            "-N",
-            "-B",
-            "--unbuffered",
-            "inspector",
-            "-e",
-            sql,
-        ]);
-        command
-    };
+    let client = |sql: &str| mariadb_client(server.port, sql);
     let set = client("SET GLOBAL innodb_lock_wait_timeout = 1")
         .output()
         .unwrap();
