@@ -103,20 +103,20 @@ impl Rules {
         Ok(report)
     }
 
-    /// The node's latest processed data, as the data API reads it.
+    /// The node's latest processed data, read as the data API reads it
+    /// (a node without any gets that API's 404).
     async fn stored_data(&self, uuid: &str) -> Result<Value> {
-        let store = self.lifecycle.data();
-        if !store.is_enabled() {
-            return Err(Error::not_found(
-                "Inspector is not configured to store data, so a node's data cannot be \
+        let text = self
+            .lifecycle
+            .data()
+            .load(uuid, true)
+            .await?
+            .ok_or_else(|| {
+                Error::not_found(
+                    "Inspector is not configured to store data, so a node's data cannot be \
                  evaluated; pass \"data\" instead.",
-            ));
-        }
-        let text = store.load(uuid, true).await?.ok_or_else(|| {
-            Error::not_found(format!(
-                "No introspection data is stored for node {uuid}; pass \"data\" instead."
-            ))
-        })?;
+                )
+            })?;
         serde_json::from_str(&text)
             .map_err(|e| Error::internal(format!("stored data of node {uuid} is not JSON: {e}")))
     }
