@@ -160,7 +160,7 @@ async fn evaluating_a_node_reports_the_stored_rules_and_changes_nothing() {
     let status = eventually("the reapply finished", Duration::from_secs(30), || async {
         let status =
             json_with_status(app.get(&format!("/v1/introspection/{uuid}")).await, 200).await;
-        let done = status["state"] == "finished"
+        let done = ["finished", "error"].contains(&status["state"].as_str().unwrap_or(""))
             && status["started_at"] != earlier["started_at"]
             && status["finished_at"].as_str() >= status["started_at"].as_str();
         if done { Ok(status) } else { Err(status) }
@@ -346,4 +346,23 @@ async fn below_1_19_evaluate_is_an_unknown_url() {
         json_with_status(app.get("/v1/rules").await, 200).await,
         json!({"rules": []})
     );
+}
+
+#[tokio::test]
+async fn body_limits_are_those_of_rule_creation() {
+    let app = TestApp::spawn_with(|c| {
+        c.default.max_request_body_size = 64;
+        c.processing.max_json_depth = 4;
+    })
+    .await;
+    let oversized = json!({"data": {"padding": "x".repeat(100)}});
+    let too_deep = json!({"data": {"a": {"b": {"c": {"d": {}}}}}});
+    for body in [oversized, too_deep] {
+        let created = app.post_json("/v1/rules", &body).await;
+        let (status, expected) = (created.status(), created.text().await.unwrap());
+        assert!(status.is_client_error(), "{status} {expected}");
+        let response = evaluate(&app, "1.19", &body).await;
+        assert_eq!(response.status(), status, "{body}");
+        assert_eq!(response.text().await.unwrap(), expected, "{body}");
+    }
 }
