@@ -355,6 +355,12 @@ async fn body_limits_are_those_of_rule_creation() {
         c.processing.max_json_depth = 4;
     })
     .await;
+    // Within the limits, the dry run answers.
+    let small = json!({"data": {"a": {}}, "rules": []});
+    assert_eq!(
+        json_with_status(evaluate(&app, "1.19", &small).await, 200).await,
+        json!({"node_id": null, "rules": [], "error": null})
+    );
     let oversized = json!({"data": {"padding": "x".repeat(100)}});
     let too_deep = json!({"data": {"a": {"b": {"c": {"d": {}}}}}});
     for body in [oversized, too_deep] {
