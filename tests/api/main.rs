@@ -24,6 +24,7 @@ mod processing;
 mod pxe;
 mod recording_proxy;
 mod rules;
+mod rules_evaluate;
 mod schema_parity;
 mod server_db;
 mod statuses;
