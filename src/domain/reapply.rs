@@ -59,6 +59,12 @@ impl Processing {
 
     async fn reapply_locked(&self, lock: NodeLock, mut data: Data) {
         let uuid = lock.uuid().to_string();
+        // The state first, as upstream: a status read between the two
+        // writes never shows the new start beside the previous outcome.
+        if let Err(e) = self.lifecycle.transition(&uuid, Event::Reapply).await {
+            tracing::warn!(node = %uuid, error = %Error::from(e), "cannot reapply in this state");
+            return;
+        }
         if let Err(e) = self
             .lifecycle
             .store()
@@ -66,10 +72,6 @@ impl Processing {
             .await
         {
             tracing::warn!(node = %uuid, error = %e, "cannot reapply: the node left the cache");
-            return;
-        }
-        if let Err(e) = self.lifecycle.transition(&uuid, Event::Reapply).await {
-            tracing::warn!(node = %uuid, error = %Error::from(e), "cannot reapply in this state");
             return;
         }
         match self.reapply_steps(&uuid, &mut data).await {
