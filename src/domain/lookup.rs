@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use super::lifecycle::Lifecycle;
 use super::locks::NodeLock;
-use crate::store::NodeRecord;
+use super::{Error, ErrorKind};
+use crate::store::{NodeRecord, StoreError};
 
 /// How long a callback waits for a node another callback is processing.
 const LOCK_WAIT: Duration = Duration::from_secs(60);
@@ -27,7 +28,7 @@ pub(crate) async fn find_node(
         .store()
         .find_by_attributes(&pairs)
         .await
-        .map_err(|e| LookupFailure::Internal(e.to_string()))?;
+        .map_err(LookupFailure::from_store)?;
     let best = scores
         .iter()
         .map(|(_, s)| *s)
@@ -46,7 +47,7 @@ pub(crate) async fn find_node(
     let lock = tokio::time::timeout(LOCK_WAIT, lifecycle.locks().lock(&uuid))
         .await
         .map_err(|_| LookupFailure::Busy)?
-        .map_err(|e| LookupFailure::Internal(e.to_string()))?;
+        .map_err(LookupFailure::from_store)?;
     // Read under the lock: another callback may have finished the node
     // while this one waited.
     match lifecycle.store().get_node(&uuid).await {
@@ -56,7 +57,7 @@ pub(crate) async fn find_node(
             Err(LookupFailure::NotFound)
         }
         Ok(None) => Err(LookupFailure::NotFound),
-        Err(e) => Err(LookupFailure::Internal(e.to_string())),
+        Err(e) => Err(LookupFailure::from_store(e)),
     }
 }
 
@@ -68,10 +69,22 @@ pub(crate) enum LookupFailure {
     NotFound,
     Ambiguous,
     Busy,
+    /// The database cannot serve now (unreachable, its disk full): the
+    /// ramdisk should retry, so this is no lookup error but a 503.
+    Unavailable(String),
     Internal(String),
 }
 
 impl LookupFailure {
+    fn from_store(err: StoreError) -> Self {
+        let err = Error::from(err);
+        if err.kind == ErrorKind::Unavailable {
+            LookupFailure::Unavailable(err.message)
+        } else {
+            LookupFailure::Internal(err.message)
+        }
+    }
+
     pub(crate) fn message(&self) -> String {
         match self {
             LookupFailure::NotFound => {
@@ -79,6 +92,7 @@ impl LookupFailure {
             }
             LookupFailure::Ambiguous => "The data posted matches several nodes equally".into(),
             LookupFailure::Busy => "The node is being processed, please retry later".into(),
+            LookupFailure::Unavailable(message) => message.clone(),
             LookupFailure::Internal(e) => {
                 tracing::error!(error = %e, "lookup failed");
                 "Lookup failed because of an internal error".into()

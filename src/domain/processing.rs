@@ -82,6 +82,12 @@ impl Processing {
         let mut failures = self.pipeline.before_processing(&mut data);
         let found = match self.find_node_for(&mut data).await {
             Ok(found) => Some(found),
+            // The database cannot serve now: the ramdisk retries a 503.
+            Err(failure) if failure.kind == ErrorKind::Unavailable => {
+                tracing::warn!(error = %failure.message, "cannot look up the node now");
+                self.store_ramdisk_logs(&data, None).await;
+                return Err(failure);
+            }
             Err(failure) => {
                 failures.push(PreFailure {
                     public: failure.message.clone(),
@@ -340,6 +346,7 @@ impl Processing {
                     Some(hook) => self.discovery.node_not_found_hook(hook, data, &attrs).await,
                 }
             }
+            Err(LookupFailure::Unavailable(message)) => Err(Error::unavailable(message)),
             Err(other) => Err(Error::bad_request(format!(
                 "Look up error: {}",
                 other.message()

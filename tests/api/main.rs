@@ -22,6 +22,7 @@ mod payloads;
 mod processing;
 mod pxe;
 mod recording_proxy;
+mod resource_faults;
 mod rules;
 mod schema_parity;
 mod server_db;
