@@ -16,6 +16,7 @@ mod helpers;
 mod introspection;
 mod ironic_calls;
 mod ironic_down;
+mod ironic_garbage;
 mod keystone;
 mod legacy;
 mod payloads;
