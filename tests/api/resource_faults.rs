@@ -1,5 +1,5 @@
 //! Resource faults: the SQLite database's filesystem full, the ramdisk-logs
-//! directory unwritable. The database lives on a small tmpfs mounted for
+//! directory read-only. The database lives on a small tmpfs mounted for
 //! the test (the tests run as root; a refused mount fails the test).
 
 use std::io::Write;
@@ -10,8 +10,9 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
-use crate::bed::{Ironic, use_bed_ironic};
-use crate::helpers::{TestApp, json_with_status};
+use crate::bed::{Ironic, env, use_bed_ironic};
+use crate::binary::{free_port, serve, write_config};
+use crate::helpers::{TestApp, eventually, json_with_status};
 use crate::processing::Machine;
 use crate::rules::{rule_count, sample_rule};
 
@@ -174,4 +175,91 @@ async fn a_full_database_disk_answers_503_keeps_nothing_and_recovers() {
         .await;
     app.finish().await;
     drop(disk);
+}
+
+/// Upstream keeps processing when the ramdisk logs cannot be written: the
+/// node finishes, the failure is logged with the node, nothing answers 500.
+#[tokio::test]
+async fn an_unwritable_ramdisk_logs_directory_is_logged_and_processing_goes_on() {
+    let logs = Tmpfs::mount("1m");
+    // Read-only before the service opens anything there (root ignores modes).
+    mount_cmd(&["-o", "remount,ro"], logs.path());
+    let dir = TempDir::new().unwrap();
+    let port = free_port();
+    let extra = format!(
+        "auth_strategy = noauth\n[ironic]\nauth_type = none\nendpoint_override = {ironic}\n\
+         max_retries = 3\nretry_interval = 1\n[pxe_filter]\ndriver = noop\n\
+         [processing]\nstore_data = database\nramdisk_logs_dir = {logs}\n\
+         always_store_ramdisk_logs = true\n",
+        ironic = env("INSPECTOR_TEST_IRONIC_URL"),
+        logs = logs.path().display()
+    );
+    let served = serve(&write_config(dir.path(), port, &extra), port).await;
+    let ironic = Ironic::new();
+    let machine = Machine::new();
+    let node = machine.node(&ironic).await;
+    ironic.create_port(&node, &machine.pxe).await;
+    let client = reqwest::Client::new();
+    let started = client
+        .post(served.url(&format!("/v1/introspection/{node}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status(), 202);
+    let status_url = served.url(&format!("/v1/introspection/{node}"));
+    let in_state = |state: &'static str| {
+        let (client, url) = (client.clone(), status_url.clone());
+        async move {
+            let status: Value = client.get(&url).send().await.unwrap().json().await.unwrap();
+            if status["state"] == state {
+                Ok(status)
+            } else {
+                Err(status.to_string())
+            }
+        }
+    };
+    eventually("the node waits", Duration::from_secs(20), || {
+        in_state("waiting")
+    })
+    .await;
+
+    let mut data = machine.data();
+    data["logs"] = json!("aGVsbG8gZnJvbSB0aGUgcmFtZGlzawo=");
+    let answer = client
+        .post(served.url("/v1/continue"))
+        .body(data.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200, "{:?}", answer.text().await);
+    let status = eventually("the node finished", Duration::from_secs(30), || {
+        in_state("finished")
+    })
+    .await;
+    assert_eq!(status["error"], json!(null), "{status}");
+
+    // A callback no node matches fails as usual, its logs refused as well.
+    let mut stranger = Machine::new().data();
+    stranger["logs"] = json!("aGVsbG8K");
+    let answer = client
+        .post(served.url("/v1/continue"))
+        .body(stranger.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 400);
+
+    assert_eq!(std::fs::read_dir(logs.path()).unwrap().count(), 0);
+    let log = served.log_text();
+    let refusals: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("cannot store the ramdisk logs"))
+        .collect();
+    assert_eq!(refusals.len(), 2, "{log}");
+    assert!(
+        refusals[0].contains(&node) && refusals[0].contains("Read-only file system"),
+        "{}",
+        refusals[0]
+    );
+    assert!(refusals[1].contains("unknown"), "{}", refusals[1]);
 }
