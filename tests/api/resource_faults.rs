@@ -1,9 +1,10 @@
-//! Resource faults: the SQLite database's filesystem full, the ramdisk-logs
-//! directory read-only. The database lives on a small tmpfs mounted for
-//! the test (the tests run as root; a refused mount fails the test).
+//! Resource faults: the SQLite database's file system full or turned
+//! read-only, the ramdisk-logs directory read-only. Each test mounts its own
+//! small file system (tmpfs, or ext4 on a loop device); the tests run as
+//! root, and a refused mount fails the test.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -46,18 +47,11 @@ impl Drop for Tmpfs {
     }
 }
 
+/// Runs mount(8) (the tests run as root; a refusal fails the test).
 fn mount_cmd(args: &[&str], target: &Path) {
-    let out = Command::new("mount")
-        .args(args)
-        .arg(target)
-        .output()
-        .expect("run mount(8): these tests need it, as root");
-    assert!(
-        out.status.success(),
-        "mount {args:?} {} failed (these tests need root and mount permission): {}",
-        target.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let mut args = args.to_vec();
+    args.push(target.to_str().unwrap());
+    run_ok("mount", &args);
 }
 
 /// Writes zeros to `path` until the filesystem refuses more.
@@ -199,6 +193,7 @@ async fn an_unwritable_ramdisk_logs_directory_is_logged_and_processing_goes_on()
     let machine = Machine::new();
     let node = machine.node(&ironic).await;
     ironic.create_port(&node, &machine.pxe).await;
+    inspector::tls::install_crypto_provider();
     let client = reqwest::Client::new();
     let started = client
         .post(served.url(&format!("/v1/introspection/{node}")))
@@ -262,4 +257,144 @@ async fn an_unwritable_ramdisk_logs_directory_is_logged_and_processing_goes_on()
         refusals[0]
     );
     assert!(refusals[1].contains("unknown"), "{}", refusals[1]);
+}
+
+/// An ext4 image on a loop device, mounted with `errors=remount-ro` on a
+/// fresh directory; unmounted on drop.
+struct Ext4 {
+    image: TempDir,
+    dir: TempDir,
+}
+
+impl Ext4 {
+    fn mount() -> Self {
+        let image = TempDir::new().unwrap();
+        let file = image.path().join("disk.img");
+        std::fs::File::create(&file)
+            .unwrap()
+            .set_len(16 * 1024 * 1024)
+            .unwrap();
+        run_ok("mkfs.ext4", &["-q", file.to_str().unwrap()]);
+        let ext4 = Self {
+            image,
+            dir: TempDir::new().unwrap(),
+        };
+        ext4.attach();
+        ext4
+    }
+
+    fn image(&self) -> PathBuf {
+        self.image.path().join("disk.img")
+    }
+
+    fn attach(&self) {
+        let image = self.image();
+        mount_cmd(
+            &["-o", "loop,errors=remount-ro", image.to_str().unwrap()],
+            self.dir.path(),
+        );
+    }
+
+    /// What the kernel does on a file system error: the mount turns
+    /// read-only at once, whatever files are open for writing.
+    fn fail(&self) {
+        let source = run_ok(
+            "findmnt",
+            &["-n", "-o", "SOURCE", self.dir.path().to_str().unwrap()],
+        );
+        let device = source.trim().trim_start_matches("/dev/");
+        std::fs::write(format!("/sys/fs/ext4/{device}/trigger_fs_error"), "1")
+            .expect("trigger an ext4 error (needs root)");
+    }
+
+    /// The operator's repair: unmount, check, mount again.
+    fn repair(&self) {
+        run_ok("umount", &[self.dir.path().to_str().unwrap()]);
+        // e2fsck exits 1 when it fixed something, which is expected here.
+        let status = Command::new("e2fsck")
+            .args(["-fy", self.image().to_str().unwrap()])
+            .output()
+            .expect("run e2fsck");
+        assert!(matches!(status.status.code(), Some(0 | 1)), "{status:?}");
+        self.attach();
+    }
+}
+
+impl Drop for Ext4 {
+    fn drop(&mut self) {
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+fn run_ok(program: &str, args: &[&str]) -> String {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("run {program}: {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A database whose file system turns read-only under the running service
+/// (an ext4 error with `errors=remount-ro`): writes answer 503 naming the
+/// database, nothing of them is kept, the service stays up; such a mount
+/// cannot be made writable while files are open on it, so recovery is the
+/// operator's repair and a restart, with every earlier write intact.
+#[tokio::test]
+async fn a_database_disk_turned_read_only_answers_503_and_recovers_after_repair() {
+    let disk = Ext4::mount();
+    let dir = TempDir::new().unwrap();
+    let port = free_port();
+    let config = dir.path().join("inspector.conf");
+    std::fs::write(
+        &config,
+        format!(
+            "[DEFAULT]\nlisten_address = 127.0.0.1\nlisten_port = {port}\nauth_strategy = noauth\n\
+             [ironic]\nauth_type = none\nendpoint_override = http://127.0.0.1:9\n\
+             [database]\nconnection = sqlite:///{}/inspector.sqlite\n",
+            disk.dir.path().display()
+        ),
+    )
+    .unwrap();
+    inspector::tls::install_crypto_provider();
+    let client = reqwest::Client::new();
+    let mut served = serve(&config, port).await;
+    let rules = served.url("/v1/rules");
+    let post_rule = || client.post(&rules).json(&sample_rule()).send();
+    let count = || async {
+        let answer = client.get(&rules).send().await.unwrap();
+        let status = answer.status().as_u16();
+        let body: Value = answer.json().await.unwrap();
+        (status, body["rules"].as_array().map(Vec::len))
+    };
+    assert_eq!(post_rule().await.unwrap().status(), 201);
+    // The WAL is not synced at each commit (synchronous=NORMAL): what the
+    // kernel has not yet written back dies with the aborted file system.
+    // Flush it, so the test knows what the disk holds.
+    run_ok("sync", &["-f", disk.dir.path().to_str().unwrap()]);
+
+    disk.fail();
+    assert_cannot_write(post_rule().await.unwrap(), "a rule", "I/O error").await;
+    assert_eq!(count().await, (200, Some(1)), "reads still work");
+    let root = client.get(served.url("/")).send().await.unwrap();
+    assert_eq!(root.status(), 200, "the service still answers");
+
+    served.signal("TERM");
+    served.wait_exit(Duration::from_secs(20)).await;
+    disk.repair();
+    let _served = serve(&config, port).await;
+    assert_eq!(
+        count().await,
+        (200, Some(1)),
+        "the refused rule was not kept"
+    );
+    assert_eq!(post_rule().await.unwrap().status(), 201);
+    assert_eq!(count().await, (200, Some(2)));
 }
