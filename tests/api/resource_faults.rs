@@ -15,6 +15,7 @@ use crate::bed::{Ironic, env, use_bed_ironic};
 use crate::binary::{free_port, serve, write_config};
 use crate::helpers::{TestApp, eventually, json_with_status};
 use crate::processing::Machine;
+use crate::pxe::sh;
 use crate::rules::{rule_count, sample_rule};
 
 /// A tmpfs of `size` mounted on a fresh directory, unmounted on drop.
@@ -49,9 +50,10 @@ impl Drop for Tmpfs {
 
 /// Runs mount(8) (the tests run as root; a refusal fails the test).
 fn mount_cmd(args: &[&str], target: &Path) {
-    let mut args = args.to_vec();
-    args.push(target.to_str().unwrap());
-    run_ok("mount", &args);
+    let mut command = vec!["mount"];
+    command.extend_from_slice(args);
+    command.push(target.to_str().unwrap());
+    sh(&command);
 }
 
 /// Writes zeros to `path` until the filesystem refuses more.
@@ -274,7 +276,7 @@ impl Ext4 {
             .unwrap()
             .set_len(16 * 1024 * 1024)
             .unwrap();
-        run_ok("mkfs.ext4", &["-q", file.to_str().unwrap()]);
+        sh(&["mkfs.ext4", "-q", file.to_str().unwrap()]);
         let ext4 = Self {
             image,
             dir: TempDir::new().unwrap(),
@@ -298,10 +300,13 @@ impl Ext4 {
     /// What the kernel does on a file system error: the mount turns
     /// read-only at once, whatever files are open for writing.
     fn fail(&self) {
-        let source = run_ok(
+        let source = sh(&[
             "findmnt",
-            &["-n", "-o", "SOURCE", self.dir.path().to_str().unwrap()],
-        );
+            "-n",
+            "-o",
+            "SOURCE",
+            self.dir.path().to_str().unwrap(),
+        ]);
         let device = source.trim().trim_start_matches("/dev/");
         std::fs::write(format!("/sys/fs/ext4/{device}/trigger_fs_error"), "1")
             .expect("trigger an ext4 error (needs root)");
@@ -309,7 +314,7 @@ impl Ext4 {
 
     /// The operator's repair: unmount, check, mount again.
     fn repair(&self) {
-        run_ok("umount", &[self.dir.path().to_str().unwrap()]);
+        sh(&["umount", self.dir.path().to_str().unwrap()]);
         // e2fsck exits 1 when it fixed something, which is expected here.
         let status = Command::new("e2fsck")
             .args(["-fy", self.image().to_str().unwrap()])
@@ -327,19 +332,6 @@ impl Drop for Ext4 {
             .arg(self.dir.path())
             .status();
     }
-}
-
-fn run_ok(program: &str, args: &[&str]) -> String {
-    let out = Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("run {program}: {e}"));
-    assert!(
-        out.status.success(),
-        "{program} {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// A database whose file system turns read-only under the running service
@@ -378,7 +370,7 @@ async fn a_database_disk_turned_read_only_answers_503_and_recovers_after_repair(
     // The WAL is not synced at each commit (synchronous=NORMAL): what the
     // kernel has not yet written back dies with the aborted file system.
     // Flush it, so the test knows what the disk holds.
-    run_ok("sync", &["-f", disk.dir.path().to_str().unwrap()]);
+    sh(&["sync", "-f", disk.dir.path().to_str().unwrap()]);
 
     disk.fail();
     assert_cannot_write(post_rule().await.unwrap(), "a rule", "I/O error").await;
