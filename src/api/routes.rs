@@ -1,9 +1,10 @@
 //! Every API route, declared once. The router, each route's policy check and
 //! the resources `/v1` lists are all built from [`ROUTES`].
 //!
-//! No route has a minimum API version: every one is served at every version
-//! from 1.0 to the maximum, as upstream did (the only version-dependent
-//! behaviour, the status of a created rule, lives in its handler).
+//! Upstream's routes are served at every version from 1.0 to the maximum (the
+//! only version-dependent behaviour there, the status of a created rule,
+//! lives in its handler); the newer ones check their minimum version in their
+//! handler.
 
 use std::collections::BTreeSet;
 
@@ -75,6 +76,8 @@ pub static ROUTES: &[Route] = &[
     route!(DELETE "/v1/rules" => rules::delete_all, "introspection:rule:delete", Authenticated),
     route!(GET "/v1/rules/{uuid}" => rules::get, "introspection:rule:get", Authenticated),
     route!(DELETE "/v1/rules/{uuid}" => rules::delete, "introspection:rule:delete", Authenticated),
+    // From 1.19 on; below, the handler answers as for an unknown URL.
+    route!(POST "/v1/rules/evaluate" => rules::evaluate, "introspection:rule:evaluate", Authenticated),
     route!(POST "/v1/rules/{uuid}" => rules::create_with_uuid, "introspection:rule:create", Authenticated),
     // Metrics are read-only status, for the same audience.
     route!(GET "/metrics" => health::metrics, "introspection:status", Authenticated),
@@ -212,6 +215,11 @@ mod tests {
                 Method::DELETE,
                 "/v1/rules/{uuid}",
                 "introspection:rule:delete",
+            ),
+            (
+                Method::POST,
+                "/v1/rules/evaluate",
+                "introspection:rule:evaluate",
             ),
             (Method::GET, "/metrics", "introspection:status"),
         ];

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
+use super::error::Error;
 use super::lifecycle::Lifecycle;
 use super::locks::NodeLock;
-use super::{Error, ErrorKind};
 use crate::store::{NodeRecord, StoreError};
 
 /// How long a callback waits for a node another callback is processing.
@@ -28,7 +28,7 @@ pub(crate) async fn find_node(
         .store()
         .find_by_attributes(&pairs)
         .await
-        .map_err(LookupFailure::from_store)?;
+        .map_err(LookupFailure::store)?;
     let best = scores
         .iter()
         .map(|(_, s)| *s)
@@ -47,7 +47,7 @@ pub(crate) async fn find_node(
     let lock = tokio::time::timeout(LOCK_WAIT, lifecycle.locks().lock(&uuid))
         .await
         .map_err(|_| LookupFailure::Busy)?
-        .map_err(LookupFailure::from_store)?;
+        .map_err(LookupFailure::store)?;
     // Read under the lock: another callback may have finished the node
     // while this one waited.
     match lifecycle.store().get_node(&uuid).await {
@@ -57,7 +57,7 @@ pub(crate) async fn find_node(
             Err(LookupFailure::NotFound)
         }
         Ok(None) => Err(LookupFailure::NotFound),
-        Err(e) => Err(LookupFailure::from_store(e)),
+        Err(e) => Err(LookupFailure::store(e)),
     }
 }
 
@@ -69,19 +69,28 @@ pub(crate) enum LookupFailure {
     NotFound,
     Ambiguous,
     Busy,
-    /// The database cannot serve now (unreachable, its disk full): the
-    /// ramdisk should retry, so this is no lookup error but a 503.
+    /// The database cannot serve now; the ramdisk may post again later.
     Unavailable(String),
     Internal(String),
 }
 
 impl LookupFailure {
-    fn from_store(err: StoreError) -> Self {
-        let err = Error::from(err);
-        if err.kind == ErrorKind::Unavailable {
-            LookupFailure::Unavailable(err.message)
-        } else {
-            LookupFailure::Internal(err.message)
+    fn store(err: StoreError) -> Self {
+        match err {
+            StoreError::Unavailable(_) | StoreError::StorageFault { .. } => {
+                LookupFailure::Unavailable(err.to_string())
+            }
+            other => LookupFailure::Internal(other.to_string()),
+        }
+    }
+
+    /// The caller's error: 503 when the database cannot serve now (not
+    /// the data's fault, so no 400 that tells the ramdisk to give up),
+    /// else a 400 whose message starts with `prefix`.
+    pub(crate) fn into_error(self, prefix: &str) -> Error {
+        match self {
+            LookupFailure::Unavailable(_) => Error::unavailable(self.message()),
+            _ => Error::bad_request(format!("{prefix}{}", self.message())),
         }
     }
 
@@ -92,7 +101,11 @@ impl LookupFailure {
             }
             LookupFailure::Ambiguous => "The data posted matches several nodes equally".into(),
             LookupFailure::Busy => "The node is being processed, please retry later".into(),
-            LookupFailure::Unavailable(message) => message.clone(),
+            LookupFailure::Unavailable(e) => {
+                tracing::warn!(error = %e, "lookup failed: the database is not available");
+                "Lookup is not possible now: the database is not available, please retry later"
+                    .into()
+            }
             LookupFailure::Internal(e) => {
                 tracing::error!(error = %e, "lookup failed");
                 "Lookup failed because of an internal error".into()

@@ -123,7 +123,7 @@ impl Inspector {
             pxe,
             data,
         ));
-        let rules = Rules::new(store, clock);
+        let rules = Rules::new(store, clock, lifecycle.clone());
         let statuses = Statuses::new(lifecycle.clone(), &config);
         let periodic = Periodic::new(lifecycle.clone(), background.clone(), &config);
         let introspection =

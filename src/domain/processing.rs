@@ -82,12 +82,8 @@ impl Processing {
         let mut failures = self.pipeline.before_processing(&mut data);
         let found = match self.find_node_for(&mut data).await {
             Ok(found) => Some(found),
-            // The database cannot serve now: the ramdisk retries a 503.
-            Err(failure) if failure.kind == ErrorKind::Unavailable => {
-                tracing::warn!(error = %failure.message, "cannot look up the node now");
-                self.store_ramdisk_logs(&data, None).await;
-                return Err(failure);
-            }
+            // Nothing was looked at: the ramdisk posts the same data again.
+            Err(failure) if failure.kind == ErrorKind::Unavailable => return Err(failure),
             Err(failure) => {
                 failures.push(PreFailure {
                     public: failure.message.clone(),
@@ -346,11 +342,7 @@ impl Processing {
                     Some(hook) => self.discovery.node_not_found_hook(hook, data, &attrs).await,
                 }
             }
-            Err(LookupFailure::Unavailable(message)) => Err(Error::unavailable(message)),
-            Err(other) => Err(Error::bad_request(format!(
-                "Look up error: {}",
-                other.message()
-            ))),
+            Err(other) => Err(other.into_error("Look up error: ")),
         }
     }
 }

@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 use inspector_core::db_url::{Endpoint, ServerUrl};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgSslMode};
 
-use super::{Dialect, ddl_statements, first_connection, indexes_migration, pool_options};
+use super::{Dialect, ddl_statements, first_connection, hot_set, indexes_migration, pool_options};
 use crate::store::leases::{LeaseSql, POSTGRES, leases_migration};
 use crate::store::schema::Migration;
 use crate::store::{Result, Store, StoreOptions, TimestampPrecision};
@@ -78,6 +78,9 @@ pub(super) fn connect_options(url: &ServerUrl) -> PgConnectOptions {
 pub(super) async fn open(url: &ServerUrl, options: &StoreOptions) -> Result<Store> {
     let connect = connect_options(url);
     first_connection::<PgConnection>(url, &connect, options).await?;
+    let hot = hot_set::<Db>(options, connect.clone(), None);
     let pool = pool_options::<Db>(options).connect_lazy_with(connect);
-    Ok(std::sync::Arc::new(backend::SqlxStore::new(pool)))
+    Ok(std::sync::Arc::new(
+        backend::SqlxStore::new(pool).with_hot(hot),
+    ))
 }
