@@ -2,7 +2,8 @@
 //! the wrong JSON shape, a 100 MB body): a real Ironic cannot be made to,
 //! so a small HTTP server plays one, choosing the fault by node UUID. The
 //! start of a node whose own fetch fails answers 503; a node whose ports
-//! listing fails ends in `error`; the service keeps serving the good node.
+//! listing fails, or whose update at the callback gets garbage, ends in
+//! `error`; the service keeps serving the good node.
 
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::helpers::{TestApp, json_with_status};
+use crate::processing::Machine;
 
 const GOOD: &str = "0b0a0000-0000-4000-8000-000000000001";
 /// Faults in `GET /v1/nodes/<uuid>`: the start request itself fails.
@@ -22,6 +24,13 @@ const PORTS_NOT_JSON: &str = "0b0a0000-0000-4000-8000-000000000005";
 const PORTS_HTML_502: &str = "0b0a0000-0000-4000-8000-000000000006";
 const PORTS_WRONG_SHAPE: &str = "0b0a0000-0000-4000-8000-000000000007";
 const PORTS_HUGE: &str = "0b0a0000-0000-4000-8000-000000000008";
+/// Starts well; the update at the ramdisk's callback gets garbage.
+const PATCH_NOT_JSON: &str = "0b0a0000-0000-4000-8000-000000000009";
+
+/// The one port of `node` in this Ironic.
+fn mac_of(node: &str) -> String {
+    format!("52:54:00:0b:0a:{}", &node[node.len() - 2..])
+}
 
 const HUGE_BYTES: usize = 100 * 1024 * 1024;
 
@@ -56,7 +65,7 @@ fn answer(method: &str, target: &str) -> Answer {
                 _ => Answer::Json(
                     200,
                     json!({"ports": [{"uuid": "0b0a0000-0000-4000-8000-0000000000ff",
-                                      "address": "52:54:00:0b:0a:01", "node_uuid": node}]}),
+                                      "address": mac_of(node), "node_uuid": node}]}),
                 ),
             }
         }
@@ -68,6 +77,9 @@ fn answer(method: &str, target: &str) -> Answer {
         }
         ("PUT", path) if path.ends_with("/states/power") => {
             Answer::Raw(202, "application/json", "")
+        }
+        ("PATCH", path) if path == format!("/v1/nodes/{PATCH_NOT_JSON}") => {
+            Answer::Raw(200, "application/json", "<html>oops</html>")
         }
         ("GET", path) if path.starts_with("/v1/nodes/") => {
             match path.trim_start_matches("/v1/nodes/") {
@@ -216,6 +228,25 @@ async fn garbage_from_ironic_fails_the_node_or_the_request_clearly() {
             "{node}: {error}"
         );
     }
+
+    // At the callback: the node's update gets garbage.
+    app.start_introspection(PATCH_NOT_JSON, "").await;
+    app.wait_for_state(PATCH_NOT_JSON, "waiting", Duration::from_secs(20))
+        .await;
+    let mut machine = Machine::new();
+    machine.pxe = mac_of(PATCH_NOT_JSON);
+    let answer = app.callback(&machine.data()).await;
+    assert_ne!(answer.status(), 500, "{:?}", answer.text().await);
+    let status = app
+        .wait_for_state(PATCH_NOT_JSON, "error", Duration::from_secs(20))
+        .await;
+    let error = status["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains(&format!(
+            "unexpected answer from Ironic: PATCH {ironic}/v1/nodes/{PATCH_NOT_JSON}: the body is not JSON"
+        )),
+        "{error}"
+    );
 
     // The 100 MB answers were cut short, not held in memory.
     let grown_mib = (peak_rss_kib() - peak_before) / 1024;
