@@ -62,6 +62,9 @@ impl From<StoreError> for Error {
             StoreError::Unavailable(_) => {
                 Error::unavailable(format!("The database is not available: {err}"))
             }
+            StoreError::StorageFault { reason, source } => Error::unavailable(format!(
+                "The database cannot be written: {reason} ({source})"
+            )),
             StoreError::Unstorable { .. } => Error::bad_request(err.to_string()),
             _ => Error::internal(err.to_string()),
         }

@@ -77,7 +77,9 @@ pub(crate) enum LookupFailure {
 impl LookupFailure {
     fn store(err: StoreError) -> Self {
         match err {
-            StoreError::Unavailable(_) => LookupFailure::Unavailable(err.to_string()),
+            StoreError::Unavailable(_) | StoreError::StorageFault { .. } => {
+                LookupFailure::Unavailable(err.to_string())
+            }
             other => LookupFailure::Internal(other.to_string()),
         }
     }

@@ -199,15 +199,37 @@ pub struct IronicClient {
     limits: Limits,
 }
 
+/// The most of one Ironic answer read: far above any page Ironic serves
+/// (a page of 1000 detailed nodes is a few MiB), low enough that a broken
+/// server or proxy streaming without end cannot exhaust memory.
+const MAX_ANSWER_BYTES: usize = 32 * 1024 * 1024;
+
 /// One HTTP exchange with Ironic, after retries.
 struct Reply {
+    /// The request, e.g. `GET http://ironic/v1/nodes/x`, for errors.
+    request: String,
     status: u16,
     body: Vec<u8>,
 }
 
 impl Reply {
     fn json(&self) -> Result<Value, IronicError> {
-        serde_json::from_slice(&self.body).map_err(|e| IronicError::InvalidResponse(e.to_string()))
+        serde_json::from_slice(&self.body).map_err(|e| {
+            IronicError::InvalidResponse(format!("{}: the body is not JSON ({e})", self.request))
+        })
+    }
+
+    /// The answer as a node: an object with its UUID.
+    fn node(&self) -> Result<Node, IronicError> {
+        let doc = self.json()?;
+        if !doc.get("uuid").is_some_and(Value::is_string) {
+            return Err(self.wrong_shape("a node object with a \"uuid\""));
+        }
+        Ok(Node(doc))
+    }
+
+    fn wrong_shape(&self, expected: &str) -> IronicError {
+        IronicError::InvalidResponse(format!("{}: expected {expected}", self.request))
     }
 }
 
@@ -457,18 +479,51 @@ impl IronicClient {
         match request.send().await {
             Ok(response) => {
                 let status = response.status().as_u16();
-                match response.bytes().await {
-                    Ok(bytes) => Ok(Reply {
-                        status,
-                        body: bytes.to_vec(),
-                    }),
-                    Err(e) => Err(Ok(e.to_string())),
-                }
+                let request = format!("{method} {url}");
+                let body = read_capped(response, &request).await?;
+                Ok(Reply {
+                    request,
+                    status,
+                    body,
+                })
             }
             Err(e) => Err(Ok(describe_reqwest_error(&e))),
         }
     }
+}
 
+/// The body of `response`, refused (not retried) past [`MAX_ANSWER_BYTES`]
+/// without reading the rest; a broken transfer is worth retrying.
+async fn read_capped(
+    mut response: reqwest::Response,
+    request: &str,
+) -> Result<Vec<u8>, Result<String, IronicError>> {
+    let too_large = || {
+        Err(IronicError::InvalidResponse(format!(
+            "{request}: the answer exceeds {} MiB",
+            MAX_ANSWER_BYTES / (1024 * 1024)
+        )))
+    };
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_ANSWER_BYTES as u64)
+    {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) if body.len() + chunk.len() > MAX_ANSWER_BYTES => {
+                return Err(too_large());
+            }
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+            Ok(None) => return Ok(body),
+            Err(e) => return Err(Ok(e.to_string())),
+        }
+    }
+}
+
+impl IronicClient {
     async fn send_with_retries(
         &self,
         method: Method,
@@ -606,11 +661,11 @@ impl IronicClient {
         let mut next_path = path.to_string();
         // Bounded: a misbehaving server cannot keep us paging forever.
         for _ in 0..100_000 {
-            let doc = self
-                .call(Method::GET, &next_path, None, node)
-                .await?
-                .json()?;
-            let page = doc[key].as_array().cloned().unwrap_or_default();
+            let reply = self.call(Method::GET, &next_path, None, node).await?;
+            let doc = reply.json()?;
+            let Some(page) = doc[key].as_array().cloned() else {
+                return Err(reply.wrong_shape(&format!("an object with a \"{key}\" list")));
+            };
             let empty = page.is_empty();
             items.extend(page);
             let Some(next) = doc["next"].as_str().filter(|_| !empty) else {
@@ -635,7 +690,7 @@ impl IronicClient {
                 Some(id),
             )
             .await?;
-        Ok(Node(reply.json()?))
+        reply.node()
     }
 
     pub async fn validate_node(&self, uuid: &str) -> Result<Value, IronicError> {
@@ -739,7 +794,7 @@ impl IronicClient {
                 Some(uuid),
             )
             .await?;
-        Ok(Node(reply.json()?))
+        reply.node()
     }
 
     pub async fn create_port(&self, body: &Value) -> Result<Port, IronicError> {
@@ -804,11 +859,9 @@ impl IronicClient {
     }
 
     pub async fn create_node(&self, body: &Value) -> Result<Node, IronicError> {
-        Ok(Node(
-            self.call(Method::POST, "/nodes", Some(body), None)
-                .await?
-                .json()?,
-        ))
+        self.call(Method::POST, "/nodes", Some(body), None)
+            .await?
+            .node()
     }
 }
 

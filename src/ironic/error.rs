@@ -51,11 +51,12 @@ impl IronicError {
 }
 
 /// Ironic's error body: `{"error_message": "<JSON text>"}` whose inner
-/// document has a `faultstring`; fall back to the raw text.
+/// document has a `faultstring`; fall back to the raw text (an HTML page,
+/// from a proxy in front of Ironic, as its text without tags).
 pub fn error_message(body: &str) -> String {
     let outer: serde_json::Value = match serde_json::from_str(body) {
         Ok(v) => v,
-        Err(_) => return body.trim().chars().take(500).collect(),
+        Err(_) => return raw_text(body),
     };
     let inner = &outer["error_message"];
     let decoded = match inner {
@@ -69,7 +70,32 @@ pub fn error_message(body: &str) -> String {
         .and_then(|f| f.as_str())
         .map(str::to_owned)
         .or_else(|| decoded.as_str().map(str::to_owned))
-        .unwrap_or_else(|| body.trim().chars().take(500).collect())
+        .unwrap_or_else(|| raw_text(body))
+}
+
+/// The first 500 characters of a body that is not Ironic's JSON; an HTML
+/// page loses its markup (`<title>502 Bad Gateway</title>` reads
+/// "502 Bad Gateway").
+fn raw_text(body: &str) -> String {
+    let body = body.trim();
+    if !body.starts_with('<') {
+        return body.chars().take(500).collect();
+    }
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in body.chars() {
+        match c {
+            '<' => {
+                in_tag = true;
+                text.push(' ');
+            }
+            '>' => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    let words: Vec<&str> = text.split_whitespace().collect();
+    words.join(" ").chars().take(500).collect()
 }
 
 #[cfg(test)]
@@ -81,9 +107,12 @@ mod tests {
         let body = r#"{"error_message": "{\"faultstring\": \"Node abc could not be found.\", \"faultcode\": \"Client\", \"debuginfo\": null}"}"#;
         assert_eq!(error_message(body), "Node abc could not be found.");
         assert_eq!(
-            error_message("<html>bad gateway</html>"),
-            "<html>bad gateway</html>"
+            error_message(
+                "<html><head><title>502 Bad Gateway</title></head>\n<body><h1>502 Bad Gateway</h1><hr>nginx</body></html>"
+            ),
+            "502 Bad Gateway 502 Bad Gateway nginx"
         );
+        assert_eq!(error_message("  plain text  "), "plain text");
         assert_eq!(error_message(r#"{"error_message": "plain"}"#), "plain");
     }
 }

@@ -48,6 +48,16 @@ pub enum StoreError {
     /// connection); the same request may succeed later.
     #[error("database error: {0}")]
     Unavailable(#[source] BackendError),
+    /// The database's storage refuses writes (its disk is full, its
+    /// filesystem is read-only, its file cannot be written): the failed
+    /// transaction left nothing behind, and the same request succeeds once
+    /// the storage is fixed, without a restart.
+    #[error("the database cannot be written: {reason} ({source})")]
+    StorageFault {
+        reason: &'static str,
+        #[source]
+        source: BackendError,
+    },
     /// A client's value the database cannot hold as it is (MySQL's utf8
     /// columns, a column's size); the request is at fault.
     #[error("{field} cannot be stored: {reason}")]

@@ -93,6 +93,23 @@ impl Drop for ScratchFile {
     }
 }
 
+/// Whether a connection coming back to the pool can serve again. A
+/// transaction dropped without commit is rolled back by the connection's
+/// worker; when SQLite had already rolled it back itself (SQLITE_FULL, an
+/// I/O error: the commit failed), that ROLLBACK fails and sqlx still counts
+/// the connection as inside a transaction, so every later `BEGIN IMMEDIATE`
+/// on it would fail. Such a connection is closed (the pool opens a fresh
+/// one). The ping lets the queued rollback run first; it is only paid after
+/// a transaction that did not commit.
+async fn still_usable(conn: &mut sqlx::SqliteConnection) -> sqlx::Result<bool> {
+    use sqlx::Connection;
+    if !conn.is_in_transaction() {
+        return Ok(true);
+    }
+    conn.ping().await?;
+    Ok(!conn.is_in_transaction())
+}
+
 /// Where an oslo.db SQLite URL points: `sqlite:///rel`, `sqlite:////abs`,
 /// `sqlite://` (memory). A dialect suffix (`sqlite+pysqlite`) and query
 /// parameters are accepted and ignored.
@@ -138,6 +155,7 @@ impl SqliteStore {
         // of a one-query request (docs/benchmarks.md).
         let pool = SqlitePoolOptions::new()
             .test_before_acquire(false)
+            .after_release(|conn, _| Box::pin(still_usable(conn)))
             .max_connections(options.max_connections.max(1))
             .connect_with(connect)
             .await?;

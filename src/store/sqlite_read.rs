@@ -39,13 +39,20 @@ pub(super) const FIND_RULE: &str = "SELECT uuid FROM rules \
 
 impl From<rusqlite::Error> for StoreError {
     fn from(err: rusqlite::Error) -> Self {
+        if let rusqlite::Error::SqliteFailure(e, _) = &err
+            && let Some(reason) = super::sqlx_errors::storage_fault_reason(e.extended_code & 0xff)
+        {
+            return StoreError::StorageFault {
+                reason,
+                source: err.into(),
+            };
+        }
         let unavailable = matches!(
             &err,
             rusqlite::Error::SqliteFailure(e, _) if matches!(
                 e.code,
                 rusqlite::ErrorCode::DatabaseBusy
                     | rusqlite::ErrorCode::DatabaseLocked
-                    | rusqlite::ErrorCode::CannotOpen
             )
         );
         if unavailable {

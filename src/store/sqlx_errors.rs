@@ -16,6 +16,11 @@ impl From<sqlx::Error> for StoreError {
                          statement (MySQL's max_allowed_packet)"
                     .into(),
             }
+        } else if let Some(reason) = sqlite_storage_fault(&err) {
+            StoreError::StorageFault {
+                reason,
+                source: err.into(),
+            }
         } else if is_transient(&err) {
             StoreError::Unavailable(err.into())
         } else {
@@ -38,6 +43,29 @@ pub(super) fn is_transient(err: &sqlx::Error) -> bool {
             db.code().is_some_and(|code| transient_sqlstate(&code))
         }
         _ => false,
+    }
+}
+
+/// Why SQLite could not write its file, when that is the failure: the
+/// result code (the low byte of the extended code sqlx reports) says the
+/// disk is full, the file is read-only, or the file system failed.
+fn sqlite_storage_fault(err: &sqlx::Error) -> Option<&'static str> {
+    let sqlx::Error::Database(db) = err else {
+        return None;
+    };
+    let sqlite = db.try_downcast_ref::<sqlx::sqlite::SqliteError>()?;
+    let code: i32 = sqlx::error::DatabaseError::code(sqlite)?.parse().ok()?;
+    storage_fault_reason(code & 0xff)
+}
+
+/// The words for SQLite's primary result codes of a storage fault.
+pub(super) fn storage_fault_reason(primary_code: i32) -> Option<&'static str> {
+    match primary_code {
+        13 => Some("the disk holding it is full"), // SQLITE_FULL
+        8 => Some("it is read-only"),              // SQLITE_READONLY
+        10 => Some("an I/O error occurred on its file"), // SQLITE_IOERR
+        14 => Some("its file cannot be opened"),   // SQLITE_CANTOPEN
+        _ => None,
     }
 }
 

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, assert_error, assert_error_prefix, json_with_status};
 
-fn sample_rule() -> Value {
+pub fn sample_rule() -> Value {
     json!({
         "conditions": [{"op": "eq", "field": "memory_mb", "value": 1024}],
         "actions": [{"action": "fail", "message": "boom"}],
@@ -14,7 +14,7 @@ fn sample_rule() -> Value {
     })
 }
 
-async fn rule_count(app: &TestApp) -> usize {
+pub async fn rule_count(app: &TestApp) -> usize {
     json_with_status(app.get("/v1/rules").await, 200).await["rules"]
         .as_array()
         .unwrap()
