@@ -73,7 +73,7 @@ pub async fn request_context(
         }
         let headers = response.headers_mut();
         headers.insert(MIN_VERSION_HEADER, HeaderValue::from_static("1.0"));
-        headers.insert(MAX_VERSION_HEADER, HeaderValue::from_static("1.18"));
+        headers.insert(MAX_VERSION_HEADER, HeaderValue::from_static("1.19"));
         if let Ok(value) = HeaderValue::from_str(&request_id) {
             headers.insert(REQUEST_ID_HEADER, value);
         }

@@ -65,7 +65,7 @@ async fn protected_endpoints_need_valid_credentials() {
         );
         assert_eq!(
             response.headers()["x-openstack-ironic-inspector-api-maximum-version"],
-            "1.18"
+            "1.19"
         );
         assert_error(response, 401, "Authentication required").await;
     }

@@ -18,7 +18,7 @@ fn assert_version_headers(response: &reqwest::Response) {
     );
     assert_eq!(
         headers["x-openstack-ironic-inspector-api-maximum-version"],
-        "1.18"
+        "1.19"
     );
     assert!(
         headers["x-openstack-request-id"]
@@ -38,7 +38,7 @@ async fn root_lists_the_current_version_with_an_absolute_link() {
     let href = format!("http://{}/v1", app.addr);
     assert_eq!(
         body,
-        json!({"versions": [{"id": "1.18", "status": "CURRENT", "links": [{"href": href, "rel": "self"}]}]})
+        json!({"versions": [{"id": "1.19", "status": "CURRENT", "links": [{"href": href, "rel": "self"}]}]})
     );
 }
 
@@ -78,7 +78,7 @@ async fn json_is_compact_sorted_and_ends_with_a_newline() {
     let app = TestApp::spawn().await;
     let text = app.get("/").await.text().await.unwrap();
     assert!(
-        text.starts_with("{\"versions\":[{\"id\":\"1.18\",\"links\":[{\"href\":"),
+        text.starts_with("{\"versions\":[{\"id\":\"1.19\",\"links\":[{\"href\":"),
         "{text}"
     );
     assert!(text.ends_with("}]}\n"), "{text:?}");
@@ -105,7 +105,7 @@ async fn links_follow_proxy_headers() {
 #[tokio::test]
 async fn every_supported_version_and_latest_are_accepted() {
     let app = TestApp::spawn().await;
-    for minor in 0..=18 {
+    for minor in 0..=19 {
         let response = app
             .request(Method::GET, "/v1/rules")
             .header(LEGACY, format!("1.{minor}"))
@@ -129,7 +129,7 @@ async fn every_supported_version_and_latest_are_accepted() {
 #[tokio::test]
 async fn unsupported_versions_get_406_with_version_headers() {
     let app = TestApp::spawn().await;
-    for (value, shown) in [("1.19", "1.19"), ("2.0", "2.0"), ("0.9", "0.9")] {
+    for (value, shown) in [("1.20", "1.20"), ("2.0", "2.0"), ("0.9", "0.9")] {
         let response = app
             .request(Method::GET, "/v1/rules")
             .header(LEGACY, value)
@@ -140,7 +140,7 @@ async fn unsupported_versions_get_406_with_version_headers() {
         assert_error(
             response,
             406,
-            &format!("Unsupported API version {shown}, supported range is 1.0 to 1.18"),
+            &format!("Unsupported API version {shown}, supported range is 1.0 to 1.19"),
         )
         .await;
     }

@@ -12,7 +12,7 @@ impl ApiVersion {
     pub const MIN: ApiVersion = ApiVersion { major: 1, minor: 0 };
     pub const MAX: ApiVersion = ApiVersion {
         major: 1,
-        minor: 18,
+        minor: 19,
     };
     /// Rule creation answers 201 from this version on, 200 before.
     pub const RULES_CREATED_201: ApiVersion = ApiVersion { major: 1, minor: 6 };
@@ -110,7 +110,7 @@ mod tests {
 
     #[test]
     fn every_supported_version_is_accepted() {
-        for minor in 0..=18 {
+        for minor in 0..=19 {
             assert_eq!(legacy(&format!("1.{minor}")), Ok(ApiVersion::new(1, minor)));
         }
         assert_eq!(legacy(" 1.6 "), Ok(ApiVersion::new(1, 6)));
@@ -118,10 +118,10 @@ mod tests {
 
     #[test]
     fn out_of_range_versions_are_unsupported() {
-        let err = legacy("1.19").unwrap_err();
+        let err = legacy("1.20").unwrap_err();
         assert_eq!(
             err.to_string(),
-            "Unsupported API version 1.19, supported range is 1.0 to 1.18"
+            "Unsupported API version 1.20, supported range is 1.0 to 1.19"
         );
         assert!(matches!(legacy("0.9"), Err(VersionError::Unsupported(_))));
         assert!(matches!(legacy("2.0"), Err(VersionError::Unsupported(_))));
