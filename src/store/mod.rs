@@ -99,6 +99,20 @@ pub struct NodeRecord {
     pub manage_boot: bool,
 }
 
+/// One finished or failed introspection of a node, as kept in its history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunRecord {
+    /// The run's own UUID.
+    pub id: String,
+    pub node_uuid: String,
+    pub state: State,
+    pub error: Option<String>,
+    pub started_at: Option<PrimitiveDateTime>,
+    pub finished_at: Option<PrimitiveDateTime>,
+    /// Whether the run kept its processed data.
+    pub has_data: bool,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConditionRecord {
     pub op: String,
@@ -272,7 +286,7 @@ pub trait StoreBackend: Send + Sync {
         started_at: PrimitiveDateTime,
     ) -> StoreFuture<'a, ()>;
 
-    /// Removes the node and everything cached about it.
+    /// Removes the node and everything cached about it, its history included.
     fn delete_node<'a>(&'a self, uuid: &'a str) -> StoreFuture<'a, ()>;
 
     /// Adds lookup attributes `name` = each non-empty value.
@@ -327,6 +341,29 @@ pub trait StoreBackend: Send + Sync {
     ) -> StoreFuture<'a, ()>;
 
     fn get_data<'a>(&'a self, uuid: &'a str, processed: bool) -> StoreFuture<'a, Option<String>>;
+
+    /// Copies the node's row as it is now (its introspection ended) into
+    /// its history as run `id`, with the node's stored processed data when
+    /// `with_data`, and drops its oldest runs beyond the newest `depth`.
+    /// `NotFound` if the node is not cached.
+    fn record_run<'a>(
+        &'a self,
+        uuid: &'a str,
+        id: &'a str,
+        with_data: bool,
+        depth: u32,
+    ) -> StoreFuture<'a, ()>;
+
+    /// The node's runs, newest first.
+    fn runs<'a>(&'a self, uuid: &'a str) -> StoreFuture<'a, Vec<RunRecord>>;
+
+    /// The processed data of the node's run `id`: `None` if there is no such
+    /// run, `Some(None)` if the run kept no data.
+    fn run_data<'a>(
+        &'a self,
+        uuid: &'a str,
+        id: &'a str,
+    ) -> StoreFuture<'a, Option<Option<String>>>;
 
     /// Stores a rule under the UUID string given; `Duplicate` if any form of
     /// that UUID names a rule already.

@@ -21,8 +21,8 @@ use super::schema::{MIGRATIONS, MIGRATIONS_TABLE, MigrationReport, SQLITE_BASE};
 use super::server::Dialect;
 use super::sqlite_read::{ActiveFilter, Readers};
 use super::{
-    LeaseRecord, ListQuery, NodeRecord, Result, RuleRecord, RuleSummary, StoreBackend, StoreError,
-    StoreFuture, StoreOptions, TimestampPrecision,
+    LeaseRecord, ListQuery, NodeRecord, Result, RuleRecord, RuleSummary, RunRecord, StoreBackend,
+    StoreError, StoreFuture, StoreOptions, TimestampPrecision,
 };
 
 // The writes, compiled against SQLite (see `sqlx_backend.rs`).
@@ -193,6 +193,29 @@ impl StoreBackend for SqliteStore {
 
     fn release_all_leases<'a>(&'a self, holder: &'a str) -> StoreFuture<'a, u64> {
         self.writer.release_all_leases(holder)
+    }
+
+    fn record_run<'a>(
+        &'a self,
+        uuid: &'a str,
+        id: &'a str,
+        with_data: bool,
+        depth: u32,
+    ) -> StoreFuture<'a, ()> {
+        self.writer.record_run(uuid, id, with_data, depth)
+    }
+
+    // Rare reads: the writer's pool serves them.
+    fn runs<'a>(&'a self, uuid: &'a str) -> StoreFuture<'a, Vec<RunRecord>> {
+        self.writer.runs(uuid)
+    }
+
+    fn run_data<'a>(
+        &'a self,
+        uuid: &'a str,
+        id: &'a str,
+    ) -> StoreFuture<'a, Option<Option<String>>> {
+        self.writer.run_data(uuid, id)
     }
 
     fn take_expired_leases<'a>(
