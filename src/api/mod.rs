@@ -25,7 +25,8 @@ use error::ApiError;
 use handlers::health;
 use state::AppState;
 
-async fn not_found() -> Response {
+/// The answer to an unknown URL.
+pub(crate) async fn not_found() -> Response {
     ApiError::new(
         StatusCode::NOT_FOUND,
         "404 Not Found: The requested URL was not found on the server. If you entered the URL manually please check \

@@ -15,8 +15,8 @@ mod bulk;
 pub use bulk::*;
 
 use super::{
-    ActionRecord, ConditionRecord, LeaseRecord, ListQuery, NodeRecord, RuleRecord, RuleSummary,
-    RunRecord, StoreBackend, StoreError,
+    ActionRecord, ConditionRecord, KeepRun, LeaseRecord, ListQuery, NodeRecord, RuleRecord,
+    RuleSummary, RunRecord, StoreBackend, StoreError,
 };
 
 const A: &str = "0a000000-0000-4000-8000-000000000001";
@@ -314,18 +314,20 @@ async fn introspect(
         store.store_data(uuid, true, data).await.unwrap();
     }
     let (state, error) = outcome;
+    let keep = KeepRun {
+        id: run,
+        with_data: data.is_some(),
+        depth,
+    };
     store
-        .finish(
+        .finish_keeping(
             uuid,
             State::Processing,
             state,
             datetime!(2026-01-01 00:05:00.5),
             error,
+            Some(keep),
         )
-        .await
-        .unwrap();
-    store
-        .record_run(uuid, run, data.is_some(), depth)
         .await
         .unwrap();
     get(store, uuid).await
@@ -373,8 +375,19 @@ pub async fn runs_keep_each_outcome_newest_first(store: &dyn StoreBackend) {
     assert_eq!(store.run_data(A, RUN_3).await.unwrap(), None);
     assert_eq!(store.run_data(C, RUN_1).await.unwrap(), None);
     assert_eq!(store.runs(B).await.unwrap().len(), 1);
-    let gone = store.record_run(C, RUN_3, true, 10).await.unwrap_err();
-    assert!(matches!(gone, StoreError::NotFound { .. }), "{gone:?}");
+    // A finish that loses its race keeps nothing.
+    let keep = KeepRun {
+        id: RUN_3,
+        with_data: true,
+        depth: 10,
+    };
+    let at = datetime!(2026-01-01 00:09:00);
+    let stale = store
+        .finish_keeping(A, State::Waiting, State::Error, at, None, Some(keep))
+        .await
+        .unwrap_err();
+    assert!(matches!(stale, StoreError::Conflict { .. }), "{stale:?}");
+    assert_eq!(store.runs(A).await.unwrap().len(), 2);
 }
 
 async fn run_ids(store: &dyn StoreBackend, uuid: &str) -> Vec<String> {

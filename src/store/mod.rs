@@ -113,6 +113,17 @@ pub struct RunRecord {
     pub has_data: bool,
 }
 
+/// How [`StoreBackend::finish_keeping`] keeps the run that ends.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct KeepRun<'a> {
+    /// The run's UUID.
+    pub id: &'a str,
+    /// Whether the run keeps the node's stored processed data.
+    pub with_data: bool,
+    /// How many runs of the node are kept at most (at least 1).
+    pub depth: u32,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConditionRecord {
     pub op: String,
@@ -277,6 +288,22 @@ pub trait StoreBackend: Send + Sync {
         to: State,
         finished_at: PrimitiveDateTime,
         error: Option<&'a str>,
+    ) -> StoreFuture<'a, ()> {
+        self.finish_keeping(uuid, from, to, finished_at, error, None)
+    }
+
+    /// [`Self::finish`], and in the same transaction, when `keep` says so,
+    /// the node's row as it ends (and its stored processed data if
+    /// `keep.with_data`) is copied into its history as run `keep.id`, the
+    /// node's oldest runs beyond the newest `keep.depth` dropped.
+    fn finish_keeping<'a>(
+        &'a self,
+        uuid: &'a str,
+        from: State,
+        to: State,
+        finished_at: PrimitiveDateTime,
+        error: Option<&'a str>,
+        keep: Option<KeepRun<'a>>,
     ) -> StoreFuture<'a, ()>;
 
     /// Writes `started_at` (reapply); `NotFound` if the node is not cached.
@@ -341,18 +368,6 @@ pub trait StoreBackend: Send + Sync {
     ) -> StoreFuture<'a, ()>;
 
     fn get_data<'a>(&'a self, uuid: &'a str, processed: bool) -> StoreFuture<'a, Option<String>>;
-
-    /// Copies the node's row as it is now (its introspection ended) into
-    /// its history as run `id`, with the node's stored processed data when
-    /// `with_data`, and drops its oldest runs beyond the newest `depth`.
-    /// `NotFound` if the node is not cached.
-    fn record_run<'a>(
-        &'a self,
-        uuid: &'a str,
-        id: &'a str,
-        with_data: bool,
-        depth: u32,
-    ) -> StoreFuture<'a, ()>;
 
     /// The node's runs, newest first.
     fn runs<'a>(&'a self, uuid: &'a str) -> StoreFuture<'a, Vec<RunRecord>>;

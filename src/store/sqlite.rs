@@ -21,8 +21,8 @@ use super::schema::{MIGRATIONS, MIGRATIONS_TABLE, MigrationReport, SQLITE_BASE};
 use super::server::Dialect;
 use super::sqlite_read::{ActiveFilter, Readers};
 use super::{
-    LeaseRecord, ListQuery, NodeRecord, Result, RuleRecord, RuleSummary, RunRecord, StoreBackend,
-    StoreError, StoreFuture, StoreOptions, TimestampPrecision,
+    KeepRun, LeaseRecord, ListQuery, NodeRecord, Result, RuleRecord, RuleSummary, RunRecord,
+    StoreBackend, StoreError, StoreFuture, StoreOptions, TimestampPrecision,
 };
 
 // The writes, compiled against SQLite (see `sqlx_backend.rs`).
@@ -195,16 +195,6 @@ impl StoreBackend for SqliteStore {
         self.writer.release_all_leases(holder)
     }
 
-    fn record_run<'a>(
-        &'a self,
-        uuid: &'a str,
-        id: &'a str,
-        with_data: bool,
-        depth: u32,
-    ) -> StoreFuture<'a, ()> {
-        self.writer.record_run(uuid, id, with_data, depth)
-    }
-
     // Rare reads: the writer's pool serves them.
     fn runs<'a>(&'a self, uuid: &'a str) -> StoreFuture<'a, Vec<RunRecord>> {
         self.writer.runs(uuid)
@@ -258,15 +248,17 @@ impl StoreBackend for SqliteStore {
         self.writer.update_state(uuid, from, to)
     }
 
-    fn finish<'a>(
+    fn finish_keeping<'a>(
         &'a self,
         uuid: &'a str,
         from: State,
         to: State,
         finished_at: PrimitiveDateTime,
         error: Option<&'a str>,
+        keep: Option<KeepRun<'a>>,
     ) -> StoreFuture<'a, ()> {
-        self.writer.finish(uuid, from, to, finished_at, error)
+        self.writer
+            .finish_keeping(uuid, from, to, finished_at, error, keep)
     }
 
     fn set_started_at<'a>(

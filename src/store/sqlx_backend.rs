@@ -39,7 +39,7 @@ use crate::store::server::retrying;
 use crate::store::sqlx_errors::is_duplicate_index;
 use crate::store::upgrade::{self, SchemaDef, SchemaSession};
 use crate::store::{
-    ActionRecord, ConditionRecord, LeaseRecord, ListQuery, NodeRecord, Result, RuleRecord,
+    ActionRecord, ConditionRecord, KeepRun, LeaseRecord, ListQuery, NodeRecord, Result, RuleRecord,
     RuleSummary, RunRecord, StoreBackend, StoreError, StoreFuture, TimestampPrecision,
 };
 
@@ -192,6 +192,51 @@ impl SqlxStore {
             .execute(&mut **tx)
             .await?;
         }
+        Ok(())
+    }
+
+    /// Copies the node's row as it is now into its history (see
+    /// `finish_keeping`).
+    async fn keep_run(tx: &mut Tx<'_>, uuid: &str, keep: KeepRun<'_>) -> Result<()> {
+        let text = sql(&format!("SELECT {NODE_COLUMNS} FROM nodes WHERE uuid = ?"));
+        let row = sqlx::query(text).bind(uuid).fetch_one(&mut **tx).await?;
+        let node = node_from_row(&row)?;
+        let last: Option<i64> = sqlx::query_scalar(sql(
+            "SELECT MAX(run) FROM inspector_history WHERE node_uuid = ?",
+        ))
+        .bind(uuid)
+        .fetch_one(&mut **tx)
+        .await?;
+        let run = last.unwrap_or(0) + 1;
+        // The data is copied inside the database, however large.
+        let data = if keep.with_data {
+            "(SELECT data FROM introspection_data WHERE uuid = ? AND processed = ?)"
+        } else {
+            "NULL"
+        };
+        let mut insert = sqlx::query(sql(&format!(
+            "INSERT INTO inspector_history \
+             (id, node_uuid, run, state, error, started_at, finished_at, data) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, {data})"
+        )))
+        .bind(keep.id)
+        .bind(uuid)
+        .bind(run)
+        .bind(node.state.as_str())
+        .bind(node.error.as_deref().map(|e| ours(e, TEXT)))
+        .bind(node.started_at.map(db_time))
+        .bind(node.finished_at.map(db_time));
+        if keep.with_data {
+            insert = insert.bind(uuid).bind(true);
+        }
+        insert.execute(&mut **tx).await?;
+        sqlx::query(sql(
+            "DELETE FROM inspector_history WHERE node_uuid = ? AND run <= ?",
+        ))
+        .bind(uuid)
+        .bind(run - i64::from(keep.depth.max(1)))
+        .execute(&mut **tx)
+        .await?;
         Ok(())
     }
 
@@ -566,13 +611,14 @@ impl StoreBackend for SqlxStore {
         }))
     }
 
-    fn finish<'a>(
+    fn finish_keeping<'a>(
         &'a self,
         uuid: &'a str,
         from: State,
         to: State,
         finished_at: PrimitiveDateTime,
         error: Option<&'a str>,
+        keep: Option<KeepRun<'a>>,
     ) -> StoreFuture<'a, ()> {
         Box::pin(retrying(move || async move {
             let mut tx = self.write_tx().await?;
@@ -599,6 +645,9 @@ impl StoreBackend for SqlxStore {
                     .bind(uuid)
                     .execute(&mut *tx)
                     .await?;
+            }
+            if let Some(keep) = keep {
+                Self::keep_run(&mut tx, uuid, keep).await?;
             }
             tx.commit().await?;
             Ok(())
@@ -829,69 +878,6 @@ impl StoreBackend for SqlxStore {
             .fetch_optional(&self.pool)
             .await?;
             Ok(data.flatten())
-        }))
-    }
-
-    fn record_run<'a>(
-        &'a self,
-        uuid: &'a str,
-        id: &'a str,
-        with_data: bool,
-        depth: u32,
-    ) -> StoreFuture<'a, ()> {
-        Box::pin(retrying(move || async move {
-            let mut tx = self.write_tx().await?;
-            let text = sql(&format!("SELECT {NODE_COLUMNS} FROM nodes WHERE uuid = ?"));
-            let Some(row) = sqlx::query(text)
-                .bind(uuid)
-                .fetch_optional(&mut *tx)
-                .await?
-            else {
-                tx.rollback().await?;
-                return Err(StoreError::NotFound {
-                    what: "node",
-                    id: uuid.to_string(),
-                });
-            };
-            let node = node_from_row(&row)?;
-            let last: Option<i64> = sqlx::query_scalar(sql(
-                "SELECT MAX(run) FROM inspector_history WHERE node_uuid = ?",
-            ))
-            .bind(uuid)
-            .fetch_one(&mut *tx)
-            .await?;
-            let run = last.unwrap_or(0) + 1;
-            // The data is copied inside the database, however large.
-            let data = if with_data {
-                "(SELECT data FROM introspection_data WHERE uuid = ? AND processed = ?)"
-            } else {
-                "NULL"
-            };
-            let mut insert = sqlx::query(sql(&format!(
-                "INSERT INTO inspector_history \
-                 (id, node_uuid, run, state, error, started_at, finished_at, data) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, {data})"
-            )))
-            .bind(id)
-            .bind(uuid)
-            .bind(run)
-            .bind(node.state.as_str())
-            .bind(node.error.as_deref().map(|e| ours(e, TEXT)))
-            .bind(node.started_at.map(db_time))
-            .bind(node.finished_at.map(db_time));
-            if with_data {
-                insert = insert.bind(uuid).bind(true);
-            }
-            insert.execute(&mut *tx).await?;
-            sqlx::query(sql(
-                "DELETE FROM inspector_history WHERE node_uuid = ? AND run <= ?",
-            ))
-            .bind(uuid)
-            .bind(run - i64::from(depth))
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            Ok(())
         }))
     }
 
