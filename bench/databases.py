@@ -55,6 +55,8 @@ class DatabaseBench(kit.Bench):
         env = dict(os.environ, TESTBED_DIR=self.testbed_dir())
         for name, script, var in (("postgresql", "postgres.sh", "POSTGRES_PORT"),
                                   ("mysql", "mariadb.sh", "MARIADB_PORT")):
+            if name not in self.args.backends:
+                continue
             port = kit.free_port()
             env_db = dict(env, **{var: str(port)})
             kit.log(f"starting {script} on 127.0.0.1:{port}")
@@ -120,7 +122,7 @@ class DatabaseBench(kit.Bench):
             "--ironic-pgid", self.ironic_pgid, "--timeout", 1200, timeout=1300)
 
     # --- workloads -------------------------------------------------------------
-    def per_backend(self, backend):
+    def per_backend(self, backend, with_burst=True):
         r = self.results.setdefault(backend, {})
         url = self.database_url(backend, "bench_status")
         kit.log(f"{backend}: filling {self.p['cache_nodes']} finished statuses")
@@ -135,9 +137,19 @@ class DatabaseBench(kit.Bench):
             r[f"status_c{c}"] = {"rps": round(w["rps"]), "p50_ms": round(w["p50_ms"], 3),
                                  "p99_ms": round(w["p99_ms"], 3), "errors": w["errors"],
                                  "cpu_us_per_request": round(cpu / max(1, w["requests"]) * 1e6, 1)}
+        if not with_burst:
+            self.stop_all()
+            return
         kit.log(f"{backend}: {self.p['e2e_nodes']} introspections through one instance")
         e2e = self.burst([server], self.p["e2e_nodes"])
         r["one_instance"] = summary_of(e2e)
+        self.stop_all()
+
+    def one_instance(self, backend):
+        r = self.results.setdefault(backend, {})
+        server = self.instance(f"{backend}-single", self.database_url(backend, "bench_single"))
+        kit.log(f"{backend}: {self.p['e2e_nodes']} introspections through one instance")
+        r["one_instance"] = summary_of(self.burst([server], self.p["e2e_nodes"]))
         self.stop_all()
 
     def cluster(self, backend):
@@ -163,11 +175,27 @@ class DatabaseBench(kit.Bench):
         self.start_ironic()
         try:
             self.start_databases()
-            for backend in BACKENDS:
+            backends = self.args.backends
+            if self.args.part == "status":
+                for backend in backends:
+                    self.per_backend(backend, with_burst=False)
+                return
+            if self.args.part == "cluster":
+                # Each twice, alternating, to tell a difference from noise.
+                for rep in range(self.args.repeat):
+                    for backend in (b for b in backends if b != "sqlite"):
+                        self.one_instance(backend)
+                        self.results[backend][f"one_instance_{rep}"] = self.results[backend]["one_instance"]
+                        self.cluster(backend)
+                        self.results[backend][f"three_instances_{rep}"] = self.results[backend]["three_instances"]
+                return
+            for backend in backends:
                 self.per_backend(backend)
-            for backend in BACKENDS[1:]:
-                self.cluster(backend)
-            self.scale_lookup()
+            for backend in backends:
+                if backend != "sqlite":
+                    self.cluster(backend)
+            if "postgresql" in backends:
+                self.scale_lookup()
         finally:
             self.stop_all()
             self.stop_ironic()
@@ -238,13 +266,25 @@ def main():
     parser.add_argument("--inspector", required=True)
     parser.add_argument("--loadgen", required=True)
     parser.add_argument("--testbed-dir")
+    parser.add_argument("--part", choices=("all", "status", "cluster"), default="all",
+                        help="status: only the status GET figures; cluster: only the bursts through one and "
+                             "three instances (--repeat times); all: everything (default)")
+    parser.add_argument("--backends", default=",".join(BACKENDS),
+                        help=f"comma-separated, of {', '.join(BACKENDS)} (default all)")
+    parser.add_argument("--repeat", type=int, default=1, help="--part cluster: how many times")
+    parser.add_argument("--nodes", type=int, help="introspections per burst (default: the profile's)")
     args = parser.parse_args()
+    args.backends = [b for b in args.backends.split(",") if b]
+    if set(args.backends) - set(BACKENDS):
+        parser.error(f"--backends: unknown {sorted(set(args.backends) - set(BACKENDS))}")
     # The services run in their own state directories.
     args.inspector, args.loadgen = (str(Path(p).resolve()) for p in (args.inspector, args.loadgen))
     name = "quick" if args.quick else "full"
     out_dir = Path(args.out) if args.out else (REPO / "target" / "bench" / "quick" if args.quick else REPO / "docs")
     args.work = args.work or str(REPO / "target" / "bench" / "work-databases")
-    profile = PROFILES[name]
+    profile = dict(PROFILES[name])
+    if args.nodes:
+        profile["e2e_nodes"] = args.nodes
     bench = DatabaseBench(args, profile)
     signal.signal(signal.SIGTERM, lambda s, _f: (_ for _ in ()).throw(KeyboardInterrupt(f"signal {s}")))
     started = time.time()

@@ -25,7 +25,7 @@ use error::ApiError;
 use handlers::health;
 use state::AppState;
 
-/// The answer to an unknown URL.
+/// What a URL no route serves gets; also a route asked for below its version.
 pub(crate) async fn not_found() -> Response {
     ApiError::new(
         StatusCode::NOT_FOUND,

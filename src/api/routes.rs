@@ -2,10 +2,12 @@
 //! the resources `/v1` lists are all built from [`ROUTES`].
 //!
 //! Upstream's routes are served at every version from 1.0 to the maximum, as
-//! upstream did (the only version-dependent behaviour, the status of a
-//! created rule, lives in its handler). A route added later has a minimum
-//! version: a client asking for an older one gets the 404 of an unknown URL,
-//! as if the route did not exist (OpenStack's convention for microversions).
+//! upstream did (the only version-dependent behaviour there, the status of a
+//! created rule, lives in its handler). A newer route answers a client
+//! asking for an older version as an unknown URL does (OpenStack's
+//! convention for microversions): the history routes through their `since`
+//! version here, before authentication; `POST /v1/rules/evaluate` in its
+//! handler.
 
 use std::collections::BTreeSet;
 
@@ -89,6 +91,8 @@ pub static ROUTES: &[Route] = &[
     route!(DELETE "/v1/rules" => rules::delete_all, "introspection:rule:delete", Authenticated),
     route!(GET "/v1/rules/{uuid}" => rules::get, "introspection:rule:get", Authenticated),
     route!(DELETE "/v1/rules/{uuid}" => rules::delete, "introspection:rule:delete", Authenticated),
+    // From 1.19 on; below, the handler answers as for an unknown URL.
+    route!(POST "/v1/rules/evaluate" => rules::evaluate, "introspection:rule:evaluate", Authenticated),
     route!(POST "/v1/rules/{uuid}" => rules::create_with_uuid, "introspection:rule:create", Authenticated),
     // Metrics are read-only status, for the same audience.
     route!(GET "/metrics" => health::metrics, "introspection:status", Authenticated),
@@ -255,6 +259,11 @@ mod tests {
                 Method::DELETE,
                 "/v1/rules/{uuid}",
                 "introspection:rule:delete",
+            ),
+            (
+                Method::POST,
+                "/v1/rules/evaluate",
+                "introspection:rule:evaluate",
             ),
             (Method::GET, "/metrics", "introspection:status"),
         ];

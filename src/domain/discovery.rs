@@ -207,7 +207,7 @@ impl Discovery {
         match find_node(&self.lifecycle, &attrs.bmc_addresses, &attrs.macs).await {
             Ok(found) => return Ok(Some(found)),
             Err(LookupFailure::NotFound) => {}
-            Err(other) => return Err(Error::bad_request(other.message())),
+            Err(other) => return Err(other.into_error("")),
         }
         let discovery = &self.config.discovery;
         let mut driver_info = Map::new();

@@ -3,9 +3,10 @@
 
 use std::time::Duration;
 
+use super::error::Error;
 use super::lifecycle::Lifecycle;
 use super::locks::NodeLock;
-use crate::store::NodeRecord;
+use crate::store::{NodeRecord, StoreError};
 
 /// How long a callback waits for a node another callback is processing.
 const LOCK_WAIT: Duration = Duration::from_secs(60);
@@ -27,7 +28,7 @@ pub(crate) async fn find_node(
         .store()
         .find_by_attributes(&pairs)
         .await
-        .map_err(|e| LookupFailure::Internal(e.to_string()))?;
+        .map_err(LookupFailure::store)?;
     let best = scores
         .iter()
         .map(|(_, s)| *s)
@@ -46,7 +47,7 @@ pub(crate) async fn find_node(
     let lock = tokio::time::timeout(LOCK_WAIT, lifecycle.locks().lock(&uuid))
         .await
         .map_err(|_| LookupFailure::Busy)?
-        .map_err(|e| LookupFailure::Internal(e.to_string()))?;
+        .map_err(LookupFailure::store)?;
     // Read under the lock: another callback may have finished the node
     // while this one waited.
     match lifecycle.store().get_node(&uuid).await {
@@ -56,7 +57,7 @@ pub(crate) async fn find_node(
             Err(LookupFailure::NotFound)
         }
         Ok(None) => Err(LookupFailure::NotFound),
-        Err(e) => Err(LookupFailure::Internal(e.to_string())),
+        Err(e) => Err(LookupFailure::store(e)),
     }
 }
 
@@ -68,10 +69,29 @@ pub(crate) enum LookupFailure {
     NotFound,
     Ambiguous,
     Busy,
+    /// The database cannot serve now; the ramdisk may post again later.
+    Unavailable(String),
     Internal(String),
 }
 
 impl LookupFailure {
+    fn store(err: StoreError) -> Self {
+        match err {
+            StoreError::Unavailable(_) => LookupFailure::Unavailable(err.to_string()),
+            other => LookupFailure::Internal(other.to_string()),
+        }
+    }
+
+    /// The caller's error: 503 when the database cannot serve now (not
+    /// the data's fault, so no 400 that tells the ramdisk to give up),
+    /// else a 400 whose message starts with `prefix`.
+    pub(crate) fn into_error(self, prefix: &str) -> Error {
+        match self {
+            LookupFailure::Unavailable(_) => Error::unavailable(self.message()),
+            _ => Error::bad_request(format!("{prefix}{}", self.message())),
+        }
+    }
+
     pub(crate) fn message(&self) -> String {
         match self {
             LookupFailure::NotFound => {
@@ -79,6 +99,11 @@ impl LookupFailure {
             }
             LookupFailure::Ambiguous => "The data posted matches several nodes equally".into(),
             LookupFailure::Busy => "The node is being processed, please retry later".into(),
+            LookupFailure::Unavailable(e) => {
+                tracing::warn!(error = %e, "lookup failed: the database is not available");
+                "Lookup is not possible now: the database is not available, please retry later"
+                    .into()
+            }
             LookupFailure::Internal(e) => {
                 tracing::error!(error = %e, "lookup failed");
                 "Lookup failed because of an internal error".into()

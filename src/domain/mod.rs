@@ -127,7 +127,7 @@ impl Inspector {
             data,
             config.processing.history_depth,
         ));
-        let rules = Rules::new(store, clock);
+        let rules = Rules::new(store, clock, lifecycle.clone());
         let statuses = Statuses::new(lifecycle.clone(), &config);
         let history = History::new(lifecycle.clone());
         let periodic = Periodic::new(lifecycle.clone(), background.clone(), &config);

@@ -146,6 +146,7 @@ impl Periodic {
                 async move {
                     if this.is_leader() {
                         this.fail_nodes_of_stopped_instances().await?;
+                        this.fail_nodes_left_running().await?;
                     }
                     Ok(())
                 }
@@ -319,24 +320,73 @@ impl Periodic {
                 store.release_lease(&lease.name, &lease.holder).await?;
             }
         }
-        let mut recovered = 0;
-        // Only the states a running task holds; waiting nodes, however
-        // many, stay untouched and unread.
-        for node in store.active_nodes_in(&TASK_STATES).await? {
+        let message = |state: State| {
+            format!("Introspection was interrupted by a restart of inspector while {state}")
+        };
+        self.fail_unlocked_running_nodes(&HashSet::new(), message)
+            .await
+    }
+
+    /// Fails, with `message(state)`, the nodes in a state only a running
+    /// task holds whose lock nobody holds: every task keeps its node's lock
+    /// until it has written the node's next state, so such a node was left
+    /// by a task that could not write it. Nodes a task is working on, and
+    /// those in `spared`, are left alone; `waiting` nodes, however many,
+    /// stay untouched and unread.
+    async fn fail_unlocked_running_nodes(
+        &self,
+        spared: &HashSet<String>,
+        message: impl Fn(State) -> String,
+    ) -> Result<usize> {
+        let locks = self.lifecycle.locks();
+        let mut failed = 0;
+        for node in self.lifecycle.store().active_nodes_in(&TASK_STATES).await? {
             let uuid = node.uuid.clone();
+            if spared.contains(&uuid) {
+                continue;
+            }
             let Some(lock) = locks.try_lock(&uuid).await? else {
-                tracing::info!(node = %uuid, state = %node.state, "another instance is working on the node");
+                tracing::debug!(node = %uuid, state = %node.state, "a task is working on the node");
                 continue;
             };
-            let message = |state: State| {
-                format!("Introspection was interrupted by a restart of inspector while {state}")
-            };
-            if self.fail_abandoned(&uuid, message).await {
-                recovered += 1;
+            if self.fail_abandoned(&uuid, &message).await {
+                failed += 1;
             }
             drop(lock);
         }
-        Ok(recovered)
+        Ok(failed)
+    }
+
+    /// Fails the nodes a task left in a running state when it could not
+    /// record their end (the database was away when it failed or
+    /// finished), instead of leaving them to their timeout. Run by the
+    /// leader.
+    pub async fn fail_nodes_left_running(&self) -> Result<usize> {
+        // A node with a lease, even an expired one, is left to
+        // [`Self::fail_nodes_of_stopped_instances`], which names the
+        // instance that held it.
+        let leased: HashSet<String> = self
+            .lifecycle
+            .store()
+            .leases(NODE_LEASE_PREFIX)
+            .await?
+            .into_iter()
+            .filter_map(|l| l.name.strip_prefix(NODE_LEASE_PREFIX).map(str::to_owned))
+            .collect();
+        let message = |state: State| {
+            format!(
+                "Introspection was interrupted while {state}: its outcome could not be \
+                 recorded in the database"
+            )
+        };
+        let failed = self.fail_unlocked_running_nodes(&leased, message).await?;
+        if failed > 0 {
+            tracing::info!(count = failed, "failed introspections left running");
+            if let Err(e) = self.lifecycle.sync_pxe_filter().await {
+                tracing::warn!(error = %e, "PXE filter sync after the recovery failed");
+            }
+        }
+        Ok(failed)
     }
 
     /// Fails, with `message(state)`, a node whose lock the caller holds if

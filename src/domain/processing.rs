@@ -82,6 +82,8 @@ impl Processing {
         let mut failures = self.pipeline.before_processing(&mut data);
         let found = match self.find_node_for(&mut data).await {
             Ok(found) => Some(found),
+            // Nothing was looked at: the ramdisk posts the same data again.
+            Err(failure) if failure.kind == ErrorKind::Unavailable => return Err(failure),
             Err(failure) => {
                 failures.push(PreFailure {
                     public: failure.message.clone(),
@@ -340,10 +342,7 @@ impl Processing {
                     Some(hook) => self.discovery.node_not_found_hook(hook, data, &attrs).await,
                 }
             }
-            Err(other) => Err(Error::bad_request(format!(
-                "Look up error: {}",
-                other.message()
-            ))),
+            Err(other) => Err(other.into_error("Look up error: ")),
         }
     }
 }

@@ -3,9 +3,10 @@
 
 use std::sync::Arc;
 
-use inspector_core::rules::{self, RuleDefinition};
+use inspector_core::rules::{self, RuleDefinition, run};
 use serde_json::Value;
 
+use super::lifecycle::Lifecycle;
 use super::{Error, Result, RuleSummaryView, RuleView};
 use crate::clock::Clock;
 use crate::store::{ActionRecord, ConditionRecord, RuleRecord, Store, StoreError};
@@ -15,11 +16,17 @@ use crate::store::{ActionRecord, ConditionRecord, RuleRecord, Store, StoreError}
 pub struct Rules {
     store: Store,
     clock: Arc<dyn Clock>,
+    /// Ironic and the stored data, read (never written) by the dry run.
+    lifecycle: Arc<Lifecycle>,
 }
 
 impl Rules {
-    pub(crate) fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock }
+    pub(crate) fn new(store: Store, clock: Arc<dyn Clock>, lifecycle: Arc<Lifecycle>) -> Self {
+        Self {
+            store,
+            clock,
+            lifecycle,
+        }
     }
 
     pub async fn create(&self, body: &Value) -> Result<RuleView> {
@@ -56,6 +63,110 @@ impl Rules {
 
     pub async fn delete_all(&self) -> Result<()> {
         Ok(self.store.delete_all_rules().await?)
+    }
+
+    /// The dry run: what the rules would do to a node, reported and not
+    /// done. `body` names a node (`node_id`: its Ironic node, read only,
+    /// and its latest stored processed data) and/or gives the `data`, and
+    /// optionally the `rules` (creation format, validated as at creation,
+    /// not stored); the stored rules otherwise. Without a node, the rules
+    /// see a null node: only the rules without a scope apply.
+    pub async fn evaluate(&self, body: &Value) -> Result<Value> {
+        let request = EvaluateRequest::parse(body)?;
+        let definitions = match request.rules {
+            Some(given) => given
+                .iter()
+                .map(|rule| rules::parse_rule(rule).map_err(|e| Error::bad_request(e.0)))
+                .collect::<Result<Vec<_>>>()?,
+            None => definitions(&self.store.all_rules().await?),
+        };
+        let (node, data) = match request.node_id {
+            Some(node_id) => {
+                let node = self
+                    .lifecycle
+                    .ironic_for_request()
+                    .get_node(node_id)
+                    .await
+                    .map_err(|e| Error::node_fetch(node_id, e))?;
+                let data = match request.data {
+                    Some(data) => data.clone(),
+                    None => self.stored_data(node.uuid()).await?,
+                };
+                (node.0, data)
+            }
+            None => (Value::Null, request.data.cloned().unwrap_or_default()),
+        };
+        let evaluation = run::dry_run(&definitions, &data, &node);
+        let uuid = node.get("uuid").and_then(Value::as_str);
+        let mut report = run::report(&definitions, &evaluation, uuid.unwrap_or("{node_id}"));
+        report["node_id"] = uuid.map_or(Value::Null, |u| Value::String(u.to_string()));
+        Ok(report)
+    }
+
+    /// The node's latest processed data, read as the data API reads it
+    /// (a node without any gets that API's 404).
+    async fn stored_data(&self, uuid: &str) -> Result<Value> {
+        let text = self
+            .lifecycle
+            .data()
+            .load(uuid, true)
+            .await?
+            .ok_or_else(|| {
+                Error::not_found(
+                    "Inspector is not configured to store data, so a node's data cannot be \
+                 evaluated; pass \"data\" instead.",
+                )
+            })?;
+        serde_json::from_str(&text)
+            .map_err(|e| Error::internal(format!("stored data of node {uuid} is not JSON: {e}")))
+    }
+}
+
+/// A dry-run request, checked.
+struct EvaluateRequest<'a> {
+    node_id: Option<&'a str>,
+    data: Option<&'a Value>,
+    rules: Option<&'a [Value]>,
+}
+
+impl<'a> EvaluateRequest<'a> {
+    fn parse(body: &'a Value) -> Result<Self> {
+        let Value::Object(fields) = body else {
+            return Err(Error::bad_request("The request body must be a JSON object"));
+        };
+        if let Some(unknown) = fields
+            .keys()
+            .find(|k| !["node_id", "data", "rules"].contains(&k.as_str()))
+        {
+            return Err(Error::bad_request(format!(
+                "Unknown field {unknown}: expected node_id, data and rules"
+            )));
+        }
+        let node_id = match fields.get("node_id") {
+            None => None,
+            Some(Value::String(id)) if !id.is_empty() => Some(id.as_str()),
+            Some(_) => return Err(Error::bad_request("node_id must be a non-empty string")),
+        };
+        let data = match fields.get("data") {
+            None => None,
+            Some(data @ Value::Object(_)) => Some(data),
+            Some(_) => return Err(Error::bad_request("data must be a JSON object")),
+        };
+        if node_id.is_none() && data.is_none() {
+            return Err(Error::bad_request(
+                "Either node_id or data is required to evaluate rules",
+            ));
+        }
+        let rules = match fields.get("rules") {
+            None => None,
+            Some(Value::Array(rules)) => Some(rules.as_slice()),
+            Some(_) => return Err(Error::bad_request("rules must be a list of rules")),
+        };
+        Ok(Self {
+            node_id,
+            data,
+            rules,
+        })
     }
 }
 
@@ -128,8 +239,24 @@ fn definition(rule: &RuleRecord) -> Result<RuleDefinition> {
     })
 }
 
+/// The stored rules as the core's definitions, in the order they run; a
+/// row that cannot be converted is skipped with an error in the log.
+fn definitions(rules: &[RuleRecord]) -> Vec<RuleDefinition> {
+    rules
+        .iter()
+        .filter_map(|rule| match definition(rule) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                tracing::error!(rule = %rule.uuid, error = %e, "skipping an invalid stored rule");
+                None
+            }
+        })
+        .collect()
+}
+
 /// Evaluates every rule's scope and conditions against the same node
 /// snapshot, then runs the actions of the matching ones in order (upstream-behaviour §rules).
+/// The decisions are the core's, shared with the dry run ([`Rules::evaluate`]).
 pub(crate) async fn apply(
     node_info: &mut super::node_info::NodeInfo<'_>,
     data: &inspector_core::hooks::Data,
@@ -137,28 +264,21 @@ pub(crate) async fn apply(
 ) -> Result<()> {
     use inspector_core::rules::eval::{self, ActionOutcome};
     let data = Value::Object(data.clone());
-    let snapshot = node_info.node.0.clone();
-    let mut matched = Vec::new();
-    for rule in rules {
-        let definition = match definition(rule) {
-            Ok(d) => d,
-            Err(e) => {
-                tracing::error!(rule = %rule.uuid, error = %e, "skipping an invalid stored rule");
-                continue;
-            }
-        };
-        if !eval::scope_matches(definition.scope.as_deref(), &snapshot) {
-            continue;
-        }
+    let definitions = definitions(rules);
+    let evaluation = run::match_rules(&definitions, &data, &node_info.node.0);
+    if let Some((index, e)) = &evaluation.error {
+        let uuid = definitions[*index].uuid.as_deref().unwrap_or_default();
+        tracing::warn!(node = %node_info.uuid, rule = %uuid, error = %e, "rule conditions failed");
         // The error text is upstream's, as operators know it from there.
-        let matches = eval::conditions_match(&definition.conditions, &data, &snapshot).map_err(|e| {
-            tracing::warn!(node = %node_info.uuid, rule = %rule.uuid, error = %e, "rule conditions failed");
-            Error::bad_request(e.0)
-        })?;
-        if matches {
-            tracing::info!(node = %node_info.uuid, rule = %rule.uuid, "rule matches");
-            matched.push(definition);
-        }
+        return Err(Error::bad_request(e.0.clone()));
+    }
+    let matched: Vec<&RuleDefinition> = evaluation
+        .matched()
+        .map(|index| &definitions[index])
+        .collect();
+    for rule in &matched {
+        let uuid = rule.uuid.as_deref().unwrap_or_default();
+        tracing::info!(node = %node_info.uuid, rule = %uuid, "rule matches");
     }
     for rule in matched {
         for action in &rule.actions {

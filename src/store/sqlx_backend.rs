@@ -35,6 +35,7 @@ use crate::store::schema::MigrationReport;
 use crate::store::server::column_fit::{
     Capacity, TEXT, VARCHAR_255, check_storable, escape_astral_json, fit_text,
 };
+use crate::store::server::hot::{HotConnections, Reader};
 use crate::store::server::retrying;
 use crate::store::sqlx_errors::is_duplicate_index;
 use crate::store::upgrade::{self, SchemaDef, SchemaSession};
@@ -133,22 +134,85 @@ fn placeholders(template: &str, n: usize) -> String {
 
 pub(super) struct SqlxStore {
     pub(super) pool: Pool<Db>,
+    /// The servers' connections for the hot reads (`server/hot.rs`).
+    hot: Option<HotConnections<Db>>,
 }
 
 impl SqlxStore {
     pub(super) fn new(pool: Pool<Db>) -> Self {
-        Self { pool }
+        Self { pool, hot: None }
     }
 
-    async fn nodes_where(
-        &self,
+    #[allow(dead_code, reason = "the SQLite copy of this module has no hot set")]
+    pub(super) fn with_hot(self, hot: Option<HotConnections<Db>>) -> Self {
+        Self { hot, ..self }
+    }
+
+    /// A connection for a one-statement read that many requests make.
+    async fn reader(&self) -> Result<Reader<'_, Db>> {
+        Reader::get(self.hot.as_ref(), &self.pool).await
+    }
+
+    /// `list_nodes` on one connection.
+    async fn list_on(
+        conn: &mut <Db as sqlx::Database>::Connection,
+        query: &ListQuery,
+    ) -> Result<Vec<NodeRecord>> {
+        let marker = match &query.marker {
+            Some(m) => Some(
+                Self::nodes_where(&mut *conn, "WHERE uuid = ?", |q| q.bind(m))
+                    .await?
+                    .pop()
+                    .ok_or_else(|| StoreError::NotFound {
+                        what: "marker",
+                        id: m.clone(),
+                    })?,
+            ),
+            None => None,
+        };
+        let mut conditions = Vec::new();
+        if !query.states.is_empty() {
+            conditions.push(format!(
+                "state IN ({})",
+                placeholders("?{state}", query.states.len())
+            ));
+        }
+        if marker.is_some() {
+            conditions.push("(started_at < ? OR (started_at = ? AND uuid < ?))".to_string());
+        }
+        let where_clause = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conditions.join(" AND "))
+        };
+        let tail =
+            format!("{where_clause} ORDER BY started_at DESC{{nulls_last}}, uuid DESC LIMIT ?");
+        Self::nodes_where(conn, &tail, |mut q| {
+            for state in &query.states {
+                q = q.bind(state.as_str());
+            }
+            if let Some(marker) = &marker {
+                q = q
+                    .bind(marker.started_at.map(db_time))
+                    .bind(marker.started_at.map(db_time))
+                    .bind(marker.uuid.clone());
+            }
+            q.bind(i64::from(query.limit))
+        })
+        .await
+    }
+
+    /// The nodes a `WHERE`/`ORDER BY` tail selects, on `executor` (the
+    /// pool, or a connection).
+    async fn nodes_where<'e>(
+        executor: impl sqlx::Executor<'e, Database = Db>,
         tail: &str,
         bind: impl FnOnce(
             sqlx::query::Query<'_, Db, <Db as sqlx::Database>::Arguments>,
         ) -> sqlx::query::Query<'_, Db, <Db as sqlx::Database>::Arguments>,
     ) -> Result<Vec<NodeRecord>> {
         let text = sql(&format!("SELECT {NODE_COLUMNS} FROM nodes {tail}"));
-        let rows = bind(sqlx::query(text)).fetch_all(&self.pool).await?;
+        let rows = bind(sqlx::query(text)).fetch_all(executor).await?;
         rows.iter().map(node_from_row).collect()
     }
 
@@ -509,57 +573,17 @@ impl StoreBackend for SqlxStore {
 
     fn get_node<'a>(&'a self, uuid: &'a str) -> StoreFuture<'a, Option<NodeRecord>> {
         Box::pin(retrying(move || async move {
-            Ok(self
-                .nodes_where("WHERE uuid = ?", |q| q.bind(uuid))
-                .await?
-                .pop())
+            let mut conn = self.reader().await?;
+            let nodes = Self::nodes_where(&mut *conn, "WHERE uuid = ?", |q| q.bind(uuid)).await;
+            Ok(conn.keep_if(nodes)?.pop())
         }))
     }
 
     fn list_nodes<'a>(&'a self, query: &'a ListQuery) -> StoreFuture<'a, Vec<NodeRecord>> {
         Box::pin(retrying(move || async move {
-            let marker = match &query.marker {
-                Some(m) => Some(
-                    self.nodes_where("WHERE uuid = ?", |q| q.bind(m))
-                        .await?
-                        .pop()
-                        .ok_or_else(|| StoreError::NotFound {
-                            what: "marker",
-                            id: m.clone(),
-                        })?,
-                ),
-                None => None,
-            };
-            let mut conditions = Vec::new();
-            if !query.states.is_empty() {
-                conditions.push(format!(
-                    "state IN ({})",
-                    placeholders("?{state}", query.states.len())
-                ));
-            }
-            if marker.is_some() {
-                conditions.push("(started_at < ? OR (started_at = ? AND uuid < ?))".to_string());
-            }
-            let where_clause = if conditions.is_empty() {
-                String::new()
-            } else {
-                format!("WHERE {}", conditions.join(" AND "))
-            };
-            let tail =
-                format!("{where_clause} ORDER BY started_at DESC{{nulls_last}}, uuid DESC LIMIT ?");
-            self.nodes_where(&tail, |mut q| {
-                for state in &query.states {
-                    q = q.bind(state.as_str());
-                }
-                if let Some(marker) = &marker {
-                    q = q
-                        .bind(marker.started_at.map(db_time))
-                        .bind(marker.started_at.map(db_time))
-                        .bind(marker.uuid.clone());
-                }
-                q.bind(i64::from(query.limit))
-            })
-            .await
+            let mut conn = self.reader().await?;
+            let listed = Self::list_on(&mut conn, query).await;
+            conn.keep_if(listed)
         }))
     }
 
@@ -738,6 +762,7 @@ impl StoreBackend for SqlxStore {
             unique.sort();
             unique.dedup();
             let mut scores: std::collections::BTreeMap<String, u32> = Default::default();
+            let mut conn = self.reader().await?;
             for chunk in unique.chunks(LOOKUP_CHUNK) {
                 let clauses = vec!["(name = ? AND value = ?)"; chunk.len()].join(" OR ");
                 let text = sql(&format!(
@@ -750,7 +775,12 @@ impl StoreBackend for SqlxStore {
                         .bind(ours(name, VARCHAR_255))
                         .bind(ours(value, VARCHAR_255));
                 }
-                for row in query.fetch_all(&self.pool).await? {
+                let rows = query.fetch_all(&mut *conn).await.map_err(StoreError::from);
+                let rows = match rows {
+                    Ok(rows) => rows,
+                    Err(err) => return conn.keep_if(Err(err)),
+                };
+                for row in rows {
                     let uuid: Option<String> = row.try_get("node_uuid")?;
                     let score: i64 = row.try_get("n")?;
                     if let Some(uuid) = uuid {
@@ -759,7 +789,7 @@ impl StoreBackend for SqlxStore {
                     }
                 }
             }
-            Ok(scores.into_iter().collect())
+            conn.keep_if(Ok(scores.into_iter().collect()))
         }))
     }
 
@@ -775,9 +805,11 @@ impl StoreBackend for SqlxStore {
 
     fn active_started_before(&self, before: PrimitiveDateTime) -> StoreFuture<'_, Vec<NodeRecord>> {
         Box::pin(retrying(move || async move {
-            self.nodes_where("WHERE finished_at IS NULL AND started_at < ?", |q| {
-                q.bind(db_time(before))
-            })
+            Self::nodes_where(
+                &self.pool,
+                "WHERE finished_at IS NULL AND started_at < ?",
+                |q| q.bind(db_time(before)),
+            )
             .await
         }))
     }
@@ -791,7 +823,7 @@ impl StoreBackend for SqlxStore {
                 "WHERE finished_at IS NULL AND state IN ({})",
                 placeholders("?{state}", states.len())
             );
-            self.nodes_where(&tail, |mut q| {
+            Self::nodes_where(&self.pool, &tail, |mut q| {
                 for state in states {
                     q = q.bind(state.as_str());
                 }
@@ -870,14 +902,16 @@ impl StoreBackend for SqlxStore {
 
     fn get_data<'a>(&'a self, uuid: &'a str, processed: bool) -> StoreFuture<'a, Option<String>> {
         Box::pin(retrying(move || async move {
-            let data: Option<Option<String>> = sqlx::query_scalar(sql(
+            let mut conn = self.reader().await?;
+            let data: Result<Option<Option<String>>> = sqlx::query_scalar(sql(
                 "SELECT data FROM introspection_data WHERE uuid = ? AND processed = ?",
             ))
             .bind(uuid)
             .bind(processed)
-            .fetch_optional(&self.pool)
-            .await?;
-            Ok(data.flatten())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(Into::into);
+            Ok(conn.keep_if(data)?.flatten())
         }))
     }
 
@@ -1227,7 +1261,12 @@ impl StoreBackend for SqlxStore {
     }
 
     fn close(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
-        Box::pin(async move { self.pool.close().await })
+        Box::pin(async move {
+            if let Some(hot) = &self.hot {
+                hot.close().await;
+            }
+            self.pool.close().await
+        })
     }
 
     fn read_page<'a>(

@@ -5,7 +5,18 @@ use super::StoreError;
 
 impl From<sqlx::Error> for StoreError {
     fn from(err: sqlx::Error) -> Self {
-        if is_transient(&err) {
+        if is_packet_too_large(&err) {
+            // The server refuses the statement, whatever it holds, and
+            // would refuse it again: the request is at fault, not the
+            // database (which also closed this connection; the pool finds
+            // that out and replaces it).
+            StoreError::Unstorable {
+                field: "The data".into(),
+                reason: "it is larger than the database server takes in one \
+                         statement (MySQL's max_allowed_packet)"
+                    .into(),
+            }
+        } else if is_transient(&err) {
             StoreError::Unavailable(err.into())
         } else {
             StoreError::Other(err.into())
@@ -28,6 +39,14 @@ pub(super) fn is_transient(err: &sqlx::Error) -> bool {
         }
         _ => false,
     }
+}
+
+/// MySQL's "got a packet bigger than 'max_allowed_packet' bytes" (its
+/// SQLSTATE, 08S01, would otherwise read as a lost connection).
+fn is_packet_too_large(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db)
+        if db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+            .is_some_and(|e| e.number() == 1153))
 }
 
 /// MySQL's "duplicate key name": the index a `CREATE INDEX` makes exists.

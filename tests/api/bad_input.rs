@@ -481,7 +481,13 @@ async fn documents_at_the_size_limit_stay_within_the_memory_budget() {
     let padding = limit - document.to_string().len() - 100;
     document["logs"] = json!("A".repeat(padding));
     let large = axum::body::Bytes::from(document.to_string());
-    let client = reqwest::Client::new();
+    // reqwest gives up on a send the peer leaves unread for 30 s (its
+    // TCP_USER_TIMEOUT); bodies waiting their turn stay unread that long
+    // in a debug build. The ramdisk's client has no such limit.
+    let client = reqwest::Client::builder()
+        .tcp_user_timeout(None)
+        .build()
+        .unwrap();
     let url = served.url("/v1/continue");
     let mut posts = tokio::task::JoinSet::new();
     for _ in 0..8 {

@@ -23,7 +23,7 @@ use crate::recording_proxy::RecordingProxy;
 
 /// Lease of the node locks and of the leadership in these tests: short, so
 /// that a killed instance's locks expire quickly.
-const LEASE_SECONDS: u64 = 3;
+pub const LEASE_SECONDS: u64 = 3;
 
 /// Where the instances keep their shared state.
 #[derive(Clone, Copy)]
@@ -38,11 +38,11 @@ enum Database {
 const POSTGRES: Database = Database::Server("INSPECTOR_TEST_POSTGRES_URL");
 const MARIADB: Database = Database::Server("INSPECTOR_TEST_MYSQL_URL");
 
-struct Cluster {
+pub struct Cluster {
     dir: TempDir,
-    proxy: Arc<RecordingProxy>,
+    pub proxy: Arc<RecordingProxy>,
     /// Declared before the scratch database: stopped before it is dropped.
-    instances: Vec<Served>,
+    pub instances: Vec<Served>,
     client: reqwest::Client,
     connection: String,
     _scratch: Option<ScratchDatabase>,
@@ -55,13 +55,14 @@ fn write_instance_config(
     ironic: &str,
     connection: &str,
     extra: &str,
+    database_extra: &str,
 ) -> PathBuf {
     let path = dir.join(format!("{host}.conf"));
     let text = format!(
         "[DEFAULT]\nhost = {host}\nlisten_address = 127.0.0.1\nlisten_port = {port}\n\
          auth_strategy = noauth\nintrospection_delay = 0\n\
          {extra}\n\
-         [database]\nconnection = {connection}\n\
+         [database]\nconnection = {connection}\n{database_extra}\n\
          [ironic]\nauth_type = none\nendpoint_override = {ironic}\nretry_interval = 1\n\
          [pxe_filter]\ndriver = noop\n\
          [processing]\nstore_data = database\n",
@@ -93,6 +94,42 @@ async fn cluster_on(
             (url, Some(scratch))
         }
     };
+    let instances = Instances {
+        hosts,
+        extra,
+        database_extra: "",
+        lease,
+    };
+    cluster_at(dir, connection, scratch, instances).await
+}
+
+/// What each instance of a cluster is started with.
+pub struct Instances<'a> {
+    /// One instance per host, started in this order.
+    pub hosts: &'a [&'a str],
+    /// Lines of `[DEFAULT]` (which may open further sections).
+    pub extra: &'a str,
+    /// Lines of `[database]`.
+    pub database_extra: &'a str,
+    /// `lock_lease_time`, when not the default.
+    pub lease: Option<u64>,
+}
+
+/// Starts `instances` on the database of `connection` (whose scratch
+/// database, if any, is dropped with the cluster), keeping their files in
+/// `dir`.
+pub async fn cluster_at(
+    dir: TempDir,
+    connection: String,
+    scratch: Option<ScratchDatabase>,
+    instances: Instances<'_>,
+) -> Cluster {
+    let Instances {
+        hosts,
+        extra,
+        database_extra,
+        lease,
+    } = instances;
     let proxy = RecordingProxy::start(&bed::env("INSPECTOR_TEST_IRONIC_URL")).await;
     let extra = match lease {
         Some(seconds) => format!("lock_lease_time = {seconds}\n{extra}"),
@@ -101,7 +138,15 @@ async fn cluster_on(
     let mut instances = Vec::new();
     for host in hosts {
         let port = free_port();
-        let config = write_instance_config(dir.path(), host, port, &proxy.url, &connection, &extra);
+        let config = write_instance_config(
+            dir.path(),
+            host,
+            port,
+            &proxy.url,
+            &connection,
+            &extra,
+            database_extra,
+        );
         instances.push(serve(&config, port).await);
     }
     inspector::tls::install_crypto_provider();
@@ -121,11 +166,11 @@ async fn cluster_on(
 }
 
 impl Cluster {
-    fn url(&self, instance: usize, path: &str) -> String {
+    pub fn url(&self, instance: usize, path: &str) -> String {
         self.instances[instance].url(path)
     }
 
-    async fn call(&self, instance: usize, method: Method, path: &str) -> (u16, Value) {
+    pub async fn call(&self, instance: usize, method: Method, path: &str) -> (u16, Value) {
         let response = self
             .client
             .request(method, self.url(instance, path))
@@ -140,7 +185,7 @@ impl Cluster {
         )
     }
 
-    async fn status(&self, instance: usize, uuid: &str) -> Value {
+    pub async fn status(&self, instance: usize, uuid: &str) -> Value {
         let (code, status) = self
             .call(instance, Method::GET, &format!("/v1/introspection/{uuid}"))
             .await;
@@ -148,7 +193,7 @@ impl Cluster {
         status
     }
 
-    async fn wait_for_state(&self, instance: usize, uuid: &str, state: &str) -> Value {
+    pub async fn wait_for_state(&self, instance: usize, uuid: &str, state: &str) -> Value {
         eventually(
             &format!("{uuid} is {state}"),
             Duration::from_secs(30),
@@ -164,7 +209,7 @@ impl Cluster {
         .await
     }
 
-    async fn start(&self, instance: usize, uuid: &str) {
+    pub async fn start(&self, instance: usize, uuid: &str) {
         let (code, body) = self
             .call(
                 instance,
@@ -176,26 +221,43 @@ impl Cluster {
         self.wait_for_state(instance, uuid, "waiting").await;
     }
 
-    fn callback(&self, instance: usize, data: &Value) -> reqwest::RequestBuilder {
+    pub fn callback(&self, instance: usize, data: &Value) -> reqwest::RequestBuilder {
         self.client
             .post(self.url(instance, "/v1/continue"))
             .body(data.to_string())
     }
 
-    /// The leases in the shared database now.
-    async fn leases(&self) -> Vec<inspector::store::LeaseRecord> {
-        let url = &self.connection;
+    /// A store of one connection on the shared database, for a look at
+    /// what the instances wrote; close it after use.
+    pub async fn store(&self) -> inspector::store::Store {
         let options = inspector::store::StoreOptions {
             max_connections: 1,
             ..Default::default()
         };
-        let store = inspector::store::open(url, &options).await.unwrap();
+        inspector::store::open(&self.connection, &options)
+            .await
+            .unwrap()
+    }
+
+    /// The leases in the shared database now.
+    pub async fn leases(&self) -> Vec<inspector::store::LeaseRecord> {
+        let store = self.store().await;
         let leases = store.leases("").await.unwrap();
         store.close().await;
         leases
     }
 
-    fn logs(&self) -> Vec<String> {
+    /// How many times the instances list Ironic's nodes (the periodic
+    /// Ironic sync) over `window` from now.
+    pub async fn ironic_syncs_over(&self, window: Duration) -> usize {
+        self.proxy.clear();
+        tokio::time::sleep(window).await;
+        let listings = self.proxy.count("GET /v1/nodes?fields=uuid");
+        eprintln!("{listings} Ironic node listings in {window:?}");
+        listings
+    }
+
+    pub fn logs(&self) -> Vec<String> {
         self.instances.iter().map(Served::log_text).collect()
     }
 }
@@ -531,11 +593,8 @@ async fn periodic_once(database: Database) {
     }
     // Counted over a window of whole periods once every instance runs: one
     // instance lists (about 8 times), not three (about 24).
-    cluster.proxy.clear();
     let window = Duration::from_secs(8);
-    tokio::time::sleep(window).await;
-    let listings = cluster.proxy.count("GET /v1/nodes?fields=uuid");
-    eprintln!("{listings} Ironic node listings in {window:?} by 3 instances");
+    let listings = cluster.ironic_syncs_over(window).await;
     assert!(
         (3..=10).contains(&listings),
         "{listings} listings of Ironic nodes in {window:?}: {:?}",

@@ -132,6 +132,37 @@ impl PrivateServer {
         String::from_utf8_lossy(&output.stdout).trim().to_string()
     }
 
+    /// The `mariadb` command line client running `sql` in the database
+    /// `inspector` of this (MariaDB) server, printing bare rows.
+    pub fn mariadb_client(&self, sql: &str) -> Command {
+        let mut command = Command::new("mariadb");
+        command.args([
+            "--no-defaults",
+            "-h127.0.0.1",
+            &format!("-P{}", self.port),
+            "-uinspector",
+            "-pinspector-test",
+            "-N",
+            "-B",
+            "--unbuffered",
+            "inspector",
+            "-e",
+            sql,
+        ]);
+        command
+    }
+
+    /// Runs `sql` with [`Self::mariadb_client`]; its output.
+    pub fn mariadb_sql(&self, sql: &str) -> String {
+        let output = self.mariadb_client(sql).output().unwrap();
+        assert!(
+            output.status.success(),
+            "{sql}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).trim().to_string()
+    }
+
     /// Starts a fresh server; its oslo.db URL.
     pub fn start(name: &str, port_var: &'static str) -> (Self, String) {
         let server = Self {
@@ -348,6 +379,39 @@ async fn ramdisk_emoji_are_handled_on_mariadb() {
     app.finish().await;
 }
 
+/// Status GETs and lists cost the database one statement each, no ping:
+/// sqlx's pool pings every connection given back to it, the hot reads
+/// keep connections of their own. MariaDB counts pings in
+/// `Com_admin_commands` (a private server: nothing else talks to it).
+#[tokio::test]
+#[cfg_attr(
+    not(bed_mysql),
+    ignore = "needs the test bed's MariaDB (scripts/test.sh starts it)"
+)]
+async fn status_reads_make_no_ping_on_mariadb() {
+    let (server, url) = PrivateServer::start("mariadb", "MARIADB_PORT");
+    let app = service_on(url, 10).await;
+    app.store().add_node(&waiting_node(), &[]).await.unwrap();
+    let admin_commands = || {
+        let text = server.mariadb_sql("SHOW GLOBAL STATUS LIKE 'Com_admin_commands'");
+        text.split_whitespace()
+            .nth(1)
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("Com_admin_commands in {text:?}"))
+    };
+    let status = format!("/v1/introspection/{NODE}");
+    json_with_status(app.get(&status).await, 200).await;
+    let before = admin_commands();
+    let reads = 40;
+    for _ in 0..reads {
+        json_with_status(app.get(&status).await, 200).await;
+        json_with_status(app.get("/v1/introspection").await, 200).await;
+    }
+    let pings = admin_commands() - before;
+    assert!(pings < 5, "{pings} pings for {} reads", 2 * reads);
+    app.finish().await;
+}
+
 /// On a MariaDB that lets a statement wait one second for a row lock
 /// (`innodb_lock_wait_timeout = 1`, set on a private server), another
 /// session holds the node's row for 1.5 s: the store's `update_state`
@@ -360,27 +424,8 @@ async fn ramdisk_emoji_are_handled_on_mariadb() {
 )]
 async fn a_lock_wait_timeout_is_retried_on_mariadb() {
     let (server, url) = PrivateServer::start("mariadb", "MARIADB_PORT");
-    let client = |sql: &str| {
-        let mut command = Command::new("mariadb");
-        command.args([
-            "--no-defaults",
-            "-h127.0.0.1",
-            &format!("-P{}", server.port),
-            "-uinspector",
-            "-pinspector-test",
-            "-N",
-            "-B",
-            "--unbuffered",
-            "inspector",
-            "-e",
-            sql,
-        ]);
-        command
-    };
-    let set = client("SET GLOBAL innodb_lock_wait_timeout = 1")
-        .output()
-        .unwrap();
-    assert!(set.status.success(), "{set:?}");
+    let client = |sql: &str| server.mariadb_client(sql);
+    server.mariadb_sql("SET GLOBAL innodb_lock_wait_timeout = 1");
     // Opened afterwards: every connection of the store has the short wait.
     let options = inspector::store::StoreOptions {
         max_connections: 2,

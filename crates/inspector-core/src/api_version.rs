@@ -16,6 +16,11 @@ impl ApiVersion {
     };
     /// Rule creation answers 201 from this version on, 200 before.
     pub const RULES_CREATED_201: ApiVersion = ApiVersion { major: 1, minor: 6 };
+    /// The rules dry run, `POST /v1/rules/evaluate`, exists from this version on.
+    pub const RULES_EVALUATE: ApiVersion = ApiVersion {
+        major: 1,
+        minor: 19,
+    };
 
     pub const fn new(major: u32, minor: u32) -> Self {
         Self { major, minor }

@@ -88,6 +88,14 @@ pub async fn create_with_uuid(
     create_rule(state, version, base, request_body, Some(uuid)).await
 }
 
+fn body_limits(state: &AppState) -> BodyLimits {
+    BodyLimits {
+        max_bytes: usize::try_from(state.inspector().config().default.max_request_body_size)
+            .unwrap_or(usize::MAX),
+        max_depth: state.inspector().config().processing.max_json_depth as usize,
+    }
+}
+
 async fn create_rule(
     state: AppState,
     version: ApiVersion,
@@ -95,11 +103,7 @@ async fn create_rule(
     request_body: Body,
     path_uuid: Option<String>,
 ) -> Result<Response, ApiError> {
-    let limits = BodyLimits {
-        max_bytes: usize::try_from(state.inspector().config().default.max_request_body_size)
-            .unwrap_or(usize::MAX),
-        max_depth: state.inspector().config().processing.max_json_depth as usize,
-    };
+    let limits = body_limits(&state);
     let bytes = body::read_bytes(request_body, limits).await?;
     let mut document = body::parse_json(&bytes, limits)?;
     if let (Some(uuid), Value::Object(fields)) = (path_uuid, &mut document) {
@@ -126,6 +130,22 @@ async fn create_rule(
 
 fn same_uuid(a: &str, b: &str) -> bool {
     a == b || uuid_hex(a).is_some_and(|hex| uuid_hex(b) == Some(hex))
+}
+
+/// `POST /v1/rules/evaluate` (1.19): the rules dry run.
+pub async fn evaluate(
+    State(state): State<AppState>,
+    Extension(version): Extension<ApiVersion>,
+    request_body: Body,
+) -> Result<Response, ApiError> {
+    if version < ApiVersion::RULES_EVALUATE {
+        return Ok(crate::api::not_found().await);
+    }
+    let limits = body_limits(&state);
+    let bytes = body::read_bytes(request_body, limits).await?;
+    let document = body::parse_json(&bytes, limits)?;
+    let report = state.inspector().rules().evaluate(&document).await?;
+    Ok(render::json(StatusCode::OK, &report))
 }
 
 pub async fn delete_all(State(state): State<AppState>) -> Result<Response, ApiError> {

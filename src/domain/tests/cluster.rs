@@ -271,3 +271,69 @@ async fn the_recovery_at_start_spares_nodes_other_instances_hold() {
     assert_eq!(leases[0].name, node_lease(&by_a));
     drop(held_by_a);
 }
+
+/// A task that could not record its node's end (the database was away
+/// when it failed or finished) leaves the node in a running state with
+/// its lock released: the leader fails such nodes, and spares those a task
+/// holds, those waiting for their ramdisk, and those whose lease expired
+/// (left to the recovery that names the stopped instance).
+#[tokio::test]
+async fn the_leader_fails_nodes_left_running_without_their_lock() {
+    let cluster = cluster(&["a", "b"]).await;
+    let [a, b] = &cluster.instances[..] else {
+        unreachable!()
+    };
+    let [stopped, held, left, waiting] = [(); 4].map(|()| a.node_with_port());
+    for uuid in [&stopped, &held, &left, &waiting] {
+        a.start_unmanaged(uuid).await;
+    }
+    // The starts release their locks in the background: wait for them.
+    let patience = Duration::from_secs(5);
+    let processing = |uuid: &String| {
+        let uuid = uuid.clone();
+        async move {
+            let lock = a.inspector.locks().lock_within(&uuid, patience).await;
+            let lock = lock.unwrap().expect("a takes the node's lock");
+            a.inspector
+                .store()
+                .update_state(&uuid, State::Waiting, State::Processing)
+                .await
+                .unwrap();
+            lock
+        }
+    };
+    // The task on `stopped` is killed: its lease is neither released nor
+    // renewed (nor are the others', taken afterwards: this bench runs no
+    // renewer).
+    std::mem::forget(processing(&stopped).await);
+    outlive_lease().await;
+    let held_lock = processing(&held).await;
+    // The task on `left` ends without writing the node's next state.
+    drop(processing(&left).await);
+    let periodic = b.inspector.periodic();
+    let failed = tokio::time::timeout(patience, async {
+        loop {
+            // Until `left`'s lease is released in the background.
+            match periodic.fail_nodes_left_running().await.unwrap() {
+                0 => tokio::time::sleep(Duration::from_millis(10)).await,
+                n => return n,
+            }
+        }
+    })
+    .await
+    .expect("the node left running is failed");
+    assert_eq!(failed, 1);
+    assert_eq!(
+        b.failed_with(&left).await,
+        "Introspection was interrupted while processing: its outcome could not be recorded \
+         in the database"
+    );
+    assert_eq!(b.state(&held).await, State::Processing);
+    assert_eq!(b.state(&waiting).await, State::Waiting);
+    assert_eq!(b.state(&stopped).await, State::Processing);
+    assert_eq!(periodic.fail_nodes_left_running().await.unwrap(), 0);
+    assert_eq!(periodic.fail_nodes_of_stopped_instances().await.unwrap(), 1);
+    let message = b.failed_with(&stopped).await;
+    assert!(message.contains("stopped while processing"), "{message}");
+    drop(held_lock);
+}

@@ -11,8 +11,14 @@
 //! second is checked before it is handed out, so a restarted server is
 //! reconnected to without restarting the service. At start-up the server is tried `max_retries`
 //! times, `retry_interval` apart.
+//!
+//! About half of `max_pool_size` is not the pool's but the hot set's
+//! (`hot.rs`): connections for the one-statement reads most requests make
+//! (a status, the status list, a lookup), which skip the round trip the
+//! pool adds to every use.
 
 pub(super) mod column_fit;
+pub(super) mod hot;
 mod mysql;
 mod postgres;
 pub mod scratch;
@@ -176,12 +182,13 @@ where
     op().await
 }
 
-/// The pool for `options`, see the module's documentation.
+/// The pool for `options`, see the module's documentation: what the hot
+/// set (`hot.rs`) leaves of the connections.
 pub(super) fn pool_options<DB: Database>(options: &StoreOptions) -> PoolOptions<DB> {
-    let pool_size = options.max_connections.max(1);
+    let size = hot::HotSetSize::of(options);
     PoolOptions::new()
-        .min_connections(pool_size)
-        .max_connections(pool_size.saturating_add(options.max_overflow))
+        .min_connections(size.pool_min)
+        .max_connections(size.pool_max)
         .idle_timeout(Duration::from_secs(60))
         .acquire_timeout(options.pool_timeout)
         .max_lifetime(options.recycle_after)
@@ -200,8 +207,18 @@ pub(super) fn pool_options<DB: Database>(options: &StoreOptions) -> PoolOptions<
         })
 }
 
+/// The hot set for `options`, if any connection is left for it.
+pub(super) fn hot_set<DB: Database>(
+    options: &StoreOptions,
+    connect: <DB::Connection as Connection>::Options,
+    setup: Option<hot::Setup<DB::Connection>>,
+) -> Option<hot::HotConnections<DB>> {
+    let size = hot::HotSetSize::of(options).hot;
+    (size > 0).then(|| hot::HotConnections::new(size, connect, setup, options))
+}
+
 /// How long a pooled connection may sit idle and still be used unchecked.
-const IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
+pub(super) const IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
 
 /// Connects once to prove the server answers, as many times as
 /// `max_retries` allows; fails at once on an error that trying again will

@@ -4,6 +4,8 @@
 //! default REPEATABLE READ takes gap locks on the lookups of rows that do
 //! not exist yet, which deadlocks concurrent inserts of different nodes.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::LazyLock;
 
 use inspector_core::db_url::{Endpoint, ServerUrl};
@@ -11,7 +13,8 @@ use sqlx::Executor;
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlSslMode};
 
 use super::{
-    Dialect, ddl_statements, first_connection, history_migration, indexes_migration, pool_options,
+    Dialect, ddl_statements, first_connection, history_migration, hot_set, indexes_migration,
+    pool_options,
 };
 use crate::store::leases::{LeaseSql, MYSQL, leases_migration};
 use crate::store::schema::Migration;
@@ -87,17 +90,25 @@ pub(super) fn connect_options(url: &ServerUrl) -> MySqlConnectOptions {
 pub(super) async fn open(url: &ServerUrl, options: &StoreOptions) -> Result<Store> {
     let connect = connect_options(url);
     first_connection::<MySqlConnection>(url, &connect, options).await?;
+    let hot = hot_set::<Db>(options, connect.clone(), Some(session_setup));
     let pool = pool_options::<Db>(options)
-        .after_connect(|conn, _| {
-            Box::pin(async move {
-                // oslo.db's default mysql_sql_mode: refuse rather than
-                // silently truncate.
-                conn.execute("SET SESSION sql_mode = 'TRADITIONAL'").await?;
-                conn.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
-                    .await?;
-                Ok(())
-            })
-        })
+        .after_connect(|conn, _| session_setup(conn))
         .connect_lazy_with(connect);
-    Ok(std::sync::Arc::new(backend::SqlxStore::new(pool)))
+    Ok(std::sync::Arc::new(
+        backend::SqlxStore::new(pool).with_hot(hot),
+    ))
+}
+
+/// Every connection's session settings, before its first use.
+pub(super) fn session_setup(
+    conn: &mut MySqlConnection,
+) -> Pin<Box<dyn Future<Output = std::result::Result<(), sqlx::Error>> + Send + '_>> {
+    Box::pin(async move {
+        // oslo.db's default mysql_sql_mode: refuse rather than silently
+        // truncate.
+        conn.execute("SET SESSION sql_mode = 'TRADITIONAL'").await?;
+        conn.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+            .await?;
+        Ok(())
+    })
 }

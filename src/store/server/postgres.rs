@@ -6,7 +6,8 @@ use inspector_core::db_url::{Endpoint, ServerUrl};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgSslMode};
 
 use super::{
-    Dialect, ddl_statements, first_connection, history_migration, indexes_migration, pool_options,
+    Dialect, ddl_statements, first_connection, history_migration, hot_set, indexes_migration,
+    pool_options,
 };
 use crate::store::leases::{LeaseSql, POSTGRES, leases_migration};
 use crate::store::schema::Migration;
@@ -81,6 +82,9 @@ pub(super) fn connect_options(url: &ServerUrl) -> PgConnectOptions {
 pub(super) async fn open(url: &ServerUrl, options: &StoreOptions) -> Result<Store> {
     let connect = connect_options(url);
     first_connection::<PgConnection>(url, &connect, options).await?;
+    let hot = hot_set::<Db>(options, connect.clone(), None);
     let pool = pool_options::<Db>(options).connect_lazy_with(connect);
-    Ok(std::sync::Arc::new(backend::SqlxStore::new(pool)))
+    Ok(std::sync::Arc::new(
+        backend::SqlxStore::new(pool).with_hot(hot),
+    ))
 }

@@ -451,6 +451,13 @@ async fn a_deadlock_victim_is_retried(kind: ServerKind) {
     let mut poller = Peer::connect(&url).await;
     let before = poller.number(deadlocks).await;
     let mut peer = Peer::connect(&url).await;
+    if kind == ServerKind::Postgres {
+        // PostgreSQL's victim is whichever waiter checks for a deadlock
+        // first, after deadlock_timeout: the peer checks last, so that a
+        // busy machine delaying the store's check cannot swap the roles.
+        // (The test bed's user is a superuser, which this setting needs.)
+        peer.run("SET deadlock_timeout = '30s'").await.unwrap();
+    }
     peer.run("BEGIN").await.unwrap();
     let ballast: Vec<String> = (0..200).map(|n| format!("({n})")).collect();
     peer.run(&format!(
@@ -563,3 +570,149 @@ async fn a_lock_wait_timeout_is_retried_postgres() {
     );
     store.close().await;
 }
+
+/// The hot set's checkouts on `$db` (see `hot.rs`): `$id` selects the
+/// session's id as text, `$sleep` takes two seconds, `$kill` ends the
+/// session whose id it is given.
+macro_rules! hot_set_checks {
+    ($name:ident, $kind:expr, $db:ty, $connect:path, $setup:expr,
+     $id:literal, $sleep:literal, $kill:literal, $cfg:meta) => {
+        mod $name {
+            use std::time::Duration;
+
+            use inspector_core::db_url::parse_server_url;
+
+            use crate::store::server::IDLE_BEFORE_PING;
+            use crate::store::server::hot::HotConnections;
+
+            async fn session_id(
+                set: &HotConnections<$db>,
+            ) -> (crate::store::server::hot::HotConnection<'_, $db>, String) {
+                let mut conn = set.get().await.unwrap();
+                let id: String = sqlx::query_scalar($id).fetch_one(&mut *conn).await.unwrap();
+                (conn, id)
+            }
+
+            async fn one_connection_set() -> (HotConnections<$db>, super::ScratchDatabase) {
+                let (database, url) = super::scratch($kind).await;
+                let options = super::test_options();
+                let set = HotConnections::<$db>::new(
+                    1,
+                    $connect(&parse_server_url(&url).unwrap()),
+                    $setup,
+                    &options,
+                );
+                (set, database)
+            }
+
+            /// A connection goes back only when its statement completed:
+            /// one whose future was dropped midway, or that failed, is
+            /// closed and the next checkout opens another.
+            #[tokio::test]
+            #[$cfg]
+            async fn only_completed_connections_are_reused() {
+                let (set, _database) = one_connection_set().await;
+                let (conn, first) = session_id(&set).await;
+                conn.keep_if(Ok(())).unwrap();
+                assert_eq!(set.idle_count(), 1);
+                let (conn, again) = session_id(&set).await;
+                assert_eq!(again, first, "a completed connection is reused");
+
+                // Dropped while the server is still sleeping.
+                let mut conn = conn;
+                let slow = tokio::time::timeout(
+                    Duration::from_millis(300),
+                    sqlx::raw_sql($sleep).execute(&mut *conn),
+                )
+                .await;
+                assert!(slow.is_err(), "the sleep ended early: {slow:?}");
+                drop(conn);
+                assert_eq!(set.idle_count(), 0);
+                let (conn, after_drop) = session_id(&set).await;
+                assert_ne!(after_drop, first, "the interrupted connection came back");
+
+                // A statement the server refuses.
+                let mut conn = conn;
+                let refused = sqlx::raw_sql("SELECT no_such_column FROM no_such_table")
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(crate::store::StoreError::from);
+                assert!(conn.keep_if(refused).is_err());
+                assert_eq!(set.idle_count(), 0);
+                let (conn, after_error) = session_id(&set).await;
+                assert_ne!(after_error, after_drop, "the failed connection came back");
+                conn.keep_if(Ok(())).unwrap();
+                set.close().await;
+                assert_eq!(set.idle_count(), 0);
+                assert!(set.get().await.is_err(), "a closed set hands out nothing");
+            }
+
+            /// A connection the server ended while it sat idle: checked
+            /// before use once idle long enough, and replaced, without
+            /// failing the checkout; used sooner, its statement fails and
+            /// it is not handed out again.
+            #[tokio::test]
+            #[$cfg]
+            async fn connections_the_server_ended_are_replaced() {
+                let (set, database) = one_connection_set().await;
+                let (conn, first) = session_id(&set).await;
+                conn.keep_if(Ok(())).unwrap();
+                database
+                    .execute_as_admin(&format!($kill, first))
+                    .await
+                    .unwrap();
+                tokio::time::sleep(IDLE_BEFORE_PING + Duration::from_millis(200)).await;
+                let (conn, second) = session_id(&set).await;
+                assert_ne!(second, first);
+                conn.keep_if(Ok(())).unwrap();
+
+                database
+                    .execute_as_admin(&format!($kill, second))
+                    .await
+                    .unwrap();
+                // The kill takes a moment to reach the socket.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                let mut conn = set.get().await.unwrap();
+                let failed = sqlx::query_scalar::<_, String>($id)
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err(crate::store::StoreError::from);
+                assert!(conn.keep_if(failed).is_err(), "a killed session answered");
+                let (conn, third) = session_id(&set).await;
+                assert_ne!(third, second);
+                conn.keep_if(Ok(())).unwrap();
+                set.close().await;
+            }
+        }
+    };
+}
+
+hot_set_checks!(
+    hot_set_postgres,
+    inspector_core::db_url::ServerKind::Postgres,
+    sqlx::Postgres,
+    crate::store::server::postgres::connect_options,
+    None,
+    "SELECT CAST(pg_backend_pid() AS TEXT)",
+    "SELECT pg_sleep(2)",
+    "SELECT pg_terminate_backend({})",
+    cfg_attr(
+        not(bed_postgres),
+        ignore = "needs the test bed's PostgreSQL (scripts/test.sh starts it)"
+    )
+);
+
+hot_set_checks!(
+    hot_set_mysql,
+    inspector_core::db_url::ServerKind::Mysql,
+    sqlx::MySql,
+    crate::store::server::mysql::connect_options,
+    Some(crate::store::server::mysql::session_setup),
+    "SELECT CAST(CONNECTION_ID() AS CHAR)",
+    "SELECT SLEEP(2)",
+    "KILL CONNECTION {}",
+    cfg_attr(
+        not(bed_mysql),
+        ignore = "needs the test bed's MariaDB (scripts/test.sh starts it)"
+    )
+);

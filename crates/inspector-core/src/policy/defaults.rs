@@ -199,5 +199,16 @@ pub fn inspector_defaults() -> Vec<RuleDefault> {
             ),
             "rule:is_admin",
         ),
+        // Beyond upstream (API 1.19); the legacy default keeps it usable by
+        // whoever may create rules when the new defaults are not enforced.
+        legacy(
+            rule(
+                "introspection:rule:evaluate",
+                ADMIN,
+                "Evaluate introspection rules against a node's data without applying them",
+                &[("POST", "/rules/evaluate")],
+            ),
+            "rule:is_admin",
+        ),
     ]
 }

@@ -145,57 +145,101 @@ pub fn node_for_rules(node: &Value) -> Value {
     Value::Object(out)
 }
 
-/// Whether every condition holds, evaluated in order; stops at the first that
-/// does not (`data` = processed introspection data, `node` = Ironic node).
+/// One condition as evaluated: the values found at its field (empty when
+/// it matched nothing) and whether the condition held.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConditionCheck {
+    pub values: Vec<Value>,
+    pub result: bool,
+}
+
+/// Evaluates the conditions in order against `data` (processed
+/// introspection data) and `node` (the Ironic node), stopping at the first
+/// that does not hold, as the real run does. Returns the checks made so far
+/// and whether all held, or the error that stopped the evaluation.
+pub fn trace_conditions(
+    conditions: &[ConditionDef],
+    data: &Value,
+    node: &Value,
+) -> (Vec<ConditionCheck>, Result<bool, EvalError>) {
+    let node_view = node_for_rules(node);
+    let mut checks = Vec::new();
+    for cond in conditions {
+        match check_condition(cond, data, &node_view) {
+            Err(e) => return (checks, Err(e)),
+            Ok(check) => {
+                let holds = check.result;
+                checks.push(check);
+                if !holds {
+                    return (checks, Ok(false));
+                }
+            }
+        }
+    }
+    (checks, Ok(true))
+}
+
+/// Whether every condition holds (see [`trace_conditions`]).
 pub fn conditions_match(
     conditions: &[ConditionDef],
     data: &Value,
     node: &Value,
 ) -> Result<bool, EvalError> {
-    let node_view = node_for_rules(node);
-    for cond in conditions {
-        let (scheme, path) = split_field(&cond.field);
-        let source = if scheme == "node" { &node_view } else { data };
-        let parsed = jsonpath::parse(path).map_err(|e| {
-            EvalError(format!(
-                "Unable to parse field JSON path {}: {e}",
-                cond.field
-            ))
-        })?;
-        let found = parsed.try_find(source).map_err(|e| {
+    trace_conditions(conditions, data, node).1
+}
+
+fn check_condition(
+    cond: &ConditionDef,
+    data: &Value,
+    node_view: &Value,
+) -> Result<ConditionCheck, EvalError> {
+    let (scheme, path) = split_field(&cond.field);
+    let source = if scheme == "node" { node_view } else { data };
+    let parsed = jsonpath::parse(path).map_err(|e| {
+        EvalError(format!(
+            "Unable to parse field JSON path {}: {e}",
+            cond.field
+        ))
+    })?;
+    let found: Vec<Value> = parsed
+        .try_find(source)
+        .map_err(|e| {
             EvalError(format!(
                 "Unexpected exception {} during processing: {}",
                 e.exception, e.message
             ))
-        })?;
-        let values: Vec<Value> = if found.is_empty() {
-            if !cond.op.allows_missing() {
-                return Ok(false);
-            }
-            vec![Value::Null]
-        } else {
-            found.into_iter().map(|v| v.into_owned()).collect()
-        };
-        let mut result = false;
-        for value in &values {
-            result = check(cond.op, value, &cond.params)?;
-            if cond.invert {
-                result = !result;
-            }
-            let stop = match cond.multiple {
-                Multiple::First => true,
-                Multiple::All => !result,
-                Multiple::Any => result,
-            };
-            if stop {
-                break;
-            }
+        })?
+        .into_iter()
+        .map(|v| v.into_owned())
+        .collect();
+    if found.is_empty() && !cond.op.allows_missing() {
+        return Ok(ConditionCheck {
+            values: found,
+            result: false,
+        });
+    }
+    // A missing field is checked as `None` by the operators that allow it.
+    let missing = [Value::Null];
+    let checked: &[Value] = if found.is_empty() { &missing } else { &found };
+    let mut result = false;
+    for value in checked {
+        result = check(cond.op, value, &cond.params)?;
+        if cond.invert {
+            result = !result;
         }
-        if !result {
-            return Ok(false);
+        let stop = match cond.multiple {
+            Multiple::First => true,
+            Multiple::All => !result,
+            Multiple::Any => result,
+        };
+        if stop {
+            break;
         }
     }
-    Ok(true)
+    Ok(ConditionCheck {
+        values: found,
+        result,
+    })
 }
 
 fn check(op: ConditionOp, field: &Value, params: &Map<String, Value>) -> Result<bool, EvalError> {

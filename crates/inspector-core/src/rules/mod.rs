@@ -2,6 +2,7 @@
 //! time, and (in `eval`) how they are checked against introspection data.
 
 pub mod eval;
+pub mod run;
 mod validate;
 
 use serde_json::{Map, Value};
