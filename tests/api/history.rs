@@ -293,3 +293,20 @@ async fn history_urls_do_not_exist_before_1_19() {
     assert_eq!(status.status(), 200);
     app.finish().await;
 }
+
+/// A reapply reprocesses the data of the last introspection: no new run.
+#[tokio::test]
+#[cfg_attr(
+    not(bed_ironic),
+    ignore = "needs the test bed (Ironic): run scripts/test.sh"
+)]
+async fn a_reapply_adds_no_run() {
+    let (_ironic, app, _machine, uuid) = introspected_once(10).await;
+    let before = history(&app, &uuid).await;
+    let status = json_with_status(app.get(&format!("/v1/introspection/{uuid}")).await, 200).await;
+    assert_eq!(app.reapply(&uuid, None).await.status(), 202);
+    app.wait_for_next_finish(&uuid, &status).await;
+    app.wait_idle().await;
+    assert_eq!(history(&app, &uuid).await, before);
+    app.finish().await;
+}
