@@ -1,9 +1,12 @@
 //! Every API route, declared once. The router, each route's policy check and
 //! the resources `/v1` lists are all built from [`ROUTES`].
 //!
-//! Upstream's routes are served at every version from 1.0 to the maximum (the
-//! only version-dependent behaviour there, the status of a created rule,
-//! lives in its handler); the newer ones check their minimum version in their
+//! Upstream's routes are served at every version from 1.0 to the maximum, as
+//! upstream did (the only version-dependent behaviour there, the status of a
+//! created rule, lives in its handler). A newer route answers a client
+//! asking for an older version as an unknown URL does (OpenStack's
+//! convention for microversions): the history routes through their `since`
+//! version here, before authentication; `POST /v1/rules/evaluate` in its
 //! handler.
 
 use std::collections::BTreeSet;
@@ -12,14 +15,16 @@ use std::sync::Arc;
 
 use crate::api::path::ApiPath;
 use axum::Router;
+use axum::extract::{Request, State};
 use axum::http::Method;
-use axum::middleware::from_fn_with_state;
+use axum::middleware::{Next, from_fn_with_state};
 use axum::response::Response;
 use axum::routing::{MethodFilter, MethodRouter, on};
+use inspector_core::api_version::ApiVersion;
 
 use super::auth::{self, Access, Authenticator, RouteGuard};
 use super::error::ApiError;
-use super::handlers::{continue_, health, introspection, root, rules};
+use super::handlers::{continue_, health, history, introspection, root, rules};
 use super::links::BaseUrl;
 use super::state::AppState;
 
@@ -35,6 +40,8 @@ pub struct Route {
     /// §api-endpoints; the defaults are in `inspector_core::policy`).
     pub rule: &'static str,
     pub access: Access,
+    /// The first API version that has the route.
+    pub since: ApiVersion,
 }
 
 impl Route {
@@ -48,12 +55,16 @@ impl Route {
 
 macro_rules! route {
     ($method:ident $path:literal => $handler:expr, $rule:literal, $access:ident) => {
+        route!($method $path => $handler, $rule, $access, since ApiVersion::MIN)
+    };
+    ($method:ident $path:literal => $handler:expr, $rule:literal, $access:ident, since $since:expr) => {
         Route {
             method: Method::$method,
             path: $path,
             handler: |filter| on(filter, $handler),
             rule: $rule,
             access: Access::$access,
+            since: $since,
         }
     };
 }
@@ -71,6 +82,10 @@ pub static ROUTES: &[Route] = &[
     route!(GET "/v1/introspection/{node_id}/data" => introspection::get_data, "introspection:data", Authenticated),
     route!(GET "/v1/introspection/{node_id}/data/unprocessed" => introspection::get_unprocessed_data, "introspection:data", Authenticated),
     route!(POST "/v1/introspection/{node_id}/data/unprocessed" => introspection::reapply, "introspection:reapply", Authenticated),
+    // Past introspections read like the status; their data and diff like the data.
+    route!(GET "/v1/introspection/{node_id}/history" => history::list, "introspection:status", Authenticated, since HISTORY),
+    route!(GET "/v1/introspection/{node_id}/history/{run_id}/data" => history::data, "introspection:data", Authenticated, since HISTORY),
+    route!(GET "/v1/introspection/{node_id}/diff" => history::diff, "introspection:data", Authenticated, since HISTORY),
     route!(GET "/v1/rules" => rules::list, "introspection:rule:get", Authenticated),
     route!(POST "/v1/rules" => rules::create, "introspection:rule:create", Authenticated),
     route!(DELETE "/v1/rules" => rules::delete_all, "introspection:rule:delete", Authenticated),
@@ -83,8 +98,12 @@ pub static ROUTES: &[Route] = &[
     route!(GET "/metrics" => health::metrics, "introspection:status", Authenticated),
 ];
 
+/// The history and diff of introspections.
+const HISTORY: ApiVersion = ApiVersion::new(1, 19);
+
 /// Every route of the table, each behind its own authentication and policy
-/// check, which therefore runs after routing.
+/// check, which therefore runs after routing; a route newer than the
+/// version asked for answers first, as an unknown URL does.
 pub fn router(authenticator: &Arc<Authenticator>) -> Router<AppState> {
     ROUTES.iter().fold(Router::new(), |router, route| {
         let guard = RouteGuard {
@@ -92,13 +111,23 @@ pub fn router(authenticator: &Arc<Authenticator>) -> Router<AppState> {
             rule: route.rule,
             access: route.access,
         };
-        router.route(
-            route.path,
-            route
-                .method_router()
-                .route_layer(from_fn_with_state(guard, auth::guard)),
-        )
+        let mut handler = route
+            .method_router()
+            .route_layer(from_fn_with_state(guard, auth::guard));
+        if route.since > ApiVersion::MIN {
+            handler = handler.route_layer(from_fn_with_state(route.since, since_version));
+        }
+        router.route(route.path, handler)
     })
+}
+
+/// Hides a route from clients asking for a version before `since`.
+async fn since_version(State(since): State<ApiVersion>, request: Request, next: Next) -> Response {
+    let asked = request.extensions().get::<ApiVersion>().copied();
+    if asked.is_some_and(|v| v < since) {
+        return super::not_found().await;
+    }
+    next.run(request).await
 }
 
 /// `/{version}`, listing the resources of this table.
@@ -201,6 +230,21 @@ mod tests {
                 Method::POST,
                 "/v1/introspection/{node_id}/data/unprocessed",
                 "introspection:reapply",
+            ),
+            (
+                Method::GET,
+                "/v1/introspection/{node_id}/history",
+                "introspection:status",
+            ),
+            (
+                Method::GET,
+                "/v1/introspection/{node_id}/history/{run_id}/data",
+                "introspection:data",
+            ),
+            (
+                Method::GET,
+                "/v1/introspection/{node_id}/diff",
+                "introspection:data",
             ),
             (Method::GET, "/v1/rules", "introspection:rule:get"),
             (Method::GET, "/v1/rules/{uuid}", "introspection:rule:get"),

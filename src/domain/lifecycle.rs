@@ -14,7 +14,7 @@ use super::{API_IRONIC_PATIENCE, Error, Result};
 use crate::clock::Clock;
 use crate::ironic::IronicApi;
 use crate::pxe_filter::{PxeFilter, PxeFilterError};
-use crate::store::{NodeRecord, Store, StoreError, StoreFuture};
+use crate::store::{KeepRun, NodeRecord, Store, StoreError, StoreFuture};
 
 /// The component every flow holds (behind an `Arc`) for what they share.
 pub(crate) struct Lifecycle {
@@ -26,6 +26,8 @@ pub(crate) struct Lifecycle {
     pxe: PxeFilter,
     /// `[processing] store_data`.
     data: DataStore,
+    /// `[processing] history_depth`.
+    history_depth: u32,
 }
 
 /// Why an event could not be applied.
@@ -59,6 +61,7 @@ impl Lifecycle {
         locks: NodeLocks,
         pxe: PxeFilter,
         data: DataStore,
+        history_depth: u32,
     ) -> Self {
         Self {
             store,
@@ -67,6 +70,7 @@ impl Lifecycle {
             locks,
             pxe,
             data,
+            history_depth,
         }
     }
 
@@ -205,7 +209,12 @@ impl Lifecycle {
         event: Event,
         error: Option<&str>,
     ) -> std::result::Result<State, TransitionError> {
-        let write = |from: State, to: State| self.store().finish(uuid, from, to, self.now(), error);
+        let run = uuid::Uuid::new_v4().to_string();
+        let write = |from: State, to: State| {
+            let keep = self.run_to_keep(&run, from);
+            self.store()
+                .finish_keeping(uuid, from, to, self.now(), error, keep)
+        };
         let (from, next) = self
             .compare_and_set(uuid, known, event, true, write)
             .await?;
@@ -219,6 +228,18 @@ impl Lifecycle {
             }
         }
         Ok(next)
+    }
+
+    /// How the introspection ending from `from` is kept in the node's
+    /// history (`[processing] history_depth`): with its processed data when
+    /// the database stores it. A reapply reprocesses data already taken, so
+    /// it is no new introspection and keeps nothing.
+    fn run_to_keep<'r>(&self, run: &'r str, from: State) -> Option<KeepRun<'r>> {
+        (self.history_depth > 0 && from != State::Reapplying).then_some(KeepRun {
+            id: run,
+            with_data: matches!(self.data, DataStore::Database(_)),
+            depth: self.history_depth,
+        })
     }
 
     /// Computes the state `event` leads to and writes it with `write`, a

@@ -15,6 +15,7 @@ mod background;
 mod bmc;
 mod discovery;
 mod error;
+mod history;
 mod introspection;
 mod lifecycle;
 pub mod locks;
@@ -40,6 +41,7 @@ use inspector_core::conf::Config;
 use inspector_core::hooks::Pipeline;
 
 pub use error::{Error, ErrorKind, Result};
+pub use history::{Diff, History};
 pub use introspection::Introspection;
 pub use periodic::Periodic;
 pub use processing::Processing;
@@ -81,6 +83,7 @@ pub struct Inspector {
     background: Background,
     rules: Rules,
     statuses: Statuses,
+    history: History,
     periodic: Periodic,
     introspection: Introspection,
     processing: Processing,
@@ -122,9 +125,11 @@ impl Inspector {
             locks,
             pxe,
             data,
+            config.processing.history_depth,
         ));
         let rules = Rules::new(store, clock, lifecycle.clone());
         let statuses = Statuses::new(lifecycle.clone(), &config);
+        let history = History::new(lifecycle.clone());
         let periodic = Periodic::new(lifecycle.clone(), background.clone(), &config);
         let introspection =
             Introspection::new(lifecycle.clone(), background.clone(), config.clone());
@@ -140,6 +145,7 @@ impl Inspector {
             background,
             rules,
             statuses,
+            history,
             periodic,
             introspection,
             processing,
@@ -165,6 +171,11 @@ impl Inspector {
     /// Introspection statuses, stored data, and the health checks' reads.
     pub fn statuses(&self) -> &Statuses {
         &self.statuses
+    }
+
+    /// Each node's past introspections and their differences.
+    pub fn history(&self) -> &History {
+        &self.history
     }
 
     /// Starting and aborting introspection.

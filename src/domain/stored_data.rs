@@ -98,10 +98,7 @@ impl DataStore {
                         "Introspection data not found for node {uuid}, processed={python_bool}"
                     ))
                 })?;
-                let value: Value = serde_json::from_str(&text).map_err(|e| {
-                    Error::internal(format!("stored introspection data is not JSON: {e}"))
-                })?;
-                Ok(Some(json_dumps(&value)))
+                Ok(Some(as_upstream_renders(&text)?))
             }
             DataStore::Swift(client) => {
                 let client = connected(client)?;
@@ -124,6 +121,13 @@ impl DataStore {
             }
         }
     }
+}
+
+/// A document the database stores, as upstream's `json.dumps` renders it.
+pub(crate) fn as_upstream_renders(text: &str) -> Result<String> {
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| Error::internal(format!("stored introspection data is not JSON: {e}")))?;
+    Ok(json_dumps(&value))
 }
 
 fn connected(

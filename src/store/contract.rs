@@ -15,8 +15,8 @@ mod bulk;
 pub use bulk::*;
 
 use super::{
-    ActionRecord, ConditionRecord, LeaseRecord, ListQuery, NodeRecord, RuleRecord, RuleSummary,
-    StoreBackend, StoreError,
+    ActionRecord, ConditionRecord, KeepRun, LeaseRecord, ListQuery, NodeRecord, RuleRecord,
+    RuleSummary, RunRecord, StoreBackend, StoreError,
 };
 
 const A: &str = "0a000000-0000-4000-8000-000000000001";
@@ -290,6 +290,137 @@ pub async fn delete_node_forgets_everything(store: &dyn StoreBackend) {
     assert_eq!(store.active_macs().await.unwrap(), vec!["bb".to_string()]);
     assert_eq!(store.all_node_uuids().await.unwrap(), vec![B.to_string()]);
     store.delete_node(C).await.unwrap();
+}
+
+const RUN_1: &str = "1f000000-0000-4000-8000-000000000001";
+const RUN_2: &str = "2f000000-0000-4000-8000-000000000002";
+const RUN_3: &str = "3f000000-0000-4000-8000-000000000003";
+
+/// One introspection of `uuid` from start to end, its run recorded.
+async fn introspect(
+    store: &dyn StoreBackend,
+    uuid: &str,
+    run: &str,
+    outcome: (State, Option<&str>),
+    data: Option<&str>,
+    depth: u32,
+) -> NodeRecord {
+    let started = datetime!(2026-01-01 00:00:00);
+    store
+        .add_node(&node(uuid, State::Processing, started), &[])
+        .await
+        .unwrap();
+    if let Some(data) = data {
+        store.store_data(uuid, true, data).await.unwrap();
+    }
+    let (state, error) = outcome;
+    let keep = KeepRun {
+        id: run,
+        with_data: data.is_some(),
+        depth,
+    };
+    store
+        .finish_keeping(
+            uuid,
+            State::Processing,
+            state,
+            datetime!(2026-01-01 00:05:00.5),
+            error,
+            Some(keep),
+        )
+        .await
+        .unwrap();
+    get(store, uuid).await
+}
+
+/// A recorded run keeps the node's outcome (state, error, start and end)
+/// and its processed data; runs list newest first, per node, and a new
+/// introspection of the node keeps them.
+pub async fn runs_keep_each_outcome_newest_first(store: &dyn StoreBackend) {
+    assert!(store.runs(A).await.unwrap().is_empty());
+    let first = introspect(
+        store,
+        A,
+        RUN_1,
+        (State::Finished, None),
+        Some(r#"{"n":1}"#),
+        10,
+    )
+    .await;
+    let second = introspect(store, A, RUN_2, (State::Error, Some("it broke")), None, 10).await;
+    introspect(store, B, RUN_3, (State::Finished, None), Some("{}"), 10).await;
+    let runs = store.runs(A).await.unwrap();
+    let expected = |id: &str, node: &NodeRecord, has_data| RunRecord {
+        id: id.into(),
+        node_uuid: A.into(),
+        state: node.state,
+        error: node.error.clone(),
+        started_at: node.started_at,
+        finished_at: node.finished_at,
+        has_data,
+    };
+    assert_eq!(
+        runs,
+        [
+            expected(RUN_2, &second, false),
+            expected(RUN_1, &first, true)
+        ]
+    );
+    assert_eq!(
+        store.run_data(A, RUN_1).await.unwrap(),
+        Some(Some(r#"{"n":1}"#.into()))
+    );
+    assert_eq!(store.run_data(A, RUN_2).await.unwrap(), Some(None));
+    // A run of another node, an unknown run.
+    assert_eq!(store.run_data(A, RUN_3).await.unwrap(), None);
+    assert_eq!(store.run_data(C, RUN_1).await.unwrap(), None);
+    assert_eq!(store.runs(B).await.unwrap().len(), 1);
+    // A finish that loses its race keeps nothing.
+    let keep = KeepRun {
+        id: RUN_3,
+        with_data: true,
+        depth: 10,
+    };
+    let at = datetime!(2026-01-01 00:09:00);
+    let stale = store
+        .finish_keeping(A, State::Waiting, State::Error, at, None, Some(keep))
+        .await
+        .unwrap_err();
+    assert!(matches!(stale, StoreError::Conflict { .. }), "{stale:?}");
+    assert_eq!(store.runs(A).await.unwrap().len(), 2);
+}
+
+async fn run_ids(store: &dyn StoreBackend, uuid: &str) -> Vec<String> {
+    let runs = store.runs(uuid).await.unwrap();
+    runs.into_iter().map(|r| r.id).collect()
+}
+
+/// Only the newest `depth` runs of a node are kept; deleting the node
+/// deletes its history.
+pub async fn runs_beyond_the_depth_are_dropped(store: &dyn StoreBackend) {
+    for run in [RUN_1, RUN_2, RUN_3] {
+        introspect(store, A, run, (State::Finished, None), Some("{}"), 2).await;
+    }
+    introspect(
+        store,
+        B,
+        RUN_1.replace('1', "4").as_str(),
+        (State::Finished, None),
+        None,
+        2,
+    )
+    .await;
+    let ids = run_ids(store, A).await;
+    assert_eq!(ids, [RUN_3, RUN_2]);
+    assert_eq!(store.run_data(A, RUN_1).await.unwrap(), None);
+    // A smaller depth drops more at the next run.
+    let last = "5f000000-0000-4000-8000-000000000005";
+    introspect(store, A, last, (State::Finished, None), None, 1).await;
+    let ids = run_ids(store, A).await;
+    assert_eq!(ids, [last]);
+    store.delete_node(A).await.unwrap();
+    assert!(store.runs(A).await.unwrap().is_empty());
+    assert_eq!(store.runs(B).await.unwrap().len(), 1);
 }
 
 /// Listing: newest `started_at` first, equal starts by UUID descending;
@@ -1018,6 +1149,8 @@ macro_rules! store_contract {
             creating_an_existing_rule_is_a_duplicate,
             racing_creations_of_one_rule_store_it_once,
             rules_are_deleted_one_by_one_or_all,
+            runs_keep_each_outcome_newest_first,
+            runs_beyond_the_depth_are_dropped,
             // Raw bulk access (contract/bulk.rs).
             bulk_rows_read_back_as_written_page_by_page,
             bulk_loaded_rows_serve_the_service,

@@ -109,6 +109,31 @@ pub struct NodeRecord {
     pub manage_boot: bool,
 }
 
+/// One finished or failed introspection of a node, as kept in its history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunRecord {
+    /// The run's own UUID.
+    pub id: String,
+    pub node_uuid: String,
+    pub state: State,
+    pub error: Option<String>,
+    pub started_at: Option<PrimitiveDateTime>,
+    pub finished_at: Option<PrimitiveDateTime>,
+    /// Whether the run kept its processed data.
+    pub has_data: bool,
+}
+
+/// How [`StoreBackend::finish_keeping`] keeps the run that ends.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct KeepRun<'a> {
+    /// The run's UUID.
+    pub id: &'a str,
+    /// Whether the run keeps the node's stored processed data.
+    pub with_data: bool,
+    /// How many runs of the node are kept at most (at least 1).
+    pub depth: u32,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConditionRecord {
     pub op: String,
@@ -273,6 +298,22 @@ pub trait StoreBackend: Send + Sync {
         to: State,
         finished_at: PrimitiveDateTime,
         error: Option<&'a str>,
+    ) -> StoreFuture<'a, ()> {
+        self.finish_keeping(uuid, from, to, finished_at, error, None)
+    }
+
+    /// [`Self::finish`], and in the same transaction, when `keep` says so,
+    /// the node's row as it ends (and its stored processed data if
+    /// `keep.with_data`) is copied into its history as run `keep.id`, the
+    /// node's oldest runs beyond the newest `keep.depth` dropped.
+    fn finish_keeping<'a>(
+        &'a self,
+        uuid: &'a str,
+        from: State,
+        to: State,
+        finished_at: PrimitiveDateTime,
+        error: Option<&'a str>,
+        keep: Option<KeepRun<'a>>,
     ) -> StoreFuture<'a, ()>;
 
     /// Writes `started_at` (reapply); `NotFound` if the node is not cached.
@@ -282,7 +323,7 @@ pub trait StoreBackend: Send + Sync {
         started_at: PrimitiveDateTime,
     ) -> StoreFuture<'a, ()>;
 
-    /// Removes the node and everything cached about it.
+    /// Removes the node and everything cached about it, its history included.
     fn delete_node<'a>(&'a self, uuid: &'a str) -> StoreFuture<'a, ()>;
 
     /// Adds lookup attributes `name` = each non-empty value.
@@ -337,6 +378,17 @@ pub trait StoreBackend: Send + Sync {
     ) -> StoreFuture<'a, ()>;
 
     fn get_data<'a>(&'a self, uuid: &'a str, processed: bool) -> StoreFuture<'a, Option<String>>;
+
+    /// The node's runs, newest first.
+    fn runs<'a>(&'a self, uuid: &'a str) -> StoreFuture<'a, Vec<RunRecord>>;
+
+    /// The processed data of the node's run `id`: `None` if there is no such
+    /// run, `Some(None)` if the run kept no data.
+    fn run_data<'a>(
+        &'a self,
+        uuid: &'a str,
+        id: &'a str,
+    ) -> StoreFuture<'a, Option<Option<String>>>;
 
     /// Stores a rule under the UUID string given; `Duplicate` if any form of
     /// that UUID names a rule already.

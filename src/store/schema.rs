@@ -1,7 +1,7 @@
 //! Schema versions. The base schema is upstream's alembic head, table for
 //! table, so a database made by `ironic-inspector-dbsync upgrade` is served
 //! as it is, and a database we create can be handed back to upstream.
-//! Our own additions (indexes, the lease table) are tracked in `inspector_migrations`, a table
+//! Our own additions (indexes, the lease table, the introspection history) are tracked in `inspector_migrations`, a table
 //! upstream never looks at; `alembic_version` stays at upstream's head.
 
 /// The last alembic revision of ironic-inspector (12.x).
@@ -120,6 +120,27 @@ pub const MIGRATIONS: &[Migration] = &[
             holder VARCHAR(255) NOT NULL,
             expires_at TIMESTAMP NOT NULL)",
             "CREATE INDEX IF NOT EXISTS ix_inspector_leases_holder ON inspector_leases (holder)",
+        ],
+    },
+    Migration {
+        version: 4,
+        description: "history of each node's finished introspections",
+        statements: &[
+            // One row per finished or failed introspection, up to
+            // [processing] history_depth per node; `run` orders a node's runs
+            // (timestamps may be too coarse to), `data` is the run's
+            // processed data when stored in the database.
+            "CREATE TABLE IF NOT EXISTS inspector_history (
+            id VARCHAR(36) NOT NULL PRIMARY KEY,
+            node_uuid VARCHAR(36) NOT NULL,
+            run BIGINT NOT NULL,
+            state VARCHAR(10) NOT NULL,
+            error TEXT,
+            started_at DATETIME,
+            finished_at DATETIME,
+            data TEXT)",
+            "CREATE UNIQUE INDEX IF NOT EXISTS ix_inspector_history_node_run \
+             ON inspector_history (node_uuid, run)",
         ],
     },
 ];

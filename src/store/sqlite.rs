@@ -21,8 +21,8 @@ use super::schema::{MIGRATIONS, MIGRATIONS_TABLE, MigrationReport, SQLITE_BASE};
 use super::server::Dialect;
 use super::sqlite_read::{ActiveFilter, Readers};
 use super::{
-    LeaseRecord, ListQuery, NodeRecord, Result, RuleRecord, RuleSummary, StoreBackend, StoreError,
-    StoreFuture, StoreOptions, TimestampPrecision,
+    KeepRun, LeaseRecord, ListQuery, NodeRecord, Result, RuleRecord, RuleSummary, RunRecord,
+    StoreBackend, StoreError, StoreFuture, StoreOptions, TimestampPrecision,
 };
 
 // The writes, compiled against SQLite (see `sqlx_backend.rs`).
@@ -213,6 +213,19 @@ impl StoreBackend for SqliteStore {
         self.writer.release_all_leases(holder)
     }
 
+    // Rare reads: the writer's pool serves them.
+    fn runs<'a>(&'a self, uuid: &'a str) -> StoreFuture<'a, Vec<RunRecord>> {
+        self.writer.runs(uuid)
+    }
+
+    fn run_data<'a>(
+        &'a self,
+        uuid: &'a str,
+        id: &'a str,
+    ) -> StoreFuture<'a, Option<Option<String>>> {
+        self.writer.run_data(uuid, id)
+    }
+
     fn take_expired_leases<'a>(
         &'a self,
         prefix: &'a str,
@@ -253,15 +266,17 @@ impl StoreBackend for SqliteStore {
         self.writer.update_state(uuid, from, to)
     }
 
-    fn finish<'a>(
+    fn finish_keeping<'a>(
         &'a self,
         uuid: &'a str,
         from: State,
         to: State,
         finished_at: PrimitiveDateTime,
         error: Option<&'a str>,
+        keep: Option<KeepRun<'a>>,
     ) -> StoreFuture<'a, ()> {
-        self.writer.finish(uuid, from, to, finished_at, error)
+        self.writer
+            .finish_keeping(uuid, from, to, finished_at, error, keep)
     }
 
     fn set_started_at<'a>(

@@ -40,8 +40,8 @@ use crate::store::server::retrying;
 use crate::store::sqlx_errors::is_duplicate_index;
 use crate::store::upgrade::{self, SchemaDef, SchemaSession};
 use crate::store::{
-    ActionRecord, ConditionRecord, LeaseRecord, ListQuery, NodeRecord, Result, RuleRecord,
-    RuleSummary, StoreBackend, StoreError, StoreFuture, TimestampPrecision,
+    ActionRecord, ConditionRecord, KeepRun, LeaseRecord, ListQuery, NodeRecord, Result, RuleRecord,
+    RuleSummary, RunRecord, StoreBackend, StoreError, StoreFuture, TimestampPrecision,
 };
 
 #[path = "sqlx_bulk.rs"]
@@ -256,6 +256,51 @@ impl SqlxStore {
             .execute(&mut **tx)
             .await?;
         }
+        Ok(())
+    }
+
+    /// Copies the node's row as it is now into its history (see
+    /// `finish_keeping`).
+    async fn keep_run(tx: &mut Tx<'_>, uuid: &str, keep: KeepRun<'_>) -> Result<()> {
+        let text = sql(&format!("SELECT {NODE_COLUMNS} FROM nodes WHERE uuid = ?"));
+        let row = sqlx::query(text).bind(uuid).fetch_one(&mut **tx).await?;
+        let node = node_from_row(&row)?;
+        let last: Option<i64> = sqlx::query_scalar(sql(
+            "SELECT MAX(run) FROM inspector_history WHERE node_uuid = ?",
+        ))
+        .bind(uuid)
+        .fetch_one(&mut **tx)
+        .await?;
+        let run = last.unwrap_or(0) + 1;
+        // The data is copied inside the database, however large.
+        let data = if keep.with_data {
+            "(SELECT data FROM introspection_data WHERE uuid = ? AND processed = ?)"
+        } else {
+            "NULL"
+        };
+        let mut insert = sqlx::query(sql(&format!(
+            "INSERT INTO inspector_history \
+             (id, node_uuid, run, state, error, started_at, finished_at, data) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, {data})"
+        )))
+        .bind(keep.id)
+        .bind(uuid)
+        .bind(run)
+        .bind(node.state.as_str())
+        .bind(node.error.as_deref().map(|e| ours(e, TEXT)))
+        .bind(node.started_at.map(db_time))
+        .bind(node.finished_at.map(db_time));
+        if keep.with_data {
+            insert = insert.bind(uuid).bind(true);
+        }
+        insert.execute(&mut **tx).await?;
+        sqlx::query(sql(
+            "DELETE FROM inspector_history WHERE node_uuid = ? AND run <= ?",
+        ))
+        .bind(uuid)
+        .bind(run - i64::from(keep.depth.max(1)))
+        .execute(&mut **tx)
+        .await?;
         Ok(())
     }
 
@@ -590,13 +635,14 @@ impl StoreBackend for SqlxStore {
         }))
     }
 
-    fn finish<'a>(
+    fn finish_keeping<'a>(
         &'a self,
         uuid: &'a str,
         from: State,
         to: State,
         finished_at: PrimitiveDateTime,
         error: Option<&'a str>,
+        keep: Option<KeepRun<'a>>,
     ) -> StoreFuture<'a, ()> {
         Box::pin(retrying(move || async move {
             let mut tx = self.write_tx().await?;
@@ -623,6 +669,9 @@ impl StoreBackend for SqlxStore {
                     .bind(uuid)
                     .execute(&mut *tx)
                     .await?;
+            }
+            if let Some(keep) = keep {
+                Self::keep_run(&mut tx, uuid, keep).await?;
             }
             tx.commit().await?;
             Ok(())
@@ -656,6 +705,11 @@ impl StoreBackend for SqlxStore {
         Box::pin(retrying(move || async move {
             let mut tx = self.write_tx().await?;
             Self::delete_node_rows(&mut tx, uuid).await?;
+            // Not in delete_node_rows: a new introspection keeps the history.
+            sqlx::query(sql("DELETE FROM inspector_history WHERE node_uuid = ?"))
+                .bind(uuid)
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
             Ok(())
         }))
@@ -858,6 +912,54 @@ impl StoreBackend for SqlxStore {
             .await
             .map_err(Into::into);
             Ok(conn.keep_if(data)?.flatten())
+        }))
+    }
+
+    fn runs<'a>(&'a self, uuid: &'a str) -> StoreFuture<'a, Vec<RunRecord>> {
+        Box::pin(retrying(move || async move {
+            let rows = sqlx::query(sql(
+                "SELECT id, node_uuid, state, error, started_at, finished_at, \
+                 CASE WHEN data IS NULL THEN 'n' ELSE 'y' END AS has_data \
+                 FROM inspector_history WHERE node_uuid = ? ORDER BY run DESC",
+            ))
+            .bind(uuid)
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter()
+                .map(|row| {
+                    let state_text: String = row.try_get("state")?;
+                    let state = State::from_str(&state_text).map_err(|_| {
+                        StoreError::Corrupt(format!(
+                            "unknown state {state_text:?} in inspector_history"
+                        ))
+                    })?;
+                    Ok(RunRecord {
+                        id: row.try_get("id")?,
+                        node_uuid: row.try_get("node_uuid")?,
+                        state,
+                        error: row.try_get("error")?,
+                        started_at: row.try_get("started_at")?,
+                        finished_at: row.try_get("finished_at")?,
+                        has_data: row.try_get::<String, _>("has_data")? == "y",
+                    })
+                })
+                .collect()
+        }))
+    }
+
+    fn run_data<'a>(
+        &'a self,
+        uuid: &'a str,
+        id: &'a str,
+    ) -> StoreFuture<'a, Option<Option<String>>> {
+        Box::pin(retrying(move || async move {
+            Ok(sqlx::query_scalar(sql(
+                "SELECT data FROM inspector_history WHERE node_uuid = ? AND id = ?",
+            ))
+            .bind(uuid)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
         }))
     }
 

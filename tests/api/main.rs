@@ -14,6 +14,7 @@ mod db_restart;
 mod discovery;
 mod faults;
 mod helpers;
+mod history;
 mod introspection;
 mod ironic_calls;
 mod ironic_down;

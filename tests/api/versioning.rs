@@ -105,7 +105,7 @@ async fn links_follow_proxy_headers() {
 #[tokio::test]
 async fn every_supported_version_and_latest_are_accepted() {
     let app = TestApp::spawn().await;
-    for minor in 0..=18 {
+    for minor in 0..=19 {
         let response = app
             .request(Method::GET, "/v1/rules")
             .header(LEGACY, format!("1.{minor}"))

@@ -4,6 +4,7 @@
 pub mod api_version;
 pub mod conf;
 pub mod db_url;
+pub mod hardware_diff;
 pub mod hooks;
 pub mod ids;
 pub mod json_depth;

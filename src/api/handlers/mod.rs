@@ -2,6 +2,7 @@
 
 pub mod continue_;
 pub mod health;
+pub mod history;
 pub mod introspection;
 pub mod root;
 pub mod rules;

@@ -141,6 +141,17 @@ pub(super) fn indexes_migration(text: &'static str) -> Vec<Migration> {
     }]
 }
 
+/// Our migration 4 (the introspection history, see `schema::MIGRATIONS`)
+/// with this server's statements.
+pub(super) fn history_migration(text: &'static str) -> Migration {
+    let history = &super::schema::MIGRATIONS[2];
+    Migration {
+        version: history.version,
+        description: history.description,
+        statements: ddl_statements(text).leak(),
+    }
+}
+
 /// How many times a transaction is tried, and the first pause between
 /// tries (growing fourfold, with jitter so that two victims of one
 /// deadlock do not meet again).
@@ -314,8 +325,16 @@ mod unit_tests {
         // Migration 2's files: every index, and nothing but indexes.
         for (dialect, indexes) in [(&postgres::DIALECT, 6), (&mysql::DIALECT, 3)] {
             let migrations = (dialect.migrations)();
-            // Migration 3, the lease table, follows.
-            assert_eq!(migrations.len(), 2);
+            // Migration 3, the lease table, and 4, the history, follow.
+            assert_eq!(migrations.len(), 3);
+            assert!(
+                migrations[2]
+                    .statements
+                    .iter()
+                    .any(|s| s.contains("CREATE TABLE IF NOT EXISTS inspector_history")),
+                "{:?}",
+                migrations[2].statements
+            );
             assert!(
                 migrations[1]
                     .statements

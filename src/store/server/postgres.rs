@@ -5,7 +5,10 @@ use std::sync::LazyLock;
 use inspector_core::db_url::{Endpoint, ServerUrl};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgSslMode};
 
-use super::{Dialect, ddl_statements, first_connection, hot_set, indexes_migration, pool_options};
+use super::{
+    Dialect, ddl_statements, first_connection, history_migration, hot_set, indexes_migration,
+    pool_options,
+};
 use crate::store::leases::{LeaseSql, POSTGRES, leases_migration};
 use crate::store::schema::Migration;
 use crate::store::{Result, Store, StoreOptions, TimestampPrecision};
@@ -26,6 +29,7 @@ fn db_time(at: time::PrimitiveDateTime) -> time::PrimitiveDateTime {
 static MIGRATIONS: LazyLock<Vec<Migration>> = LazyLock::new(|| {
     let mut migrations = indexes_migration(include_str!("../ddl/postgresql-2.sql"));
     migrations.push(leases_migration(include_str!("../ddl/postgresql-3.sql")));
+    migrations.push(history_migration(include_str!("../ddl/postgresql-4.sql")));
     migrations
 });
 

@@ -511,6 +511,13 @@ options! {
              may take together (estimated from their size and number of JSON values). Documents wait \
              their turn; one that would take more than this alone is refused with 413.",
         ),
+        history_depth: u32 = opt(
+            int_min(0),
+            "10",
+            "Inspector extension: finished or failed introspections kept per node for the history and \
+             diff API (1.19), oldest dropped first; their processed data is kept with store_data = \
+             database only. 0 keeps none.",
+        ),
     }
 }
 
