@@ -120,7 +120,8 @@ async fn a_machine_whose_mac_is_already_in_ironic_is_not_enrolled_again() {
     assert_error_prefix(
         post_continue(&app, &m.data()).await,
         400,
-        &format!("The following failures happened during running pre-processing hooks:\nNode not found hook failed: Port {} already exists", m.pxe),
+        // The MAC is the poster's own: the answer does not repeat it.
+        "The following failures happened during running pre-processing hooks:\nNode not found hook failed: Port <address> already exists",
     )
     .await;
     assert_eq!(nodes_with_mac(&ironic, &m.pxe).await, [existing]);
