@@ -622,6 +622,23 @@ def command_output(argv):
         return ""
 
 
+def run_and_report(bench, args, profile_name, settings, stem, markdown, out_dir):
+    """Runs `bench` and writes `<stem>.json` (raw figures) and `<stem>.md`
+    (`markdown(raw)`) into `out_dir`; prints the report."""
+    signal.signal(signal.SIGTERM, lambda s, _f: (_ for _ in ()).throw(KeyboardInterrupt(f"signal {s}")))
+    started = time.time()
+    machine = describe_machine(args)
+    bench.run()
+    raw = {"profile": profile_name, "settings": settings, "machine": machine,
+           "finished": datetime.datetime.now().isoformat(timespec="seconds"),
+           "duration_s": round(time.time() - started), "results": bench.results}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / f"{stem}.json").write_text(json.dumps(raw, indent=1))
+    (out_dir / f"{stem}.md").write_text(markdown(raw))
+    print((out_dir / f"{stem}.md").read_text())
+    return 0
+
+
 def describe_machine(args):
     cpu = ""
     for line in Path("/proc/cpuinfo").read_text().splitlines():

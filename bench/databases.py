@@ -12,14 +12,11 @@ lookups by MAC through the store. Writes benchmarks-databases.md and .json.
 """
 
 import argparse
-import datetime
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -286,18 +283,7 @@ def main():
     if args.nodes:
         profile["e2e_nodes"] = args.nodes
     bench = DatabaseBench(args, profile)
-    signal.signal(signal.SIGTERM, lambda s, _f: (_ for _ in ()).throw(KeyboardInterrupt(f"signal {s}")))
-    started = time.time()
-    machine = kit.describe_machine(args)
-    bench.run()
-    raw = {"profile": name, "settings": profile, "machine": machine,
-           "finished": datetime.datetime.now().isoformat(timespec="seconds"),
-           "duration_s": round(time.time() - started), "results": bench.results}
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "benchmarks-databases.json").write_text(json.dumps(raw, indent=1))
-    (out_dir / "benchmarks-databases.md").write_text(markdown(raw))
-    print((out_dir / "benchmarks-databases.md").read_text())
-    return 0
+    return kit.run_and_report(bench, args, name, profile, "benchmarks-databases", markdown, out_dir)
 
 
 if __name__ == "__main__":

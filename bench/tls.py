@@ -12,14 +12,11 @@ database only.
 """
 
 import argparse
-import datetime
 import json
 import shutil
-import signal
 import ssl
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -187,18 +184,7 @@ def main():
     args.work = args.work or str(REPO / "target" / "bench" / "work-tls")
     profile = PROFILES[name]
     bench = TlsBench(args, profile)
-    signal.signal(signal.SIGTERM, lambda s, _f: (_ for _ in ()).throw(KeyboardInterrupt(f"signal {s}")))
-    started = time.time()
-    machine = kit.describe_machine(args)
-    bench.run()
-    raw = {"profile": name, "settings": profile, "machine": machine,
-           "finished": datetime.datetime.now().isoformat(timespec="seconds"),
-           "duration_s": round(time.time() - started), "results": bench.results}
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "benchmarks-tls.json").write_text(json.dumps(raw, indent=1))
-    (out_dir / "benchmarks-tls.md").write_text(markdown(raw))
-    print((out_dir / "benchmarks-tls.md").read_text())
-    return 0
+    return kit.run_and_report(bench, args, name, profile, "benchmarks-tls", markdown, out_dir)
 
 
 if __name__ == "__main__":
