@@ -60,7 +60,8 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 APT_PACKAGES=(curl procps lshw dmidecode ipmitool pciutils udev usbutils ethtool
               mdadm hdparm smartmontools efibootmgr parted gdisk
               dnsmasq-base busybox iptables iproute2 adduser logrotate openssl
-              postgresql postgresql-client mariadb-server mariadb-client)
+              postgresql postgresql-client mariadb-server mariadb-client
+              e2fsprogs mount)
 ((WALKTHROUGH_ONLY)) && APT_PACKAGES=(curl procps)
 
 install_apt() {
