@@ -5,9 +5,8 @@
 //! upstream did (the only version-dependent behaviour there, the status of a
 //! created rule, lives in its handler). A newer route answers a client
 //! asking for an older version as an unknown URL does (OpenStack's
-//! convention for microversions): the history routes through their `since`
-//! version here, before authentication; `POST /v1/rules/evaluate` in its
-//! handler.
+//! convention for microversions), through its `since` version here, before
+//! authentication.
 
 use std::collections::BTreeSet;
 
@@ -92,7 +91,7 @@ pub static ROUTES: &[Route] = &[
     route!(GET "/v1/rules/{uuid}" => rules::get, "introspection:rule:get", Authenticated),
     route!(DELETE "/v1/rules/{uuid}" => rules::delete, "introspection:rule:delete", Authenticated),
     // From 1.19 on; below, the handler answers as for an unknown URL.
-    route!(POST "/v1/rules/evaluate" => rules::evaluate, "introspection:rule:evaluate", Authenticated),
+    route!(POST "/v1/rules/evaluate" => rules::evaluate, "introspection:rule:evaluate", Authenticated, since ApiVersion::RULES_EVALUATE),
     route!(POST "/v1/rules/{uuid}" => rules::create_with_uuid, "introspection:rule:create", Authenticated),
     // Metrics are read-only status, for the same audience.
     route!(GET "/metrics" => health::metrics, "introspection:status", Authenticated),

@@ -135,12 +135,8 @@ fn same_uuid(a: &str, b: &str) -> bool {
 /// `POST /v1/rules/evaluate` (1.19): the rules dry run.
 pub async fn evaluate(
     State(state): State<AppState>,
-    Extension(version): Extension<ApiVersion>,
     request_body: Body,
 ) -> Result<Response, ApiError> {
-    if version < ApiVersion::RULES_EVALUATE {
-        return Ok(crate::api::not_found().await);
-    }
     let limits = body_limits(&state);
     let bytes = body::read_bytes(request_body, limits).await?;
     let document = body::parse_json(&bytes, limits)?;
