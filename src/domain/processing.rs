@@ -62,13 +62,15 @@ impl Processing {
     /// Processes a ramdisk's document; returns the node's UUID. An error's
     /// message never repeats an address the ramdisk posted: the node's
     /// error and the log keep the full text.
-    pub async fn process(&self, data: Data) -> Result<String> {
+    pub async fn process(&self, mut data: Data) -> Result<String> {
         let started = std::time::Instant::now();
-        let posted = addresses::posted_addresses(&data);
-        let result = self.process_document(data).await;
+        let result = self.process_document(&mut data).await;
         crate::metrics::callback_processed(started.elapsed());
+        // Only a failure pays for the walk over the document: the hooks
+        // keep every posted address in it, and may add copies.
         result.map_err(|mut err| {
-            let public = addresses::hide_addresses(&err.message, &posted);
+            let public =
+                addresses::hide_addresses(&err.message, &addresses::posted_addresses(&data));
             if public != err.message {
                 tracing::warn!(error = %err.message, "callback refused");
                 err.message = public;
@@ -77,10 +79,10 @@ impl Processing {
         })
     }
 
-    async fn process_document(&self, mut data: Data) -> Result<String> {
-        let unprocessed = without_logs(&data);
-        let mut failures = self.pipeline.before_processing(&mut data);
-        let found = match self.find_node_for(&mut data).await {
+    async fn process_document(&self, data: &mut Data) -> Result<String> {
+        let unprocessed = without_logs(data);
+        let mut failures = self.pipeline.before_processing(data);
+        let found = match self.find_node_for(data).await {
             Ok(found) => Some(found),
             // Nothing was looked at: the ramdisk posts the same data again.
             Err(failure) if failure.kind == ErrorKind::Unavailable => return Err(failure),
@@ -106,10 +108,10 @@ impl Processing {
                 );
                 if let Some((node, lock)) = other {
                     self.lifecycle.fail(&node.uuid, &full).await;
-                    self.store_ramdisk_logs(&data, Some(&node.uuid)).await;
+                    self.store_ramdisk_logs(data, Some(&node.uuid)).await;
                     drop(lock);
                 } else {
-                    self.store_ramdisk_logs(&data, None).await;
+                    self.store_ramdisk_logs(data, None).await;
                 }
                 return Err(Error::bad_request(format!(
                     "{PRE_PROCESSING_FAILED}{public}"
@@ -118,18 +120,15 @@ impl Processing {
         };
         let uuid = node.uuid.clone();
         tracing::info!(node = %uuid, "matched the ramdisk's data to a node");
-        match self
-            .process_locked(node, lock, &mut data, &unprocessed)
-            .await
-        {
+        match self.process_locked(node, lock, data, &unprocessed).await {
             Ok(()) => {
                 if self.config.processing.always_store_ramdisk_logs {
-                    self.store_ramdisk_logs(&data, Some(&uuid)).await;
+                    self.store_ramdisk_logs(data, Some(&uuid)).await;
                 }
                 Ok(uuid)
             }
             Err(err) => {
-                self.store_ramdisk_logs(&data, Some(&uuid)).await;
+                self.store_ramdisk_logs(data, Some(&uuid)).await;
                 Err(err)
             }
         }
