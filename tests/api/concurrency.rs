@@ -99,20 +99,7 @@ async fn two_hundred_nodes_processed_at_once_on_sqlite() {
         assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
     }
 
-    let mut posts = tokio::task::JoinSet::new();
-    for (m, _) in &machines {
-        let request = app
-            .request(Method::POST, "/v1/continue")
-            .body(m.data().to_string());
-        posts.spawn(async move {
-            let response = request.send().await.expect("POST /v1/continue");
-            (
-                response.status().as_u16(),
-                response.text().await.unwrap_or_default(),
-            )
-        });
-    }
-    let results = posts.join_all().await;
+    let results = post_callbacks(&app, &machines).join_all().await;
     let failures: Vec<&(u16, String)> = results.iter().filter(|(s, _)| *s != 200).collect();
     assert!(
         failures.is_empty(),
@@ -137,6 +124,28 @@ async fn two_hundred_nodes_processed_at_once_on_sqlite() {
     let errors = json_with_status(app.get("/v1/introspection?state=error").await, 200).await;
     assert_eq!(errors["introspection"], Value::Array(vec![]));
     app.finish().await;
+}
+
+/// Posts every machine's callback at once; each task answers with the
+/// status and body.
+fn post_callbacks(
+    app: &TestApp,
+    machines: &[(Machine, String)],
+) -> tokio::task::JoinSet<(u16, String)> {
+    let mut posts = tokio::task::JoinSet::new();
+    for (m, _) in machines {
+        let request = app
+            .request(Method::POST, "/v1/continue")
+            .body(m.data().to_string());
+        posts.spawn(async move {
+            let response = request.send().await.expect("POST /v1/continue");
+            (
+                response.status().as_u16(),
+                response.text().await.unwrap_or_default(),
+            )
+        });
+    }
+    posts
 }
 
 /// The value of an unlabelled gauge in the `/metrics` text.
@@ -168,19 +177,7 @@ async fn callbacks_beyond_max_concurrent_callbacks_wait_their_turn_and_all_succe
             .await;
     }
 
-    let mut posts = tokio::task::JoinSet::new();
-    for (m, _) in &machines {
-        let request = app
-            .request(Method::POST, "/v1/continue")
-            .body(m.data().to_string());
-        posts.spawn(async move {
-            let response = request.send().await.expect("POST /v1/continue");
-            (
-                response.status().as_u16(),
-                response.text().await.unwrap_or_default(),
-            )
-        });
-    }
+    let mut posts = post_callbacks(&app, &machines);
     // Samples the gauges until every callback has answered.
     let (mut most_processing, mut most_waiting) = (0, 0);
     while !posts.is_empty() {
