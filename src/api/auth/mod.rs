@@ -9,6 +9,7 @@
 
 mod basic;
 mod keystone;
+pub mod session;
 
 use std::sync::Arc;
 
@@ -75,7 +76,10 @@ async fn require_auth(
             Err(response) => return response,
         },
         Authenticator::Keystone(keystone) => {
-            match keystone.authorize(request.headers(), rule, false).await {
+            match keystone
+                .authorize(request.method(), request.headers(), rule, false)
+                .await
+            {
                 Ok(identity) => identity,
                 Err(response) => return response,
             }
@@ -97,7 +101,10 @@ async fn public_policy(
     next: Next,
 ) -> Response {
     if let Authenticator::Keystone(keystone) = authenticator {
-        match keystone.authorize(request.headers(), rule, true).await {
+        match keystone
+            .authorize(request.method(), request.headers(), rule, true)
+            .await
+        {
             Ok(identity) => {
                 request.extensions_mut().insert(identity);
             }
@@ -105,4 +112,26 @@ async fn public_policy(
         }
     }
     next.run(request).await
+}
+
+/// For the dashboard: authenticates the request as the API does and says
+/// which of `rules` the caller passes (every one under `noauth` and
+/// `http_basic`, which have no policy), with the caller's name; or the
+/// response refusing the request (under `http_basic`, the 401 whose
+/// challenge makes a browser ask for credentials).
+pub async fn dashboard_access(
+    authenticator: &Authenticator,
+    headers: &axum::http::HeaderMap,
+    rules: &[&str],
+) -> Result<(Option<String>, Vec<bool>), Response> {
+    match authenticator {
+        Authenticator::Noauth => Ok((None, vec![true; rules.len()])),
+        Authenticator::HttpBasic(basic) => {
+            let user = basic
+                .authenticate(headers.get(axum::http::header::AUTHORIZATION))
+                .await?;
+            Ok((Some(user), vec![true; rules.len()]))
+        }
+        Authenticator::Keystone(keystone) => keystone.allowed(headers, rules).await,
+    }
 }
