@@ -361,13 +361,21 @@ function rulesView() {
     result);
 }
 
+// What an action would do: its JSON patches as "op path = value".
+function effectText(effect) {
+  if (!effect || !Array.isArray(effect.patch)) return JSON.stringify(effect);
+  return effect.patch.map((p) => `${p.op} ${p.path}${p.value === undefined ? "" : ` = ${JSON.stringify(p.value)}`}`).join("; ");
+}
+
 function dryRunReport(report) {
   const items = report.rules.map((r) => h("li", { class: r.matched ? "matched" : "unmatched" },
     h("strong", { text: r.description || r.uuid }), " — ",
     h("span", { class: "verdict", text: r.matched ? "matches" : r.scope_applies === false ? "out of scope" : "does not match" }),
     h("ul", {},
       r.conditions.map((c) => h("li", { text: `${c.invert ? "not " : ""}${c.op} ${c.field}: ${c.result ? "true" : "false"}` })),
-      r.matched ? r.actions.map((a) => h("li", { text: `${a.action}: ${JSON.stringify(a.effects)}` })) : []),
+      r.matched ? r.actions.map((a) => h("li", {
+        text: `${a.action}: ${Array.isArray(a.effects) ? a.effects.map(effectText).join("; ") : JSON.stringify(a.effects)}`,
+      })) : []),
     r.error ? h("p", { class: "error", text: r.error }) : null));
   return h("div", {},
     h("p", {}, "Node ", h("span", { class: "mono", text: report.node_id || "—" })),
