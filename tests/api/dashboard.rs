@@ -501,3 +501,180 @@ async fn keystone_login_cookie_csrf_and_logout() {
     ironic.delete_node(&uuid).await;
     app.finish().await;
 }
+
+/// The assets and the session endpoint, without a browser: content types
+/// and security headers; keystone's pages do not exist under noauth.
+#[tokio::test]
+async fn assets_are_served_with_their_types_and_security_headers() {
+    let app = TestApp::spawn().await;
+    for (path, content_type) in [
+        ("/dashboard/", "text/html; charset=utf-8"),
+        ("/dashboard", "text/html; charset=utf-8"),
+        ("/dashboard/app.js", "text/javascript; charset=utf-8"),
+        ("/dashboard/style.css", "text/css; charset=utf-8"),
+        ("/dashboard/favicon.svg", "image/svg+xml"),
+    ] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), 200, "{path}");
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_string())
+                .unwrap_or_default()
+        };
+        assert_eq!(header("content-type"), content_type, "{path}");
+        assert!(
+            header("content-security-policy").starts_with("default-src 'self';"),
+            "{path}"
+        );
+        assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(header("x-frame-options"), "DENY", "{path}");
+    }
+    let session = json_with_status(app.get("/dashboard/session").await, 200).await;
+    assert_eq!(
+        session,
+        json!({"auth_strategy": "noauth", "user": null, "actions":
+            {"start": true, "abort": true, "reapply": true, "evaluate": true}})
+    );
+    assert_eq!(app.get("/dashboard/login").await.status(), 404);
+    assert_eq!(app.get("/dashboard/nothing.js").await.status(), 404);
+    app.finish().await;
+}
+
+/// `name=value` of each Set-Cookie header of a response.
+fn set_cookies(response: &reqwest::Response) -> Vec<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect()
+}
+
+fn cookie_value(set_cookies: &[String], name: &str) -> String {
+    set_cookies
+        .iter()
+        .find_map(|c| c.strip_prefix(&format!("{name}=")))
+        .and_then(|rest| rest.split(';').next())
+        .unwrap_or_else(|| panic!("no cookie {name} in {set_cookies:?}"))
+        .to_string()
+}
+
+/// The session cookie without a browser: safe requests pass on it alone,
+/// every other needs the CSRF header (a wrong one is refused too), a real
+/// X-Auth-Token needs none, and the login and logout forms check it.
+#[tokio::test]
+#[cfg_attr(
+    not(bed_keystone),
+    ignore = "needs the test bed (Keystone): run scripts/test.sh"
+)]
+async fn cookie_sessions_need_the_csrf_token_for_every_change() {
+    let keystone = Keystone::new();
+    let app = keystone.app(|_| {}).await;
+    // Redirects are what is checked, not followed.
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let request = |method: reqwest::Method, path: &str| client.request(method, app.url(path));
+    let form = app.get("/dashboard/login").await;
+    assert_eq!(form.status(), 200);
+    let login_csrf = cookie_value(&set_cookies(&form), "inspector_csrf");
+    assert!(form.text().await.unwrap().contains(&login_csrf));
+    let password = keystone.password("admin");
+    let login = |csrf: &str| {
+        request(reqwest::Method::POST, "/dashboard/login")
+            .header("cookie", format!("inspector_csrf={login_csrf}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(
+                [
+                    ("username", "admin"),
+                    ("password", password.as_str()),
+                    ("project", "admin"),
+                    ("csrf", csrf),
+                ]
+                .map(|(k, v)| format!("{k}={}", inspector::keystone::encode_segment(v)))
+                .join("&"),
+            )
+    };
+    let forged = login("0123").send().await.unwrap();
+    assert_eq!(forged.status(), 403);
+    assert!(
+        set_cookies(&forged).is_empty(),
+        "{:?}",
+        set_cookies(&forged)
+    );
+
+    let session = login(&login_csrf).send().await.unwrap();
+    assert_eq!(session.status(), 303);
+    assert_eq!(session.headers()["location"], "/dashboard/");
+    let cookies = set_cookies(&session);
+    let token_cookie = cookies
+        .iter()
+        .find(|c| c.starts_with("inspector_token="))
+        .unwrap();
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age="] {
+        assert!(token_cookie.contains(attribute), "{token_cookie}");
+    }
+    assert!(
+        !token_cookie.contains("Secure"),
+        "plain HTTP: {token_cookie}"
+    );
+    let token = cookie_value(&cookies, "inspector_token");
+    let csrf = cookie_value(&cookies, "inspector_csrf");
+    assert_ne!(csrf, login_csrf, "a new CSRF token for the session");
+    let both = format!("inspector_token={token}; inspector_csrf={csrf}");
+
+    let with_cookies =
+        |method: reqwest::Method, path: &str| request(method, path).header("cookie", both.clone());
+    let listed = with_cookies(reqwest::Method::GET, "/v1/introspection")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.status(), 200);
+    // An invalid rule: 400 once through authentication, nothing created.
+    let create_rule = || with_cookies(reqwest::Method::POST, "/v1/rules").json(&json!({}));
+    let refused = create_rule().send().await.unwrap();
+    crate::helpers::assert_error_prefix(refused, 403, "CSRF token missing or invalid").await;
+    let wrong = create_rule()
+        .header("X-CSRF-Token", format!("{csrf}0"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 403);
+    let passed = create_rule()
+        .header("X-CSRF-Token", &csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(passed.status(), 400);
+    let header_token = app
+        .request(reqwest::Method::POST, "/v1/rules")
+        .header("X-Auth-Token", &token)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header_token.status(), 400);
+
+    let logout_refused = with_cookies(reqwest::Method::POST, "/dashboard/logout")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout_refused.status(), 403);
+    let logout = with_cookies(reqwest::Method::POST, "/dashboard/logout")
+        .header("X-CSRF-Token", &csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), 204);
+    let cleared = set_cookies(&logout);
+    assert_eq!(cleared.len(), 2, "{cleared:?}");
+    assert!(
+        cleared.iter().all(|c| c.contains("Max-Age=0")),
+        "{cleared:?}"
+    );
+    app.finish().await;
+}
