@@ -378,7 +378,7 @@ async fn start_by_click_and_abort_by_keyboard() {
     not(bed_ironic),
     ignore = "needs the test bed (Ironic): run scripts/test.sh"
 )]
-async fn http_basic_makes_the_browser_ask_for_credentials() {
+async fn http_basic_asks_the_browser_for_credentials_and_refuses_forged_forms() {
     let ironic = Ironic::new();
     let users = tempfile::tempdir().unwrap();
     let htpasswd = users.path().join("htpasswd");
@@ -401,10 +401,12 @@ async fn http_basic_makes_the_browser_ask_for_credentials() {
         .unwrap();
     assert_eq!(started.status(), 202);
 
+    let victim = node_for(&ironic, &crate::bed::random_mac()).await;
+
     let shown = Scenario::start(
         "http_basic",
         &app,
-        json!({"user": "operator", "password": "s3cret", "node": uuid}),
+        json!({"user": "operator", "password": "s3cret", "node": uuid, "victim": victim}),
     )
     .await
     .finish()
@@ -417,7 +419,13 @@ async fn http_basic_makes_the_browser_ask_for_credentials() {
             .starts_with("Basic "),
         "{shown}"
     );
+    assert_eq!(shown["forgedStatus"], 403, "{shown}");
+    assert!(
+        app.inspector.statuses().status(&victim).await.is_err(),
+        "the forged form started an introspection"
+    );
     ironic.delete_node(&uuid).await;
+    ironic.delete_node(&victim).await;
     app.finish().await;
 }
 

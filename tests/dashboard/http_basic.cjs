@@ -1,5 +1,7 @@
 // http_basic: the page asks the browser for credentials (401 with a Basic
-// challenge); with them, the dashboard works and shows the user.
+// challenge); with them, the dashboard works and shows the user. A page of
+// another origin posting a form here, in the browser that holds the
+// credentials, is refused.
 "use strict";
 const { assert, BASE, INPUT, WAIT_MS, run, recordPageErrors } = require("./lib.cjs");
 
@@ -24,5 +26,11 @@ run(async (browser) => {
   await page.locator("#introspection-table tr", { hasText: INPUT.node }).waitFor({ timeout: WAIT_MS });
   await page.locator("#user", { hasText: INPUT.user }).waitFor({ timeout: WAIT_MS });
   assert.deepEqual(errors, [], "errors in the page");
-  return { status, challenge, navigation };
+
+  const forged = await context.newPage();
+  await forged.setContent(`<form method="post" action="${BASE}/v1/introspection/${INPUT.victim}?manage_boot=false">
+    <button type="submit">Win a prize</button></form>`);
+  const [forgedResponse] = await Promise.all([forged.waitForNavigation(), forged.click("button")]);
+  return { status, challenge, navigation, forgedStatus: forgedResponse.status(),
+    forgedAnswer: await forgedResponse.text() };
 });

@@ -6,6 +6,9 @@
 //! `/{version}`, `/v1/continue`) need none but, under keystone, still obey
 //! their policy rule. Policy applies to keystone only: `noauth` and
 //! `http_basic` let any (authenticated) caller do everything, as upstream.
+//! Before any of that, a browser's request that would change something,
+//! sent by a page of another origin, is refused (see
+//! [`session::is_cross_site_change`]).
 
 mod basic;
 mod keystone;
@@ -14,8 +17,11 @@ pub mod session;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
+use axum::http::StatusCode;
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+
+use crate::api::error::ApiError;
 
 pub use basic::{BasicAuth, HtpasswdProblem, HtpasswdUnreadable, parse_htpasswd};
 pub use keystone::{KeystoneAuth, KeystoneAuthError};
@@ -52,6 +58,14 @@ pub struct RouteGuard {
 }
 
 pub async fn guard(State(guard): State<RouteGuard>, request: Request, next: Next) -> Response {
+    if session::is_cross_site_change(request.method(), request.headers()) {
+        tracing::info!(method = %request.method(), path = %request.uri().path(), "refusing a cross-site request");
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "Cross-site request refused: a page of another origin cannot change anything here",
+        )
+        .into_response();
+    }
     match guard.access {
         Access::Authenticated => {
             require_auth(&guard.authenticator, guard.rule, request, next).await

@@ -51,6 +51,20 @@ pub fn csrf_ok(method: &Method, headers: &HeaderMap) -> bool {
         )
 }
 
+/// A browser's request that would change something, made by a page of
+/// another origin (`Sec-Fetch-Site` neither `same-origin` nor `none`, the
+/// latter being the user's own navigation). Browsers attach the credentials
+/// they hold for this origin (HTTP basic, cookies) whichever page sends the
+/// request, and the service allows no cross-origin use (no CORS), so such a
+/// request can only be forged. Clients outside browsers send no such header.
+pub fn is_cross_site_change(method: &Method, headers: &HeaderMap) -> bool {
+    !is_safe(method)
+        && headers
+            .get("sec-fetch-site")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|site| !matches!(site, "same-origin" | "none"))
+}
+
 /// A fresh CSRF token: 244 random bits from two v4 UUIDs (the OS's random
 /// source), as hex.
 pub fn new_csrf_token() -> String {
@@ -110,6 +124,17 @@ mod tests {
         assert!(!csrf_ok(&Method::DELETE, &without));
         assert!(!csrf_ok(&Method::POST, &no_cookie));
         assert!(csrf_ok(&Method::GET, &without));
+    }
+
+    #[test]
+    fn only_changes_from_other_origins_are_cross_site() {
+        let from = |site: &str| headers(&[("sec-fetch-site", site)]);
+        assert!(is_cross_site_change(&Method::POST, &from("cross-site")));
+        assert!(is_cross_site_change(&Method::DELETE, &from("same-site")));
+        assert!(!is_cross_site_change(&Method::POST, &from("same-origin")));
+        assert!(!is_cross_site_change(&Method::POST, &from("none")));
+        assert!(!is_cross_site_change(&Method::GET, &from("cross-site")));
+        assert!(!is_cross_site_change(&Method::POST, &HeaderMap::new()));
     }
 
     #[test]
