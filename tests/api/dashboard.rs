@@ -235,7 +235,7 @@ async fn list_filters_by_state_and_refreshes_live() {
     not(bed_ironic),
     ignore = "needs the test bed (Ironic): run scripts/test.sh"
 )]
-async fn node_page_shows_inventory_lldp_history_and_diff() {
+async fn node_page_shows_inventory_lldp_history_and_diff_and_reapplies() {
     let ironic = Ironic::new();
     let app = TestApp::with_ironic(two_nic_settings).await;
     let (mut doc, mac) = two_nic_server();
@@ -254,10 +254,12 @@ async fn node_page_shows_inventory_lldp_history_and_diff() {
         .expect("a root disk")
         .to_string();
 
-    let shown = Scenario::start("node", &app, json!({"node": uuid}))
-        .await
-        .finish()
-        .await;
+    let before = json_with_status(app.get(&format!("/v1/introspection/{uuid}")).await, 200).await;
+    let mut browser = Scenario::start("node", &app, json!({"node": uuid})).await;
+    browser.reached("reapplied").await;
+    app.wait_for_next_finish(&uuid, &before).await;
+    browser.resume().await;
+    let shown = browser.finish().await;
 
     let facts = shown["facts"].as_str().unwrap();
     assert!(

@@ -1,8 +1,9 @@
 // A node's page: the inventory summary (CPUs, memory, disks with the root
-// disk, NICs with the LLDP switch and port, BMC), its history and the diff.
+// disk, NICs with the LLDP switch and port, BMC), its history and the diff;
+// then the Reapply button.
 "use strict";
 const {
-  assert, BASE, INPUT, WAIT_MS, run, screenshot, assertNoHorizontalOverflow, recordPageErrors,
+  assert, BASE, INPUT, WAIT_MS, step, run, screenshot, assertNoHorizontalOverflow, recordPageErrors,
 } = require("./lib.cjs");
 
 run(async (browser) => {
@@ -24,6 +25,11 @@ run(async (browser) => {
   await page.setViewportSize({ width: 390, height: 844 });
   await assertNoHorizontalOverflow(page);
   await screenshot(page, "node-390");
+
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.click("#reapply");
+  await page.locator("#notice", { hasText: "Reapply: done" }).waitFor({ timeout: WAIT_MS });
+  await step("reapplied");
   assert.deepEqual(errors, [], "errors in the page");
   return { facts, diskRows, rootRows, nicRows, historyRows, diffRows };
 });
