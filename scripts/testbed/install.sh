@@ -12,7 +12,8 @@
 #                     make their certificates); postgresql and mariadb-server
 #                     (postgres.sh and mariadb.sh start private servers from
 #                     them; Debian's own instances are not used); chromium
-#                     and nodejs (npm too when there is none) for the
+#                     (with fonts-liberation, which it only recommends) and
+#                     nodejs (npm too when there is none) for the
 #                     dashboard's browser tests; apt-get only runs when one
 #                     of them is missing (needs root).
 #   playwright        playwright-core (pinned below, from the npm registry)
@@ -65,7 +66,7 @@ APT_PACKAGES=(curl procps lshw dmidecode ipmitool pciutils udev usbutils ethtool
               mdadm hdparm smartmontools efibootmgr parted gdisk
               dnsmasq-base busybox iptables iproute2 adduser logrotate openssl
               postgresql postgresql-client mariadb-server mariadb-client
-              e2fsprogs mount chromium nodejs)
+              e2fsprogs mount chromium fonts-liberation nodejs)
 command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(npm)
 ((WALKTHROUGH_ONLY)) && APT_PACKAGES=(curl procps)
 
