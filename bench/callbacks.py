@@ -22,6 +22,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -38,8 +39,9 @@ def profiled(args, server, name):
     out = Path(args.perf).resolve()
     out.mkdir(parents=True, exist_ok=True)
     data = out / f"{name}.perf.data"
-    rec = subprocess.Popen(["perf", "record", "-F", "499", "--call-graph", "dwarf", "-p", str(server.proc.pid),
+    rec = subprocess.Popen(["perf", "record", "-F", "2999", "--call-graph", "dwarf", "-p", str(server.proc.pid),
                             "-o", str(data)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(2)  # perf attaches to every thread before the workload starts
     try:
         yield
     finally:
@@ -47,8 +49,10 @@ def profiled(args, server, name):
         rec.wait(timeout=120)
     script = subprocess.run(["perf", "script", "--no-inline", "-i", str(data)], capture_output=True, text=True,
                             timeout=1800)
+    (out / f"{name}.perf.txt").write_text(script.stdout)
     with open(out / f"{name}.svg", "w") as svg:
         subprocess.run([sys.executable, str(kit.REPO / "bench" / "flamegraph.py"), "--title", name,
+                        "--binary", str(Path(args.inspector).resolve()),
                         "--folded", str(out / f"{name}.folded"), "--top", "25"],
                        input=script.stdout, stdout=svg, text=True, timeout=600)
     data.unlink(missing_ok=True)

@@ -12,9 +12,11 @@ samples below it. `--folded FILE` also writes the folded stacks (one
 """
 
 import argparse
+import bisect
 import collections
 import html
 import re
+import subprocess
 import sys
 
 # Long Rust names: drop hashes and generic arguments to keep boxes readable.
@@ -38,7 +40,41 @@ def short(name):
     return "".join(out) or name
 
 
-def fold(lines, focus):
+class Symbols:
+    """Names for addresses perf printed as `[unknown]` in a binary (its
+    `perf script` could not read the symbol table): looked up with `nm`."""
+
+    def __init__(self, binary):
+        self.binary = binary
+        listing = subprocess.run(["nm", "-C", "--defined-only", binary], capture_output=True, text=True).stdout
+        entries = []
+        for line in listing.splitlines():
+            parts = line.split(" ", 2)
+            if len(parts) == 3 and parts[1] in "tTwW":
+                entries.append((int(parts[0], 16), parts[2]))
+        entries.sort()
+        self.addresses = [a for a, _ in entries]
+        self.names = [n for _, n in entries]
+        # perf prints offsets into the file; symbols are at virtual addresses.
+        self.segments = []
+        headers = subprocess.run(["readelf", "-lW", binary], capture_output=True, text=True).stdout
+        for line in headers.splitlines():
+            fields = line.split()
+            if fields[:1] == ["LOAD"]:
+                offset, vaddr, size = int(fields[1], 16), int(fields[2], 16), int(fields[4], 16)
+                self.segments.append((offset, vaddr, size))
+
+    def name(self, offset):
+        address = offset
+        for start, vaddr, size in self.segments:
+            if start <= offset < start + size:
+                address = offset - start + vaddr
+                break
+        i = bisect.bisect_right(self.addresses, address) - 1
+        return self.names[i] if i >= 0 else "[unknown]"
+
+
+def fold(lines, focus, symbols=None):
     stacks = collections.Counter()
     frames = []
     comm = None
@@ -60,7 +96,9 @@ def fold(lines, focus):
         parts = line.strip().split(None, 1)
         if len(parts) == 2:
             sym = re.sub(r"\+0x[0-9a-f]+$", "", parts[1].split(" (")[0])
-            frames.append(sym if sym != "[unknown]" else "[unknown]")
+            if sym == "[unknown]" and symbols and f"({symbols.binary})" in parts[1]:
+                sym = symbols.name(int(parts[0], 16))
+            frames.append(sym)
     return stacks
 
 
@@ -123,8 +161,9 @@ def main():
     parser.add_argument("--focus", help="keep only stacks through a frame containing this text")
     parser.add_argument("--folded", help="also write the folded stacks here")
     parser.add_argument("--top", type=int, default=0, help="print the N frames with most self samples")
+    parser.add_argument("--binary", help="name this binary's [unknown] frames from its symbol table (nm)")
     args = parser.parse_args()
-    stacks = fold(sys.stdin, args.focus)
+    stacks = fold(sys.stdin, args.focus, Symbols(args.binary) if args.binary else None)
     if args.folded:
         with open(args.folded, "w") as f:
             for stack, count in sorted(stacks.items()):

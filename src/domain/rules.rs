@@ -258,8 +258,11 @@ fn definition(rule: &RuleRecord) -> Result<RuleDefinition> {
 /// the stored records are exactly the ones it was compiled from.
 #[derive(Default)]
 pub(crate) struct CompiledRules {
-    last: Mutex<Option<(Vec<RuleRecord>, Arc<Vec<run::CompiledRule>>)>>,
+    last: Mutex<Option<Compiled>>,
 }
+
+/// Stored rules and what they compiled to.
+type Compiled = (Vec<RuleRecord>, Arc<Vec<run::CompiledRule>>);
 
 impl CompiledRules {
     /// The rules of `records`, compiled, in their order.
