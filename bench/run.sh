@@ -14,6 +14,9 @@
 #   bench/run.sh --memory [--quick]
 #                           peak RSS of inspector under the loads that pushed it
 #                           highest (bench/memory.py); docs/benchmarks-memory.md
+#   bench/run.sh --callbacks [--upstream-lists] [--perf DIR]
+#                           inspector alone: callback CPU per node with 0, 100 and 1,000
+#                           rules, list page and walk (bench/callbacks.py); prints JSON
 #   bench/run.sh --help     every option of bench/bench.py
 #
 # Installs what it needs (idempotent): wrk from Debian, the test bed venvs
@@ -47,6 +50,10 @@ DRIVER=bench/bench.py
 if [[ " $* " == *" --databases "* ]]; then
     DRIVER=bench/databases.py
     set -- $(printf '%s\n' "$@" | grep -vx -- --databases)
+fi
+if [[ " $* " == *" --callbacks "* ]]; then
+    DRIVER=bench/callbacks.py
+    set -- $(printf '%s\n' "$@" | grep -vx -- --callbacks)
 fi
 if [[ " $* " == *" --tls "* ]]; then
     DRIVER=bench/tls.py

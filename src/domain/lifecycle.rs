@@ -28,6 +28,8 @@ pub(crate) struct Lifecycle {
     data: DataStore,
     /// `[processing] history_depth`.
     history_depth: u32,
+    /// The introspection rules as last compiled.
+    compiled_rules: super::rules::CompiledRules,
 }
 
 /// Why an event could not be applied.
@@ -71,7 +73,12 @@ impl Lifecycle {
             pxe,
             data,
             history_depth,
+            compiled_rules: Default::default(),
         }
+    }
+
+    pub(crate) fn compiled_rules(&self) -> &super::rules::CompiledRules {
+        &self.compiled_rules
     }
 
     pub(crate) fn store(&self) -> &Store {

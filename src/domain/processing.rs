@@ -258,13 +258,25 @@ impl Processing {
     /// Introspection rules against the node as Ironic has it now; with no
     /// rules there is nothing to re-read the node for (upstream does not
     /// either: its node cache reloads lazily).
-    pub(crate) async fn run_rules(&self, node_info: &mut NodeInfo<'_>, data: &Data) -> Result<()> {
-        let rules = self.lifecycle.store().all_rules().await?;
-        if rules.is_empty() {
+    pub(crate) async fn run_rules(
+        &self,
+        node_info: &mut NodeInfo<'_>,
+        data: &mut Data,
+    ) -> Result<()> {
+        let records = self.lifecycle.store().all_rules().await?;
+        if records.is_empty() {
             return Ok(());
         }
+        let rules = self.lifecycle.compiled_rules().get(records);
         node_info.refresh().await?;
-        super::rules::apply(node_info, data, &rules).await
+        // The rules read the document as one JSON value: moved in and back
+        // rather than copied.
+        let document = Value::Object(std::mem::take(data));
+        let result = super::rules::apply(node_info, &document, &rules).await;
+        if let Value::Object(fields) = document {
+            *data = fields;
+        }
+        result
     }
 
     /// Stores a document where `[processing] store_data` says (nowhere

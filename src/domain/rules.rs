@@ -1,7 +1,7 @@
 //! Introspection rules: creation (validated by the pure core), listing,
 //! deletion, and [`apply`], which processing and reapply call.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use inspector_core::rules::{self, RuleDefinition, run};
 use serde_json::Value;
@@ -74,11 +74,20 @@ impl Rules {
     pub async fn evaluate(&self, body: &Value) -> Result<Value> {
         let request = EvaluateRequest::parse(body)?;
         let definitions = match request.rules {
-            Some(given) => given
-                .iter()
-                .map(|rule| rules::parse_rule(rule).map_err(|e| Error::bad_request(e.0)))
-                .collect::<Result<Vec<_>>>()?,
-            None => definitions(&self.store.all_rules().await?),
+            Some(given) => Arc::new(
+                given
+                    .iter()
+                    .map(|rule| {
+                        rules::parse_rule(rule)
+                            .map(run::CompiledRule::new)
+                            .map_err(|e| Error::bad_request(e.0))
+                    })
+                    .collect::<Result<Vec<_>>>()?,
+            ),
+            None => self
+                .lifecycle
+                .compiled_rules()
+                .get(self.store.all_rules().await?),
         };
         let (node, data) = match request.node_id {
             Some(node_id) => {
@@ -170,7 +179,10 @@ impl<'a> EvaluateRequest<'a> {
     }
 }
 
-fn to_record(definition: RuleDefinition, created_at: time::PrimitiveDateTime) -> RuleRecord {
+pub(super) fn to_record(
+    definition: RuleDefinition,
+    created_at: time::PrimitiveDateTime,
+) -> RuleRecord {
     RuleRecord {
         uuid: definition
             .uuid
@@ -239,13 +251,41 @@ fn definition(rule: &RuleRecord) -> Result<RuleDefinition> {
     })
 }
 
-/// The stored rules as the core's definitions, in the order they run; a
-/// row that cannot be converted is skipped with an error in the log.
-fn definitions(rules: &[RuleRecord]) -> Vec<RuleDefinition> {
+/// The stored rules compiled, kept from one run to the next: compiling a
+/// rule (its regular expressions above all) costs far more than checking
+/// it. Every run still reads the rules from the database, since another
+/// instance may have changed them, and reuses the compiled list only when
+/// the stored records are exactly the ones it was compiled from.
+#[derive(Default)]
+pub(crate) struct CompiledRules {
+    last: Mutex<Option<Compiled>>,
+}
+
+/// Stored rules and what they compiled to.
+type Compiled = (Vec<RuleRecord>, Arc<Vec<run::CompiledRule>>);
+
+impl CompiledRules {
+    /// The rules of `records`, compiled, in their order.
+    pub(crate) fn get(&self, records: Vec<RuleRecord>) -> Arc<Vec<run::CompiledRule>> {
+        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((compiled_from, compiled)) = last.as_ref()
+            && *compiled_from == records
+        {
+            return Arc::clone(compiled);
+        }
+        let compiled = Arc::new(definitions(&records));
+        *last = Some((records, Arc::clone(&compiled)));
+        compiled
+    }
+}
+
+/// The stored rules as the core's definitions, compiled, in the order they
+/// run; a row that cannot be converted is skipped with an error in the log.
+fn definitions(rules: &[RuleRecord]) -> Vec<run::CompiledRule> {
     rules
         .iter()
         .filter_map(|rule| match definition(rule) {
-            Ok(d) => Some(d),
+            Ok(d) => Some(run::CompiledRule::new(d)),
             Err(e) => {
                 tracing::error!(rule = %rule.uuid, error = %e, "skipping an invalid stored rule");
                 None
@@ -259,22 +299,24 @@ fn definitions(rules: &[RuleRecord]) -> Vec<RuleDefinition> {
 /// The decisions are the core's, shared with the dry run ([`Rules::evaluate`]).
 pub(crate) async fn apply(
     node_info: &mut super::node_info::NodeInfo<'_>,
-    data: &inspector_core::hooks::Data,
-    rules: &[RuleRecord],
+    data: &Value,
+    definitions: &[run::CompiledRule],
 ) -> Result<()> {
     use inspector_core::rules::eval::{self, ActionOutcome};
-    let data = Value::Object(data.clone());
-    let definitions = definitions(rules);
-    let evaluation = run::match_rules(&definitions, &data, &node_info.node.0);
+    let evaluation = run::select_rules(definitions, data, &node_info.node.0);
     if let Some((index, e)) = &evaluation.error {
-        let uuid = definitions[*index].uuid.as_deref().unwrap_or_default();
+        let uuid = definitions[*index]
+            .definition
+            .uuid
+            .as_deref()
+            .unwrap_or_default();
         tracing::warn!(node = %node_info.uuid, rule = %uuid, error = %e, "rule conditions failed");
         // The error text is upstream's, as operators know it from there.
         return Err(Error::bad_request(e.0.clone()));
     }
     let matched: Vec<&RuleDefinition> = evaluation
         .matched()
-        .map(|index| &definitions[index])
+        .map(|index| &definitions[index].definition)
         .collect();
     for rule in &matched {
         let uuid = rule.uuid.as_deref().unwrap_or_default();
@@ -282,7 +324,7 @@ pub(crate) async fn apply(
     }
     for rule in matched {
         for action in &rule.actions {
-            let outcome = eval::action_outcome(action, &data, &node_info.node.0)
+            let outcome = eval::action_outcome(action, data, &node_info.node.0)
                 .map_err(|e| Error::bad_request(e.to_string()))?;
             match outcome {
                 ActionOutcome::Fail(message) => return Err(Error::bad_request(message)),

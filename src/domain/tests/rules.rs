@@ -90,3 +90,46 @@ async fn a_failing_rule_action_fails_the_node_with_its_message() {
     assert_eq!(bench.ironic.calls_of(Op::PatchNode).len(), 1);
     assert!(bench.ironic.calls_of(Op::SetPowerState).is_empty());
 }
+
+/// Compiled rules are kept between callbacks, but a rule another instance
+/// replaced in the shared database (same UUID, other content) is the one
+/// the next callback runs.
+#[tokio::test]
+async fn a_rule_replaced_by_another_writer_is_seen_by_the_next_callback() {
+    let bench = bench().await;
+    let uuid = "5f0b1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d";
+    let rule = |class: &str| {
+        json!({
+            "uuid": uuid,
+            "conditions": [{"op": "matches", "field": "inventory.cpu.architecture", "value": "x86_.*"}],
+            "actions": [{"action": "set-attribute", "path": "/extra/class", "value": class}]
+        })
+    };
+    bench.add_rule(rule("first")).await;
+    let (first, result) = bench.introspect().await;
+    result.expect("processed");
+    assert_eq!(
+        bench.ironic_node(&first)["extra"],
+        json!({"class": "first"})
+    );
+
+    // Another instance deletes the rule and creates it again, under the same
+    // UUID, through its own store: this instance's API sees none of it.
+    let other = bench.inspector.store();
+    assert!(other.delete_rule(uuid).await.expect("deleted"));
+    let replaced = inspector_core::rules::parse_rule(&rule("second")).expect("valid");
+    let record = crate::domain::rules::to_record(replaced, crate::clock::Clock::now(&*bench.clock));
+    other.create_rule(&record).await.expect("created");
+
+    let second = bench.ironic.add_node(json!({"name": "node-1"}));
+    bench.ironic.add_port(&second, "52:54:00:00:00:09");
+    bench.start_unmanaged(&second).await;
+    bench
+        .callback(document("52:54:00:00:00:09", "52:54:00:00:00:0a"))
+        .await
+        .expect("processed");
+    assert_eq!(
+        bench.ironic_node(&second)["extra"],
+        json!({"class": "second"})
+    );
+}

@@ -146,11 +146,80 @@ pub fn node_for_rules(node: &Value) -> Value {
 }
 
 /// One condition as evaluated: the values found at its field (empty when
-/// it matched nothing) and whether the condition held.
+/// it matched nothing, or when the run does not keep them) and whether the
+/// condition held.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConditionCheck {
     pub values: Vec<Value>,
     pub result: bool,
+}
+
+/// A condition made ready to be checked against many documents: its field's
+/// path parsed and its regular expression compiled once. What cannot be
+/// parsed or compiled is kept as the error the check reports, so it stops the
+/// evaluation exactly where it did when each check parsed for itself.
+#[derive(Debug, Clone)]
+pub struct CompiledCondition {
+    on_node: bool,
+    path: Result<jsonpath::JsonPath, EvalError>,
+    /// For `matches` and `contains` only.
+    regex: Option<Result<py::re::PyRegex, EvalError>>,
+}
+
+impl CompiledCondition {
+    pub fn new(cond: &ConditionDef) -> Self {
+        let (scheme, path) = split_field(&cond.field);
+        let path = jsonpath::parse(path).map_err(|e| {
+            EvalError(format!(
+                "Unable to parse field JSON path {}: {e}",
+                cond.field
+            ))
+        });
+        let regex = matches!(cond.op, ConditionOp::Matches | ConditionOp::Contains)
+            .then(|| condition_regex(cond.op, &cond.params));
+        Self {
+            on_node: scheme == "node",
+            path,
+            regex,
+        }
+    }
+}
+
+/// The regular expression of a `matches` or `contains` condition.
+fn condition_regex(
+    op: ConditionOp,
+    params: &Map<String, Value>,
+) -> Result<py::re::PyRegex, EvalError> {
+    let pattern = params
+        .get("value")
+        .and_then(Value::as_str)
+        .ok_or_else(|| EvalError("regular expression is not a string".into()))?;
+    let pattern = if op == ConditionOp::Matches {
+        py::re::matches_condition_pattern(pattern).map_err(|e| unexpected(&e))?
+    } else {
+        pattern.to_string()
+    };
+    py::re::compile(&pattern).map_err(|e| EvalError(format!("invalid regular expression: {e}")))
+}
+
+/// The node as `node://` fields see it ([`node_for_rules`]), built on first
+/// use and then shared by every condition of the run.
+pub(crate) struct NodeForRules<'a> {
+    node: &'a Value,
+    view: std::cell::OnceCell<Value>,
+}
+
+impl<'a> NodeForRules<'a> {
+    pub(crate) fn new(node: &'a Value) -> Self {
+        Self {
+            node,
+            view: std::cell::OnceCell::new(),
+        }
+    }
+
+    fn get(&self) -> &Value {
+        self.view.get_or_init(|| node_for_rules(self.node))
+    }
 }
 
 /// Evaluates the conditions in order against `data` (processed
@@ -162,10 +231,22 @@ pub fn trace_conditions(
     data: &Value,
     node: &Value,
 ) -> (Vec<ConditionCheck>, Result<bool, EvalError>) {
-    let node_view = node_for_rules(node);
+    let compiled: Vec<CompiledCondition> = conditions.iter().map(CompiledCondition::new).collect();
+    trace_compiled(conditions, &compiled, data, &NodeForRules::new(node), true)
+}
+
+/// [`trace_conditions`] with the conditions compiled beforehand; the values
+/// found are kept in the checks only when `keep_values` is set.
+pub(crate) fn trace_compiled(
+    conditions: &[ConditionDef],
+    compiled: &[CompiledCondition],
+    data: &Value,
+    node: &NodeForRules<'_>,
+    keep_values: bool,
+) -> (Vec<ConditionCheck>, Result<bool, EvalError>) {
     let mut checks = Vec::new();
-    for cond in conditions {
-        match check_condition(cond, data, &node_view) {
+    for (cond, ready) in conditions.iter().zip(compiled) {
+        match check_condition(cond, ready, data, node, keep_values) {
             Err(e) => return (checks, Err(e)),
             Ok(check) => {
                 let holds = check.result;
@@ -190,40 +271,42 @@ pub fn conditions_match(
 
 fn check_condition(
     cond: &ConditionDef,
+    compiled: &CompiledCondition,
     data: &Value,
-    node_view: &Value,
+    node: &NodeForRules<'_>,
+    keep_values: bool,
 ) -> Result<ConditionCheck, EvalError> {
-    let (scheme, path) = split_field(&cond.field);
-    let source = if scheme == "node" { node_view } else { data };
-    let parsed = jsonpath::parse(path).map_err(|e| {
+    let source = if compiled.on_node { node.get() } else { data };
+    let parsed = compiled.path.as_ref().map_err(Clone::clone)?;
+    let found = parsed.try_find(source).map_err(|e| {
         EvalError(format!(
-            "Unable to parse field JSON path {}: {e}",
-            cond.field
+            "Unexpected exception {} during processing: {}",
+            e.exception, e.message
         ))
     })?;
-    let found: Vec<Value> = parsed
-        .try_find(source)
-        .map_err(|e| {
-            EvalError(format!(
-                "Unexpected exception {} during processing: {}",
-                e.exception, e.message
-            ))
-        })?
-        .into_iter()
-        .map(|v| v.into_owned())
-        .collect();
+    let owned = |found: Vec<std::borrow::Cow<'_, Value>>| -> Vec<Value> {
+        if keep_values {
+            found.into_iter().map(|v| v.into_owned()).collect()
+        } else {
+            Vec::new()
+        }
+    };
     if found.is_empty() && !cond.op.allows_missing() {
         return Ok(ConditionCheck {
-            values: found,
+            values: Vec::new(),
             result: false,
         });
     }
     // A missing field is checked as `None` by the operators that allow it.
-    let missing = [Value::Null];
-    let checked: &[Value] = if found.is_empty() { &missing } else { &found };
+    let missing = [std::borrow::Cow::Owned(Value::Null)];
+    let checked = if found.is_empty() {
+        &missing[..]
+    } else {
+        &found[..]
+    };
     let mut result = false;
     for value in checked {
-        result = check(cond.op, value, &cond.params)?;
+        result = check(cond.op, value, &cond.params, compiled.regex.as_ref())?;
         if cond.invert {
             result = !result;
         }
@@ -237,12 +320,17 @@ fn check_condition(
         }
     }
     Ok(ConditionCheck {
-        values: found,
+        values: owned(found),
         result,
     })
 }
 
-fn check(op: ConditionOp, field: &Value, params: &Map<String, Value>) -> Result<bool, EvalError> {
+fn check(
+    op: ConditionOp,
+    field: &Value,
+    params: &Map<String, Value>,
+    regex: Option<&Result<py::re::PyRegex, EvalError>>,
+) -> Result<bool, EvalError> {
     let expected = params.get("value").unwrap_or(&Value::Null);
     let comparison = match op {
         ConditionOp::Eq => Some(CmpOp::Eq),
@@ -270,16 +358,14 @@ fn check(op: ConditionOp, field: &Value, params: &Map<String, Value>) -> Result<
             Ok(py::net::network_contains(&network, &address))
         }
         ConditionOp::Matches | ConditionOp::Contains => {
-            let pattern = expected
-                .as_str()
-                .ok_or_else(|| EvalError("regular expression is not a string".into()))?;
-            let pattern = if op == ConditionOp::Matches {
-                py::re::matches_condition_pattern(pattern).map_err(|e| unexpected(&e))?
-            } else {
-                pattern.to_string()
+            let compiled_now;
+            let regex = match regex {
+                Some(compiled) => compiled.as_ref().map_err(Clone::clone)?,
+                None => {
+                    compiled_now = condition_regex(op, params)?;
+                    &compiled_now
+                }
             };
-            let regex = py::re::compile(&pattern)
-                .map_err(|e| EvalError(format!("invalid regular expression: {e}")))?;
             let subject = py::value::py_str(field);
             let found = if op == ConditionOp::Matches {
                 regex.is_match_at_start(&subject)

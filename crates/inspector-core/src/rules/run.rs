@@ -7,7 +7,7 @@
 
 use serde_json::{Value, json};
 
-use super::eval::{self, ActionOutcome, ConditionCheck, EvalError};
+use super::eval::{self, ActionOutcome, CompiledCondition, ConditionCheck, EvalError};
 use super::{ActionKind, RuleDefinition};
 use crate::hooks::NodeOp;
 use crate::json_patch;
@@ -42,12 +42,54 @@ impl Evaluation {
     }
 }
 
+/// A rule made ready to run: its conditions' paths parsed and regular
+/// expressions compiled once, however many nodes it is checked against.
+#[derive(Debug, Clone)]
+pub struct CompiledRule {
+    pub definition: RuleDefinition,
+    conditions: Vec<CompiledCondition>,
+}
+
+impl CompiledRule {
+    pub fn new(definition: RuleDefinition) -> Self {
+        let conditions = definition
+            .conditions
+            .iter()
+            .map(CompiledCondition::new)
+            .collect();
+        Self {
+            definition,
+            conditions,
+        }
+    }
+}
+
+impl From<RuleDefinition> for CompiledRule {
+    fn from(definition: RuleDefinition) -> Self {
+        Self::new(definition)
+    }
+}
+
 /// The first phase, shared by the real run and the dry run: scopes and
-/// conditions of every rule against one node snapshot.
-pub fn match_rules(rules: &[RuleDefinition], data: &Value, node: &Value) -> Evaluation {
+/// conditions of every rule against one node snapshot, with the values each
+/// condition found.
+pub fn match_rules(rules: &[CompiledRule], data: &Value, node: &Value) -> Evaluation {
+    evaluate(rules, data, node, true)
+}
+
+/// [`match_rules`] without copying the values the conditions found (their
+/// checks come back with no values): the real run only needs which rules
+/// matched, or the error.
+pub fn select_rules(rules: &[CompiledRule], data: &Value, node: &Value) -> Evaluation {
+    evaluate(rules, data, node, false)
+}
+
+fn evaluate(rules: &[CompiledRule], data: &Value, node: &Value, keep_values: bool) -> Evaluation {
+    let node_view = eval::NodeForRules::new(node);
     let mut traces = Vec::new();
     for (index, rule) in rules.iter().enumerate() {
-        let scope_applies = eval::scope_matches(rule.scope.as_deref(), node);
+        let definition = &rule.definition;
+        let scope_applies = eval::scope_matches(definition.scope.as_deref(), node);
         let mut trace = RuleTrace {
             index,
             scope_applies,
@@ -56,7 +98,13 @@ pub fn match_rules(rules: &[RuleDefinition], data: &Value, node: &Value) -> Eval
             actions: Vec::new(),
         };
         if scope_applies {
-            let (checks, result) = eval::trace_conditions(&rule.conditions, data, node);
+            let (checks, result) = eval::trace_compiled(
+                &definition.conditions,
+                &rule.conditions,
+                data,
+                &node_view,
+                keep_values,
+            );
             trace.conditions = checks;
             match result {
                 Ok(matched) => trace.matched = matched,
@@ -81,7 +129,7 @@ pub fn match_rules(rules: &[RuleDefinition], data: &Value, node: &Value) -> Eval
 /// making any. The node copy follows the node patches as Ironic would apply
 /// them (a patch Ironic would have to judge leaves it as it was); trait calls
 /// leave it unchanged, as they do the real run's copy.
-pub fn dry_run(rules: &[RuleDefinition], data: &Value, node: &Value) -> Evaluation {
+pub fn dry_run(rules: &[CompiledRule], data: &Value, node: &Value) -> Evaluation {
     let mut evaluation = match_rules(rules, data, node);
     if evaluation.error.is_some() {
         return evaluation;
@@ -89,7 +137,7 @@ pub fn dry_run(rules: &[RuleDefinition], data: &Value, node: &Value) -> Evaluati
     let mut current = node.clone();
     let matched: Vec<usize> = evaluation.matched().collect();
     for index in matched {
-        for action in &rules[index].actions {
+        for action in &rules[index].definition.actions {
             let outcome = match eval::action_outcome(action, data, &current) {
                 Ok(outcome) => outcome,
                 Err(e) => {
@@ -177,12 +225,12 @@ pub fn effects(outcome: &ActionOutcome, node: &str) -> Vec<Value> {
 /// The dry run's report: per rule, its scope, each condition's field, the
 /// values found there and its result, and each action's calls; `error` is
 /// the error the node would get (`null` when the run would succeed).
-pub fn report(rules: &[RuleDefinition], evaluation: &Evaluation, node: &str) -> Value {
+pub fn report(rules: &[CompiledRule], evaluation: &Evaluation, node: &str) -> Value {
     let traces: Vec<Value> = evaluation
         .rules
         .iter()
         .map(|trace| {
-            let rule = &rules[trace.index];
+            let rule = &rules[trace.index].definition;
             let conditions: Vec<Value> = rule
                 .conditions
                 .iter()
@@ -233,8 +281,8 @@ mod tests {
     use super::*;
     use crate::rules::parse_rule;
 
-    fn rule(body: Value) -> RuleDefinition {
-        parse_rule(&body).expect("a valid rule")
+    fn rule(body: Value) -> CompiledRule {
+        CompiledRule::new(parse_rule(&body).expect("a valid rule"))
     }
 
     fn node() -> Value {
