@@ -171,7 +171,10 @@ impl SqlxStore {
     ) -> Result<Option<NodeRecord>> {
         let mut answer = self.status_reads.join(uuid);
         loop {
-            let conn = tokio::select! {
+            // Only the wait for a turn races the answer: abandoning the
+            // checkout itself could drop a connection being checked or
+            // opened (a new server session each time).
+            let turn = tokio::select! {
                 biased;
                 answered = &mut answer => match answered {
                     Ok(outcome) => return outcome,
@@ -181,12 +184,12 @@ impl SqlxStore {
                         continue;
                     }
                 },
-                conn = hot.get() => conn?,
+                turn = hot.turn() => turn?,
             };
             let batch = self.status_reads.take();
             if batch.is_empty() {
                 // Another read took this one and is reading it now.
-                drop(conn.keep_if(Ok(())));
+                drop(turn);
                 match (&mut answer).await {
                     Ok(outcome) => return outcome,
                     Err(_) => {
@@ -195,9 +198,14 @@ impl SqlxStore {
                     }
                 }
             }
-            let mut conn = conn;
-            let rows = Self::nodes_by_uuid(&mut conn, &batch.keys).await;
-            batch.answer(&conn.keep_if(rows));
+            let rows = match hot.connection(turn).await {
+                Ok(mut conn) => {
+                    let rows = Self::nodes_by_uuid(&mut conn, &batch.keys).await;
+                    conn.keep_if(rows)
+                }
+                Err(err) => Err(err),
+            };
+            batch.answer(&rows);
         }
     }
 
