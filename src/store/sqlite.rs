@@ -60,6 +60,7 @@ const DIALECT: Dialect = Dialect {
     sized_varchar: false,
     narrow_text: false,
     nul_free: false,
+    case_blind_keys: false,
 };
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);

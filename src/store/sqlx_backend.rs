@@ -16,6 +16,7 @@
 //! wins, under READ COMMITTED (both servers here) as under SQLite.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::str::FromStr;
@@ -32,6 +33,7 @@ use super::{DIALECT, Db, LEASE_SQL, db_time};
 use crate::store::leases::millis;
 use crate::store::rows::{RULE_ORDER, attach_to_rules, params_from_text};
 use crate::store::schema::MigrationReport;
+use crate::store::server::batch::ReadQueue;
 use crate::store::server::column_fit::{
     Capacity, TEXT, VARCHAR_255, check_storable, escape_astral_json, fit_text,
 };
@@ -136,11 +138,17 @@ pub(super) struct SqlxStore {
     pub(super) pool: Pool<Db>,
     /// The servers' connections for the hot reads (`server/hot.rs`).
     hot: Option<HotConnections<Db>>,
+    /// Status reads waiting for one of them (`server/batch.rs`).
+    status_reads: ReadQueue<NodeRecord>,
 }
 
 impl SqlxStore {
     pub(super) fn new(pool: Pool<Db>) -> Self {
-        Self { pool, hot: None }
+        Self {
+            pool,
+            hot: None,
+            status_reads: ReadQueue::default(),
+        }
     }
 
     #[allow(dead_code, reason = "the SQLite copy of this module has no hot set")]
@@ -151,6 +159,91 @@ impl SqlxStore {
     /// A connection for a one-statement read that many requests make.
     async fn reader(&self) -> Result<Reader<'_, Db>> {
         Reader::get(self.hot.as_ref(), &self.pool).await
+    }
+
+    /// `get_node` through the queue of status reads (`server/batch.rs`):
+    /// answered by whichever read gets a hot connection first, this one
+    /// or another, in one statement with the other waiting reads.
+    async fn get_node_batched(
+        &self,
+        hot: &HotConnections<Db>,
+        uuid: &str,
+    ) -> Result<Option<NodeRecord>> {
+        let mut answer = self.status_reads.join(uuid);
+        loop {
+            // Only the wait for a turn races the answer: abandoning the
+            // checkout itself could drop a connection being checked or
+            // opened (a new server session each time).
+            let turn = tokio::select! {
+                biased;
+                answered = &mut answer => match answered {
+                    Ok(outcome) => return outcome,
+                    // The read that took it was dropped midway.
+                    Err(_) => {
+                        answer = self.status_reads.join(uuid);
+                        continue;
+                    }
+                },
+                turn = hot.turn() => turn?,
+            };
+            let batch = self.status_reads.take();
+            if batch.is_empty() {
+                // Another read took this one and is reading it now.
+                drop(turn);
+                match (&mut answer).await {
+                    Ok(outcome) => return outcome,
+                    Err(_) => {
+                        answer = self.status_reads.join(uuid);
+                        continue;
+                    }
+                }
+            }
+            let rows = match hot.connection(turn).await {
+                Ok(mut conn) => {
+                    let rows = Self::nodes_by_uuid(&mut conn, &batch.keys).await;
+                    conn.keep_if(rows)
+                }
+                Err(err) => Err(err),
+            };
+            batch.answer(&rows);
+        }
+    }
+
+    /// The rows of the nodes `uuids` names, read in one statement, by the
+    /// UUID asked for; each decoded or not.
+    async fn nodes_by_uuid(
+        conn: &mut <Db as sqlx::Database>::Connection,
+        uuids: &[String],
+    ) -> Result<HashMap<String, Result<NodeRecord>>> {
+        // A few statement shapes (the count padded to a power of two, by
+        // repeating a UUID), each prepared once per connection.
+        let slots = uuids.len().next_power_of_two();
+        let condition = if slots == 1 {
+            "WHERE uuid = ?".to_string()
+        } else {
+            format!("WHERE uuid IN ({})", placeholders("?", slots))
+        };
+        let text = sql(&format!("SELECT {NODE_COLUMNS} FROM nodes {condition}"));
+        let mut query = sqlx::query(text);
+        for n in 0..slots {
+            query = query.bind(&uuids[n.min(uuids.len() - 1)]);
+        }
+        let rows = query.fetch_all(&mut *conn).await?;
+        let mut found = HashMap::with_capacity(uuids.len());
+        for row in &rows {
+            let stored: String = row.try_get("uuid")?;
+            for asked in uuids {
+                let same = if DIALECT.case_blind_keys {
+                    asked.eq_ignore_ascii_case(&stored)
+                } else {
+                    *asked == stored
+                };
+                if same {
+                    found.insert(asked.clone(), node_from_row(row));
+                }
+            }
+        }
+        Ok(found)
     }
 
     /// `list_nodes` on one connection.
@@ -573,6 +666,11 @@ impl StoreBackend for SqlxStore {
 
     fn get_node<'a>(&'a self, uuid: &'a str) -> StoreFuture<'a, Option<NodeRecord>> {
         Box::pin(retrying(move || async move {
+            if let Some(hot) = &self.hot
+                && ReadQueue::<NodeRecord>::batchable(uuid)
+            {
+                return self.get_node_batched(hot, uuid).await;
+            }
             let mut conn = self.reader().await?;
             let nodes = Self::nodes_where(&mut *conn, "WHERE uuid = ?", |q| q.bind(uuid)).await;
             Ok(conn.keep_if(nodes)?.pop())

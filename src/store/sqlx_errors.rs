@@ -89,9 +89,14 @@ pub(super) fn is_duplicate_index(err: &sqlx::Error) -> bool {
 /// wait has already been served).
 pub(super) fn worth_retrying(err: &StoreError) -> bool {
     match err {
-        StoreError::Unavailable(source) => source
-            .downcast_ref::<sqlx::Error>()
-            .is_some_and(|e| !matches!(e, sqlx::Error::PoolTimedOut)),
+        StoreError::Unavailable(source) => {
+            if let Some(shared) = source.downcast_ref::<super::server::batch::SharedFailure>() {
+                return shared.worth_retrying;
+            }
+            source
+                .downcast_ref::<sqlx::Error>()
+                .is_some_and(|e| !matches!(e, sqlx::Error::PoolTimedOut))
+        }
         _ => false,
     }
 }

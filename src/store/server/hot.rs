@@ -105,15 +105,30 @@ impl<DB: Database> HotConnections<DB> {
         }
     }
 
-    /// A connection of the set: the one last used (LIFO keeps the busy
-    /// few warm), checked first if it sat idle, or a new one. Waits its
-    /// turn, fairly, at most `pool_timeout` in all.
+    /// A connection of the set (see [`Self::connection`]). Waits its turn,
+    /// fairly, at most `pool_timeout` in all.
     pub async fn get(&self) -> Result<HotConnection<'_, DB>> {
+        let turn = self.turn().await?;
+        self.connection(turn).await
+    }
+
+    /// The right to one of the set's connections, fairly, within
+    /// `pool_timeout`. Waiting for it may be abandoned at no cost, unlike
+    /// [`Self::connection`], which may be checking or opening one.
+    pub async fn turn(&self) -> Result<Turn<'_>> {
         let deadline = tokio::time::Instant::now() + self.wait;
         let permit = tokio::time::timeout_at(deadline, self.permits.acquire())
             .await
             .map_err(|_| sqlx::Error::PoolTimedOut)?
             .map_err(|_| sqlx::Error::PoolClosed)?;
+        Ok(Turn { permit, deadline })
+    }
+
+    /// A connection for `turn`: the one last used (LIFO keeps the busy few
+    /// warm), checked first if it sat idle, or a new one; within what is
+    /// left of `pool_timeout`.
+    pub async fn connection<'s>(&'s self, turn: Turn<'s>) -> Result<HotConnection<'s, DB>> {
+        let Turn { permit, deadline } = turn;
         loop {
             if self.closed.load(Ordering::Acquire) {
                 return Err(sqlx::Error::PoolClosed.into());
@@ -186,6 +201,13 @@ impl<DB: Database> HotConnections<DB> {
     pub fn idle_count(&self) -> usize {
         self.idle.lock().expect("hot set lock").len()
     }
+}
+
+/// A turn at the hot set's connections, see [`HotConnections::turn`];
+/// given back when dropped.
+pub(in crate::store) struct Turn<'s> {
+    permit: SemaphorePermit<'s>,
+    deadline: tokio::time::Instant,
 }
 
 /// A connection out of the hot set. Goes back by [`Self::keep_if`] with

@@ -17,6 +17,7 @@
 //! (a status, the status list, a lookup), which skip the round trip the
 //! pool adds to every use.
 
+pub(super) mod batch;
 pub(super) mod column_fit;
 pub(super) mod hot;
 mod mysql;
@@ -91,6 +92,9 @@ pub(in crate::store) struct Dialect {
     /// Text cannot hold a NUL character (PostgreSQL): ours gets U+FFFD for
     /// it, a client's is refused.
     pub nul_free: bool,
+    /// `uuid = ?` ignores the case of ASCII letters (MySQL's default
+    /// collations), which rows read for several keys must be matched with.
+    pub case_blind_keys: bool,
 }
 
 impl Dialect {

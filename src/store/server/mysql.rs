@@ -66,6 +66,7 @@ pub(super) const DIALECT: Dialect = Dialect {
     narrow_text: true,
     nul_free: false,
     upgrade_unlock: Some("SELECT RELEASE_LOCK('inspector_schema_upgrade')"),
+    case_blind_keys: true,
 };
 
 /// How to reach the server `url` names.

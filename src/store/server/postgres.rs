@@ -57,6 +57,7 @@ pub(super) const DIALECT: Dialect = Dialect {
     narrow_text: false,
     nul_free: true,
     upgrade_unlock: None,
+    case_blind_keys: false,
 };
 
 /// How to reach the server `url` names.

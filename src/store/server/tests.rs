@@ -571,6 +571,119 @@ async fn a_lock_wait_timeout_is_retried_postgres() {
     store.close().await;
 }
 
+/// `get_node` of each of `uuids`, all started at once; the answers in
+/// their order.
+async fn read_all_at_once(
+    store: &Store,
+    uuids: Vec<String>,
+) -> Vec<store::Result<Option<store::NodeRecord>>> {
+    let mut reads = tokio::task::JoinSet::new();
+    for (n, uuid) in uuids.into_iter().enumerate() {
+        let store = store.clone();
+        reads.spawn(async move { (n, store.get_node(&uuid).await) });
+    }
+    let mut answers: Vec<_> = reads.join_all().await;
+    answers.sort_by_key(|(n, _)| *n);
+    answers.into_iter().map(|(_, answer)| answer).collect()
+}
+
+fn node_numbered(n: usize, error: Option<String>) -> store::NodeRecord {
+    store::NodeRecord {
+        uuid: format!("0b000000-0000-4000-8000-{n:012x}"),
+        state: inspector_core::state::State::Finished,
+        started_at: Some(time::macros::datetime!(2026-01-01 00:00:00)),
+        finished_at: Some(time::macros::datetime!(2026-01-01 00:01:00)),
+        error,
+        manage_boot: n.is_multiple_of(2),
+    }
+}
+
+/// Many status reads at once, of different nodes (each several times,
+/// in upper case too: MySQL's collation ignores case), of nodes that do
+/// not exist and of a key that is read alone (with a NUL, which
+/// PostgreSQL refuses in text): they share statements on the one hot
+/// connection of the test options, and each gets its own row, or none;
+/// the odd key's failure is its own.
+async fn concurrent_status_reads_get_their_own_rows(kind: ServerKind) {
+    let (store, _database) = upgraded(kind).await;
+    let nodes: Vec<_> = (0..24)
+        .map(|n| node_numbered(n, Some(format!("node {n}"))))
+        .collect();
+    for node in &nodes {
+        store.add_node(node, &[]).await.unwrap();
+    }
+    let mut asked: Vec<(String, Option<store::NodeRecord>)> = Vec::new();
+    for round in 0..8 {
+        for node in &nodes {
+            asked.push((node.uuid.clone(), Some(node.clone())));
+        }
+        asked.push((format!("0c000000-0000-4000-8000-{round:012x}"), None));
+        asked.push((format!("bad\0key{round}"), None));
+    }
+    let upper = nodes[3].uuid.to_uppercase();
+    let upper_answer = match kind {
+        ServerKind::Mysql => Some(nodes[3].clone()),
+        ServerKind::Postgres => None,
+    };
+    asked.push((upper, upper_answer));
+    let uuids: Vec<String> = asked.iter().map(|(uuid, _)| uuid.clone()).collect();
+    let answers = read_all_at_once(&store, uuids).await;
+    for ((uuid, expected), answer) in asked.iter().zip(answers) {
+        if uuid.contains('\0') && kind == ServerKind::Postgres {
+            // Refused by the server, as when read alone before batching;
+            // the reads beside it are not.
+            assert!(answer.is_err(), "{answer:?}");
+            continue;
+        }
+        assert_eq!(&answer.unwrap(), expected, "{uuid:?}");
+    }
+    store.close().await;
+}
+
+on_both_servers!(concurrent_status_reads_get_their_own_rows);
+
+/// Status reads that arrive while others are being read are not answered
+/// by a statement that started before them: after each write, every read
+/// begun then sees it, however many reads of the node are under way.
+async fn status_reads_see_every_completed_write(kind: ServerKind) {
+    let (store, _database) = upgraded(kind).await;
+    store.add_node(&node_numbered(1, None), &[]).await.unwrap();
+    let uuid = node_numbered(1, None).uuid;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let background = {
+        let (store, uuid, stop) = (store.clone(), uuid.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut reads = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                for read in read_all_at_once(&store, vec![uuid.clone(); 6]).await {
+                    read.unwrap().expect("the node");
+                    reads += 1;
+                }
+            }
+            reads
+        })
+    };
+    for round in 0..30 {
+        let error = format!("round {round}");
+        store
+            .add_node(&node_numbered(1, Some(error.clone())), &[])
+            .await
+            .unwrap();
+        for read in read_all_at_once(&store, vec![uuid.clone(); 6]).await {
+            let node = read.unwrap().expect("the node");
+            assert_eq!(node.error.as_deref(), Some(error.as_str()), "round {round}");
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        background.await.unwrap() > 0,
+        "no read ran beside the rounds"
+    );
+    store.close().await;
+}
+
+on_both_servers!(status_reads_see_every_completed_write);
+
 /// The hot set's checkouts on `$db` (see `hot.rs`): `$id` selects the
 /// session's id as text, `$sleep` takes two seconds, `$kill` ends the
 /// session whose id it is given.
