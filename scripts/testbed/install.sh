@@ -31,8 +31,9 @@
 #                     + keystonemiddleware for its proxy's authtoken, and
 #                     python-swiftclient, constrained by the same
 #                     upper-constraints (swift.sh).
-#   venv-openapi      openapi-spec-validator 0.7.2, which checks the
-#                     service's OpenAPI document (tests/api/openapi.rs).
+#   venv-openapi      openapi-spec-validator 0.7.2 and schemathesis 4.32.5,
+#                     which check the service's OpenAPI document and the
+#                     answers against it (tests/api/openapi.rs).
 #
 # A venv is (re)created when it is missing, when its stamp (hash of Python
 # version, package list and constraints file) differs, or when its key
@@ -192,8 +193,8 @@ JOBKS=$!
 make_venv venv-swift "$CONSTRAINTS_32" "swift==2.38.3" \
     swift==2.38.3 keystonemiddleware python-swiftclient &
 JOBSW=$!
-make_venv venv-openapi "$CONSTRAINTS_32" "openapi-spec-validator==0.7.2" \
-    openapi-spec-validator==0.7.2 &
+make_venv venv-openapi "$CONSTRAINTS_32" "openapi-spec-validator==0.7.2 schemathesis==4.32.5" \
+    openapi-spec-validator==0.7.2 schemathesis==4.32.5 &
 JOBOA=$!
 RC=0
 wait "$JOB39" || RC=1

@@ -332,6 +332,32 @@ fn a_response_that_differs_from_the_document_is_caught() {
     assert!(e.contains("application/json is not documented"), "{e}");
 }
 
+/// Runs `tool` of the test bed's venv-openapi (at most 300 s) in the app's
+/// directory and gives its standard output; fails the test when it cannot
+/// run or exits non-zero, with what it printed.
+async fn run_venv_openapi(app: &TestApp, tool: &str, args: &[&str]) -> String {
+    let path = format!("{}/venv-openapi/bin/{tool}", crate::bed::env("TESTBED_DIR"));
+    let run = tokio::process::Command::new(&path)
+        .current_dir(app.dir.path())
+        .args(args)
+        .env("no_proxy", "127.0.0.1")
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(std::time::Duration::from_secs(300), run)
+        .await
+        .unwrap_or_else(|_| panic!("{tool} did not finish within 300 s"))
+        .unwrap_or_else(|e| {
+            panic!("{path} cannot run ({e}): install it with scripts/testbed/install.sh")
+        });
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{tool} found a problem with the document or the answers:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
 /// openapi-spec-validator (the test bed's venv-openapi) on the served
 /// document: the document is valid OpenAPI 3.1.
 #[cfg_attr(
@@ -342,25 +368,49 @@ fn a_response_that_differs_from_the_document_is_caught() {
 async fn the_served_document_is_valid_openapi_3_1() {
     let app = TestApp::spawn().await;
     let text = app.get("/v1/openapi.json").await.text().await.unwrap();
-    let file = app.dir.path().join("openapi.json");
-    std::fs::write(&file, &text).unwrap();
-    let tool = format!(
-        "{}/venv-openapi/bin/openapi-spec-validator",
-        crate::bed::env("TESTBED_DIR")
-    );
-    let output = tokio::process::Command::new(&tool)
-        .arg(&file)
-        .output()
-        .await
-        .unwrap_or_else(|e| {
-            panic!("{tool} cannot run ({e}): install it with scripts/testbed/install.sh")
-        });
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "openapi-spec-validator refused the document:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    std::fs::write(app.dir.path().join("openapi.json"), &text).unwrap();
+    let stdout = run_venv_openapi(&app, "openapi-spec-validator", &["openapi.json"]).await;
     assert!(stdout.contains("OK"), "{stdout}");
+    app.finish().await;
+}
+
+/// schemathesis (venv-openapi) sends a bounded, seeded set of generated
+/// requests, valid and not, to every operation of the served document and
+/// checks each answer's status, media type, headers and body against it.
+#[cfg_attr(
+    not(bed_venv),
+    ignore = "needs the test bed's venvs (TESTBED_DIR with venv-openapi, INSPECTOR_TEST_VENV)"
+)]
+#[tokio::test]
+async fn generated_requests_get_answers_the_document_describes() {
+    let app = TestApp::spawn().await;
+    let url = app.url("/v1/openapi.json");
+    let args = [
+        "run",
+        &url,
+        "--max-examples",
+        "10",
+        "--seed",
+        "1",
+        "--generation-deterministic",
+        "--request-timeout",
+        "10",
+        "--no-color",
+        "--checks",
+        "status_code_conformance,content_type_conformance,response_headers_conformance,\
+         response_schema_conformance,negative_data_rejection",
+    ];
+    let stdout = run_venv_openapi(&app, "st", &args).await;
+    // Every operation schemathesis selected from the document was tested.
+    let number_after = |label: &str| {
+        stdout
+            .lines()
+            .find_map(|line| line.trim().strip_prefix(label))
+            .map(|rest| rest.trim().split('/').next().unwrap_or_default().to_owned())
+            .unwrap_or_else(|| panic!("no {label:?} line in:\n{stdout}"))
+    };
+    let selected = number_after("Selected:");
+    assert!(selected.parse::<u32>().is_ok_and(|n| n > 20), "{stdout}");
+    assert_eq!(number_after("Tested:"), selected, "{stdout}");
     app.finish().await;
 }
