@@ -11,6 +11,9 @@
 #   bench/run.sh --tls [--quick]
 #                           inspector over HTTPS beside plain HTTP: handshake rate and
 #                           keep-alive status GETs (bench/tls.py); docs/benchmarks-tls.md
+#   bench/run.sh --memory [--quick]
+#                           peak RSS of inspector under the loads that pushed it
+#                           highest (bench/memory.py); docs/benchmarks-memory.md
 #   bench/run.sh --help     every option of bench/bench.py
 #
 # Installs what it needs (idempotent): wrk from Debian, the test bed venvs
@@ -48,6 +51,10 @@ fi
 if [[ " $* " == *" --tls "* ]]; then
     DRIVER=bench/tls.py
     set -- $(printf '%s\n' "$@" | grep -vx -- --tls)
+fi
+if [[ " $* " == *" --memory "* ]]; then
+    DRIVER=bench/memory.py
+    set -- $(printf '%s\n' "$@" | grep -vx -- --memory)
 fi
 exec python3 "$DRIVER" --inspector "$TARGET/release/inspector" --loadgen "$TARGET/release/loadgen" \
     ${TESTBED_DIR:+--testbed-dir "$TESTBED_DIR"} "$@"

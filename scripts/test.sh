@@ -92,6 +92,8 @@ step "the README's walk-through (scripts/demo.sh) against Ironic 39.0.0"
 DEMO_IRONIC_URL="http://127.0.0.1:$IRONIC_PORT" INSPECTOR_BIN=target/debug/inspector scripts/demo.sh
 
 step "running the tests"
+# Fresh screenshots of the dashboard's browser tests (kept by .ci/run).
+rm -rf target/dashboard-screenshots
 if command -v cargo-nextest >/dev/null 2>&1; then
     cargo nextest run --workspace --no-fail-fast
 else

@@ -92,6 +92,31 @@ static PROCESSING_LATENCY: Histogram = Histogram::new();
 static INTROSPECTIONS_FINISHED: LabelledCounter = LabelledCounter::new();
 static IRONIC_REQUESTS: LabelledCounter = LabelledCounter::new();
 static IRONIC_RETRIES: AtomicU64 = AtomicU64::new(0);
+static CALLBACKS_WAITING: AtomicU64 = AtomicU64::new(0);
+static CALLBACKS_PROCESSING: AtomicU64 = AtomicU64::new(0);
+
+/// Counts one ramdisk callback in a gauge while it lives.
+pub struct CallbackGauge(&'static AtomicU64);
+
+impl CallbackGauge {
+    /// A callback waiting for its turn (`[processing] max_concurrent_callbacks`).
+    pub fn waiting() -> Self {
+        CALLBACKS_WAITING.fetch_add(1, Ordering::Relaxed);
+        Self(&CALLBACKS_WAITING)
+    }
+
+    /// A callback read and processed.
+    pub fn processing() -> Self {
+        CALLBACKS_PROCESSING.fetch_add(1, Ordering::Relaxed);
+        Self(&CALLBACKS_PROCESSING)
+    }
+}
+
+impl Drop for CallbackGauge {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
 
 /// One API request; `route` is the matched route template (bounded set).
 pub fn http_request(method: &str, route: &str, status: u16, elapsed: Duration) {
@@ -155,6 +180,22 @@ pub fn render(nodes: &[(String, u64)]) -> String {
         "inspector_ironic_retries_total {}",
         IRONIC_RETRIES.load(Ordering::Relaxed)
     );
+    for (name, help, gauge) in [
+        (
+            "inspector_callbacks_waiting",
+            "Ramdisk callbacks waiting for their turn.",
+            &CALLBACKS_WAITING,
+        ),
+        (
+            "inspector_callbacks_processing",
+            "Ramdisk callbacks being read and processed.",
+            &CALLBACKS_PROCESSING,
+        ),
+    ] {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} gauge");
+        let _ = writeln!(out, "{name} {}", gauge.load(Ordering::Relaxed));
+    }
     out.push_str("# HELP inspector_nodes Cached nodes by introspection state.\n");
     out.push_str("# TYPE inspector_nodes gauge\n");
     for (state, count) in nodes {

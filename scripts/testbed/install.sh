@@ -11,8 +11,13 @@
 #                     (its postinst) and logrotate; openssl (the TLS tests
 #                     make their certificates); postgresql and mariadb-server
 #                     (postgres.sh and mariadb.sh start private servers from
-#                     them; Debian's own instances are not used); apt-get
-#                     only runs when one of them is missing (needs root).
+#                     them; Debian's own instances are not used); chromium
+#                     (with fonts-liberation, which it only recommends) and
+#                     nodejs (npm too when there is none) for the
+#                     dashboard's browser tests; apt-get only runs when one
+#                     of them is missing (needs root).
+#   playwright        playwright-core (pinned below, from the npm registry)
+#                     in $TESTBED_DIR/playwright, driving that chromium.
 #   venv-ironic       ironic 39.0.0, ironic-inspector 12.5.0 (the upstream
 #                     service we reimplement), ironic-python-agent 13.0.0,
 #                     python-ironicclient, python-ironic-inspector-client,
@@ -64,7 +69,8 @@ APT_PACKAGES=(curl procps lshw dmidecode ipmitool pciutils udev usbutils ethtool
               mdadm hdparm smartmontools efibootmgr parted gdisk
               dnsmasq-base busybox iptables iproute2 adduser logrotate openssl
               postgresql postgresql-client mariadb-server mariadb-client
-              e2fsprogs mount)
+              e2fsprogs mount chromium fonts-liberation nodejs)
+command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(npm)
 ((WALKTHROUGH_ONLY)) && APT_PACKAGES=(curl procps)
 
 install_apt() {
@@ -168,6 +174,26 @@ if [[ "${TESTBED_SKIP_APT:-0}" != 1 ]]; then
 fi
 check_python
 
+PLAYWRIGHT_VERSION=1.57.0
+install_playwright() {
+    local dir="$TESTBED_DIR/playwright" t have
+    t=$(now_s)
+    have=$(node -p 'require(process.argv[1]).version' "$dir/node_modules/playwright-core/package.json" 2>/dev/null || true)
+    if [[ "$have" == "$PLAYWRIGHT_VERSION" ]]; then
+        log "playwright-core $have: up to date ($(since "$t") s)"
+        return 0
+    fi
+    require_cmd npm
+    mkdir -p "$dir"
+    echo '{"private": true}' > "$dir/package.json"
+    if ! npm install --prefix "$dir" --no-audit --no-fund --save-exact \
+        "playwright-core@$PLAYWRIGHT_VERSION" >"$dir/install.log" 2>&1; then
+        tail -n 20 "$dir/install.log" >&2
+        die "playwright-core: npm install failed (full log: $dir/install.log)"
+    fi
+    log "playwright-core $PLAYWRIGHT_VERSION installed in $(since "$t") s"
+}
+
 CONSTRAINTS_39="$TESTBED_SCRIPTS/constraints/venv-ironic.txt"
 CONSTRAINTS_32="$TESTBED_SCRIPTS/constraints/upper-constraints-stable-2025.2.txt"
 
@@ -196,6 +222,7 @@ JOBSW=$!
 make_venv venv-openapi "$CONSTRAINTS_32" "openapi-spec-validator==0.7.2 schemathesis==4.32.5" \
     openapi-spec-validator==0.7.2 schemathesis==4.32.5 &
 JOBOA=$!
+install_playwright
 RC=0
 wait "$JOB39" || RC=1
 wait "$JOB32" || RC=1

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod body;
+pub mod dashboard;
 pub mod error;
 pub mod handlers;
 pub mod links;
@@ -28,6 +29,10 @@ use state::AppState;
 
 /// What a URL no route serves gets; also a route asked for below its version.
 pub(crate) async fn not_found() -> Response {
+    not_found_response()
+}
+
+pub(crate) fn not_found_response() -> Response {
     ApiError::new(
         StatusCode::NOT_FOUND,
         "404 Not Found: The requested URL was not found on the server. If you entered the URL manually please check \
@@ -51,6 +56,7 @@ async fn method_not_allowed(request: Request) -> Response {
 /// The application, trailing slashes ignored on every route.
 pub fn app(state: AppState) -> NormalizePath<Router> {
     let mut router = routes::router(state.authenticator())
+        .merge(dashboard::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(from_fn_with_state(

@@ -1,4 +1,5 @@
-//! Raw access to every table of upstream's schema, column for column, for
+//! Raw access to every table of upstream's schema and of our own
+//! (`inspector_history`), column for column, for
 //! `inspector db copy` (see `copy.rs`): rows are read a page at a time in
 //! primary-key order and written in batches, whatever the backend. The
 //! columns the service never reads (`nodes.version_id`, the attributes'
@@ -16,7 +17,10 @@ use super::{Result, StoreFuture};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Text,
+    /// Upstream's INTEGER ids.
     Int,
+    /// Our BIGINT columns.
+    BigInt,
     Bool,
     Time,
 }
@@ -40,6 +44,9 @@ pub struct Table {
     /// Rows per page: smaller where one row may be megabytes, so that a
     /// page stays small in memory.
     pub page_rows: u32,
+    /// Created by one of our migrations, so a database upstream left (and
+    /// not yet served by us) does not have it.
+    pub ours: bool,
 }
 
 /// One value as stored.
@@ -81,6 +88,7 @@ pub const ALEMBIC_VERSION: Table = Table {
     columns: &[col("version_num", Kind::Text)],
     key: 1,
     page_rows: 10,
+    ours: false,
 };
 
 pub const NODES: Table = Table {
@@ -100,6 +108,7 @@ pub const NODES: Table = Table {
     ],
     key: 1,
     page_rows: 500,
+    ours: false,
 };
 
 pub const ATTRIBUTES: Table = Table {
@@ -112,6 +121,7 @@ pub const ATTRIBUTES: Table = Table {
     ],
     key: 1,
     page_rows: 500,
+    ours: false,
 };
 
 pub const OPTIONS: Table = Table {
@@ -123,6 +133,7 @@ pub const OPTIONS: Table = Table {
     ],
     key: 2,
     page_rows: 500,
+    ours: false,
 };
 
 pub const INTROSPECTION_DATA: Table = Table {
@@ -135,6 +146,7 @@ pub const INTROSPECTION_DATA: Table = Table {
     key: 2,
     // A document is typically tens of kilobytes, rarely a few megabytes.
     page_rows: 20,
+    ours: false,
 };
 
 pub const RULES: Table = Table {
@@ -148,6 +160,7 @@ pub const RULES: Table = Table {
     ],
     key: 1,
     page_rows: 500,
+    ours: false,
 };
 
 pub const RULE_CONDITIONS: Table = Table {
@@ -163,6 +176,7 @@ pub const RULE_CONDITIONS: Table = Table {
     ],
     key: 1,
     page_rows: 500,
+    ours: false,
 };
 
 pub const RULE_ACTIONS: Table = Table {
@@ -175,6 +189,26 @@ pub const RULE_ACTIONS: Table = Table {
     ],
     key: 1,
     page_rows: 500,
+    ours: false,
+};
+
+/// Each node's finished introspections (migration 4).
+pub const INSPECTOR_HISTORY: Table = Table {
+    name: "inspector_history",
+    columns: &[
+        col("id", Kind::Text),
+        col("node_uuid", Kind::Text),
+        col("run", Kind::BigInt),
+        col("state", Kind::Text),
+        col("error", Kind::Text),
+        col("started_at", Kind::Time),
+        col("finished_at", Kind::Time),
+        col("data", Kind::Text),
+    ],
+    key: 1,
+    // Each row may hold a run's processed data, like introspection_data.
+    page_rows: 20,
+    ours: true,
 };
 
 /// The data tables, parents before the tables whose foreign keys point at
@@ -187,6 +221,7 @@ pub const TABLES: &[&Table] = &[
     &RULES,
     &RULE_CONDITIONS,
     &RULE_ACTIONS,
+    &INSPECTOR_HISTORY,
 ];
 
 /// How a backend spells the SQL here.
@@ -367,7 +402,7 @@ pub fn check_row(table: &Table, row: &[Cell]) -> Result<()> {
             (column.kind, cell),
             (_, Cell::Null)
                 | (Kind::Text, Cell::Text(_))
-                | (Kind::Int, Cell::Int(_))
+                | (Kind::Int | Kind::BigInt, Cell::Int(_))
                 | (Kind::Bool, Cell::Bool(_))
                 | (Kind::Time, Cell::Time(_))
         );

@@ -127,8 +127,17 @@ pub async fn copy(
         load.clear().await.map_err(CopyError::Target)?;
     }
 
-    let (mut rows, mut bytes) = (0u64, 0u64);
+    // Our own tables may be missing from a database only upstream served:
+    // the copy then has none of their rows.
+    let mut in_source = Vec::new();
     for table in bulk::TABLES {
+        if !table.ours || from.has_table(table).await.map_err(source_error(table))? {
+            in_source.push(*table);
+        }
+    }
+
+    let (mut rows, mut bytes) = (0u64, 0u64);
+    for table in in_source.iter().copied() {
         let mut after: Option<Vec<Cell>> = None;
         loop {
             let page = from
@@ -150,7 +159,11 @@ pub async fn copy(
 
     let mut tables = Vec::new();
     for table in bulk::TABLES {
-        let source = from.count_rows(table).await.map_err(source_error(table))?;
+        let source = if in_source.iter().any(|t| t.name == table.name) {
+            from.count_rows(table).await.map_err(source_error(table))?
+        } else {
+            0
+        };
         let target = load.count_rows(table).await.map_err(target_error(table))?;
         if source != target {
             return Err(CopyError::Mismatch {

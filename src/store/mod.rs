@@ -461,6 +461,10 @@ pub trait StoreBackend: Send + Sync {
 
     fn count_rows(&self, table: &'static bulk::Table) -> StoreFuture<'_, u64>;
 
+    /// Whether the database has the table at all (one of [`bulk::Table::ours`]
+    /// may be missing from a database only upstream has served).
+    fn has_table(&self, table: &'static bulk::Table) -> StoreFuture<'_, bool>;
+
     /// Opens one write transaction for bulk loading.
     fn begin_load(&self) -> StoreFuture<'_, Box<dyn bulk::BulkLoad>>;
 }

@@ -396,6 +396,10 @@ impl StoreBackend for SqliteStore {
         self.writer.count_rows(table)
     }
 
+    fn has_table(&self, table: &'static super::bulk::Table) -> StoreFuture<'_, bool> {
+        self.writer.has_table(table)
+    }
+
     fn begin_load(&self) -> StoreFuture<'_, Box<dyn super::bulk::BulkLoad>> {
         self.writer.begin_load()
     }

@@ -1282,6 +1282,10 @@ impl StoreBackend for SqlxStore {
         Box::pin(self.count_bulk_rows(table))
     }
 
+    fn has_table(&self, table: &'static crate::store::bulk::Table) -> StoreFuture<'_, bool> {
+        Box::pin(self.has_bulk_table(table))
+    }
+
     fn begin_load(&self) -> StoreFuture<'_, Box<dyn crate::store::bulk::BulkLoad>> {
         Box::pin(self.begin_bulk_load())
     }

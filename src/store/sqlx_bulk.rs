@@ -11,7 +11,7 @@ use inspector_core::timestamp;
 use sqlx::{AssertSqlSafe, Row};
 use time::PrimitiveDateTime;
 
-use super::super::{Db, db_time};
+use super::super::{DIALECT, Db, db_time};
 use super::{DbRow, SqlxStore, Tx};
 use crate::store::bulk::{self, BulkLoad, Cell, Kind, SqlStyle, Table};
 use crate::store::{Result, StoreError, StoreFuture};
@@ -32,10 +32,12 @@ fn style() -> SqlStyle {
 fn bind<'q>(query: Query<'q>, kind: Kind, cell: &Cell) -> Result<Query<'q>> {
     Ok(match (cell, kind) {
         (Cell::Null, Kind::Int) => query.bind(None::<i32>),
+        (Cell::Null, Kind::BigInt) => query.bind(None::<i64>),
         (Cell::Null, Kind::Bool) => query.bind(None::<bool>),
         (Cell::Null, Kind::Time) => query.bind(None::<PrimitiveDateTime>.map(db_time)),
         (Cell::Null, Kind::Text) => query.bind(None::<String>),
         (Cell::Text(s), _) => query.bind(s.clone()),
+        (Cell::Int(i), Kind::BigInt) => query.bind(*i),
         // Upstream's ids are INTEGER columns.
         (Cell::Int(i), _) => {
             query.bind(i32::try_from(*i).map_err(|_| {
@@ -70,6 +72,7 @@ fn read_row(table: &Table, row: &DbRow) -> Result<bulk::Row> {
                 Kind::Int => row
                     .try_get::<Option<i32>, _>(i)?
                     .map(|v| Cell::Int(v.into())),
+                Kind::BigInt => row.try_get::<Option<i64>, _>(i)?.map(Cell::Int),
                 Kind::Bool => row.try_get::<Option<bool>, _>(i)?.map(Cell::Bool),
                 Kind::Time => read_time(table, i, row)?.map(Cell::Time),
             };
@@ -109,6 +112,14 @@ impl SqlxStore {
 
     pub(super) async fn count_bulk_rows(&self, table: &'static Table) -> Result<u64> {
         count(&self.pool, table).await
+    }
+
+    pub(super) async fn has_bulk_table(&self, table: &'static Table) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar(AssertSqlSafe(DIALECT.sql(DIALECT.count_tables)))
+            .bind(table.name)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n > 0)
     }
 
     pub(super) async fn begin_bulk_load(&self) -> Result<Box<dyn BulkLoad>> {

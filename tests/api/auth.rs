@@ -15,7 +15,7 @@ async fn basic_app(htpasswd: &str) -> TestApp {
     TestApp::spawn_config(config, dir).await
 }
 
-fn entry(user: &str, password: &str) -> String {
+pub(crate) fn entry(user: &str, password: &str) -> String {
     format!(
         "{user}:{}\n",
         bcrypt::hash(password, 4)

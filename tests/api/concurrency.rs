@@ -99,20 +99,7 @@ async fn two_hundred_nodes_processed_at_once_on_sqlite() {
         assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
     }
 
-    let mut posts = tokio::task::JoinSet::new();
-    for (m, _) in &machines {
-        let request = app
-            .request(Method::POST, "/v1/continue")
-            .body(m.data().to_string());
-        posts.spawn(async move {
-            let response = request.send().await.expect("POST /v1/continue");
-            (
-                response.status().as_u16(),
-                response.text().await.unwrap_or_default(),
-            )
-        });
-    }
-    let results = posts.join_all().await;
+    let results = post_callbacks(&app, &machines).join_all().await;
     let failures: Vec<&(u16, String)> = results.iter().filter(|(s, _)| *s != 200).collect();
     assert!(
         failures.is_empty(),
@@ -136,5 +123,91 @@ async fn two_hundred_nodes_processed_at_once_on_sqlite() {
     .await;
     let errors = json_with_status(app.get("/v1/introspection?state=error").await, 200).await;
     assert_eq!(errors["introspection"], Value::Array(vec![]));
+    app.finish().await;
+}
+
+/// Posts every machine's callback at once; each task answers with the
+/// status and body.
+fn post_callbacks(
+    app: &TestApp,
+    machines: &[(Machine, String)],
+) -> tokio::task::JoinSet<(u16, String)> {
+    let mut posts = tokio::task::JoinSet::new();
+    for (m, _) in machines {
+        let request = app
+            .request(Method::POST, "/v1/continue")
+            .body(m.data().to_string());
+        posts.spawn(async move {
+            let response = request.send().await.expect("POST /v1/continue");
+            (
+                response.status().as_u16(),
+                response.text().await.unwrap_or_default(),
+            )
+        });
+    }
+    posts
+}
+
+/// The value of an unlabelled gauge in the `/metrics` text.
+fn gauge(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no gauge {name} in /metrics: {text}"))
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(bed_ironic),
+    ignore = "needs the test bed (Ironic): run scripts/test.sh"
+)]
+async fn callbacks_beyond_max_concurrent_callbacks_wait_their_turn_and_all_succeed() {
+    const NODES: usize = 6;
+    let ironic = Ironic::new();
+    let app = TestApp::with_ironic(|c| c.processing.max_concurrent_callbacks = 2).await;
+    let mut machines = Vec::new();
+    for _ in 0..NODES {
+        let m = Machine::new();
+        let uuid = m.node(&ironic).await;
+        app.start_introspection(&uuid, "?manage_boot=0").await;
+        machines.push((m, uuid));
+    }
+    for (_, uuid) in &machines {
+        app.wait_for_state(uuid, "waiting", Duration::from_secs(10))
+            .await;
+    }
+
+    let mut posts = post_callbacks(&app, &machines);
+    // Samples the gauges until every callback has answered.
+    let (mut most_processing, mut most_waiting) = (0, 0);
+    while !posts.is_empty() {
+        let text = app.get("/metrics").await.text().await.unwrap();
+        most_processing = most_processing.max(gauge(&text, "inspector_callbacks_processing"));
+        most_waiting = most_waiting.max(gauge(&text, "inspector_callbacks_waiting"));
+        while let Some(done) = posts.try_join_next() {
+            let (status, body) = done.unwrap();
+            assert_eq!(status, 200, "a waiting callback must not fail: {body}");
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(
+        most_processing <= 2,
+        "{most_processing} callbacks processed at once"
+    );
+    assert!(
+        most_waiting >= 1,
+        "{NODES} callbacks at once should have made some wait"
+    );
+    let text = app.get("/metrics").await.text().await.unwrap();
+    assert_eq!(gauge(&text, "inspector_callbacks_processing"), 0);
+    assert_eq!(gauge(&text, "inspector_callbacks_waiting"), 0);
+
+    for (_, uuid) in &machines {
+        let status = app
+            .wait_for_state(uuid, "finished", Duration::from_secs(30))
+            .await;
+        assert_eq!(status["error"], json!(null));
+        assert_eq!(ironic.node(uuid).await["properties"]["cpus"], "4");
+    }
     app.finish().await;
 }

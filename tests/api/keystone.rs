@@ -23,9 +23,9 @@ use crate::helpers::{TestApp, assert_error, json_with_status};
 use crate::recording_proxy::RecordingProxy;
 
 /// The test-bed Keystone and its users (password, project or system scope).
-struct Keystone {
+pub(crate) struct Keystone {
     auth_url: String,
-    users: Value,
+    pub(crate) users: Value,
     client: reqwest::Client,
 }
 
@@ -39,7 +39,7 @@ enum Scope {
 }
 
 impl Keystone {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         inspector::tls::install_crypto_provider();
         let path = env("INSPECTOR_TEST_KEYSTONE_USERS");
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
@@ -52,7 +52,7 @@ impl Keystone {
         }
     }
 
-    fn password(&self, user: &str) -> String {
+    pub(crate) fn password(&self, user: &str) -> String {
         self.users[user]["password"]
             .as_str()
             .unwrap_or_else(|| panic!("no test user {user}"))
@@ -180,7 +180,7 @@ impl Keystone {
         c.oslo_policy.policy_dirs = Vec::new();
     }
 
-    async fn app(&self, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    pub(crate) async fn app(&self, adjust: impl FnOnce(&mut Config)) -> TestApp {
         TestApp::with_ironic(|c| {
             self.configure(c);
             adjust(c);

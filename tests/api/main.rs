@@ -7,6 +7,7 @@ mod binary;
 mod clients;
 mod cluster;
 mod concurrency;
+mod dashboard;
 mod db_backend;
 mod db_copy;
 mod db_limits;

@@ -21,6 +21,12 @@ pub fn document() -> &'static Value {
     DOCUMENT.get_or_init(inspector::api::openapi::document)
 }
 
+/// Whether `path` is served outside the API (the dashboard's pages and
+/// their session endpoints, `src/api/dashboard`), and so outside the document.
+pub fn outside_the_api(path: &str) -> bool {
+    path == "/dashboard" || path.starts_with("/dashboard/")
+}
+
 /// What an unknown URL or method answers: no operation, an error.
 const UNROUTED_STATUSES: &[u16] = &[400, 404, 405, 406];
 

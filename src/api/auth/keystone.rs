@@ -10,15 +10,17 @@
 //! can tell an outage from a bad token. On public routes an invalid token,
 //! or an unreachable Keystone, makes the caller anonymous, as upstream.
 
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use inspector_core::policy::PolicyError;
 use serde_json::{Map, Value, json};
 
 use super::Identity;
+use super::session;
 use crate::api::error::ApiError;
 use crate::keystone::{
-    KeystoneConfigError, TokenInfo, TokenValidator, ValidatorSettings, http_client,
+    IssueError, KeystoneConfigError, PasswordAuth, Token, TokenInfo, TokenValidator,
+    ValidatorSettings, http_client, issue_token,
 };
 use crate::policy::{PolicyLoadError, PolicyStore};
 use inspector_core::conf::Config;
@@ -43,6 +45,8 @@ pub struct KeystoneAuth {
     /// A service token counts only with one of these roles (when required).
     service_token_roles: Vec<String>,
     service_token_roles_required: bool,
+    /// Where the dashboard's login asks for users' tokens, and how.
+    login: Option<(String, reqwest::Client)>,
 }
 
 /// The validated tokens of a request.
@@ -61,19 +65,32 @@ impl KeystoneAuth {
         let c = &config.keystone_authtoken;
         let validator = TokenValidator::new(http_client(c)?, ValidatorSettings::from_config(c)?);
         let policy = PolicyStore::new(&config.oslo_policy, config_dirs)?;
+        // The service's own identity endpoint: reachable from here, unlike
+        // the public one it may advertise to clients.
+        let login_url = c
+            .auth
+            .auth_url
+            .clone()
+            .or_else(|| c.www_authenticate_uri.clone());
+        let login = match login_url {
+            Some(url) => Some((url, http_client(c)?)),
+            None => None,
+        };
         // keystonemiddleware falls back to the identity endpoint it authenticates with.
         let uri = c
             .www_authenticate_uri
             .as_deref()
             .or(c.auth.auth_url.as_deref())
             .unwrap_or_default();
-        Self::new(
+        let mut auth = Self::new(
             validator,
             policy,
             uri,
             c.service_token_roles.clone(),
             c.service_token_roles_required,
-        )
+        )?;
+        auth.login = login;
+        Ok(auth)
     }
 
     pub fn new(
@@ -93,6 +110,7 @@ impl KeystoneAuth {
             challenge,
             service_token_roles,
             service_token_roles_required,
+            login: None,
         })
     }
 
@@ -100,11 +118,90 @@ impl KeystoneAuth {
     /// instead when either fails.
     pub async fn authorize(
         &self,
+        method: &Method,
         headers: &HeaderMap,
         rule: &str,
         public: bool,
     ) -> Result<Identity, Response> {
-        let caller = match self.caller(headers).await {
+        let caller = self.caller_or_refusal(method, headers, public).await?;
+        let allowed = self
+            .enforce(&caller, rule, public)
+            .ok_or_else(policy_unavailable)?;
+        let user = caller
+            .user
+            .as_ref()
+            .and_then(|u| u.user_name.clone().or_else(|| u.user_id.clone()));
+        if !allowed {
+            tracing::info!(rule, user = ?user, "access denied by policy");
+            return Err(
+                ApiError::new(StatusCode::FORBIDDEN, "Access denied by policy").into_response(),
+            );
+        }
+        Ok(Identity { user })
+    }
+
+    /// Which of `rules` the authenticated caller passes (for the dashboard
+    /// to offer only the actions it may take), with the caller's name.
+    pub async fn allowed(
+        &self,
+        headers: &HeaderMap,
+        rules: &[&str],
+    ) -> Result<(Option<String>, Vec<bool>), Response> {
+        let caller = self.caller_or_refusal(&Method::GET, headers, false).await?;
+        let allowed = rules
+            .iter()
+            .map(|rule| self.enforce(&caller, rule, false))
+            .collect::<Option<_>>()
+            .ok_or_else(policy_unavailable)?;
+        let user = caller.user.and_then(|u| u.user_name.or(u.user_id));
+        Ok((user, allowed))
+    }
+
+    /// A project-scoped token for a user of the dashboard's login form.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        project: &str,
+        domain: &str,
+    ) -> Result<Token, IssueError> {
+        let Some((url, http)) = &self.login else {
+            return Err(IssueError::Invalid(
+                "[keystone_authtoken] auth_url is not set".into(),
+            ));
+        };
+        let auth = PasswordAuth {
+            auth_url: url.clone(),
+            username: Some(username.to_string()),
+            password: password.to_string(),
+            user_domain_name: Some(domain.to_string()),
+            project_name: Some(project.to_string()),
+            project_domain_name: Some(domain.to_string()),
+            ..Default::default()
+        };
+        issue_token(http, &auth).await
+    }
+
+    /// The request's validated caller; anonymous on a public route when it
+    /// has none; otherwise the response refusing it.
+    async fn caller_or_refusal(
+        &self,
+        method: &Method,
+        headers: &HeaderMap,
+        public: bool,
+    ) -> Result<Caller, Response> {
+        let token = match request_token(headers) {
+            Some(RequestToken::Cookie(_)) if !session::csrf_ok(method, headers) => {
+                tracing::info!("refusing a cookie-authenticated request without its CSRF token");
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "CSRF token missing or invalid: send the inspector_csrf cookie's value in X-CSRF-Token",
+                )
+                .into_response());
+            }
+            other => other.map(RequestToken::value),
+        };
+        Ok(match self.caller(token, headers).await {
             Ok(Some(caller)) => caller,
             Ok(None) | Err(_) if public => Caller {
                 user: None,
@@ -119,17 +216,21 @@ impl KeystoneAuth {
                 )
                 .into_response());
             }
+        })
+    }
+
+    /// Whether the caller passes `rule`; `None` when the policy cannot be
+    /// read (logged here).
+    fn enforce(&self, caller: &Caller, rule: &str, public: bool) -> Option<bool> {
+        let policy = match self.policy.current() {
+            Ok(policy) => policy,
+            Err(e) => {
+                tracing::error!("refusing a request: {e}");
+                return None;
+            }
         };
-        let policy = self.policy.current().map_err(|e| {
-            tracing::error!("refusing a request: {e}");
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "The API access policy cannot be loaded",
-            )
-            .into_response()
-        })?;
-        let creds = credentials(&caller, public);
-        let allowed = match policy.enforce(rule, &Map::new(), &creds) {
+        let creds = credentials(caller, public);
+        Some(match policy.enforce(rule, &Map::new(), &creds) {
             Ok(allowed) => allowed,
             Err(e @ PolicyError::Evaluation { .. }) => {
                 tracing::warn!("{e}; access denied");
@@ -139,40 +240,23 @@ impl KeystoneAuth {
                 tracing::error!("{e}; access denied");
                 false
             }
-        };
-        let user = caller
-            .user
-            .as_ref()
-            .and_then(|u| u.user_name.clone().or_else(|| u.user_id.clone()));
-        if !allowed {
-            tracing::info!(rule, user = ?user, "access denied by policy");
-            return Err(
-                ApiError::new(StatusCode::FORBIDDEN, "Access denied by policy").into_response(),
-            );
-        }
-        Ok(Identity { user })
+        })
     }
 
     /// `Ok(None)` when the request carries no valid identity: no token, an
     /// invalid or expired one, or an invalid service token.
     async fn caller(
         &self,
+        token: Option<&str>,
         headers: &HeaderMap,
     ) -> Result<Option<Caller>, crate::keystone::Unavailable> {
-        let header = |name: &str| {
-            headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-        };
-        let Some(token) = header("x-auth-token") else {
+        let Some(token) = token else {
             return Ok(None);
         };
         let Some(user) = self.validator.validate(token).await? else {
             return Ok(None);
         };
-        let service = match header("x-service-token") {
+        let service = match header(headers, "x-service-token") {
             None => None,
             Some(token) => match self.validator.validate(token).await? {
                 Some(service) if self.service_roles_ok(&service) => Some(service),
@@ -199,6 +283,44 @@ impl KeystoneAuth {
         err.www_authenticate = Some(self.challenge.clone());
         err.into_response()
     }
+}
+
+fn policy_unavailable() -> Response {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "The API access policy cannot be loaded",
+    )
+    .into_response()
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+/// Where the caller's token came from.
+enum RequestToken<'a> {
+    Header(&'a str),
+    /// The dashboard's session cookie, which needs CSRF protection.
+    Cookie(&'a str),
+}
+
+impl<'a> RequestToken<'a> {
+    fn value(self) -> &'a str {
+        match self {
+            Self::Header(token) | Self::Cookie(token) => token,
+        }
+    }
+}
+
+/// `X-Auth-Token`, else the dashboard's session cookie.
+fn request_token(headers: &HeaderMap) -> Option<RequestToken<'_>> {
+    header(headers, "x-auth-token")
+        .map(RequestToken::Header)
+        .or_else(|| session::cookie(headers, session::TOKEN_COOKIE).map(RequestToken::Cookie))
 }
 
 /// oslo.context's policy values for the caller, plus inspector's

@@ -6,15 +6,22 @@
 //! `/{version}`, `/v1/continue`) need none but, under keystone, still obey
 //! their policy rule. Policy applies to keystone only: `noauth` and
 //! `http_basic` let any (authenticated) caller do everything, as upstream.
+//! Before any of that, a browser's request that would change something,
+//! sent by a page of another origin, is refused (see
+//! [`session::is_cross_site_change`]).
 
 mod basic;
 mod keystone;
+pub mod session;
 
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
+use axum::http::StatusCode;
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+
+use crate::api::error::ApiError;
 
 pub use basic::{BasicAuth, HtpasswdProblem, HtpasswdUnreadable, parse_htpasswd};
 pub use keystone::{KeystoneAuth, KeystoneAuthError};
@@ -51,6 +58,14 @@ pub struct RouteGuard {
 }
 
 pub async fn guard(State(guard): State<RouteGuard>, request: Request, next: Next) -> Response {
+    if session::is_cross_site_change(request.method(), request.headers()) {
+        tracing::info!(method = %request.method(), path = %request.uri().path(), "refusing a cross-site request");
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "Cross-site request refused: a page of another origin cannot change anything here",
+        )
+        .into_response();
+    }
     match guard.access {
         Access::Authenticated => {
             require_auth(&guard.authenticator, guard.rule, request, next).await
@@ -75,7 +90,10 @@ async fn require_auth(
             Err(response) => return response,
         },
         Authenticator::Keystone(keystone) => {
-            match keystone.authorize(request.headers(), rule, false).await {
+            match keystone
+                .authorize(request.method(), request.headers(), rule, false)
+                .await
+            {
                 Ok(identity) => identity,
                 Err(response) => return response,
             }
@@ -97,7 +115,10 @@ async fn public_policy(
     next: Next,
 ) -> Response {
     if let Authenticator::Keystone(keystone) = authenticator {
-        match keystone.authorize(request.headers(), rule, true).await {
+        match keystone
+            .authorize(request.method(), request.headers(), rule, true)
+            .await
+        {
             Ok(identity) => {
                 request.extensions_mut().insert(identity);
             }
@@ -105,4 +126,26 @@ async fn public_policy(
         }
     }
     next.run(request).await
+}
+
+/// For the dashboard: authenticates the request as the API does and says
+/// which of `rules` the caller passes (every one under `noauth` and
+/// `http_basic`, which have no policy), with the caller's name; or the
+/// response refusing the request (under `http_basic`, the 401 whose
+/// challenge makes a browser ask for credentials).
+pub async fn dashboard_access(
+    authenticator: &Authenticator,
+    headers: &axum::http::HeaderMap,
+    rules: &[&str],
+) -> Result<(Option<String>, Vec<bool>), Response> {
+    match authenticator {
+        Authenticator::Noauth => Ok((None, vec![true; rules.len()])),
+        Authenticator::HttpBasic(basic) => {
+            let user = basic
+                .authenticate(headers.get(axum::http::header::AUTHORIZATION))
+                .await?;
+            Ok((Some(user), vec![true; rules.len()]))
+        }
+        Authenticator::Keystone(keystone) => keystone.allowed(headers, rules).await,
+    }
 }

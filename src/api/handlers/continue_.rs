@@ -24,6 +24,7 @@ pub async fn continue_(
     State(state): State<AppState>,
     request_body: Body,
 ) -> Result<Response, ApiError> {
+    let _turn = state.callback_turn().await?;
     let limits = processing_limits(&state);
     let (bytes, mut admission) =
         body::read_admitted(state.documents(), request_body, limits).await?;

@@ -14,6 +14,8 @@ const NODE_A: &str = "1a000000-0000-4000-8000-000000000001";
 const NODE_B: &str = "1b000000-0000-4000-8000-000000000002";
 const RULE_A: &str = "2a000000-0000-4000-8000-000000000001";
 const RULE_B: &str = "2b000000-0000-4000-8000-000000000002";
+const RUN_A: &str = "4a000000-0000-4000-8000-000000000001";
+const RUN_B: &str = "4b000000-0000-4000-8000-000000000002";
 /// More attribute rows than one INSERT batch and one read page hold.
 const MANY: usize = 1203;
 
@@ -138,6 +140,32 @@ fn sample() -> Vec<(&'static Table, Vec<Row>)> {
                 vec![Cell::Int(77), Cell::Null, text("orphan"), Cell::Null],
             ],
         ),
+        (
+            &bulk::INSPECTOR_HISTORY,
+            vec![
+                // A run number beyond 32 bits: the column is BIGINT.
+                vec![
+                    text(RUN_A),
+                    text(NODE_B),
+                    Cell::Int(5_000_000_000),
+                    text("error"),
+                    text(unicode),
+                    Cell::Time(datetime!(2026-01-02 03:04:05.5)),
+                    Cell::Time(datetime!(2026-01-02 03:14:05)),
+                    Cell::Null,
+                ],
+                vec![
+                    text(RUN_B),
+                    text(NODE_B),
+                    Cell::Int(1),
+                    text("finished"),
+                    Cell::Null,
+                    Cell::Null,
+                    Cell::Null,
+                    text(r#"{"inventory": {"memory": {"physical_mb": 2048}}}"#),
+                ],
+            ],
+        ),
     ]
 }
 
@@ -211,6 +239,9 @@ pub async fn bulk_rows_read_back_as_written_page_by_page(store: &dyn StoreBacken
         .await
         .unwrap();
     assert_eq!(alembic, vec![vec![text(crate::store::ALEMBIC_HEAD)]]);
+    for table in bulk::TABLES {
+        assert!(store.has_table(table).await.unwrap(), "{}", table.name);
+    }
 }
 
 /// What a load wrote is the service's data: nodes, lookup attributes,
@@ -243,6 +274,18 @@ pub async fn bulk_loaded_rows_serve_the_service(store: &dyn StoreBackend) {
         rule.conditions
     );
     assert_eq!(store.count_rows(&bulk::RULE_CONDITIONS).await.unwrap(), 4);
+    let runs = store.runs(NODE_B).await.unwrap();
+    let ids: Vec<&str> = runs.iter().map(|run| run.id.as_str()).collect();
+    assert_eq!(ids, [RUN_A, RUN_B], "newest run first");
+    assert_eq!(runs[0].state, State::Error);
+    assert!(!runs[0].has_data && runs[1].has_data);
+    let data = store
+        .run_data(NODE_B, RUN_B)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(data.contains("2048"), "{data}");
 }
 
 /// A load is one transaction: dropped uncommitted it leaves nothing, and

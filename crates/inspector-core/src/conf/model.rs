@@ -511,6 +511,12 @@ options! {
              may take together (estimated from their size and number of JSON values). Documents wait \
              their turn; one that would take more than this alone is refused with 413.",
         ),
+        max_concurrent_callbacks: u32 = opt(
+            int_min(1),
+            "8",
+            "Inspector extension: ramdisk callbacks processed at once; more wait their turn, unread, \
+             and none is refused for it, so that a boot storm keeps memory and Ironic's load bounded.",
+        ),
         history_depth: u32 = opt(
             int_min(0),
             "10",
