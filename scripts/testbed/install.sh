@@ -36,6 +36,9 @@
 #                     + keystonemiddleware for its proxy's authtoken, and
 #                     python-swiftclient, constrained by the same
 #                     upper-constraints (swift.sh).
+#   venv-openapi      openapi-spec-validator 0.7.2 and schemathesis 4.32.5,
+#                     which check the service's OpenAPI document and the
+#                     answers against it (tests/api/openapi.rs).
 #
 # A venv is (re)created when it is missing, when its stamp (hash of Python
 # version, package list and constraints file) differs, or when its key
@@ -216,12 +219,16 @@ JOBKS=$!
 make_venv venv-swift "$CONSTRAINTS_32" "swift==2.38.3" \
     swift==2.38.3 keystonemiddleware python-swiftclient &
 JOBSW=$!
+make_venv venv-openapi "$CONSTRAINTS_32" "openapi-spec-validator==0.7.2 schemathesis==4.32.5" \
+    openapi-spec-validator==0.7.2 schemathesis==4.32.5 &
+JOBOA=$!
 install_playwright
 RC=0
 wait "$JOB39" || RC=1
 wait "$JOB32" || RC=1
 wait "$JOBKS" || RC=1
 wait "$JOBSW" || RC=1
+wait "$JOBOA" || RC=1
 ((RC == 0)) || die "venv installation failed (see messages above)"
 
 log "install complete in $(since "$T_TOTAL") s; venvs in $TESTBED_DIR"

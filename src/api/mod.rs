@@ -8,6 +8,7 @@ pub mod error;
 pub mod handlers;
 pub mod links;
 pub mod middleware;
+pub mod openapi;
 pub mod path;
 pub mod render;
 pub mod routes;

@@ -41,6 +41,19 @@ pub struct Route {
     pub access: Access,
     /// The first API version that has the route.
     pub since: ApiVersion,
+    pub part: Part,
+}
+
+/// What a route is to the API's description.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// An operation of the API, in the OpenAPI document; under `/v1/`, its
+    /// first segment is a resource that `/v1` lists.
+    Api,
+    /// In the OpenAPI document, but not a resource (the document itself).
+    Description,
+    /// Not part of the API (pages for people): neither documented nor listed.
+    Outside,
 }
 
 impl Route {
@@ -57,6 +70,9 @@ macro_rules! route {
         route!($method $path => $handler, $rule, $access, since ApiVersion::MIN)
     };
     ($method:ident $path:literal => $handler:expr, $rule:literal, $access:ident, since $since:expr) => {
+        route!($method $path => $handler, $rule, $access, since $since, part Api)
+    };
+    ($method:ident $path:literal => $handler:expr, $rule:literal, $access:ident, since $since:expr, part $part:ident) => {
         Route {
             method: Method::$method,
             path: $path,
@@ -64,6 +80,7 @@ macro_rules! route {
             rule: $rule,
             access: Access::$access,
             since: $since,
+            part: Part::$part,
         }
     };
 }
@@ -73,6 +90,8 @@ macro_rules! route {
 pub static ROUTES: &[Route] = &[
     route!(GET "/" => root::versions, "introspection", Public),
     route!(GET "/{version}" => version_resources, "introspection:version", Public),
+    // Read like the version documents; from 1.19, so older clients see no change.
+    route!(GET "/v1/openapi.json" => root::openapi, "introspection:version", Public, since OPENAPI, part Description),
     route!(POST "/v1/continue" => continue_::continue_, "introspection:continue", Public),
     route!(GET "/v1/introspection" => introspection::list_statuses, "introspection:status", Authenticated),
     route!(GET "/v1/introspection/{node_id}" => introspection::get_status, "introspection:status", Authenticated),
@@ -99,6 +118,8 @@ pub static ROUTES: &[Route] = &[
 
 /// The history and diff of introspections.
 const HISTORY: ApiVersion = ApiVersion::new(1, 19);
+/// The OpenAPI document.
+const OPENAPI: ApiVersion = ApiVersion::new(1, 19);
 
 /// Every route of the table, each behind its own authentication and policy
 /// check, which therefore runs after routing; a route newer than the
@@ -134,10 +155,11 @@ async fn version_resources(version: ApiPath<String>, base: BaseUrl) -> Result<Re
     root::version_resources(version, base, v1_resources()).await
 }
 
-/// The resources of `/v1`: the first path segment of its routes, sorted.
+/// The resources of `/v1`: the first path segment of its API routes, sorted.
 pub fn v1_resources() -> Vec<&'static str> {
     ROUTES
         .iter()
+        .filter(|route| route.part == Part::Api)
         .filter_map(|route| route.path.strip_prefix("/v1/"))
         .map(|rest| rest.split('/').next().unwrap_or(rest))
         .collect::<BTreeSet<_>>()
@@ -198,6 +220,7 @@ mod tests {
         let cases = [
             (Method::GET, "/", "introspection"),
             (Method::GET, "/{version}", "introspection:version"),
+            (Method::GET, "/v1/openapi.json", "introspection:version"),
             (Method::POST, "/v1/continue", "introspection:continue"),
             (Method::GET, "/v1/introspection", "introspection:status"),
             (
@@ -280,7 +303,7 @@ mod tests {
     #[test]
     fn the_v1_resources_come_from_the_table() {
         assert_eq!(v1_resources(), ["continue", "introspection", "rules"]);
-        for route in ROUTES {
+        for route in ROUTES.iter().filter(|route| route.part == Part::Api) {
             if let Some(rest) = route.path.strip_prefix("/v1/") {
                 let resource = rest.split('/').next().unwrap_or(rest);
                 assert!(v1_resources().contains(&resource), "{}", route.path);

@@ -170,11 +170,15 @@ impl Cluster {
         self.instances[instance].url(path)
     }
 
+    /// Also checks the answer against the OpenAPI document.
     pub async fn call(&self, instance: usize, method: Method, path: &str) -> (u16, Value) {
         let response = self
             .client
-            .request(method, self.url(instance, path))
+            .request(method.clone(), self.url(instance, path))
             .send()
+            .await
+            .unwrap();
+        let response = crate::openapi::checked(&method, path, response)
             .await
             .unwrap();
         let status = response.status().as_u16();

@@ -3,7 +3,8 @@
 //! [`TestApp::builder`], waiting for a condition with [`eventually`] instead
 //! of hand-written polling loops, waiting until background work is idle
 //! ([`TestApp::wait_idle`]) instead of sleeping, and the teardown check
-//! [`TestApp::finish`]. The scenario helpers that need the test bed's Ironic
+//! [`TestApp::finish`]. Every response of the service under test is checked
+//! against the OpenAPI document on the way ([`ApiRequest::send`]). The scenario helpers that need the test bed's Ironic
 //! are in `bed.rs`.
 
 use std::fmt::Display;
@@ -15,6 +16,7 @@ use std::time::{Duration, Instant};
 use inspector::domain::Inspector;
 use inspector::store::Store;
 use inspector_core::conf::{AuthStrategy, Config, StoreData};
+use reqwest::header::{HeaderName, HeaderValue};
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;
 use tempfile::TempDir;
@@ -242,12 +244,28 @@ impl TestApp {
         self.inspector.store()
     }
 
-    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        self.client.request(method, self.url(path))
+    /// A request to the service; its response is checked against the
+    /// OpenAPI document when it arrives.
+    pub fn request(&self, method: Method, path: &str) -> ApiRequest {
+        let health = &self.config.healthcheck;
+        ApiRequest {
+            builder: self.client.request(method, self.url(path)),
+            client: self.client.clone(),
+            health_check: health.enabled.then(|| health.path.clone()),
+        }
     }
 
     pub async fn get(&self, path: &str) -> Response {
         self.request(Method::GET, path).send().await.expect("GET")
+    }
+
+    /// `GET path` asking for API `version` with the legacy version header.
+    pub async fn get_at(&self, path: &str, version: &str) -> Response {
+        self.request(Method::GET, path)
+            .header("X-OpenStack-Ironic-Inspector-API-Version", version)
+            .send()
+            .await
+            .expect("GET")
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> Response {
@@ -318,6 +336,62 @@ impl TestApp {
         let mut app = Self::spawn_config(config, dir).await;
         app.owned_database = self.owned_database.take();
         app
+    }
+}
+
+/// A request to the service under test: reqwest's builder, whose
+/// [`send`](ApiRequest::send) checks the response against the OpenAPI
+/// document (`openapi.rs`), failing the test on any difference.
+#[must_use]
+pub struct ApiRequest {
+    builder: RequestBuilder,
+    client: reqwest::Client,
+    /// The health check's path when it is on: oslo.middleware's, outside
+    /// the API and so outside the document.
+    health_check: Option<String>,
+}
+
+impl ApiRequest {
+    pub fn header<K, V>(self, key: K, value: V) -> Self
+    where
+        HeaderName: TryFrom<K>,
+        <HeaderName as TryFrom<K>>::Error: Into<axum::http::Error>,
+        HeaderValue: TryFrom<V>,
+        <HeaderValue as TryFrom<V>>::Error: Into<axum::http::Error>,
+    {
+        self.map(|b| b.header(key, value))
+    }
+
+    pub fn body(self, body: impl Into<reqwest::Body>) -> Self {
+        self.map(|b| b.body(body))
+    }
+
+    pub fn json<T: serde::Serialize + ?Sized>(self, json: &T) -> Self {
+        self.map(|b| b.json(json))
+    }
+
+    pub fn basic_auth(self, user: impl Display, password: Option<impl Display>) -> Self {
+        self.map(|b| b.basic_auth(user, password))
+    }
+
+    fn map(self, change: impl FnOnce(RequestBuilder) -> RequestBuilder) -> Self {
+        Self {
+            builder: change(self.builder),
+            ..self
+        }
+    }
+
+    pub async fn send(self) -> reqwest::Result<Response> {
+        let request = self.builder.build()?;
+        let method = request.method().clone();
+        let path = request.url().path().to_owned();
+        let response = self.client.execute(request).await?;
+        if self.health_check.as_deref() == Some(path.trim_end_matches('/'))
+            || crate::openapi::outside_the_api(&path)
+        {
+            return Ok(response);
+        }
+        crate::openapi::checked(&method, &path, response).await
     }
 }
 

@@ -2,14 +2,12 @@
 //! one run) and the hardware diff between two runs, through the real Ironic;
 //! at 1.18 and below the three URLs do not exist.
 
-use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::bed::Ironic;
 use crate::helpers::{TestApp, assert_error, json_with_status};
 use crate::processing::Machine;
 
-const LEGACY: &str = "X-OpenStack-Ironic-Inspector-API-Version";
 const UNKNOWN_URL: &str = "404 Not Found: The requested URL was not found on the server. If you \
                            entered the URL manually please check your spelling and try again.";
 
@@ -44,14 +42,6 @@ async fn introspected_once(depth: u32) -> (Ironic, TestApp, Machine, String) {
     app.introspect(&uuid, "?manage_boot=false", &data(&m, "OS-1", "734"))
         .await;
     (ironic, app, m, uuid)
-}
-
-async fn get_at(app: &TestApp, path: &str, version: &str) -> reqwest::Response {
-    app.request(Method::GET, path)
-        .header(LEGACY, version)
-        .send()
-        .await
-        .unwrap()
 }
 
 async fn history(app: &TestApp, node: &str) -> Vec<Value> {
@@ -257,7 +247,7 @@ async fn history_urls_do_not_exist_before_1_19() {
         format!("/v1/introspection/{node}/history/{run}/data"),
         format!("/v1/introspection/{node}/diff"),
     ];
-    let unknown = get_at(&app, "/v1/introspection/x/nothing-here", "1.18").await;
+    let unknown = app.get_at("/v1/introspection/x/nothing-here", "1.18").await;
     assert_eq!(unknown.status(), 404);
     let unknown_body = unknown.text().await.unwrap();
     assert_eq!(
@@ -266,7 +256,7 @@ async fn history_urls_do_not_exist_before_1_19() {
     );
     for path in &paths {
         for version in ["1.0", "1.18"] {
-            let response = get_at(&app, path, version).await;
+            let response = app.get_at(path, version).await;
             assert_eq!(response.status(), 404, "{path} at {version}");
             assert_eq!(
                 response.headers()["x-openstack-ironic-inspector-api-maximum-version"],
@@ -279,7 +269,7 @@ async fn history_urls_do_not_exist_before_1_19() {
             );
         }
         for version in ["1.19", "latest"] {
-            let response = get_at(&app, path, version).await;
+            let response = app.get_at(path, version).await;
             assert_error(
                 response,
                 404,
@@ -289,7 +279,7 @@ async fn history_urls_do_not_exist_before_1_19() {
         }
     }
     // Everything else is unchanged at 1.18.
-    let status = get_at(&app, "/v1/introspection", "1.18").await;
+    let status = app.get_at("/v1/introspection", "1.18").await;
     assert_eq!(status.status(), 200);
     app.finish().await;
 }

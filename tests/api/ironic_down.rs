@@ -131,7 +131,7 @@ impl IronicSwitch {
 
 /// Sends `request` and returns (status, error message, time taken); fails
 /// when there is no answer within [`API_BOUND`].
-async fn timed(request: reqwest::RequestBuilder) -> (u16, String, Duration) {
+async fn timed(request: crate::helpers::ApiRequest) -> (u16, String, Duration) {
     let started = Instant::now();
     let response = tokio::time::timeout(API_BOUND, request.send())
         .await

@@ -19,6 +19,11 @@ pub async fn versions(base: BaseUrl) -> Response {
     render::json(StatusCode::OK, &doc)
 }
 
+/// The OpenAPI document (1.19), with this request's base URL as its server.
+pub async fn openapi(base: BaseUrl) -> Response {
+    render::json(StatusCode::OK, &crate::api::openapi::served(&base))
+}
+
 /// Resources of a major version; upstream answers every other single path
 /// segment with this route's 404 (upstream-behaviour §q18), which we keep.
 /// The route table passes the resources in.
