@@ -12,7 +12,9 @@
 #                                          # fuzz/campaign/<target>/, logs in
 #                                          # fuzz/campaign/<target>.log
 #
-# Env: TIMEOUT (per input, default 10 s), RSS_LIMIT_MB (default 2048).
+# Env: TIMEOUT (per input, default 30 s: a `re` match that reaches the
+# backtracking limit takes about 1.7 s of CPU in the instrumented build, and
+# the machine may be shared), RSS_LIMIT_MB (default 2048).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 ALL=(continue_body rules oslo_config policy py_re py_format jsonpath)
@@ -22,7 +24,11 @@ shift $(($# < 2 ? $# : 2))
 targets=("$@")
 [[ ${#targets[@]} -eq 0 ]] && targets=("${ALL[@]}")
 bin="$(./build.sh "${targets[@]}")"
-flags=(-timeout="${TIMEOUT:-10}" -rss_limit_mb="${RSS_LIMIT_MB:-2048}" -print_final_stats=1
+# libFuzzer's timeout handler can deadlock when the alarm lands inside the
+# allocator (seen once: the process sleeps forever without writing the
+# input), so each run is also bounded from outside; that counts as a hang.
+guard=(timeout --kill-after=10 $((seconds + 2 * ${TIMEOUT:-30} + 120)))
+flags=(-timeout="${TIMEOUT:-30}" -rss_limit_mb="${RSS_LIMIT_MB:-2048}" -print_final_stats=1
     -max_total_time="$seconds")
 
 case "$mode" in
@@ -32,13 +38,13 @@ smoke)
     for target in "${targets[@]}"; do
         mkdir -p "$work/$target" "artifacts/$target"
         echo "fuzz smoke: $target for ${seconds}s"
-        if ! "$bin/$target" "${flags[@]}" -artifact_prefix="artifacts/$target/" \
+        if ! "${guard[@]}" "$bin/$target" "${flags[@]}" -artifact_prefix="artifacts/$target/" \
             "$work/$target" "corpus/$target" >"$work/$target.log" 2>&1; then
             tail -40 "$work/$target.log"
             echo "fuzz smoke: $target FAILED (input saved in fuzz/artifacts/$target/)" >&2
             exit 1
         fi
-        grep -E '^(stat::number_of_executed_units|#[0-9]+ +DONE)' "$work/$target.log" || true
+        grep -E '^(stat::number_of_executed_units|#[0-9]+[[:space:]]+DONE)' "$work/$target.log" || true
     done
     ;;
 campaign)
@@ -46,7 +52,7 @@ campaign)
     pids=()
     for target in "${targets[@]}"; do
         mkdir -p "campaign/$target" "artifacts/$target"
-        nice -n 10 "$bin/$target" "${flags[@]}" -artifact_prefix="artifacts/$target/" \
+        nice -n 10 "${guard[@]}" "$bin/$target" "${flags[@]}" -artifact_prefix="artifacts/$target/" \
             "campaign/$target" "corpus/$target" >"campaign/$target.log" 2>&1 &
         pids+=($!)
     done
@@ -59,7 +65,7 @@ campaign)
     done
     for target in "${targets[@]}"; do
         echo "$target: $(grep -E '^stat::number_of_executed_units' "campaign/$target.log" || echo '?') \
-$(grep -E '^#[0-9]+ +DONE' "campaign/$target.log" || true)"
+$(grep -E '^#[0-9]+[[:space:]]+DONE' "campaign/$target.log" || true)"
     done
     exit $status
     ;;
