@@ -27,6 +27,13 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "building"
 cargo build --workspace --all-targets
 
+# The fuzz crate is outside the workspace (docs/fuzzing.md): its lints, then
+# every target from its seed corpus for 20 s; a crash or hang fails here.
+step "fuzzing smoke (fuzz/run.sh smoke)"
+cargo fmt --manifest-path fuzz/Cargo.toml -- --check
+cargo clippy --manifest-path fuzz/Cargo.toml --all-targets -- -D warnings
+fuzz/run.sh smoke 20
+
 step "building the release binary"
 cargo build --release --bin inspector
 

@@ -127,6 +127,13 @@ impl Check {
                 if let Some(literal) = python_literal(kind) {
                     return Ok(matched == literal);
                 }
+                // `ast.literal_eval` raises SyntaxError (not the ValueError
+                // oslo.policy catches), so upstream fails the whole check.
+                if kind_is_not_python(kind) {
+                    return Err(EvalError(format!(
+                        "check {kind:?}: the kind is not a Python expression"
+                    )));
+                }
                 let segments: Vec<&str> = kind.split('.').collect();
                 find_in_map(creds, &segments, &matched)
             }
@@ -300,6 +307,119 @@ pub(crate) fn python_literal(kind: &str) -> Option<String> {
     None
 }
 
+/// Python's keywords: none can be a name, nor follow a `.`.
+const PYTHON_KEYWORDS: [&str; 35] = [
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue",
+    "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import",
+    "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while",
+    "with", "yield",
+];
+
+/// Whether `ast.literal_eval(kind)` raises SyntaxError. Decided for kinds
+/// made of letters, digits, `_` and `.` (names, numbers, dotted paths:
+/// Python's tokenizer and the `name(.name)*` grammar), and for a few
+/// sure signs elsewhere: a leading `@`, `$` `?` `` ` `` or a lone `!`
+/// outside quotes, an unterminated quote, a quoted string followed by a
+/// name. Other kinds are taken as parseable (credential paths).
+fn kind_is_not_python(kind: &str) -> bool {
+    let kind = kind.trim_start_matches([' ', '\t']);
+    if kind.is_empty() || kind.starts_with('@') {
+        return true;
+    }
+    let ident =
+        |c: char| c == '_' || c.is_ascii_alphanumeric() || (!c.is_ascii() && c.is_alphanumeric());
+    if kind.contains('\\') {
+        return false;
+    }
+    let mut chars = kind.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        match c {
+            '\'' | '"' => {
+                let Some(len) = kind[at + 1..].find(c) else {
+                    return true;
+                };
+                let after = &kind[at + 1 + len + 1..];
+                let word_len = after.find(|c: char| !ident(c)).unwrap_or(after.len());
+                let word = &after[..word_len];
+                if !word.is_empty() && !PYTHON_KEYWORDS.contains(&word) {
+                    return true;
+                }
+                while chars.peek().is_some_and(|&(i, _)| i <= at + 1 + len) {
+                    chars.next();
+                }
+            }
+            '$' | '?' | '`' => return true,
+            '!' if chars.peek().map(|&(_, n)| n) != Some('=') => return true,
+            _ => {}
+        }
+    }
+    if kind.contains("...") || !kind.chars().all(|c| c == '.' || ident(c)) {
+        return false;
+    }
+    #[derive(PartialEq)]
+    enum Token {
+        Name(bool),
+        Number,
+        Dot,
+    }
+    let mut tokens = Vec::new();
+    let mut rest = kind;
+    while let Some(c) = rest.chars().next() {
+        let starts_number =
+            c.is_ascii_digit() || (c == '.' && rest[1..].starts_with(|d: char| d.is_ascii_digit()));
+        if starts_number {
+            let Some(len) = python_number_len(rest) else {
+                return true;
+            };
+            rest = &rest[len..];
+            // `1a`, `1_`, `0x`, `1.real`: an invalid literal.
+            if rest.starts_with(ident) {
+                return true;
+            }
+            tokens.push(Token::Number);
+        } else if c == '.' {
+            rest = &rest[1..];
+            tokens.push(Token::Dot);
+        } else {
+            let len = rest.find(|c: char| !ident(c)).unwrap_or(rest.len());
+            tokens.push(Token::Name(PYTHON_KEYWORDS.contains(&&rest[..len])));
+            rest = &rest[len..];
+        }
+    }
+    let first_ok = match tokens.first() {
+        Some(Token::Name(keyword)) => {
+            !keyword || matches!(kind.split('.').next(), Some("True" | "False" | "None"))
+        }
+        Some(Token::Number) => true,
+        _ => false,
+    };
+    let attributes_ok = tokens[1..]
+        .chunks(2)
+        .all(|pair| matches!(pair, [Token::Dot, Token::Name(false)]));
+    !(first_ok && attributes_ok)
+}
+
+/// The length of the Python number literal at the start of `s` (ASCII),
+/// or None when a decimal integer has a leading zero (`01`).
+fn python_number_len(s: &str) -> Option<usize> {
+    static NUMBER: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        let digits = "[0-9](?:_?[0-9])*";
+        let exponent = format!("[eE][-+]?{digits}");
+        regex::Regex::new(&format!(
+            "^(?:0[xX](?:_?[0-9a-fA-F])+|0[bB](?:_?[01])+|0[oO](?:_?[0-7])+\
+             |(?:{digits}\\.(?:{digits})?|\\.{digits})(?:{exponent})?[jJ]?\
+             |{digits}(?:{exponent})?[jJ]?)"
+        ))
+        .expect("the number pattern compiles")
+    });
+    let found = NUMBER.find(s)?.as_str();
+    let decimal_int = found.bytes().all(|b| b.is_ascii_digit() || b == b'_');
+    if decimal_int && found.starts_with('0') && found.bytes().any(|b| (b'1'..=b'9').contains(&b)) {
+        return None;
+    }
+    Some(found.len())
+}
+
 /// Decimal digits of a Python integer literal (underscores between digits,
 /// no leading zeros except for zero itself).
 fn python_int(s: &str) -> Option<String> {
@@ -346,6 +466,37 @@ fn is_python_float(s: &str) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn kinds_python_cannot_parse() {
+        // As `ast.literal_eval` answers: SyntaxError for these...
+        for kind in [
+            "",
+            "1a",
+            "a.",
+            "a..b",
+            "1.real",
+            "if",
+            "a.if",
+            "a.True",
+            "0x",
+            "01",
+            "1_",
+            "1e5x",
+            "x.1",
+            "nonlocal",
+            "nocolonand1.5",
+        ] {
+            assert!(kind_is_not_python(kind), "{kind:?}");
+        }
+        // ...ValueError or a value for these.
+        for kind in [
+            "a", "1..real", "True.x", "é", "match", "_", "a.b.c", "00", "user_id", "a-b", "a%b",
+            "...", "0x1f",
+        ] {
+            assert!(!kind_is_not_python(kind), "{kind:?}");
+        }
+    }
 
     #[test]
     fn literals_as_python_prints_them() {
