@@ -22,13 +22,6 @@ use crate::store::NodeRecord;
 const PRE_PROCESSING_FAILED: &str =
     "The following failures happened during running pre-processing hooks:\n";
 
-/// The document without the ramdisk logs, which are never stored or logged.
-pub(crate) fn without_logs(data: &Data) -> Value {
-    let mut copy = data.clone();
-    copy.shift_remove("logs");
-    Value::Object(copy)
-}
-
 /// The ramdisk callback and reapply: hooks, stored data and rules.
 #[derive(Clone)]
 pub struct Processing {
@@ -80,7 +73,9 @@ impl Processing {
     }
 
     async fn process_document(&self, data: &mut Data) -> Result<String> {
-        let unprocessed = without_logs(data);
+        // As posted, before the hooks change it: kept as the text it is
+        // stored as, not as a second copy of the document.
+        let unprocessed = self.lifecycle.data().stored_text(data);
         let mut failures = self.pipeline.before_processing(data);
         let found = match self.find_node_for(data).await {
             Ok(found) => Some(found),
@@ -120,7 +115,7 @@ impl Processing {
         };
         let uuid = node.uuid.clone();
         tracing::info!(node = %uuid, "matched the ramdisk's data to a node");
-        match self.process_locked(node, lock, data, &unprocessed).await {
+        match self.process_locked(node, lock, data, unprocessed).await {
             Ok(()) => {
                 if self.config.processing.always_store_ramdisk_logs {
                     self.store_ramdisk_logs(data, Some(&uuid)).await;
@@ -143,11 +138,16 @@ impl Processing {
         node: NodeRecord,
         lock: NodeLock,
         data: &mut Data,
-        unprocessed: &Value,
+        unprocessed: Option<String>,
     ) -> Result<()> {
         let uuid = node.uuid.as_str();
         // As upstream: losing the raw document must not fail the node.
-        if let Err(e) = self.save_data(uuid, false, unprocessed).await {
+        if let Err(e) = self
+            .lifecycle
+            .data()
+            .save_text(uuid, false, unprocessed)
+            .await
+        {
             tracing::error!(node = uuid, error = %e, "cannot store the unprocessed introspection data");
         }
         let ironic_node = match self.lifecycle.ironic().get_node(uuid).await {
@@ -205,8 +205,7 @@ impl Processing {
         let keep_power_on =
             super::introspection::check_provision_state(&node_info.node, &self.config)?;
         self.run_post_hooks(node_info, data).await?;
-        self.save_data(&node_info.uuid, true, &without_logs(data))
-            .await?;
+        self.save_data(&node_info.uuid, true, data).await?;
         self.lifecycle.sync_pxe_filter().await?;
         self.run_rules(node_info, data).await?;
         Ok(!keep_power_on && self.config.processing.power_off)
@@ -282,7 +281,7 @@ impl Processing {
     /// Stores a document where `[processing] store_data` says (nowhere
     /// when `none`). Upstream fails the node when the processed data cannot
     /// be stored, and only logs it for the unprocessed data.
-    pub(crate) async fn save_data(&self, uuid: &str, processed: bool, data: &Value) -> Result<()> {
+    pub(crate) async fn save_data(&self, uuid: &str, processed: bool, data: &Data) -> Result<()> {
         self.lifecycle.data().save(uuid, processed, data).await
     }
 

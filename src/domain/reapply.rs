@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::locks::NodeLock;
 use super::node_info::NodeInfo;
-use super::processing::{Processing, without_logs};
+use super::processing::Processing;
 use super::{Error, Result};
 
 impl Processing {
@@ -21,7 +21,7 @@ impl Processing {
         self.lifecycle.cached_node(&uuid).await?;
         let data = match data {
             Some(data) => {
-                self.save_data(&uuid, false, &without_logs(&data)).await?;
+                self.save_data(&uuid, false, &data).await?;
                 data
             }
             None => {
@@ -105,7 +105,7 @@ impl Processing {
             .map_err(|e| Error::node_fetch(uuid, e))?;
         let mut node_info = NodeInfo::new(self.lifecycle.ironic(), node);
         self.run_post_hooks(&mut node_info, data).await?;
-        self.save_data(uuid, true, &without_logs(data)).await?;
+        self.save_data(uuid, true, data).await?;
         self.run_rules(&mut node_info, data).await
     }
 }

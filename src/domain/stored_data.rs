@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use inspector_core::conf::{Config, StoreData};
-use inspector_core::py::value::json_dumps;
+use inspector_core::hooks::Data;
+use inspector_core::py::value::{json_dumps, json_dumps_object_without};
 use serde_json::Value;
 
 use super::{Error, Result};
@@ -14,6 +15,21 @@ use crate::swift::{SwiftClient, SwiftError, SwiftSettings};
 
 /// Upstream's object names: `inspector_data-<uuid>` for processed data,
 /// with `-UNPROCESSED` for the ramdisk's document as it came.
+/// The ramdisk's logs in a posted document: kept apart, never stored.
+const LOGS: &str = "logs";
+
+/// A document serialised without its `logs`.
+struct WithoutLogs<'a>(&'a Data);
+
+impl serde::Serialize for WithoutLogs<'_> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().filter(|(key, _)| *key != LOGS))
+    }
+}
+
 pub fn swift_object_name(uuid: &str, processed: bool) -> String {
     if processed {
         format!("inspector_data-{uuid}")
@@ -48,14 +64,37 @@ impl DataStore {
         !matches!(self, DataStore::None)
     }
 
-    /// Stores a document (already without `logs`); a no-op when storage is
-    /// off.
-    pub(crate) async fn save(&self, uuid: &str, processed: bool, data: &Value) -> Result<()> {
+    /// The text a document is stored as, without its `logs` (never
+    /// stored): written from the document itself, not from a copy of it.
+    /// `None` when storage is off.
+    pub(crate) fn stored_text(&self, data: &Data) -> Option<String> {
+        match self {
+            DataStore::None => None,
+            DataStore::Database(_) => Some(
+                serde_json::to_string(&WithoutLogs(data)).expect("a JSON map serialises to text"),
+            ),
+            // What upstream's json.dumps writes.
+            DataStore::Swift(_) => Some(json_dumps_object_without(data, LOGS)),
+        }
+    }
+
+    /// Stores a document without its `logs`; a no-op when storage is off.
+    pub(crate) async fn save(&self, uuid: &str, processed: bool, data: &Data) -> Result<()> {
+        self.save_text(uuid, processed, self.stored_text(data))
+            .await
+    }
+
+    /// Stores what [`Self::stored_text`] made.
+    pub(crate) async fn save_text(
+        &self,
+        uuid: &str,
+        processed: bool,
+        text: Option<String>,
+    ) -> Result<()> {
+        let Some(text) = text else { return Ok(()) };
         match self {
             DataStore::None => Ok(()),
-            DataStore::Database(store) => {
-                Ok(store.store_data(uuid, processed, &data.to_string()).await?)
-            }
+            DataStore::Database(store) => Ok(store.store_data(uuid, processed, &text).await?),
             DataStore::Swift(client) => {
                 let client = connected(client)?;
                 let name = swift_object_name(uuid, processed);
@@ -66,19 +105,15 @@ impl DataStore {
                         &e,
                     )
                 })?;
-                // The body is what upstream's json.dumps writes.
-                client
-                    .put_object(&name, json_dumps(data))
-                    .await
-                    .map_err(|e| {
-                        swift_failure(
-                            format!(
-                                "Swift failed to create object {name} in container {container}. \
+                client.put_object(&name, text).await.map_err(|e| {
+                    swift_failure(
+                        format!(
+                            "Swift failed to create object {name} in container {container}. \
                                  Error was: {e}"
-                            ),
-                            &e,
-                        )
-                    })?;
+                        ),
+                        &e,
+                    )
+                })?;
                 tracing::info!(node = uuid, object = %name, "introspection data stored in Swift");
                 Ok(())
             }

@@ -64,6 +64,23 @@ pub fn json_dumps(v: &Value) -> String {
     out
 }
 
+/// `json.dumps` of an object without the entry `skip`, written from the
+/// map as it is rather than from a copy without that entry.
+pub fn json_dumps_object_without(map: &serde_json::Map<String, Value>, skip: &str) -> String {
+    let mut out = String::new();
+    out.push('{');
+    for (i, (key, item)) in map.iter().filter(|(key, _)| *key != skip).enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        json_string_ascii(key, &mut out);
+        out.push_str(": ");
+        dumps_into(item, &mut out);
+    }
+    out.push('}');
+    out
+}
+
 fn dumps_into(v: &Value, out: &mut String) {
     match v {
         Value::Null => out.push_str("null"),
@@ -235,6 +252,23 @@ pub(crate) fn escape_non_ascii(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_object_dumped_without_an_entry_is_the_dump_of_the_object_without_it() {
+        let value: Value =
+            serde_json::from_str(r#"{"a": 1, "logs": "x", "b": {"logs": 2}, "c": "é"}"#).unwrap();
+        let Value::Object(map) = &value else {
+            unreachable!()
+        };
+        let mut without = map.clone();
+        without.shift_remove("logs");
+        assert_eq!(
+            json_dumps_object_without(map, "logs"),
+            json_dumps(&Value::Object(without))
+        );
+        let only: serde_json::Map<String, Value> = serde_json::from_str(r#"{"logs": 1}"#).unwrap();
+        assert_eq!(json_dumps_object_without(&only, "logs"), "{}");
+    }
 
     #[test]
     fn json_dumps_writes_what_python_writes() {
