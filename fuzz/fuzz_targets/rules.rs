@@ -46,7 +46,7 @@ fuzz_target!(|input: &[u8]| {
         return;
     };
     let data = json_or(data_part, || data().clone());
-    let rule_set = [rule];
+    let rule_set = [run::CompiledRule::new(rule)];
     let evaluation = run::dry_run(&rule_set, &data, node());
     let _ = run::report(
         &rule_set,
