@@ -49,10 +49,16 @@ fn write_sorted(value: &Value, out: &mut Vec<u8>) {
 
 /// A JSON response with the given status.
 pub fn json(status: StatusCode, value: &Value) -> Response {
+    json_text(status, to_json_bytes(value))
+}
+
+/// A response of JSON already rendered (stored documents, which upstream
+/// serves as stored, and bodies written straight from typed rows).
+pub fn json_text(status: StatusCode, text: impl Into<axum::body::Body>) -> Response {
     (
         status,
         [(header::CONTENT_TYPE, "application/json")],
-        to_json_bytes(value),
+        text.into(),
     )
         .into_response()
 }
@@ -65,7 +71,7 @@ pub fn json_typed<T: serde::Serialize>(status: StatusCode, document: &T) -> Resp
     // Serialising plain structs of strings cannot fail.
     let _ = serde_json::to_writer(&mut out, document);
     out.push(b'\n');
-    (status, [(header::CONTENT_TYPE, "application/json")], out).into_response()
+    json_text(status, out)
 }
 
 /// 202 with the exact `{}\n` body upstream sends (and a JSON content type,

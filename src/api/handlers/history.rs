@@ -2,8 +2,8 @@
 //! (API 1.19).
 
 use axum::extract::{Query, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use inspector_core::timestamp::py_isoformat;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -46,12 +46,7 @@ pub async fn data(
         .history()
         .run_data(&node_id, &run_id)
         .await?;
-    Ok((
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "application/json")],
-        text,
-    )
-        .into_response())
+    Ok(render::json_text(StatusCode::OK, text))
 }
 
 #[derive(Debug, Deserialize)]

@@ -3,8 +3,8 @@
 use axum::extract::{Query, State};
 
 use crate::api::path::ApiPath;
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use inspector_core::timestamp::py_isoformat;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -68,12 +68,7 @@ pub async fn list_statuses(
         write_status(&mut body, node, &base);
     }
     body.extend_from_slice(b"]}\n");
-    Ok((
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "application/json")],
-        body,
-    )
-        .into_response())
+    Ok(render::json_text(StatusCode::OK, body))
 }
 
 /// [`status_json`] as `render::to_json_bytes` writes it (keys sorted).
@@ -114,12 +109,7 @@ fn write_status(out: &mut Vec<u8>, node: &StatusView, base: &BaseUrl) {
 /// `json.dumps` of a database row, a Swift object as it is), not Flask's
 /// sorted rendering, so the text matches upstream's byte for byte.
 fn data_response(text: String) -> Result<Response, ApiError> {
-    Ok((
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "application/json")],
-        text,
-    )
-        .into_response())
+    Ok(render::json_text(StatusCode::OK, text))
 }
 
 pub async fn get_data(
