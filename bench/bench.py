@@ -639,6 +639,29 @@ def run_and_report(bench, args, profile_name, settings, stem, markdown, out_dir)
     return 0
 
 
+def report_parser(doc, stem):
+    """The options of a benchmark that writes `<stem>.md/json` (tls, databases, memory); the caller
+    adds its own, then gives the parsed arguments to `report_settings`."""
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--out", help=f"where {stem}.md/json go (default docs/, or target/bench/quick)")
+    parser.add_argument("--work", help=f"scratch directory (default target/bench/work-{stem.split('-')[-1]})")
+    parser.add_argument("--inspector", required=True)
+    parser.add_argument("--loadgen", required=True)
+    parser.add_argument("--testbed-dir")
+    return parser
+
+
+def report_settings(args, stem):
+    """Absolute binaries (the services run in their own directories), the default scratch directory;
+    returns the profile name and the output directory."""
+    args.inspector, args.loadgen = (str(Path(p).resolve()) for p in (args.inspector, args.loadgen))
+    args.work = args.work or str(REPO / "target" / "bench" / f"work-{stem.split('-')[-1]}")
+    name = "quick" if args.quick else "full"
+    out_dir = Path(args.out) if args.out else (REPO / "target" / "bench" / "quick" if args.quick else REPO / "docs")
+    return name, out_dir
+
+
 def describe_machine(args):
     cpu = ""
     for line in Path("/proc/cpuinfo").read_text().splitlines():

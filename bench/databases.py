@@ -11,7 +11,6 @@ and status polls go to three different instances). Then 100,000 waiting nodes on
 lookups by MAC through the store. Writes benchmarks-databases.md and .json.
 """
 
-import argparse
 import json
 import os
 import shutil
@@ -303,13 +302,7 @@ def markdown(raw):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--out", help="where benchmarks-databases.md/json go (default docs/, or target/bench/quick)")
-    parser.add_argument("--work", help="scratch directory (default target/bench/work-databases)")
-    parser.add_argument("--inspector", required=True)
-    parser.add_argument("--loadgen", required=True)
-    parser.add_argument("--testbed-dir")
+    parser = kit.report_parser(__doc__, "benchmarks-databases")
     parser.add_argument("--part", choices=("all", "status", "cluster"), default="all",
                         help="status: only the status GET figures; cluster: only the bursts through one and "
                              "three instances (--repeat times); all: everything (default)")
@@ -321,11 +314,7 @@ def main():
     args.backends = [b for b in args.backends.split(",") if b]
     if set(args.backends) - set(BACKENDS):
         parser.error(f"--backends: unknown {sorted(set(args.backends) - set(BACKENDS))}")
-    # The services run in their own state directories.
-    args.inspector, args.loadgen = (str(Path(p).resolve()) for p in (args.inspector, args.loadgen))
-    name = "quick" if args.quick else "full"
-    out_dir = Path(args.out) if args.out else (REPO / "target" / "bench" / "quick" if args.quick else REPO / "docs")
-    args.work = args.work or str(REPO / "target" / "bench" / "work-databases")
+    name, out_dir = kit.report_settings(args, "benchmarks-databases")
     profile = dict(PROFILES[name])
     if args.nodes:
         profile["e2e_nodes"] = args.nodes

@@ -14,7 +14,6 @@ Each load runs on a freshly started service. Writes benchmarks-memory.md and .js
 file (about 12 MiB of code, shared and reclaimable); the report gives the anonymous part too.
 """
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -157,18 +156,8 @@ def markdown(raw):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--out", help="where benchmarks-memory.md/json go (default docs/, or target/bench/quick)")
-    parser.add_argument("--work", help="scratch directory (default target/bench/work-memory)")
-    parser.add_argument("--inspector", required=True)
-    parser.add_argument("--loadgen", required=True)
-    parser.add_argument("--testbed-dir")
-    args = parser.parse_args()
-    args.inspector, args.loadgen = (str(Path(p).resolve()) for p in (args.inspector, args.loadgen))
-    name = "quick" if args.quick else "full"
-    out_dir = Path(args.out) if args.out else (REPO / "target" / "bench" / "quick" if args.quick else REPO / "docs")
-    args.work = args.work or str(REPO / "target" / "bench" / "work-memory")
+    args = kit.report_parser(__doc__, "benchmarks-memory").parse_args()
+    name, out_dir = kit.report_settings(args, "benchmarks-memory")
     bench = MemoryBench(args, PROFILES[name])
     return kit.run_and_report(bench, args, name, PROFILES[name], "benchmarks-memory", markdown, out_dir)
 

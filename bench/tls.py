@@ -11,7 +11,6 @@ request. Writes benchmarks-tls.md and .json. No Ironic is needed: the status GET
 database only.
 """
 
-import argparse
 import json
 import shutil
 import ssl
@@ -170,18 +169,8 @@ def markdown(raw):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--out", help="where benchmarks-tls.md/json go (default docs/, or target/bench/quick)")
-    parser.add_argument("--work", help="scratch directory (default target/bench/work-tls)")
-    parser.add_argument("--inspector", required=True)
-    parser.add_argument("--loadgen", required=True)
-    parser.add_argument("--testbed-dir")
-    args = parser.parse_args()
-    args.inspector, args.loadgen = (str(Path(p).resolve()) for p in (args.inspector, args.loadgen))
-    name = "quick" if args.quick else "full"
-    out_dir = Path(args.out) if args.out else (REPO / "target" / "bench" / "quick" if args.quick else REPO / "docs")
-    args.work = args.work or str(REPO / "target" / "bench" / "work-tls")
+    args = kit.report_parser(__doc__, "benchmarks-tls").parse_args()
+    name, out_dir = kit.report_settings(args, "benchmarks-tls")
     profile = PROFILES[name]
     bench = TlsBench(args, profile)
     return kit.run_and_report(bench, args, name, profile, "benchmarks-tls", markdown, out_dir)
