@@ -241,7 +241,11 @@ async fn recovers_when_mariadb_returns() {
 #[tokio::test]
 async fn an_unreachable_or_unsupported_database_is_named_at_start() {
     let dir = tempfile::tempdir().unwrap();
-    let nothing_there = free_port();
+    // Bound but not listening: connections are refused, and no other
+    // test's server can take the port meanwhile.
+    let reserved = tokio::net::TcpSocket::new_v4().unwrap();
+    reserved.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let nothing_there = reserved.local_addr().unwrap().port();
     let write = |connection: &str| {
         let path = dir.path().join("inspector.conf");
         std::fs::write(
