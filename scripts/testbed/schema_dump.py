@@ -24,7 +24,8 @@ pg_catalog (indexes, predicates, enum labels, constraint column order) and
 from information_schema.statistics on MySQL (its view of SHOW INDEX).
 
 --upstream-only leaves out what is ours and not upstream's: the table
-inspector_migrations, inspector_leases, inspector_history and the indexes named ix_* (upstream names none so).
+inspector_migrations, inspector_leases, inspector_history, inspector_rules_version and
+the indexes named ix_* (upstream names none so).
 """
 
 import argparse
@@ -34,7 +35,9 @@ import sqlite3
 import sys
 import urllib.parse
 
-OUR_TABLES = {"inspector_migrations", "inspector_leases", "inspector_history"}
+OUR_TABLES = {
+    "inspector_migrations", "inspector_leases", "inspector_history", "inspector_rules_version",
+}
 OUR_INDEX_PREFIX = "ix_"
 
 
@@ -384,7 +387,7 @@ def main():
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("url", help="SQLAlchemy-style database URL")
     ap.add_argument("--upstream-only", action="store_true",
-                    help="leave out our tables (inspector_migrations, inspector_leases, inspector_history) and our ix_* indexes")
+                    help="leave out our tables (inspector_*) and our ix_* indexes")
     args = ap.parse_args()
     u = parse_url(args.url)
     conn = connect(args.url)

@@ -262,11 +262,14 @@ impl Processing {
         node_info: &mut NodeInfo<'_>,
         data: &mut Data,
     ) -> Result<()> {
-        let records = self.lifecycle.store().all_rules().await?;
-        if records.is_empty() {
+        let rules = self
+            .lifecycle
+            .compiled_rules()
+            .current(self.lifecycle.store())
+            .await?;
+        if rules.is_empty() {
             return Ok(());
         }
-        let rules = self.lifecycle.compiled_rules().get(records);
         node_info.refresh().await?;
         // The rules read the document as one JSON value: moved in and back
         // rather than copied.

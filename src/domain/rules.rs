@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::lifecycle::Lifecycle;
 use super::{Error, Result, RuleSummaryView, RuleView};
 use crate::clock::Clock;
-use crate::store::{ActionRecord, ConditionRecord, RuleRecord, Store, StoreError};
+use crate::store::{ActionRecord, ConditionRecord, RuleRecord, RulesVersion, Store, StoreError};
 
 /// The rules API: the stored rules and the time a new one is created at.
 #[derive(Clone)]
@@ -84,10 +84,7 @@ impl Rules {
                     })
                     .collect::<Result<Vec<_>>>()?,
             ),
-            None => self
-                .lifecycle
-                .compiled_rules()
-                .get(self.store.all_rules().await?),
+            None => self.lifecycle.compiled_rules().current(&self.store).await?,
         };
         let (node, data) = match request.node_id {
             Some(node_id) => {
@@ -252,30 +249,41 @@ fn definition(rule: &RuleRecord) -> Result<RuleDefinition> {
 }
 
 /// The stored rules compiled, kept from one run to the next: compiling a
-/// rule (its regular expressions above all) costs far more than checking
-/// it. Every run still reads the rules from the database, since another
-/// instance may have changed them, and reuses the compiled list only when
-/// the stored records are exactly the ones it was compiled from.
+/// rule (its regular expressions above all), and even reading it, costs far
+/// more than checking it. Every run still asks the database for the rules'
+/// version (one small read), since another instance may have changed them,
+/// and reads and compiles them again only when it differs from the version
+/// they were compiled at.
 #[derive(Default)]
 pub(crate) struct CompiledRules {
     last: Mutex<Option<Compiled>>,
 }
 
-/// Stored rules and what they compiled to.
-type Compiled = (Vec<RuleRecord>, Arc<Vec<run::CompiledRule>>);
+/// The rules' version and what the rules read at that version compiled to.
+type Compiled = (RulesVersion, Arc<Vec<run::CompiledRule>>);
 
 impl CompiledRules {
-    /// The rules of `records`, compiled, in their order.
-    pub(crate) fn get(&self, records: Vec<RuleRecord>) -> Arc<Vec<run::CompiledRule>> {
-        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((compiled_from, compiled)) = last.as_ref()
-            && *compiled_from == records
-        {
-            return Arc::clone(compiled);
+    /// The stored rules, compiled, in the order they run.
+    pub(crate) async fn current(&self, store: &Store) -> Result<Arc<Vec<run::CompiledRule>>> {
+        // Read before the rules: a write landing between the two reads
+        // leaves newer rules under an older version, which the next run
+        // sees as a change, never the other way round.
+        let version = store.rules_version().await?;
+        if version.count == 0 {
+            return Ok(Arc::default());
         }
-        let compiled = Arc::new(definitions(&records));
-        *last = Some((records, Arc::clone(&compiled)));
-        compiled
+        if let Some((compiled_at, compiled)) = self.lock().as_ref()
+            && *compiled_at == version
+        {
+            return Ok(Arc::clone(compiled));
+        }
+        let compiled = Arc::new(definitions(&store.all_rules().await?));
+        *self.lock() = Some((version, Arc::clone(&compiled)));
+        Ok(compiled)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Compiled>> {
+        self.last.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 

@@ -16,7 +16,7 @@ pub use bulk::*;
 
 use super::{
     ActionRecord, ConditionRecord, KeepRun, LeaseRecord, ListQuery, NodeRecord, RuleRecord,
-    RuleSummary, RunRecord, StoreBackend, StoreError,
+    RuleSummary, RulesVersion, RunRecord, StoreBackend, StoreError,
 };
 
 const A: &str = "0a000000-0000-4000-8000-000000000001";
@@ -951,6 +951,44 @@ pub async fn racing_creations_of_one_rule_store_it_once(store: &dyn StoreBackend
     assert_eq!(store.list_rules().await.unwrap().len(), 1);
 }
 
+/// The rules' version is the same while no rule is written, and differs
+/// after every creation and deletion, even one that leaves the same number
+/// of rules with the same newest creation time (a rule deleted and created
+/// again under its UUID), so that a compiled copy of the rules is never
+/// taken for current. Refused writes leave it as it was.
+pub async fn every_rule_write_changes_the_rules_version(store: &dyn StoreBackend) {
+    let empty = store.rules_version().await.unwrap();
+    assert_eq!(empty.count, 0, "{empty:?}");
+    assert_eq!(empty.newest, None, "{empty:?}");
+    assert!(empty.generation.is_some(), "the counter's row: {empty:?}");
+    assert_eq!(store.rules_version().await.unwrap(), empty);
+    let at = datetime!(2026-01-01 00:00:00);
+    store.create_rule(&rule(A, at)).await.unwrap();
+    let one = store.rules_version().await.unwrap();
+    assert_eq!((one.count, one.newest), (1, Some(at)), "{one:?}");
+    assert_eq!(store.rules_version().await.unwrap(), one);
+    // Refused: a duplicate, a deletion of a missing rule.
+    store.create_rule(&rule(A, at)).await.unwrap_err();
+    assert!(!store.delete_rule(B).await.unwrap());
+    assert_eq!(store.rules_version().await.unwrap(), one);
+    // Replaced under the same UUID and creation time.
+    assert!(store.delete_rule(A).await.unwrap());
+    let mut replaced = rule(A, at);
+    replaced.actions.truncate(1);
+    store.create_rule(&replaced).await.unwrap();
+    let after_replacing = store.rules_version().await.unwrap();
+    assert_eq!(
+        (after_replacing.count, after_replacing.newest),
+        (1, Some(at))
+    );
+    assert_ne!(after_replacing, one);
+    store.delete_all_rules().await.unwrap();
+    let seen: Vec<RulesVersion> = vec![empty.clone(), one, after_replacing];
+    let cleared = store.rules_version().await.unwrap();
+    assert_eq!(cleared.count, 0);
+    assert!(!seen.contains(&cleared), "{cleared:?} was seen before");
+}
+
 /// Deleting by any form of the UUID removes the rule with its conditions
 /// and actions; deleting a missing rule says so; deleting all empties.
 pub async fn rules_are_deleted_one_by_one_or_all(store: &dyn StoreBackend) {
@@ -1149,6 +1187,7 @@ macro_rules! store_contract {
             creating_an_existing_rule_is_a_duplicate,
             racing_creations_of_one_rule_store_it_once,
             rules_are_deleted_one_by_one_or_all,
+            every_rule_write_changes_the_rules_version,
             runs_keep_each_outcome_newest_first,
             runs_beyond_the_depth_are_dropped,
             // Raw bulk access (contract/bulk.rs).

@@ -49,13 +49,3 @@ pub(super) const MYSQL: LeaseSql = LeaseSql {
 pub(super) fn millis(ttl: std::time::Duration) -> i64 {
     i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX)
 }
-
-/// Our migration 3 on a server, from its DDL file (`ddl/<server>-3.sql`).
-pub(super) fn leases_migration(text: &'static str) -> super::schema::Migration {
-    let leases = &super::schema::MIGRATIONS[1];
-    super::schema::Migration {
-        version: leases.version,
-        description: leases.description,
-        statements: super::server::ddl_statements(text).leak(),
-    }
-}

@@ -159,6 +159,18 @@ pub struct RuleRecord {
     pub actions: Vec<ActionRecord>,
 }
 
+/// What [`StoreBackend::rules_version`] reads. Every rule write of this
+/// service bumps `generation` in the same transaction; the count and the
+/// newest creation time also catch most writes of a service that does not
+/// know the counter (upstream, during a rolling upgrade).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RulesVersion {
+    /// `None` in a database whose counter row is missing.
+    pub generation: Option<i64>,
+    pub count: i64,
+    pub newest: Option<PrimitiveDateTime>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct RuleSummary {
     pub uuid: String,
@@ -399,6 +411,11 @@ pub trait StoreBackend: Send + Sync {
 
     /// Every rule with its conditions and actions, oldest first.
     fn all_rules(&self) -> StoreFuture<'_, Vec<RuleRecord>>;
+
+    /// A fingerprint of the stored rules that changes whenever a rule is
+    /// created or deleted, read in one small query: what lets a callback
+    /// reuse the rules it compiled without reading them all again.
+    fn rules_version(&self) -> StoreFuture<'_, RulesVersion>;
 
     /// The rule named by any form of its UUID (an exact match first).
     fn get_rule<'a>(&'a self, uuid: &'a str) -> StoreFuture<'a, Option<RuleRecord>>;

@@ -17,6 +17,14 @@ pub(super) const RULE_ORDER: &str = "created_at, \
      (SELECT MIN(id) FROM rule_conditions WHERE rule_conditions.rule = rules.uuid), \
      (SELECT MIN(id) FROM rule_actions WHERE rule_actions.rule = rules.uuid), uuid";
 
+/// The fingerprint of the stored rules (`StoreBackend::rules_version`):
+/// the write counter (NULL when its row is missing), the number of rules
+/// and the newest creation time, in one statement.
+pub(super) const RULES_VERSION: &str = "SELECT \
+     (SELECT MAX(generation) FROM inspector_rules_version), \
+     (SELECT COUNT(*) FROM rules), \
+     (SELECT MAX(created_at) FROM rules)";
+
 /// A rule's parameters column: a JSON object, or NULL for none.
 pub(super) fn params_from_text(text: Option<String>) -> Result<Map<String, Value>> {
     match text {

@@ -143,4 +143,18 @@ pub const MIGRATIONS: &[Migration] = &[
              ON inspector_history (node_uuid, run)",
         ],
     },
+    Migration {
+        version: 5,
+        description: "a counter of rule writes",
+        statements: &[
+            // One row, bumped by every rule creation or deletion in the same
+            // transaction: a callback compares it (one small read) with the
+            // rules it compiled before reading all rules again.
+            "CREATE TABLE IF NOT EXISTS inspector_rules_version (
+            id INTEGER NOT NULL PRIMARY KEY,
+            generation BIGINT NOT NULL)",
+            "INSERT INTO inspector_rules_version (id, generation) VALUES (1, 0) \
+             ON CONFLICT DO NOTHING",
+        ],
+    },
 ];

@@ -21,8 +21,8 @@ use super::schema::{MIGRATIONS, MIGRATIONS_TABLE, MigrationReport, SQLITE_BASE};
 use super::server::Dialect;
 use super::sqlite_read::{ActiveFilter, Readers};
 use super::{
-    KeepRun, LeaseRecord, ListQuery, NodeRecord, Result, RuleRecord, RuleSummary, RunRecord,
-    StoreBackend, StoreError, StoreFuture, StoreOptions, TimestampPrecision,
+    KeepRun, LeaseRecord, ListQuery, NodeRecord, Result, RuleRecord, RuleSummary, RulesVersion,
+    RunRecord, StoreBackend, StoreError, StoreFuture, StoreOptions, TimestampPrecision,
 };
 
 // The writes, compiled against SQLite (see `sqlx_backend.rs`).
@@ -370,6 +370,10 @@ impl StoreBackend for SqliteStore {
 
     fn all_rules(&self) -> StoreFuture<'_, Vec<RuleRecord>> {
         Box::pin(async move { self.read_in_background(|r| r.rules_where(None)).await })
+    }
+
+    fn rules_version(&self) -> StoreFuture<'_, RulesVersion> {
+        Box::pin(async move { self.readers.rules_version() })
     }
 
     fn get_rule<'a>(&'a self, uuid: &'a str) -> StoreFuture<'a, Option<RuleRecord>> {

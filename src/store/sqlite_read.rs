@@ -19,10 +19,10 @@ use inspector_core::timestamp;
 use rusqlite::{Connection, OpenFlags, Row, params_from_iter};
 use time::PrimitiveDateTime;
 
-use super::rows::{RULE_ORDER, attach_to_rules, params_from_text};
+use super::rows::{RULE_ORDER, RULES_VERSION, attach_to_rules, params_from_text};
 use super::{
     ActionRecord, ConditionRecord, ListQuery, NodeRecord, Result, RuleRecord, RuleSummary,
-    StoreError,
+    RulesVersion, StoreError,
 };
 
 /// The stored UUID of the rule a client names, `?1` being the name and
@@ -288,6 +288,22 @@ impl Readers {
                 Some(row) => Ok(row.get(0)?),
                 None => Ok(None),
             }
+        })
+    }
+
+    pub(super) fn rules_version(&self) -> Result<RulesVersion> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(RULES_VERSION)?;
+            let mut rows = stmt.query([])?;
+            let row = rows
+                .next()?
+                .ok_or_else(|| StoreError::Corrupt("no row for the rules' version".into()))?;
+            let newest: Option<String> = row.get(2)?;
+            Ok(RulesVersion {
+                generation: row.get(0)?,
+                count: row.get(1)?,
+                newest: parse_ts(newest.as_deref())?,
+            })
         })
     }
 

@@ -31,7 +31,7 @@ use uuid::Uuid;
 
 use super::{DIALECT, Db, LEASE_SQL, db_time};
 use crate::store::leases::millis;
-use crate::store::rows::{RULE_ORDER, attach_to_rules, params_from_text};
+use crate::store::rows::{RULE_ORDER, RULES_VERSION, attach_to_rules, params_from_text};
 use crate::store::schema::MigrationReport;
 use crate::store::server::batch::ReadQueue;
 use crate::store::server::column_fit::{
@@ -43,7 +43,8 @@ use crate::store::sqlx_errors::is_duplicate_index;
 use crate::store::upgrade::{self, SchemaDef, SchemaSession};
 use crate::store::{
     ActionRecord, ConditionRecord, KeepRun, LeaseRecord, ListQuery, NodeRecord, Result, RuleRecord,
-    RuleSummary, RunRecord, StoreBackend, StoreError, StoreFuture, TimestampPrecision,
+    RuleSummary, RulesVersion, RunRecord, StoreBackend, StoreError, StoreFuture,
+    TimestampPrecision,
 };
 
 #[path = "sqlx_bulk.rs"]
@@ -394,6 +395,15 @@ impl SqlxStore {
         .bind(run - i64::from(keep.depth.max(1)))
         .execute(&mut **tx)
         .await?;
+        Ok(())
+    }
+
+    /// Marks a rule write for [`StoreBackend::rules_version`], last in the
+    /// write's transaction (the same order everywhere, against deadlocks).
+    async fn bump_rules_version(tx: &mut Tx<'_>) -> Result<()> {
+        sqlx::query("UPDATE inspector_rules_version SET generation = generation + 1")
+            .execute(&mut **tx)
+            .await?;
         Ok(())
     }
 
@@ -1123,6 +1133,7 @@ impl StoreBackend for SqlxStore {
                 .execute(&mut *tx)
                 .await?;
             }
+            Self::bump_rules_version(&mut tx).await?;
             tx.commit().await?;
             Ok(())
         }))
@@ -1149,6 +1160,17 @@ impl StoreBackend for SqlxStore {
 
     fn all_rules(&self) -> StoreFuture<'_, Vec<RuleRecord>> {
         Box::pin(retrying(move || self.rules_where(None)))
+    }
+
+    fn rules_version(&self) -> StoreFuture<'_, RulesVersion> {
+        Box::pin(retrying(move || async move {
+            let row = sqlx::query(RULES_VERSION).fetch_one(&self.pool).await?;
+            Ok(RulesVersion {
+                generation: row.try_get(0)?,
+                count: row.try_get(1)?,
+                newest: row.try_get(2)?,
+            })
+        }))
     }
 
     fn get_rule<'a>(&'a self, uuid: &'a str) -> StoreFuture<'a, Option<RuleRecord>> {
@@ -1180,6 +1202,7 @@ impl StoreBackend for SqlxStore {
                 .bind(&stored)
                 .execute(&mut *tx)
                 .await?;
+            Self::bump_rules_version(&mut tx).await?;
             tx.commit().await?;
             Ok(done.rows_affected() > 0)
         }))
@@ -1195,6 +1218,7 @@ impl StoreBackend for SqlxStore {
             ] {
                 sqlx::query(statement).execute(&mut *tx).await?;
             }
+            Self::bump_rules_version(&mut tx).await?;
             tx.commit().await?;
             Ok(())
         }))

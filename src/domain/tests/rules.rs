@@ -18,6 +18,17 @@ impl Bench {
         let result = self.callback(document(PXE_MAC, SECOND_MAC)).await;
         (uuid, result)
     }
+
+    /// A second node, started and called back, processed.
+    async fn introspect_another(&self) -> String {
+        let uuid = self.ironic.add_node(json!({"name": "node-1"}));
+        self.ironic.add_port(&uuid, "52:54:00:00:00:09");
+        self.start_unmanaged(&uuid).await;
+        self.callback(document("52:54:00:00:00:09", "52:54:00:00:00:0a"))
+            .await
+            .expect("processed");
+        uuid
+    }
 }
 
 #[tokio::test]
@@ -121,15 +132,54 @@ async fn a_rule_replaced_by_another_writer_is_seen_by_the_next_callback() {
     let record = crate::domain::rules::to_record(replaced, crate::clock::Clock::now(&*bench.clock));
     other.create_rule(&record).await.expect("created");
 
-    let second = bench.ironic.add_node(json!({"name": "node-1"}));
-    bench.ironic.add_port(&second, "52:54:00:00:00:09");
-    bench.start_unmanaged(&second).await;
-    bench
-        .callback(document("52:54:00:00:00:09", "52:54:00:00:00:0a"))
-        .await
-        .expect("processed");
+    let second = bench.introspect_another().await;
     assert_eq!(
         bench.ironic_node(&second)["extra"],
         json!({"class": "second"})
+    );
+}
+
+/// A rule written by a service that does not keep the rules' version
+/// counter (upstream, sharing the database during a rolling upgrade) is
+/// still seen by the next callback: the version also counts the rules.
+#[tokio::test]
+async fn a_rule_written_behind_the_counter_is_seen_by_the_next_callback() {
+    let bench = bench().await;
+    bench
+        .add_rule(json!({
+            "conditions": [{"op": "eq", "field": "inventory.cpu.count", "value": -1}],
+            "actions": [{"action": "set-attribute", "path": "/extra/never", "value": "x"}]
+        }))
+        .await;
+    let (first, result) = bench.introspect().await;
+    result.expect("processed");
+    assert_eq!(bench.ironic_node(&first)["extra"], json!({}));
+
+    // Rows as upstream's SQLAlchemy writes them, the counter untouched.
+    let db = rusqlite::Connection::open(bench._dir.path().join("inspector.sqlite")).expect("db");
+    let uuid = "6a0b1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d";
+    db.execute(
+        "INSERT INTO rules (uuid, created_at, description, disabled, scope) \
+         VALUES (?1, '2020-01-01 00:00:00.000000', NULL, 0, NULL)",
+        [uuid],
+    )
+    .expect("rule row");
+    db.execute(
+        "INSERT INTO rule_conditions (rule, op, multiple, invert, field, params) \
+         VALUES (?1, 'matches', 'any', 0, 'inventory.cpu.architecture', '{\"value\": \"x86_.*\"}')",
+        [uuid],
+    )
+    .expect("condition row");
+    db.execute(
+        "INSERT INTO rule_actions (rule, action, params) \
+         VALUES (?1, 'set-attribute', '{\"path\": \"/extra/class\", \"value\": \"upstream\"}')",
+        [uuid],
+    )
+    .expect("action row");
+
+    let second = bench.introspect_another().await;
+    assert_eq!(
+        bench.ironic_node(&second)["extra"],
+        json!({"class": "upstream"})
     );
 }

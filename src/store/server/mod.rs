@@ -145,13 +145,16 @@ pub(super) fn indexes_migration(text: &'static str) -> Vec<Migration> {
     }]
 }
 
-/// Our migration 4 (the introspection history, see `schema::MIGRATIONS`)
-/// with this server's statements.
-pub(super) fn history_migration(text: &'static str) -> Migration {
-    let history = &super::schema::MIGRATIONS[2];
+/// Our migration `version` (3 and up, see `schema::MIGRATIONS`) with this
+/// server's statements, from its DDL file (`ddl/<server>-<version>.sql`).
+pub(super) fn server_migration(version: i64, text: &'static str) -> Migration {
+    let ours = super::schema::MIGRATIONS
+        .iter()
+        .find(|m| m.version == version)
+        .expect("every server DDL file is one of our migrations");
     Migration {
-        version: history.version,
-        description: history.description,
+        version: ours.version,
+        description: ours.description,
         statements: ddl_statements(text).leak(),
     }
 }
@@ -329,24 +332,22 @@ mod unit_tests {
         // Migration 2's files: every index, and nothing but indexes.
         for (dialect, indexes) in [(&postgres::DIALECT, 6), (&mysql::DIALECT, 3)] {
             let migrations = (dialect.migrations)();
-            // Migration 3, the lease table, and 4, the history, follow.
-            assert_eq!(migrations.len(), 3);
-            assert!(
-                migrations[2]
-                    .statements
-                    .iter()
-                    .any(|s| s.contains("CREATE TABLE IF NOT EXISTS inspector_history")),
-                "{:?}",
-                migrations[2].statements
-            );
-            assert!(
-                migrations[1]
-                    .statements
-                    .iter()
-                    .any(|s| s.contains("CREATE TABLE IF NOT EXISTS inspector_leases")),
-                "{:?}",
-                migrations[1].statements
-            );
+            // Migration 3, the lease table, 4, the history, and 5, the
+            // rules' version counter, follow, each creating its table.
+            let tables = [
+                "inspector_leases",
+                "inspector_history",
+                "inspector_rules_version",
+            ];
+            assert_eq!(migrations.len(), 1 + tables.len());
+            for (migration, table) in migrations[1..].iter().zip(tables) {
+                let create = format!("CREATE TABLE IF NOT EXISTS {table}");
+                assert!(
+                    migration.statements.iter().any(|s| s.contains(&create)),
+                    "{:?}",
+                    migration.statements
+                );
+            }
             let statements = migrations[0].statements;
             assert_eq!(statements.len(), indexes, "{statements:?}");
             assert!(

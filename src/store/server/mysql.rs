@@ -13,10 +13,10 @@ use sqlx::Executor;
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlSslMode};
 
 use super::{
-    Dialect, ddl_statements, first_connection, history_migration, hot_set, indexes_migration,
-    pool_options,
+    Dialect, ddl_statements, first_connection, hot_set, indexes_migration, pool_options,
+    server_migration,
 };
-use crate::store::leases::{LeaseSql, MYSQL, leases_migration};
+use crate::store::leases::{LeaseSql, MYSQL};
 use crate::store::schema::Migration;
 use crate::store::{Result, Store, StoreOptions, TimestampPrecision};
 
@@ -35,8 +35,9 @@ fn db_time(at: time::PrimitiveDateTime) -> time::PrimitiveDateTime {
 
 static MIGRATIONS: LazyLock<Vec<Migration>> = LazyLock::new(|| {
     let mut migrations = indexes_migration(include_str!("../ddl/mysql-2.sql"));
-    migrations.push(leases_migration(include_str!("../ddl/mysql-3.sql")));
-    migrations.push(history_migration(include_str!("../ddl/mysql-4.sql")));
+    migrations.push(server_migration(3, include_str!("../ddl/mysql-3.sql")));
+    migrations.push(server_migration(4, include_str!("../ddl/mysql-4.sql")));
+    migrations.push(server_migration(5, include_str!("../ddl/mysql-5.sql")));
     migrations
 });
 

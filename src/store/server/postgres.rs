@@ -6,10 +6,10 @@ use inspector_core::db_url::{Endpoint, ServerUrl};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgSslMode};
 
 use super::{
-    Dialect, ddl_statements, first_connection, history_migration, hot_set, indexes_migration,
-    pool_options,
+    Dialect, ddl_statements, first_connection, hot_set, indexes_migration, pool_options,
+    server_migration,
 };
-use crate::store::leases::{LeaseSql, POSTGRES, leases_migration};
+use crate::store::leases::{LeaseSql, POSTGRES};
 use crate::store::schema::Migration;
 use crate::store::{Result, Store, StoreOptions, TimestampPrecision};
 
@@ -28,8 +28,9 @@ fn db_time(at: time::PrimitiveDateTime) -> time::PrimitiveDateTime {
 
 static MIGRATIONS: LazyLock<Vec<Migration>> = LazyLock::new(|| {
     let mut migrations = indexes_migration(include_str!("../ddl/postgresql-2.sql"));
-    migrations.push(leases_migration(include_str!("../ddl/postgresql-3.sql")));
-    migrations.push(history_migration(include_str!("../ddl/postgresql-4.sql")));
+    migrations.push(server_migration(3, include_str!("../ddl/postgresql-3.sql")));
+    migrations.push(server_migration(4, include_str!("../ddl/postgresql-4.sql")));
+    migrations.push(server_migration(5, include_str!("../ddl/postgresql-5.sql")));
     migrations
 });
 

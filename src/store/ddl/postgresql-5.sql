@@ -1,0 +1,10 @@
+-- Our migration 5 on PostgreSQL (see MIGRATIONS in src/store/schema.rs): a
+-- counter of rule writes. Its one row is bumped by every rule creation or
+-- deletion in the same transaction; a callback compares it with the rules it
+-- compiled before reading them all again. A table upstream never reads.
+-- Format: plain SQL, one statement ends with a semicolon at the end of a line.
+
+CREATE TABLE IF NOT EXISTS inspector_rules_version (
+    id INTEGER NOT NULL PRIMARY KEY,
+    generation BIGINT NOT NULL);
+INSERT INTO inspector_rules_version (id, generation) VALUES (1, 0) ON CONFLICT DO NOTHING;
