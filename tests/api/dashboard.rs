@@ -20,6 +20,7 @@ use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use crate::bed::Ironic;
 use crate::helpers::{TestApp, json_with_status};
 use crate::keystone::Keystone;
+use crate::openapi::SendChecked;
 use crate::payloads::{testbed_data, with_macs};
 
 /// How long one scenario may take between two of its messages.
@@ -609,7 +610,7 @@ async fn cookie_sessions_need_the_csrf_token_for_every_change() {
                 .join("&"),
             )
     };
-    let forged = login("0123").send().await.unwrap();
+    let forged = login("0123").send_checked().await.unwrap();
     assert_eq!(forged.status(), 403);
     assert!(
         set_cookies(&forged).is_empty(),
@@ -617,7 +618,7 @@ async fn cookie_sessions_need_the_csrf_token_for_every_change() {
         set_cookies(&forged)
     );
 
-    let session = login(&login_csrf).send().await.unwrap();
+    let session = login(&login_csrf).send_checked().await.unwrap();
     assert_eq!(session.status(), 303);
     assert_eq!(session.headers()["location"], "/dashboard/");
     let cookies = set_cookies(&session);
@@ -640,23 +641,23 @@ async fn cookie_sessions_need_the_csrf_token_for_every_change() {
     let with_cookies =
         |method: reqwest::Method, path: &str| request(method, path).header("cookie", both.clone());
     let listed = with_cookies(reqwest::Method::GET, "/v1/introspection")
-        .send()
+        .send_checked()
         .await
         .unwrap();
     assert_eq!(listed.status(), 200);
     // An invalid rule: 400 once through authentication, nothing created.
     let create_rule = || with_cookies(reqwest::Method::POST, "/v1/rules").json(&json!({}));
-    let refused = create_rule().send().await.unwrap();
+    let refused = create_rule().send_checked().await.unwrap();
     crate::helpers::assert_error_prefix(refused, 403, "CSRF token missing or invalid").await;
     let wrong = create_rule()
         .header("X-CSRF-Token", format!("{csrf}0"))
-        .send()
+        .send_checked()
         .await
         .unwrap();
     assert_eq!(wrong.status(), 403);
     let passed = create_rule()
         .header("X-CSRF-Token", &csrf)
-        .send()
+        .send_checked()
         .await
         .unwrap();
     assert_eq!(passed.status(), 400);
@@ -670,13 +671,13 @@ async fn cookie_sessions_need_the_csrf_token_for_every_change() {
     assert_eq!(header_token.status(), 400);
 
     let logout_refused = with_cookies(reqwest::Method::POST, "/dashboard/logout")
-        .send()
+        .send_checked()
         .await
         .unwrap();
     assert_eq!(logout_refused.status(), 403);
     let logout = with_cookies(reqwest::Method::POST, "/dashboard/logout")
         .header("X-CSRF-Token", &csrf)
-        .send()
+        .send_checked()
         .await
         .unwrap();
     assert_eq!(logout.status(), 204);
