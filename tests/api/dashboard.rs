@@ -20,8 +20,9 @@ use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use crate::bed::Ironic;
 use crate::helpers::{TestApp, json_with_status};
 use crate::keystone::Keystone;
-use crate::openapi::SendChecked;
+use crate::openapi::{SendChecked, checking_proxy};
 use crate::payloads::{testbed_data, with_macs};
+use crate::recording_proxy::RecordingProxy;
 
 /// How long one scenario may take between two of its messages.
 const STEP_LIMIT: Duration = Duration::from_secs(120);
@@ -71,15 +72,19 @@ struct Scenario {
     stdin: ChildStdin,
     stdout: Lines<BufReader<ChildStdout>>,
     stderr: Arc<Mutex<String>>,
+    /// Between the browser and the service: checks the API's answers
+    /// against the OpenAPI document.
+    proxy: Arc<RecordingProxy>,
 }
 
 impl Scenario {
     async fn start(name: &str, app: &TestApp, input: Value) -> Self {
+        let proxy = checking_proxy("127.0.0.1:0", &app.url("")).await;
         let mut child = Command::new(std::env::var("INSPECTOR_TEST_NODE").unwrap_or("node".into()))
             .arg(repo_path(&format!("tests/dashboard/{name}.cjs")))
             .env("NODE_PATH", playwright_modules())
             .env("DASHBOARD_CHROMIUM", chromium())
-            .env("DASHBOARD_BASE_URL", app.url(""))
+            .env("DASHBOARD_BASE_URL", &proxy.url)
             .env("DASHBOARD_INPUT", input.to_string())
             .env("DASHBOARD_SCREENSHOTS", screenshots())
             .stdin(Stdio::piped())
@@ -104,6 +109,7 @@ impl Scenario {
             stdout: BufReader::new(child.stdout.take().unwrap()).lines(),
             child,
             stderr,
+            proxy,
         }
     }
 
@@ -151,6 +157,19 @@ impl Scenario {
             self.name,
             self.stderr.lock().unwrap()
         );
+        // The pages alone would not do: the API answers the page used.
+        let api_calls = self
+            .proxy
+            .calls()
+            .iter()
+            .filter(|c| c.target.starts_with("/v1"))
+            .count();
+        assert!(
+            api_calls > 0,
+            "browser scenario {}: no API request",
+            self.name
+        );
+        self.proxy.assert_answers_passed();
         message["done"].clone()
     }
 }

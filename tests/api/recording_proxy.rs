@@ -65,7 +65,13 @@ impl RecordingProxy {
         let proxy = Arc::new(RecordingProxy {
             url: format!("http://{}", listener.local_addr().unwrap()),
             origin: origin.trim_end_matches('/').to_string(),
-            client: reqwest::Client::builder().no_proxy().build().unwrap(),
+            client: reqwest::Client::builder()
+                .no_proxy()
+                // Redirects go back to the client as they are, as a reverse
+                // proxy passes them (and the checking proxy checks them).
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
             calls: Mutex::new(Vec::new()),
             check,
             problems: Mutex::new(Vec::new()),
