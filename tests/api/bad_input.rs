@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use crate::bed::Ironic;
 use crate::helpers::{TestApp, assert_error, assert_error_prefix, eventually};
+use crate::openapi::SendChecked;
 use crate::processing::{Machine, post_continue};
 
 const ALL_HOOKS: [&str; 7] = [
@@ -492,7 +493,7 @@ async fn documents_at_the_size_limit_stay_within_the_memory_budget() {
     let mut posts = tokio::task::JoinSet::new();
     for _ in 0..8 {
         let request = client.post(&url).body(large.clone());
-        posts.spawn(async move { request.send().await.unwrap() });
+        posts.spawn(async move { request.send_checked().await.unwrap() });
     }
     while let Some(answer) = posts.join_next().await {
         let answer = answer.unwrap();
@@ -501,7 +502,11 @@ async fn documents_at_the_size_limit_stay_within_the_memory_budget() {
     }
     let mut dense = Machine::new().data();
     dense["padding"] = json!(vec![1u8; (limit - 4096) / 2]);
-    let answer = client.post(&url).body(dense.to_string()).send().await;
+    let answer = client
+        .post(&url)
+        .body(dense.to_string())
+        .send_checked()
+        .await;
     let answer = answer.unwrap();
     assert_error_prefix(answer, 413, "The document has 8").await;
     let peak = peak_rss_mib(served.child.id());

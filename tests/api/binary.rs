@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::bed::{Ironic, random_mac};
 use crate::helpers::eventually;
+use crate::openapi::SendChecked;
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_inspector");
 
@@ -112,7 +113,7 @@ pub async fn serve_until_answered(
         if let Some(status) = served.child.try_wait().unwrap() {
             panic!("inspector exited with {status}: {}", served.log_text());
         }
-        let (answer, log) = (client.get(url).send(), served.log_text());
+        let (answer, log) = (client.get(url).send_checked(), served.log_text());
         async move {
             match answer.await {
                 Ok(r) if r.status() == 200 => Ok(()),
@@ -158,7 +159,11 @@ async fn operator_workflow_with_basic_auth() {
 
     let mut served = serve(&config, port).await;
     let client = client();
-    let unauthenticated = client.get(served.url("/v1/rules")).send().await.unwrap();
+    let unauthenticated = client
+        .get(served.url("/v1/rules"))
+        .send_checked()
+        .await
+        .unwrap();
     assert_eq!(unauthenticated.status(), 401);
     let rule =
         json!({"actions": [{"action": "add-trait", "name": "CUSTOM_X"}], "description": "e2e"});
@@ -166,14 +171,14 @@ async fn operator_workflow_with_basic_auth() {
         .post(served.url("/v1/rules"))
         .basic_auth("admin", Some("pw"))
         .body(rule.to_string())
-        .send()
+        .send_checked()
         .await
         .unwrap();
     assert_eq!(created.status(), 201);
     let listed: serde_json::Value = client
         .get(served.url("/v1/rules"))
         .basic_auth("admin", Some("pw"))
-        .send()
+        .send_checked()
         .await
         .unwrap()
         .json()
@@ -378,7 +383,7 @@ async fn sigkill_while_nodes_wait_then_restart() {
         ironic.create_port(&uuid, &random_mac()).await;
         let r = client
             .post(served.url(&format!("/v1/introspection/{uuid}?manage_boot=false")))
-            .send()
+            .send_checked()
             .await
             .unwrap();
         assert_eq!(r.status(), 202);
@@ -398,7 +403,7 @@ async fn sigkill_while_nodes_wait_then_restart() {
     for uuid in &nodes {
         let status: serde_json::Value = client
             .get(served.url(&format!("/v1/introspection/{uuid}")))
-            .send()
+            .send_checked()
             .await
             .unwrap()
             .json()
@@ -416,7 +421,7 @@ async fn sigkill_while_nodes_wait_then_restart() {
             || async {
                 let status: serde_json::Value = client
                     .get(served.url(&format!("/v1/introspection/{uuid}")))
-                    .send()
+                    .send_checked()
                     .await
                     .unwrap()
                     .json()
@@ -605,7 +610,11 @@ async fn sighup_reopens_the_log_file_and_keeps_serving() {
         },
     )
     .await;
-    let r = client().get(served.url("/v1")).send().await.unwrap();
+    let r = client()
+        .get(served.url("/v1"))
+        .send_checked()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
 
     served.signal("TERM");

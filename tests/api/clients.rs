@@ -8,16 +8,19 @@ use serde_json::{Value, json};
 
 use crate::bed::{Ironic, env, random_mac};
 use crate::helpers::TestApp;
+use crate::openapi::checking_proxy;
 
 fn venv_bin(tool: &str) -> String {
     format!("{}/bin/{tool}", env("INSPECTOR_TEST_VENV"))
 }
 
-/// Runs `openstack --inspector-url <app> baremetal introspection <args>`.
+/// Runs `openstack --inspector-url <app> baremetal introspection <args>`,
+/// through a proxy that checks the app's answers against the OpenAPI document.
 async fn openstack(app: &TestApp, ironic_url: &str, args: &[&str]) -> String {
+    let proxy = checking_proxy("127.0.0.1:0", &app.url("")).await;
     let output = Command::new(venv_bin("openstack"))
         .arg("--inspector-url")
-        .arg(format!("http://{}", app.addr))
+        .arg(&proxy.url)
         .args(["baremetal", "introspection"])
         .args(args)
         .env("OS_AUTH_TYPE", "none")
@@ -32,6 +35,7 @@ async fn openstack(app: &TestApp, ironic_url: &str, args: &[&str]) -> String {
         "openstack {args:?} failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
+    proxy.assert_answers_passed();
     stdout
 }
 
@@ -160,9 +164,13 @@ async fn the_cli_starts_lists_and_shows_statuses() {
 }
 
 /// Runs a Python script with openstacksdk against the app (its URL is
-/// `sys.argv[1]`); the script prints one JSON document.
+/// `sys.argv[1]`: a proxy that checks the app's answers against the OpenAPI
+/// document); the script prints one JSON document.
 async fn run_sdk_script(app: &TestApp, script: &str) -> Value {
-    run_python(script, &[format!("http://{}", app.addr)]).await
+    let proxy = checking_proxy("127.0.0.1:0", &app.url("")).await;
+    let printed = run_python(script, std::slice::from_ref(&proxy.url)).await;
+    proxy.assert_answers_passed();
+    printed
 }
 
 /// Runs a Python script of the venv with `args` as `sys.argv[1..]`; the

@@ -18,6 +18,7 @@ use inspector::store::ScratchDatabase;
 use crate::bed::{self, Ironic};
 use crate::binary::{Served, free_port, run, serve};
 use crate::helpers::eventually;
+use crate::openapi::SendChecked;
 use crate::processing::Machine;
 use crate::recording_proxy::RecordingProxy;
 
@@ -174,11 +175,8 @@ impl Cluster {
     pub async fn call(&self, instance: usize, method: Method, path: &str) -> (u16, Value) {
         let response = self
             .client
-            .request(method.clone(), self.url(instance, path))
-            .send()
-            .await
-            .unwrap();
-        let response = crate::openapi::checked(&method, path, response)
+            .request(method, self.url(instance, path))
+            .send_checked()
             .await
             .unwrap();
         let status = response.status().as_u16();
@@ -310,7 +308,7 @@ async fn serves_any_request(database: Database) {
     let m = Machine::new();
     let uuid = m.node(&ironic).await;
     cluster.start(0, &uuid).await;
-    let response = cluster.callback(1, &m.data()).send().await.unwrap();
+    let response = cluster.callback(1, &m.data()).send_checked().await.unwrap();
     assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
     let status = cluster.wait_for_state(2, &uuid, "finished").await;
     assert_eq!(status["error"], Value::Null);
@@ -410,7 +408,7 @@ async fn callbacks_processed_once(database: Database) {
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..30 {
         let request = cluster.callback(i % 3, &m.data());
-        tasks.spawn(async move { request.send().await.unwrap().status().as_u16() });
+        tasks.spawn(async move { request.send_checked().await.unwrap().status().as_u16() });
     }
     let mut statuses = tasks.join_all().await;
     statuses.sort();
@@ -487,7 +485,7 @@ async fn kill_mid_processing(database: Database, lease: Option<u64>, victim: usi
     // Processing on the victim stops at its first write to the node.
     let patch = format!("PATCH /v1/nodes/{uuid}");
     cluster.proxy.delay(&patch, Duration::from_secs(120));
-    let stuck = cluster.callback(victim, &m.data()).send();
+    let stuck = cluster.callback(victim, &m.data()).send_checked();
     let stuck = tokio::spawn(stuck);
     eventually(
         "the victim is processing the node",
@@ -710,7 +708,7 @@ async fn spread_over_instances(database: Database) {
             let request = cluster.callback(any_instance(), &machine.data());
             let uuid = uuid.clone();
             posts.spawn(async move {
-                let response = request.send().await.unwrap();
+                let response = request.send_checked().await.unwrap();
                 (
                     uuid,
                     response.status().as_u16(),

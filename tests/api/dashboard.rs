@@ -20,7 +20,9 @@ use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use crate::bed::Ironic;
 use crate::helpers::{TestApp, json_with_status};
 use crate::keystone::Keystone;
+use crate::openapi::{SendChecked, checking_proxy};
 use crate::payloads::{testbed_data, with_macs};
+use crate::recording_proxy::RecordingProxy;
 
 /// How long one scenario may take between two of its messages.
 const STEP_LIMIT: Duration = Duration::from_secs(120);
@@ -70,15 +72,19 @@ struct Scenario {
     stdin: ChildStdin,
     stdout: Lines<BufReader<ChildStdout>>,
     stderr: Arc<Mutex<String>>,
+    /// Between the browser and the service: checks the API's answers
+    /// against the OpenAPI document.
+    proxy: Arc<RecordingProxy>,
 }
 
 impl Scenario {
     async fn start(name: &str, app: &TestApp, input: Value) -> Self {
+        let proxy = checking_proxy("127.0.0.1:0", &app.url("")).await;
         let mut child = Command::new(std::env::var("INSPECTOR_TEST_NODE").unwrap_or("node".into()))
             .arg(repo_path(&format!("tests/dashboard/{name}.cjs")))
             .env("NODE_PATH", playwright_modules())
             .env("DASHBOARD_CHROMIUM", chromium())
-            .env("DASHBOARD_BASE_URL", app.url(""))
+            .env("DASHBOARD_BASE_URL", &proxy.url)
             .env("DASHBOARD_INPUT", input.to_string())
             .env("DASHBOARD_SCREENSHOTS", screenshots())
             .stdin(Stdio::piped())
@@ -103,6 +109,7 @@ impl Scenario {
             stdout: BufReader::new(child.stdout.take().unwrap()).lines(),
             child,
             stderr,
+            proxy,
         }
     }
 
@@ -150,6 +157,19 @@ impl Scenario {
             self.name,
             self.stderr.lock().unwrap()
         );
+        // The pages alone would not do: the API answers the page used.
+        let api_calls = self
+            .proxy
+            .calls()
+            .iter()
+            .filter(|c| c.target.starts_with("/v1"))
+            .count();
+        assert!(
+            api_calls > 0,
+            "browser scenario {}: no API request",
+            self.name
+        );
+        self.proxy.assert_answers_passed();
         message["done"].clone()
     }
 }
@@ -609,7 +629,7 @@ async fn cookie_sessions_need_the_csrf_token_for_every_change() {
                 .join("&"),
             )
     };
-    let forged = login("0123").send().await.unwrap();
+    let forged = login("0123").send_checked().await.unwrap();
     assert_eq!(forged.status(), 403);
     assert!(
         set_cookies(&forged).is_empty(),
@@ -617,7 +637,7 @@ async fn cookie_sessions_need_the_csrf_token_for_every_change() {
         set_cookies(&forged)
     );
 
-    let session = login(&login_csrf).send().await.unwrap();
+    let session = login(&login_csrf).send_checked().await.unwrap();
     assert_eq!(session.status(), 303);
     assert_eq!(session.headers()["location"], "/dashboard/");
     let cookies = set_cookies(&session);
@@ -640,23 +660,23 @@ async fn cookie_sessions_need_the_csrf_token_for_every_change() {
     let with_cookies =
         |method: reqwest::Method, path: &str| request(method, path).header("cookie", both.clone());
     let listed = with_cookies(reqwest::Method::GET, "/v1/introspection")
-        .send()
+        .send_checked()
         .await
         .unwrap();
     assert_eq!(listed.status(), 200);
     // An invalid rule: 400 once through authentication, nothing created.
     let create_rule = || with_cookies(reqwest::Method::POST, "/v1/rules").json(&json!({}));
-    let refused = create_rule().send().await.unwrap();
+    let refused = create_rule().send_checked().await.unwrap();
     crate::helpers::assert_error_prefix(refused, 403, "CSRF token missing or invalid").await;
     let wrong = create_rule()
         .header("X-CSRF-Token", format!("{csrf}0"))
-        .send()
+        .send_checked()
         .await
         .unwrap();
     assert_eq!(wrong.status(), 403);
     let passed = create_rule()
         .header("X-CSRF-Token", &csrf)
-        .send()
+        .send_checked()
         .await
         .unwrap();
     assert_eq!(passed.status(), 400);
@@ -670,13 +690,13 @@ async fn cookie_sessions_need_the_csrf_token_for_every_change() {
     assert_eq!(header_token.status(), 400);
 
     let logout_refused = with_cookies(reqwest::Method::POST, "/dashboard/logout")
-        .send()
+        .send_checked()
         .await
         .unwrap();
     assert_eq!(logout_refused.status(), 403);
     let logout = with_cookies(reqwest::Method::POST, "/dashboard/logout")
         .header("X-CSRF-Token", &csrf)
-        .send()
+        .send_checked()
         .await
         .unwrap();
     assert_eq!(logout.status(), 204);

@@ -18,6 +18,7 @@ use crate::cluster::{Instances, LEASE_SECONDS, cluster_at};
 use crate::db_backend::create_database;
 use crate::db_copy::read_all;
 use crate::helpers::{TestApp, eventually, test_config};
+use crate::openapi::SendChecked;
 use crate::processing::Machine;
 use crate::server_db::PrivateServer;
 use inspector::store::Store;
@@ -91,7 +92,7 @@ fn start_load(
                     None => client.request(Method::GET, &list),
                 };
                 let started = Instant::now();
-                let (status, body) = match request.send().await {
+                let (status, body) = match request.send_checked().await {
                     Ok(response) => (
                         response.status().as_u16(),
                         response.text().await.unwrap_or_default(),
@@ -156,14 +157,14 @@ async fn wait_serving(bases: &[String]) -> Instant {
             || async {
                 let list = client
                     .get(format!("{base}/v1/introspection"))
-                    .send()
+                    .send_checked()
                     .await
                     .map(|r| r.status().as_u16());
                 let uuid = uuid::Uuid::new_v4().to_string();
                 let create = client
                     .post(format!("{base}/v1/rules"))
                     .json(&rule_body(&uuid))
-                    .send()
+                    .send_checked()
                     .await
                     .map(|r| r.status().as_u16());
                 match (list, create) {
@@ -377,7 +378,7 @@ async fn three_instances_restarted_under_load(name: &str, port_var: &'static str
     tokio::time::sleep(Duration::from_secs(2)).await;
     let patch = format!("PATCH /v1/nodes/{cut_uuid}");
     cluster.proxy.delay(&patch, Duration::from_secs(3));
-    let cut_callback = cluster.callback(1, &cut.data()).send();
+    let cut_callback = cluster.callback(1, &cut.data()).send_checked();
     let cut_callback = tokio::spawn(async move {
         let response = cut_callback.await.unwrap();
         let code = response.status().as_u16();
@@ -402,7 +403,7 @@ async fn three_instances_restarted_under_load(name: &str, port_var: &'static str
             let (m, uuid) = &waiting[i];
             async move {
                 let asked = Instant::now();
-                let response = cluster.callback(i, &m.data()).send().await.unwrap();
+                let response = cluster.callback(i, &m.data()).send_checked().await.unwrap();
                 let code = response.status().as_u16();
                 let body = response.text().await.unwrap();
                 let body = serde_json::from_str(&body).unwrap_or(Value::String(body));
@@ -477,7 +478,9 @@ async fn three_instances_restarted_under_load(name: &str, port_var: &'static str
     all.extend([(&cut, cut_uuid.as_str()), (&idle, idle_uuid.as_str())]);
     let mut callbacks = tokio::task::JoinSet::new();
     for (i, (m, uuid)) in all.iter().enumerate() {
-        let callback = cluster.callback((i + 1) % INSTANCES, &m.data()).send();
+        let callback = cluster
+            .callback((i + 1) % INSTANCES, &m.data())
+            .send_checked();
         let uuid = uuid.to_string();
         callbacks.spawn(async move {
             let response = callback.await.unwrap();

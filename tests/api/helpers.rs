@@ -383,15 +383,10 @@ impl ApiRequest {
 
     pub async fn send(self) -> reqwest::Result<Response> {
         let request = self.builder.build()?;
-        let method = request.method().clone();
-        let path = request.url().path().to_owned();
-        let response = self.client.execute(request).await?;
-        if self.health_check.as_deref() == Some(path.trim_end_matches('/'))
-            || crate::openapi::outside_the_api(&path)
-        {
-            return Ok(response);
+        if self.health_check.as_deref() == Some(request.url().path().trim_end_matches('/')) {
+            return self.client.execute(request).await;
         }
-        crate::openapi::checked(&method, &path, response).await
+        crate::openapi::execute_checked(&self.client, request).await
     }
 }
 

@@ -25,6 +25,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 use crate::bed::{Ironic, random_mac};
 use crate::binary::{free_port, serve};
 use crate::helpers::{TestApp, eventually};
+use crate::openapi::SendChecked;
 
 /// What an API request may take on an Ironic that is down: the 10 s it
 /// waits, and slack for a loaded machine.
@@ -395,7 +396,7 @@ async fn sigterm_with_ironic_down(outage: Outage) {
         async move {
             client
                 .get(url)
-                .send()
+                .send_checked()
                 .await
                 .unwrap()
                 .json::<Value>()
@@ -407,7 +408,7 @@ async fn sigterm_with_ironic_down(outage: Outage) {
         let client = client.clone();
         let url = format!("http://127.0.0.1:{port}/v1/introspection/{uuid}{query}");
         async move {
-            let response = client.post(url).send().await.unwrap();
+            let response = client.post(url).send_checked().await.unwrap();
             assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
         }
     };

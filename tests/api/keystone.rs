@@ -20,6 +20,7 @@ use tokio::process::Command;
 
 use crate::bed::{Ironic, env, random_mac};
 use crate::helpers::{TestApp, assert_error, json_with_status};
+use crate::openapi::SendChecked;
 use crate::recording_proxy::RecordingProxy;
 
 /// The test-bed Keystone and its users (password, project or system scope).
@@ -438,7 +439,12 @@ async fn role_matrix_over_every_endpoint() {
                 if let Some(body) = &body {
                     request = request.json(body);
                 }
-                let got = request.send().await.expect("request").status().as_u16();
+                let got = request
+                    .send_checked()
+                    .await
+                    .expect("request")
+                    .status()
+                    .as_u16();
                 let want = expected(role, access, allowed);
                 codes.push(got.to_string());
                 if got != want {
@@ -814,8 +820,14 @@ async fn the_ironic_client_finds_ironic_in_the_keystone_catalog() {
     assert_eq!(by_name.status(), 202);
 }
 
-/// A clouds.yaml for `user`, with inspector's endpoint given explicitly.
-fn clouds_yaml(keystone: &Keystone, app: &TestApp, user: &str) -> std::path::PathBuf {
+/// A clouds.yaml for `user`, with inspector's endpoint given explicitly:
+/// `inspector_url`.
+fn clouds_yaml(
+    keystone: &Keystone,
+    app: &TestApp,
+    inspector_url: &str,
+    user: &str,
+) -> std::path::PathBuf {
     let path = app.dir.path().join(format!("clouds-{user}.yaml"));
     let project = keystone.users[user]["project"].as_str().unwrap();
     std::fs::write(
@@ -824,10 +836,9 @@ fn clouds_yaml(keystone: &Keystone, app: &TestApp, user: &str) -> std::path::Pat
             "clouds:\n  testbed:\n    auth_type: password\n    auth:\n      auth_url: {}\n      \
              username: {user}\n      password: {}\n      project_name: {project}\n      \
              user_domain_name: Default\n      project_domain_name: Default\n    \
-             region_name: RegionOne\n    baremetal_introspection_endpoint_override: http://{}\n",
+             region_name: RegionOne\n    baremetal_introspection_endpoint_override: {inspector_url}\n",
             keystone.auth_url,
             keystone.password(user),
-            app.addr
         ),
     )
     .unwrap();
@@ -865,7 +876,10 @@ async fn the_cli_and_openstacksdk_authenticate_through_keystone() {
     let keystone = Keystone::new();
     let ironic = Ironic::new();
     let app = keystone.app(|_| {}).await;
-    let clouds = clouds_yaml(&keystone, &app, "admin");
+    // The clients reach the service through a proxy that checks its answers
+    // against the OpenAPI document.
+    let proxy = crate::openapi::checking_proxy("127.0.0.1:0", &app.url("")).await;
+    let clouds = clouds_yaml(&keystone, &app, &proxy.url, "admin");
     let uuid = ironic.manageable_node(json!({})).await;
     ironic.create_port(&uuid, &random_mac()).await;
 
@@ -928,7 +942,7 @@ print(json.dumps({"rules": rules, "node": status.id, "listed": sys.argv[1] in st
     );
 
     // A member's clouds.yaml gets the policy's refusal, not a crash.
-    let member = clouds_yaml(&keystone, &app, "member");
+    let member = clouds_yaml(&keystone, &app, &proxy.url, "member");
     let (ok, out, err) = run(
         "openstack",
         &["baremetal", "introspection", "list"],
@@ -940,6 +954,7 @@ print(json.dumps({"rules": rules, "node": status.id, "listed": sys.argv[1] in st
         err.contains("Access denied by policy") || err.contains("403"),
         "{err}"
     );
+    proxy.assert_answers_passed();
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 //! reaches it, Ironic polls the status, fetches the data and ends the node
 //! `manageable` with its inventory stored in Ironic.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::Method;
@@ -10,7 +11,9 @@ use serde_json::json;
 
 use crate::bed::{Ironic, env};
 use crate::helpers::{TestApp, json_with_status};
+use crate::openapi::checking_proxy;
 use crate::processing::{Machine, post_continue};
+use crate::recording_proxy::RecordingProxy;
 
 /// Ironic 32 calls the inspector on a fixed port, so one legacy test runs at
 /// a time, across test processes too (nextest runs one per test).
@@ -24,11 +27,13 @@ fn legacy_turn() -> std::fs::File {
     file
 }
 
-async fn legacy_app(ironic: &Ironic) -> TestApp {
+/// The app, and on the port Ironic 32 calls, a proxy to it that checks its
+/// answers to Ironic against the OpenAPI document (the test ends with
+/// `assert_answers_passed`).
+async fn legacy_app(ironic: &Ironic) -> (TestApp, Arc<RecordingProxy>) {
     let port: u16 = env("INSPECTOR_TEST_LEGACY_PORT").parse().unwrap();
     let url = ironic.url.clone();
-    TestApp::spawn_with(move |c| {
-        c.default.listen_port = port;
+    let app = TestApp::spawn_with(move |c| {
         c.ironic.client.endpoint_override = Some(url);
         c.ironic.max_retries = 5;
         c.ironic.retry_interval = 1;
@@ -37,7 +42,9 @@ async fn legacy_app(ironic: &Ironic) -> TestApp {
             .processing_hooks
             .extend(["extra_hardware", "lldp_basic", "local_link_connection"].map(String::from));
     })
-    .await
+    .await;
+    let proxy = checking_proxy(&format!("127.0.0.1:{port}"), &app.url("")).await;
+    (app, proxy)
 }
 
 pub async fn inspect(ironic: &Ironic, uuid: &str) {
@@ -105,7 +112,7 @@ pub async fn manageable_with_the_inventory(ironic: &Ironic, uuid: &str) -> serde
 async fn baremetal_node_inspect_ends_manageable_with_the_inventory() {
     let _turn = legacy_turn();
     let ironic = Ironic::at(&env("INSPECTOR_TEST_IRONIC32_URL"));
-    let app = legacy_app(&ironic).await;
+    let (app, ironic_to_us) = legacy_app(&ironic).await;
     let m = Machine::new();
     let uuid = node_with_inspector(&ironic, &m, "fake").await;
 
@@ -126,6 +133,7 @@ async fn baremetal_node_inspect_ends_manageable_with_the_inventory() {
         inventory["plugin_data"]["all_interfaces"]["eth1"]["lldp_processed"]["switch_port_id"],
         "734"
     );
+    ironic_to_us.assert_answers_passed();
 }
 
 #[tokio::test]
@@ -136,7 +144,7 @@ async fn baremetal_node_inspect_ends_manageable_with_the_inventory() {
 async fn ironic_managing_boot_calls_with_manage_boot_false() {
     let _turn = legacy_turn();
     let ironic = Ironic::at(&env("INSPECTOR_TEST_IRONIC32_URL"));
-    let app = legacy_app(&ironic).await;
+    let (app, ironic_to_us) = legacy_app(&ironic).await;
     let m = Machine::new();
     let uuid = node_with_inspector(&ironic, &m, "pxe").await;
 
@@ -168,6 +176,7 @@ async fn ironic_managing_boot_calls_with_manage_boot_false() {
             Duration::from_secs(60),
         )
         .await;
+    ironic_to_us.assert_answers_passed();
 }
 
 #[tokio::test]
@@ -178,7 +187,7 @@ async fn ironic_managing_boot_calls_with_manage_boot_false() {
 async fn aborting_in_ironic_aborts_introspection() {
     let _turn = legacy_turn();
     let ironic = Ironic::at(&env("INSPECTOR_TEST_IRONIC32_URL"));
-    let app = legacy_app(&ironic).await;
+    let (app, ironic_to_us) = legacy_app(&ironic).await;
     let m = Machine::new();
     let uuid = node_with_inspector(&ironic, &m, "fake").await;
     inspect(&ironic, &uuid).await;
@@ -213,4 +222,5 @@ async fn aborting_in_ironic_aborts_introspection() {
             Duration::from_secs(60),
         )
         .await;
+    ironic_to_us.assert_answers_passed();
 }

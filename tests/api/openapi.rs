@@ -1,18 +1,23 @@
 //! The OpenAPI document against what the service answers. Every response a
-//! test receives from its service through [`crate::helpers::TestApp`] is
-//! checked here ([`checked`]): the operation found by method and path
-//! template, the response by status, its required headers, its media type
-//! and its JSON body against the schema. The tests below pin where the
+//! test receives from its service is checked here: through
+//! [`crate::helpers::TestApp`]'s requests, through a test's own reqwest
+//! client with [`SendChecked::send_checked`], and, for clients run as
+//! subprocesses (the openstack CLI, openstacksdk, IPA, Ironic), through a
+//! [`checking_proxy`] between them and the service. Each check
+//! ([`check_response`]) finds the operation by method and path template,
+//! the response by status, and compares its required headers, its media
+//! type and its JSON body with the schema. The tests below pin where the
 //! document is served, and (with the test bed's venv) that it is valid
 //! OpenAPI 3.1.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use reqwest::header::{CONTENT_TYPE, HeaderMap};
-use reqwest::{Method, Response};
+use reqwest::{Client, Method, Request, RequestBuilder, Response};
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, assert_error, json_with_status};
+use crate::recording_proxy::RecordingProxy;
 use crate::schema_check;
 
 /// The document the service serves, built in this process.
@@ -51,6 +56,47 @@ pub async fn checked(method: &Method, path: &str, response: Response) -> reqwest
     *rebuilt.version_mut() = version;
     *rebuilt.headers_mut() = headers;
     Ok(Response::from(rebuilt))
+}
+
+/// Sends `request` with `client` and checks the response like [`checked`],
+/// unless its path is outside the API.
+pub async fn execute_checked(client: &Client, request: Request) -> reqwest::Result<Response> {
+    let method = request.method().clone();
+    let path = request.url().path().to_owned();
+    let response = client.execute(request).await?;
+    if outside_the_api(&path) {
+        return Ok(response);
+    }
+    checked(&method, &path, response).await
+}
+
+/// `send`, with the response checked against the document: for tests that
+/// talk to their service with their own reqwest client (a spawned binary,
+/// HTTPS, a client with a timeout).
+pub trait SendChecked {
+    fn send_checked(self) -> impl Future<Output = reqwest::Result<Response>> + Send;
+}
+
+impl SendChecked for RequestBuilder {
+    async fn send_checked(self) -> reqwest::Result<Response> {
+        let (client, request) = self.build_split();
+        execute_checked(&client, request?).await
+    }
+}
+
+/// A proxy on `listen` ("127.0.0.1:0" for any port) to our service at
+/// `origin` that checks every answer against the document: what clients
+/// run as subprocesses are pointed at instead of the service, since their
+/// answers never reach Rust code. The test ends with
+/// [`RecordingProxy::assert_answers_passed`].
+pub async fn checking_proxy(listen: &str, origin: &str) -> Arc<RecordingProxy> {
+    let check = |method: &Method, path: &str, status, headers: &HeaderMap, body: &[u8]| {
+        if outside_the_api(path) {
+            return Ok(());
+        }
+        check_response(method, path, status, headers, body)
+    };
+    RecordingProxy::checking(listen, origin, Box::new(check)).await
 }
 
 /// The document's path template a request path falls under, as the router
@@ -419,4 +465,90 @@ async fn generated_requests_get_answers_the_document_describes() {
     assert!(selected.parse::<u32>().is_ok_and(|n| n > 20), "{stdout}");
     assert_eq!(number_after("Tested:"), selected, "{stdout}");
     app.finish().await;
+}
+
+/// A stand-in for the service whose `GET /v1/rules` answers 200 with every
+/// header the document requires but a body without `rules`; serves until
+/// the test ends.
+async fn service_with_a_wrong_body() -> String {
+    inspector::tls::install_crypto_provider();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let answer = || async {
+        (
+            [
+                ("content-type", "application/json"),
+                ("x-openstack-ironic-inspector-api-minimum-version", "1.0"),
+                ("x-openstack-ironic-inspector-api-maximum-version", "1.19"),
+                ("x-openstack-request-id", "req-1"),
+            ],
+            "{}",
+        )
+    };
+    let app = axum::Router::new().route("/v1/rules", axum::routing::get(answer));
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+/// What `check` panicked with, failing the test if it did not panic.
+fn panic_message(check: impl FnOnce()) -> String {
+    let payload = std::panic::catch_unwind(std::panic::AssertUnwindSafe(check))
+        .expect_err("the check passed");
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
+}
+
+/// The checking proxy (what subprocess clients go through) reports an
+/// answer that differs from the document, cannot pass when nothing went
+/// through it, and passes the real service's answers.
+#[tokio::test]
+async fn the_checking_proxy_reports_answers_that_differ_from_the_document() {
+    let wrong = service_with_a_wrong_body().await;
+    let proxy = checking_proxy("127.0.0.1:0", &wrong).await;
+    let message = panic_message(|| proxy.assert_answers_passed());
+    assert!(message.contains("no request went through"), "{message}");
+    let client = Client::builder().no_proxy().build().unwrap();
+    let answer = client
+        .get(format!("{}/v1/rules", proxy.url))
+        .send()
+        .await
+        .unwrap();
+    // The client gets the answer as it was.
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.text().await.unwrap(), "{}");
+    let message = panic_message(|| proxy.assert_answers_passed());
+    assert!(
+        message.contains("1 of 1 answers failed") && message.contains("GET /v1/rules (200 OK)"),
+        "{message}"
+    );
+    assert!(message.contains("rules"), "{message}");
+
+    let app = TestApp::spawn().await;
+    let proxy = checking_proxy("127.0.0.1:0", &app.url("")).await;
+    for path in ["/", "/v1", "/v1/rules", "/v1/introspection/nowhere"] {
+        client
+            .get(format!("{}{path}", proxy.url))
+            .send()
+            .await
+            .unwrap();
+    }
+    proxy.assert_answers_passed();
+    app.finish().await;
+}
+
+/// A test's own reqwest client with `send_checked` fails on such an answer.
+#[tokio::test]
+#[should_panic(
+    expected = "the response to GET /v1/rules (200 OK) does not match the OpenAPI document"
+)]
+async fn send_checked_fails_on_an_answer_that_differs_from_the_document() {
+    let wrong = service_with_a_wrong_body().await;
+    let client = Client::builder().no_proxy().build().unwrap();
+    let _ = client
+        .get(format!("{wrong}/v1/rules?x=1"))
+        .send_checked()
+        .await;
 }

@@ -67,10 +67,14 @@ pub fn ipa_result(output: &std::process::Output) -> Value {
     serde_json::from_slice::<Value>(&output.stdout).unwrap()["result"].clone()
 }
 
-/// Posts with IPA's `call_inspector`; returns what IPA got back.
+/// Posts with IPA's `call_inspector`, through a proxy that checks the
+/// answer against the OpenAPI document; returns what IPA got back.
 async fn post_with_ipa(app: &TestApp, document: &str) -> Value {
-    let url = format!("http://{}/v1/continue", app.addr);
-    ipa_result(&run_ipa_callback(app.dir.path(), &url, document, &[]).await)
+    let proxy = crate::openapi::checking_proxy("127.0.0.1:0", &app.url("")).await;
+    let url = format!("{}/v1/continue", proxy.url);
+    let result = ipa_result(&run_ipa_callback(app.dir.path(), &url, document, &[]).await);
+    proxy.assert_answers_passed();
+    result
 }
 
 #[tokio::test]

@@ -14,6 +14,7 @@ use tempfile::TempDir;
 use crate::bed::{Ironic, env, use_bed_ironic};
 use crate::binary::{free_port, serve, write_config};
 use crate::helpers::{TestApp, assert_error, eventually, json_with_status};
+use crate::openapi::SendChecked;
 use crate::processing::Machine;
 use crate::pxe::sh;
 use crate::rules::{rule_count, sample_rule};
@@ -205,7 +206,7 @@ async fn an_unwritable_ramdisk_logs_directory_is_logged_and_processing_goes_on()
     let client = reqwest::Client::new();
     let started = client
         .post(served.url(&format!("/v1/introspection/{node}")))
-        .send()
+        .send_checked()
         .await
         .unwrap();
     assert_eq!(started.status(), 202);
@@ -213,7 +214,8 @@ async fn an_unwritable_ramdisk_logs_directory_is_logged_and_processing_goes_on()
     let in_state = |state: &'static str| {
         let (client, url) = (client.clone(), status_url.clone());
         async move {
-            let status: Value = client.get(&url).send().await.unwrap().json().await.unwrap();
+            let answer = client.get(&url).send_checked().await.unwrap();
+            let status: Value = answer.json().await.unwrap();
             if status["state"] == state {
                 Ok(status)
             } else {
@@ -231,7 +233,7 @@ async fn an_unwritable_ramdisk_logs_directory_is_logged_and_processing_goes_on()
     let answer = client
         .post(served.url("/v1/continue"))
         .body(data.to_string())
-        .send()
+        .send_checked()
         .await
         .unwrap();
     assert_eq!(answer.status(), 200, "{:?}", answer.text().await);
@@ -247,7 +249,7 @@ async fn an_unwritable_ramdisk_logs_directory_is_logged_and_processing_goes_on()
     let answer = client
         .post(served.url("/v1/continue"))
         .body(stranger.to_string())
-        .send()
+        .send_checked()
         .await
         .unwrap();
     assert_eq!(answer.status(), 400);
@@ -365,9 +367,9 @@ async fn a_database_disk_turned_read_only_answers_503_and_recovers_after_repair(
     let client = reqwest::Client::new();
     let mut served = serve(&config, port).await;
     let rules = served.url("/v1/rules");
-    let post_rule = || client.post(&rules).json(&sample_rule()).send();
+    let post_rule = || client.post(&rules).json(&sample_rule()).send_checked();
     let count = || async {
-        let answer = client.get(&rules).send().await.unwrap();
+        let answer = client.get(&rules).send_checked().await.unwrap();
         let status = answer.status().as_u16();
         let body: Value = answer.json().await.unwrap();
         (status, body["rules"].as_array().map(Vec::len))
@@ -381,7 +383,7 @@ async fn a_database_disk_turned_read_only_answers_503_and_recovers_after_repair(
     disk.fail();
     assert_cannot_write(post_rule().await.unwrap(), "a rule", "I/O error").await;
     assert_eq!(count().await, (200, Some(1)), "reads still work");
-    let root = client.get(served.url("/")).send().await.unwrap();
+    let root = client.get(served.url("/")).send_checked().await.unwrap();
     assert_eq!(root.status(), 200, "the service still answers");
 
     served.signal("TERM");

@@ -13,6 +13,7 @@ use time::macros::datetime;
 use crate::bed::env;
 use crate::binary::{free_port, run};
 use crate::helpers::{TestApp, json_with_status};
+use crate::openapi::SendChecked;
 
 const NODE: &str = "0a000000-0000-4000-8000-0000000000aa";
 
@@ -459,7 +460,7 @@ async fn concurrent_status_reads_share_statements_on_mariadb() {
                 app.url(&format!("/v1/introspection/{uuid}")),
             );
             requests.spawn(async move {
-                let response = client.get(url).send().await.unwrap();
+                let response = client.get(url).send_checked().await.unwrap();
                 let status = response.status().as_u16();
                 let body: serde_json::Value = response.json().await.unwrap();
                 (uuid, error, status, body)

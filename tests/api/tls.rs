@@ -19,6 +19,7 @@ use crate::bed::{Ironic, env, random_mac};
 use crate::binary::{Served, free_port, serve_until_answered, spawn, write_config};
 use crate::helpers::eventually;
 use crate::legacy::{inspect_until_waiting, manageable_with_the_inventory, node_with_inspector};
+use crate::openapi::SendChecked;
 use crate::payloads::{ipa_result, run_ipa_callback, testbed_data, with_macs};
 use crate::processing::Machine;
 
@@ -185,7 +186,7 @@ async fn https_serves_the_api_and_plain_http_is_closed_promptly() {
 
     let answer = client
         .get(format!("https://127.0.0.1:{port}/v1"))
-        .send()
+        .send_checked()
         .await
         .unwrap();
     assert_eq!(answer.status(), 200);
@@ -287,15 +288,18 @@ async fn ca_file_requires_a_client_certificate_signed_by_it() {
     let _served = serve_tls(&config, port, &with_cert).await;
     let url = format!("https://127.0.0.1:{port}/v1");
 
-    let answer = with_cert.get(&url).send().await.unwrap();
+    let answer = with_cert.get(&url).send_checked().await.unwrap();
     assert_eq!(answer.status(), 200);
-    let refused = https_client(&pki, None).get(&url).send().await;
+    let refused = https_client(&pki, None).get(&url).send_checked().await;
     assert!(
         refused.is_err(),
         "served without a client certificate: {refused:?}"
     );
     // The server's own certificate is not a client certificate.
-    let wrong = https_client(&pki, Some("server")).get(&url).send().await;
+    let wrong = https_client(&pki, Some("server"))
+        .get(&url)
+        .send_checked()
+        .await;
     assert!(
         wrong.is_err(),
         "served with a server certificate as client: {wrong:?}"
@@ -539,7 +543,7 @@ async fn wait_for_state_over_https(
         || async {
             let status: serde_json::Value = client
                 .get(format!("https://127.0.0.1:{port}/v1/introspection/{uuid}"))
-                .send()
+                .send_checked()
                 .await
                 .map_err(|e| e.to_string())?
                 .json()
@@ -589,7 +593,7 @@ async fn ipa_posts_over_https_with_its_cafile_or_insecure_and_ironic_gets_the_no
             .post(format!(
                 "https://127.0.0.1:{port}/v1/introspection/{uuid}?manage_boot=false"
             ))
-            .send()
+            .send_checked()
             .await
             .unwrap();
         assert_eq!(started.status(), 202, "{:?}", started.text().await);
@@ -699,7 +703,7 @@ async fn ironic_32_inspects_through_us_over_https_with_its_cafile() {
     let answer = client
         .post(format!("https://127.0.0.1:{port}/v1/continue"))
         .json(&m.data())
-        .send()
+        .send_checked()
         .await
         .unwrap();
     assert_eq!(answer.status(), 200, "{:?}", answer.text().await);
@@ -821,7 +825,7 @@ async fn sighup_rereads_the_ca_file() {
     let served = serve_tls(&config, port, &https_client(&pki, Some("client"))).await;
     let url = format!("https://127.0.0.1:{port}/v1");
     let from_other_ca = || https_client_as(&pki, Some((&other, "client")));
-    assert!(from_other_ca().get(&url).send().await.is_err());
+    assert!(from_other_ca().get(&url).send_checked().await.is_err());
 
     std::fs::copy(other.path("ca.pem"), &clients_ca).unwrap();
     served.signal("HUP");
@@ -829,14 +833,17 @@ async fn sighup_rereads_the_ca_file() {
         "a client of the new CA is let in",
         Duration::from_secs(10),
         || async {
-            match from_other_ca().get(&url).send().await {
+            match from_other_ca().get(&url).send_checked().await {
                 Ok(r) if r.status() == 200 => Ok(()),
                 other => Err(format!("{other:?}")),
             }
         },
     )
     .await;
-    let old_ca_client = https_client(&pki, Some("client")).get(&url).send().await;
+    let old_ca_client = https_client(&pki, Some("client"))
+        .get(&url)
+        .send_checked()
+        .await;
     assert!(
         old_ca_client.is_err(),
         "a client of the replaced CA still got in"
