@@ -196,6 +196,21 @@ fn pathological_paths_are_bounded() {
     let descendants = vec!["[*]"; 30].join("..");
     let parsed = jsonpath::parse(&descendants).unwrap();
     assert_eq!(parsed.try_find(&doc).unwrap_err().exception, "MemoryError");
+
+    // Within the match budget, but each match a copy of the whole document
+    // (the list a slice wraps a dict in, reached as the parent of its item,
+    // is a value of its own, copied): stopped before copying.
+    let big = json!({"items": (0..2_000).collect::<Vec<_>>()});
+    let copying = format!("{}.`this`[0:].`parent`", vec!["($|$)"; 15].join("."));
+    let parsed = jsonpath::parse(&copying).unwrap();
+    let error = parsed.try_find(&big).map(|found| found.len()).unwrap_err();
+    assert_eq!(
+        (error.exception, error.message.as_str()),
+        ("MemoryError", "JSON path copies too many values")
+    );
+    // A few such copies are fine.
+    let few = jsonpath::parse("($|$).`this`[0:].`parent`").unwrap();
+    assert_eq!(owned(few.find(&big)), [json!([big]), json!([big])]);
 }
 
 fn arb_json() -> impl Strategy<Value = Value> {

@@ -15,6 +15,16 @@ static NULL: Value = Value::Null;
 /// eventually run out of memory. Real rule fields stay far below this.
 const MAX_WORK: usize = 1_000_000;
 
+/// Upper bound on the JSON values one `find` copies into its results. A
+/// match is borrowed from the document, except a value a slice wraps in a
+/// list, which is copied whole: `($|$).($|$)...[0:]` stays within
+/// [`MAX_WORK`] yet copied the whole document once per match (over a GB).
+const MAX_COPIED: usize = 1_000_000;
+
+fn too_many_copies() -> FindError {
+    raise("MemoryError", "JSON path copies too many values")
+}
+
 /// A value as Python sees it: borrowed from the document, or one of the two values
 /// jsonpath-rw makes up: a character of a string (`s[i]`), or the one-element list
 /// that a slice wraps around a dict, int or str.
@@ -145,6 +155,37 @@ impl<'a> Node<'a> {
         }
     }
 
+    /// Takes from `budget` the JSON values [`Node::to_value`] will copy
+    /// (only a wrapped value is copied: the rest is borrowed from the
+    /// document), before copying them.
+    fn charge_copy(&self, budget: &mut usize) -> Result<(), FindError> {
+        let Node::Wrapped(inner) = self else {
+            return Ok(());
+        };
+        let mut pending: Vec<&Value> = Vec::new();
+        let mut node = &**inner;
+        loop {
+            *budget = budget.checked_sub(1).ok_or_else(too_many_copies)?;
+            match node {
+                Node::Wrapped(deeper) => node = deeper,
+                Node::Json(value) => {
+                    pending.push(value);
+                    break;
+                }
+                Node::Char(_) => break,
+            }
+        }
+        while let Some(value) = pending.pop() {
+            *budget = budget.checked_sub(1).ok_or_else(too_many_copies)?;
+            match value {
+                Value::Array(items) => pending.extend(items),
+                Value::Object(map) => pending.extend(map.values()),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
     fn to_value(&self) -> Cow<'a, Value> {
         match self {
             Node::Json(value) => Cow::Borrowed(*value),
@@ -160,10 +201,14 @@ pub(super) fn find<'a>(expr: &Expr, root: &'a Value) -> Result<Vec<Cow<'a, Value
         parent: None,
     }));
     let matches = Evaluator { work: 0 }.eval(expr, &start)?;
+    let mut copy_budget = MAX_COPIED;
     matches
         .iter()
         .map(|m| match m {
-            Match::Found(datum) => Ok(datum.node.to_value()),
+            Match::Found(datum) => {
+                datum.node.charge_copy(&mut copy_budget)?;
+                Ok(datum.node.to_value())
+            }
             Match::Missing => Err(no_value_attribute()),
         })
         .collect()

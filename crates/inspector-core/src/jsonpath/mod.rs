@@ -33,8 +33,47 @@ use serde_json::Value;
 const MAX_DEPTH: usize = 256;
 
 /// A parsed jsonpath-rw path, ready to be evaluated against documents.
-#[derive(Debug, Clone)]
-pub struct JsonPath(Expr);
+#[derive(Clone)]
+pub struct JsonPath {
+    expr: Expr,
+    /// The keys of a plain `a.b.c` path (optionally after `$`), which most
+    /// rule fields are: found by looking each key up in turn, with the same
+    /// result as the general evaluation and none of its bookkeeping.
+    keys: Option<Box<[String]>>,
+}
+
+/// The syntax tree alone: the key chain is derived from it.
+impl std::fmt::Debug for JsonPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("JsonPath").field(&self.expr).finish()
+    }
+}
+
+/// The keys of `expr` if it is a chain of single-key fields, as `a.b.c`,
+/// `$.a.b` or `$` (no keys) parse.
+fn key_chain(expr: &Expr) -> Option<Vec<String>> {
+    match expr {
+        Expr::Root => Some(Vec::new()),
+        Expr::Fields(names) => single_key(names).map(|key| vec![key.to_string()]),
+        Expr::Child(left, right) => {
+            let Expr::Fields(names) = &**right else {
+                return None;
+            };
+            let key = single_key(names)?;
+            let mut keys = key_chain(left)?;
+            keys.push(key.to_string());
+            Some(keys)
+        }
+        _ => None,
+    }
+}
+
+fn single_key(names: &[String]) -> Option<&str> {
+    match names {
+        [name] if name != "*" => Some(name),
+        _ => None,
+    }
+}
 
 /// jsonpath-rw's abstract syntax.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,7 +113,10 @@ pub struct FindError {
 
 /// Parse `path` as `jsonpath_rw.parse` does (no `data://`/`node://` scheme here).
 pub fn parse(path: &str) -> Result<JsonPath, ParseError> {
-    parser::parse(path).map(JsonPath)
+    parser::parse(path).map(|expr| JsonPath {
+        keys: key_chain(&expr).map(Vec::into_boxed_slice),
+        expr,
+    })
 }
 
 impl JsonPath {
@@ -89,7 +131,20 @@ impl JsonPath {
 
     /// Values matched in `root`, or the exception jsonpath-rw raises.
     pub fn try_find<'a>(&self, root: &'a Value) -> Result<Vec<Cow<'a, Value>>, FindError> {
-        eval::find(&self.0, root)
+        let Some(keys) = &self.keys else {
+            return eval::find(&self.expr, root);
+        };
+        // jsonpath-rw's `Fields` finds a key only in a dict: in a list, a
+        // string or a number the lookup raises inside and is caught as
+        // "no match".
+        let mut value = root;
+        for key in keys {
+            match value.as_object().and_then(|map| map.get(key)) {
+                Some(found) => value = found,
+                None => return Ok(Vec::new()),
+            }
+        }
+        Ok(vec![Cow::Borrowed(value)])
     }
 }
 
@@ -100,7 +155,35 @@ mod tests {
     use super::*;
 
     fn ast(path: &str) -> String {
-        format!("{:?}", parse(path).map(|p| p.0))
+        format!("{:?}", parse(path).map(|p| p.expr))
+    }
+
+    /// The key-chain shortcut finds what the general evaluation finds.
+    #[test]
+    fn key_chains_find_what_the_general_evaluation_finds() {
+        let docs = [
+            json!({"a": {"b": {"c": 1}, "l": [1, {"c": 2}], "s": "text", "n": null}}),
+            json!([{"a": 1}]),
+            json!("a"),
+            json!(null),
+        ];
+        let chains = [
+            "a", "$", "$.a", "a.b", "a.b.c", "a.l", "a.l.c", "a.s.c", "a.n", "a.n.c",
+        ];
+        for path in chains {
+            let parsed = parse(path).unwrap();
+            assert!(parsed.keys.is_some(), "{path} is a key chain");
+            for doc in &docs {
+                assert_eq!(
+                    parsed.try_find(doc).unwrap(),
+                    eval::find(&parsed.expr, doc).unwrap(),
+                    "{path} in {doc}"
+                );
+            }
+        }
+        for path in ["a.*", "a,b", "a[0]", "a.(b.c)", "a.`this`", "a..b", "$.$"] {
+            assert!(parse(path).unwrap().keys.is_none(), "{path} is not");
+        }
     }
 
     #[test]
