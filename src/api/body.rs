@@ -65,10 +65,12 @@ pub struct DocumentBudget {
 }
 
 /// Memory a parsed document takes while it is processed, per byte of body
-/// (the body, the parsed strings, the copy kept as unprocessed data), per
-/// JSON value and per object (serde_json's map). Measured on bodies of one
-/// kind of value each; an estimate, on the safe side.
-const COST_PER_BYTE: u64 = 3;
+/// (the body, the parsed strings, the unprocessed and the processed data
+/// serialised for storage, and SQLite's copies of both as it writes them:
+/// about 8 MB for a 1 MiB document under valgrind's massif), per JSON value
+/// and per object (serde_json's map). Measured on bodies of one kind of
+/// value each; an estimate, on the safe side.
+const COST_PER_BYTE: u64 = 8;
 const COST_PER_VALUE: u64 = 150;
 const COST_PER_OBJECT: u64 = 500;
 /// Real ramdisk documents hold a JSON value per 25 bytes or more.

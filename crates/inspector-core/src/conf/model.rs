@@ -506,7 +506,7 @@ options! {
         ),
         max_documents_memory: u64 = opt(
             int_min(1),
-            "64",
+            "24",
             "Inspector extension: memory, in MiB, that the posted documents being read and processed \
              may take together (estimated from their size and number of JSON values). Documents wait \
              their turn; one that would take more than this alone is refused with 413.",
