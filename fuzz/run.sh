@@ -12,7 +12,8 @@
 #                                          # fuzz/campaign/<target>/, logs in
 #                                          # fuzz/campaign/<target>.log
 #
-# Env: TIMEOUT (per input, default 30 s: a `re` match that reaches the
+# Env: RUNS (campaign: stop each target after this many inputs, e.g.
+# 10000000, instead of at SECONDS), TIMEOUT (per input, default 30 s: a `re` match that reaches the
 # backtracking limit takes about 1.7 s of CPU in the instrumented build, and
 # the machine may be shared), RSS_LIMIT_MB (default 2048).
 set -euo pipefail
@@ -30,6 +31,7 @@ bin="$(./build.sh "${targets[@]}")"
 guard=(timeout --kill-after=10 $((seconds + 2 * ${TIMEOUT:-30} + 120)))
 flags=(-timeout="${TIMEOUT:-30}" -rss_limit_mb="${RSS_LIMIT_MB:-2048}" -print_final_stats=1
     -max_total_time="$seconds")
+[[ -n "${RUNS:-}" ]] && flags+=(-runs="$RUNS")
 
 case "$mode" in
 smoke)
