@@ -301,3 +301,41 @@ impl<'a> NodeInfo<'a> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ironic::fake::{FakeIronic, Op};
+
+    #[tokio::test]
+    async fn the_node_is_read_again_only_after_a_change_its_document_does_not_show() {
+        let fake = Arc::new(FakeIronic::new());
+        let uuid = fake.add_node(json!({}));
+        let ironic: Arc<dyn IronicApi> = fake.clone();
+        let node = ironic.get_node(&uuid).await.unwrap();
+        let mut info = NodeInfo::new(&ironic, node);
+        let patch = vec![json!({"op": "add", "path": "/extra/seen", "value": "yes"})];
+        info.queue(vec![NodeOp::PatchNode {
+            patch,
+            reset_interfaces: false,
+        }])
+        .await
+        .unwrap();
+
+        // The queued patch goes out; its answer is the node.
+        info.refresh().await.unwrap();
+        assert_eq!(fake.calls_of(Op::PatchNode).len(), 1);
+        assert_eq!(fake.calls_of(Op::GetNode).len(), 1);
+        assert_eq!(info.node.extra()["seen"], "yes");
+
+        // A trait's answer has no node: the next refresh reads it.
+        info.execute(vec![NodeOp::AddTrait("CUSTOM_SEEN".into())])
+            .await
+            .unwrap();
+        info.refresh().await.unwrap();
+        assert_eq!(fake.calls_of(Op::GetNode).len(), 2);
+        assert_eq!(info.node.traits(), ["CUSTOM_SEEN"]);
+        info.refresh().await.unwrap();
+        assert_eq!(fake.calls_of(Op::GetNode).len(), 2);
+    }
+}

@@ -317,7 +317,7 @@ impl IronicApi for FakeIronic {
     }
 
     fn get_node_fields<'a>(&'a self, id: &'a str, fields: &'a str) -> IronicFuture<'a, Node> {
-        let result = self.answer(Op::GetNode, id, "", |state| {
+        let result = self.answer(Op::GetNode, id, fields, |state| {
             state
                 .find_node(id)
                 .map(|node| Node(project(node, fields)))
@@ -343,7 +343,7 @@ impl IronicApi for FakeIronic {
     }
 
     fn node_ports<'a>(&'a self, uuid: &'a str, fields: &'a str) -> IronicFuture<'a, Vec<Port>> {
-        let result = self.answer(Op::NodePorts, uuid, "", |state| {
+        let result = self.answer(Op::NodePorts, uuid, fields, |state| {
             Ok(state
                 .ports
                 .iter()
