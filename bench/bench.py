@@ -14,6 +14,7 @@ import http.client
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import socket
@@ -31,6 +32,47 @@ PAYLOADS = [
 ]
 UPSTREAM, OURS = "upstream", "inspector"
 
+# One request in Ironic's log (INFO, ironic.api): time, method, path?query, status, duration.
+IRONIC_API_LINE = re.compile(
+    r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+) \d+ INFO ironic\.api \[[^\]]*\] \S+ - "
+    r"([A-Z]+) (\S+) - (\d{3}) \(([\d.]+)ms\)"
+)
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+MAC = re.compile(r"[0-9a-f]{2}(?:(?::|%3A)[0-9a-f]{2}){5}", re.IGNORECASE)
+
+# The paths whose Ironic calls are counted: (key, label, loadgen options, which window).
+CALL_PATHS = [
+    ("start_managed", "start, managed boot", [], "start"),
+    ("start_unmanaged", "start, unmanaged boot (`manage_boot=false`)", ["--manage-boot", "false"], "start"),
+    ("continue_added", "callback + finish (power-off), ports added, no rules", [], "continue"),
+    ("continue_kept", "callback + finish, ports kept (all present beforehand)", ["--ports-for-all-macs"], "continue"),
+    ("continue_unmanaged", "callback, unmanaged boot (no power-off), ports added", ["--manage-boot", "false"],
+     "continue"),
+]
+
+
+def ironic_calls(log_path, offset, window, nodes):
+    """The requests Ironic logged after byte `offset` that started and ended within `window` (epoch
+    seconds, from, to), by shape (UUIDs and MACs replaced): {shape: [count per node, ms per node]}."""
+    since, until = window
+    calls = {}
+    with open(log_path, "rb") as f:
+        f.seek(offset)
+        for raw in f:
+            m = IRONIC_API_LINE.match(raw.decode("utf-8", "replace"))
+            if not m:
+                continue
+            ended = datetime.datetime.strptime(m[1], "%Y-%m-%d %H:%M:%S.%f").timestamp()
+            ms = float(m[5])
+            # A little slack: the log's clock has millisecond steps.
+            if ended - ms / 1000 < since - 0.01 or ended > until + 0.01:
+                continue
+            shape = MAC.sub("<mac>", UUID.sub("<uuid>", f"{m[2]} {m[3]}"))
+            entry = calls.setdefault(shape, [0.0, 0.0])
+            entry[0] += 1 / nodes
+            entry[1] += ms / nodes
+    return {k: [round(v[0], 3), round(v[1], 1)] for k, v in sorted(calls.items(), key=lambda kv: -kv[1][0])}
+
 PROFILES = {
     "full": {
         "reps": 3,
@@ -45,6 +87,7 @@ PROFILES = {
         "scale_nodes": 100_000,
         "lookup_samples": 5000,
         "scale_requests": 300,
+        "call_nodes": 10,
     },
     "quick": {
         "reps": 1,
@@ -59,6 +102,7 @@ PROFILES = {
         "scale_nodes": 20_000,
         "lookup_samples": 1000,
         "scale_requests": 100,
+        "call_nodes": 4,
     },
 }
 
@@ -298,6 +342,8 @@ class Bench:
         self.ironic_port = None
         self.ironic_pgid = None
         self.running = []
+        # Ironic's calls per path, for each service: {svc: {path key: {shape: [per node, ms per node]}}}.
+        self.calls = {UPSTREAM: {}, OURS: {}}
 
     # --- helpers -------------------------------------------------------------
     def record(self, svc, key, value):
@@ -455,14 +501,45 @@ class Bench:
             self.record(svc, "walk_s", walk["seconds"])
         self.record(svc, "list_peak_rss_mib", group.peak_mib())
 
-    def introspect(self, svc, server, nodes, concurrency):
-        return self.run_loadgen(
+    def ironic_log(self):
+        return Path(self.testbed_dir()) / f"ironic-{self.ironic_port}" / "ironic.log"
+
+    def introspect(self, svc, server, nodes, concurrency, *options, calls=None):
+        """`loadgen introspect`; `calls`: {path key: window} whose Ironic calls are counted from
+        Ironic's log and kept for the report."""
+        offset = self.ironic_log().stat().st_size
+        r = self.run_loadgen(
             "introspect", "--ironic", self.ironic_url, "--inspector", f"http://127.0.0.1:{server.port}",
             "--nodes", nodes, "--concurrency", concurrency,
             *sum((["--payload", p] for p in PAYLOADS), []),
             "--inspector-pgid", server.proc.pid, "--ironic-pgid", self.ironic_pgid, "--timeout", 1200,
-            timeout=1300,
+            *options, timeout=1300,
         )
+        time.sleep(0.5)  # Ironic's log handler flushes each line; let the last ones land.
+        for key, window in (calls or {}).items():
+            span = (r[window]["from_epoch_s"], r[window]["to_epoch_s"])
+            self.calls[svc][key] = ironic_calls(self.ironic_log(), offset, span, r["nodes"])
+        return r
+
+    def measure_call_paths(self, svc, rep, server):
+        """The paths the other workloads do not take, on a few nodes each: Ironic's calls counted."""
+        n = self.p["call_nodes"]
+        runs = {}
+        for key, _label, options, window in CALL_PATHS:
+            runs.setdefault(tuple(options), {})[key] = window
+        for options, calls in runs.items():
+            if all(key in self.calls[svc] for key in calls):
+                continue
+            self.phase(svc, rep, f"Ironic calls: {n} nodes {' '.join(options) or '(managed boot, ports added)'}")
+            try:
+                r = self.introspect(svc, server, n, 4, *options, calls=calls)
+            except RuntimeError as e:
+                # A failed start fails the whole loadgen run: the path is left out, the run goes on.
+                note = f"{svc} rep {rep + 1} Ironic calls {' '.join(options)}: {e}"
+                log(note)
+                self.notes.append(note[:500])
+                continue
+            self.check_introspect(svc, rep, f"Ironic calls {' '.join(options)}", r)
 
     def check_introspect(self, svc, rep, what, r):
         """Failed introspections are reported, not hidden: the run goes on."""
@@ -491,7 +568,7 @@ class Bench:
         self.record(svc, "rules_list_p99_ms", lst["latency"]["p99_ms"])
         self.record(svc, "rules_peak_rss_mib", group.peak_mib())
         self.phase(svc, rep, f"{k} callbacks, {self.p['rules']} rules")
-        r100 = self.introspect(svc, server, k, 1)
+        r100 = self.introspect(svc, server, k, 1, calls={"continue_rules": "continue"})
         self.check_introspect(svc, rep, "callbacks with rules", r100)
         status, body = http_call(server.port, "DELETE", "/v1/rules")
         if status not in (200, 204):
@@ -505,7 +582,7 @@ class Bench:
         n = self.p["e2e_nodes"]
         self.phase(svc, rep, f"end to end, {n} nodes, concurrency 8")
         group.reset_peak()
-        r = self.introspect(svc, server, n, 8)
+        r = self.introspect(svc, server, n, 8, calls={"start_managed": "start", "continue_added": "continue"})
         self.check_introspect(svc, rep, "end to end", r)
         cont, start = r["continue"], r["start"]
         self.record(svc, "e2e_wall_s", cont["wall_s"])
@@ -515,6 +592,7 @@ class Bench:
         self.record(svc, "e2e_ironic_cpu_per_node_ms", 1000 * cont["ironic_cpu_per_node_s"])
         self.record(svc, "e2e_start_wall_s", start["wall_s"])
         self.record(svc, "e2e_start_cpu_per_node_ms", 1000 * start["inspector_cpu_s"] / n)
+        self.record(svc, "e2e_start_ironic_cpu_per_node_ms", 1000 * start["ironic_cpu_s"] / n)
         self.record(svc, "e2e_peak_rss_mib", group.peak_mib())
         self.record(svc, "e2e_status_polls", cont["status_polls"])
 
@@ -529,10 +607,12 @@ class Bench:
             time.sleep(3)
             self.record(svc, "idle_rss_mib", server.group.rss_mib())
             base = f"http://127.0.0.1:{server.port}"
-            self.measure_gets(svc, rep, server, base)
-            self.measure_lists(svc, rep, server, base)
+            if self.args.part == "all":
+                self.measure_gets(svc, rep, server, base)
+                self.measure_lists(svc, rep, server, base)
             self.measure_rules(svc, rep, server, base)
             self.measure_e2e(svc, rep, server)
+            self.measure_call_paths(svc, rep, server)
             self.record(svc, "rss_after_mib", server.group.rss_mib())
         finally:
             server.stop()
@@ -541,7 +621,8 @@ class Bench:
 
     def save_partial(self):
         """What was measured so far, in case a later phase fails."""
-        partial = {"samples": self.samples, "scale": self.scale, "phases": self.phases, "notes": self.notes}
+        partial = {"samples": self.samples, "scale": self.scale, "phases": self.phases, "notes": self.notes,
+                   "calls": self.calls}
         (self.work / "raw-partial.json").write_text(json.dumps(partial))
 
     def scale_run(self):
@@ -602,7 +683,7 @@ class Bench:
                 order = [UPSTREAM, OURS] if rep % 2 == 0 else [OURS, UPSTREAM]
                 for svc in order:
                     self.service_rep(svc, rep, cache_db)
-            if not self.args.skip_scale:
+            if not self.args.skip_scale and self.args.part == "all":
                 self.scale_run()
         finally:
             for server in list(self.running):
@@ -755,6 +836,7 @@ METRICS += [
     ("e2e_peak_rss_mib", "/v1/continue end to end: peak RSS (start + continue)", "MiB", "lower"),
     ("e2e_start_wall_s", "starting the introspections: wall time until all waiting", "s", "lower"),
     ("e2e_start_cpu_per_node_ms", "starting the introspections: inspector CPU per node", "ms", "lower"),
+    ("e2e_start_ironic_cpu_per_node_ms", "starting the introspections: Ironic CPU per node", "ms", "lower"),
     ("rss_after_mib", "RSS after all workloads", "MiB", "lower"),
 ]
 
@@ -863,12 +945,51 @@ def report(raw, out_dir):
         "targets": [{"target": t, "value": v, "met": m} for t, v, m in checks],
         "notes": raw["notes"],
         "phases": raw["phases"],
+        "calls": raw.get("calls") or {},
+        "stem": "benchmarks-ironic" if raw.get("part") == "ironic" else "benchmarks",
     }
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "benchmarks.json").write_text(json.dumps(doc, indent=1) + "\n")
+    (out_dir / f"{doc['stem']}.json").write_text(json.dumps(doc, indent=1) + "\n")
     analysis = (out_dir / "benchmarks-analysis.md").exists()
-    (out_dir / "benchmarks.md").write_text(markdown(doc, agg, checks, analysis))
+    (out_dir / f"{doc['stem']}.md").write_text(markdown(doc, agg, checks, analysis))
     return doc
+
+
+def calls_markdown(calls):
+    """Ironic's calls per path, per node, from Ironic's own log (last repetition of each service)."""
+    paths = [(key, label) for key, label, _o, _w in CALL_PATHS]
+    paths.insert(3, ("continue_rules", "callback + finish, ports added, 100 rules (none matches)"))
+    lines = [
+        "## Ironic's work per introspection",
+        "",
+        "Ironic's API requests, counted from Ironic's own log (`ironic.api` INFO lines: method, path "
+        "and query, status, time taken) over each window of `loadgen introspect`, divided by the number "
+        "of nodes; UUIDs and MACs are replaced by placeholders. The time is what Ironic's API took to "
+        "answer (its conductor's work after a 202, e.g. the power change, is not in it).",
+        "",
+        "| path | upstream: calls per node | inspector: calls per node | upstream: Ironic API ms per node "
+        "| inspector: Ironic API ms per node |",
+        "|---|---|---|---|---|",
+    ]
+    for key, label in paths:
+        u, o = calls.get(UPSTREAM, {}).get(key), calls.get(OURS, {}).get(key)
+        if u is None and o is None:
+            continue
+
+        def total(c, i):
+            return fmt(sum(v[i] for v in c.values())) if c is not None else "–"
+
+        lines.append(f"| {label} | {total(u, 0)} | {total(o, 0)} | {total(u, 1)} | {total(o, 1)} |")
+    for key, label in paths:
+        u, o = calls.get(UPSTREAM, {}).get(key), calls.get(OURS, {}).get(key)
+        if u is None and o is None:
+            continue
+        lines += ["", f"### {label}", "", "| call | upstream per node (ms) | inspector per node (ms) |",
+                  "|---|---|---|"]
+        for shape in sorted(set(u or {}) | set(o or {})):
+            cells = [f"{fmt(c[shape][0])} ({fmt(c[shape][1])})" if c and shape in c else "–" for c in (u, o)]
+            lines.append(f"| `{shape}` | {cells[0]} | {cells[1]} |")
+    return lines
 
 
 def markdown(doc, agg, checks, analysis):
@@ -991,6 +1112,8 @@ def markdown(doc, agg, checks, analysis):
         "* Start-up: from spawning the process to the first 200 answer to GET /v1, polled every 2 ms, on the "
         "10,000-status database.",
     ]
+    if doc["calls"]:
+        lines += [""] + calls_markdown(doc["calls"])
     if doc["notes"]:
         lines += ["", "## Notes from the run", ""] + [f"* {n}" for n in doc["notes"]]
     return "\n".join(lines) + "\n"
@@ -1027,6 +1150,10 @@ def main():
     parser.add_argument("--testbed-dir", help="TESTBED_DIR of scripts/testbed (venvs)")
     parser.add_argument("--skip-scale", action="store_true", help="skip the scale run")
     parser.add_argument("--report-from", help="rewrite the report from a raw results file and exit")
+    parser.add_argument("--part", choices=["all", "ironic"], default="all",
+                        help="ironic: only the workloads that reach Ironic (callbacks with and without rules, "
+                             "the end-to-end burst, the Ironic calls per path); the report goes to "
+                             "benchmarks-ironic.md/json")
     args = parser.parse_args()
     profile_name = "quick" if args.quick else "full"
     out_dir = Path(args.out) if args.out else (REPO / "target" / "bench" / "quick" if args.quick else REPO / "docs")
@@ -1061,12 +1188,14 @@ def main():
         "phases": bench.phases,
         "notes": bench.notes,
         "load": load_summary(bench),
+        "part": args.part,
+        "calls": bench.calls,
     }
     raw_path = bench.work / "raw.json"
     raw_path.write_text(json.dumps(raw, indent=1))
-    report(raw, out_dir)
-    log(f"done in {raw['duration_s']} s; raw results {raw_path}; report {out_dir / 'benchmarks.md'}")
-    print((out_dir / "benchmarks.md").read_text())
+    stem = report(raw, out_dir)["stem"]
+    log(f"done in {raw['duration_s']} s; raw results {raw_path}; report {out_dir / (stem + '.md')}")
+    print((out_dir / f"{stem}.md").read_text())
     return 0
 
 

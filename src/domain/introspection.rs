@@ -14,6 +14,10 @@ use super::{Error, Result, bmc};
 use crate::ironic::{IronicApi, Node};
 use crate::store::NodeRecord;
 
+/// The node's fields a start reads: the provision state to check, the
+/// driver info for the BMC address and the persistent boot flag.
+const START_NODE_FIELDS: &str = "uuid,provision_state,driver_info";
+
 /// Provision states introspection may start from.
 pub const VALID_STATES: [&str; 5] = [
     "enroll",
@@ -101,7 +105,7 @@ impl Introspection {
         // One deadline for all of this request's Ironic calls.
         let ironic = self.lifecycle.ironic_for_request();
         let node = ironic
-            .get_node(node_id)
+            .get_node_fields(node_id, START_NODE_FIELDS)
             .await
             .map_err(|e| Error::node_fetch(node_id, e))?;
         let uuid = node.uuid().to_string();
@@ -205,7 +209,8 @@ impl Introspection {
         manage_boot: bool,
         ironic: &dyn IronicApi,
     ) -> Result<()> {
-        let ports = ironic.node_ports(uuid).await.map_err(|e| {
+        // Only the addresses: they become the lookup attributes.
+        let ports = ironic.node_ports(uuid, "address").await.map_err(|e| {
             Error::unavailable(format!("Cannot list the ports of node {uuid}: {e}"))
         })?;
         let macs: Vec<String> = ports

@@ -27,9 +27,17 @@ pub(crate) struct NodeInfo<'a> {
     pending: Vec<Vec<Value>>,
     /// The `reset_interfaces` of every pending patch (they never mix).
     pending_reset: bool,
+    /// Whether Ironic changed the node in a way `node` does not show (a
+    /// trait added or removed: Ironic answers those without the node).
+    stale: bool,
 }
 
 const UPDATE_NODE: &str = "update node properties";
+
+/// The port fields the processing hooks read (the standard hooks match
+/// ports by address and compare `pxe_enabled`; the LLDP hooks read the
+/// switch fields); Ironic serializes nothing else.
+const HOOK_PORT_FIELDS: &str = "uuid,address,pxe_enabled,local_link_connection,physical_network";
 
 impl<'a> NodeInfo<'a> {
     pub fn new(ironic: &'a Arc<dyn IronicApi>, node: Node) -> Self {
@@ -40,6 +48,7 @@ impl<'a> NodeInfo<'a> {
             ports: None,
             pending: Vec::new(),
             pending_reset: false,
+            stale: false,
         }
     }
 
@@ -49,7 +58,7 @@ impl<'a> NodeInfo<'a> {
         if self.ports.is_none() {
             let ports = self
                 .ironic
-                .node_ports(&self.uuid)
+                .node_ports(&self.uuid, HOOK_PORT_FIELDS)
                 .await
                 .map_err(|e| Error::node_operation("list ports", &self.uuid, e))?;
             self.ports = Some(ports);
@@ -61,15 +70,23 @@ impl<'a> NodeInfo<'a> {
         Ok(self.ports().await?.iter().map(|p| p.0.clone()).collect())
     }
 
-    /// Re-reads the node, e.g. before rules see it.
+    /// Brings the node up to date with Ironic, e.g. before rules see it:
+    /// the queued patches are sent, and the node is read again only when a
+    /// change we made is not in the local document. Every PATCH answers
+    /// with the whole node as Ironic has it, which replaces the local one,
+    /// so after the hooks' patches the document is already Ironic's (upstream
+    /// drops its cache and reads the node again here; only a change made by
+    /// someone else within those milliseconds could tell the two apart).
     pub async fn refresh(&mut self) -> Result<()> {
         self.flush().await?;
-        self.node = self
-            .ironic
-            .get_node(&self.uuid)
-            .await
-            .map_err(|e| Error::node_fetch(&self.uuid, e))?;
-        self.ports = None;
+        if self.stale {
+            self.node = self
+                .ironic
+                .get_node(&self.uuid)
+                .await
+                .map_err(|e| Error::node_fetch(&self.uuid, e))?;
+            self.stale = false;
+        }
         Ok(())
     }
 
@@ -261,13 +278,14 @@ impl<'a> NodeInfo<'a> {
                 }
             }
             NodeOp::AddTrait(name) => {
+                self.stale = true;
                 ironic
                     .add_trait(&uuid, &name)
                     .await
                     .map_err(|e| Error::node_operation(&format!("add trait {name}"), &uuid, e))?;
             }
             NodeOp::RemoveTrait(name) => match ironic.remove_trait(&uuid, &name).await {
-                Ok(()) => {}
+                Ok(()) => self.stale = true,
                 Err(e) if e.is_not_found() => {
                     tracing::debug!(node = %uuid, trait_name = %name, "trait was not set")
                 }
@@ -281,5 +299,43 @@ impl<'a> NodeInfo<'a> {
             },
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ironic::fake::{FakeIronic, Op};
+
+    #[tokio::test]
+    async fn the_node_is_read_again_only_after_a_change_its_document_does_not_show() {
+        let fake = Arc::new(FakeIronic::new());
+        let uuid = fake.add_node(json!({}));
+        let ironic: Arc<dyn IronicApi> = fake.clone();
+        let node = ironic.get_node(&uuid).await.unwrap();
+        let mut info = NodeInfo::new(&ironic, node);
+        let patch = vec![json!({"op": "add", "path": "/extra/seen", "value": "yes"})];
+        info.queue(vec![NodeOp::PatchNode {
+            patch,
+            reset_interfaces: false,
+        }])
+        .await
+        .unwrap();
+
+        // The queued patch goes out; its answer is the node.
+        info.refresh().await.unwrap();
+        assert_eq!(fake.calls_of(Op::PatchNode).len(), 1);
+        assert_eq!(fake.calls_of(Op::GetNode).len(), 1);
+        assert_eq!(info.node.extra()["seen"], "yes");
+
+        // A trait's answer has no node: the next refresh reads it.
+        info.execute(vec![NodeOp::AddTrait("CUSTOM_SEEN".into())])
+            .await
+            .unwrap();
+        info.refresh().await.unwrap();
+        assert_eq!(fake.calls_of(Op::GetNode).len(), 2);
+        assert_eq!(info.node.traits(), ["CUSTOM_SEEN"]);
+        info.refresh().await.unwrap();
+        assert_eq!(fake.calls_of(Op::GetNode).len(), 2);
     }
 }

@@ -254,9 +254,8 @@ impl Processing {
         Ok(())
     }
 
-    /// Introspection rules against the node as Ironic has it now; with no
-    /// rules there is nothing to re-read the node for (upstream does not
-    /// either: its node cache reloads lazily).
+    /// Introspection rules against the node as Ironic has it now (see
+    /// [`NodeInfo::refresh`]); with no rules nothing is brought up to date.
     pub(crate) async fn run_rules(
         &self,
         node_info: &mut NodeInfo<'_>,
@@ -304,7 +303,7 @@ impl Processing {
                 .set_power_state(uuid, "power off")
                 .await
             {
-                let enroll = matches!(self.lifecycle.ironic().get_node(uuid).await, Ok(n) if n.provision_state() == "enroll");
+                let enroll = matches!(self.lifecycle.ironic().get_node_fields(uuid, "uuid,provision_state").await, Ok(n) if n.provision_state() == "enroll");
                 if enroll {
                     tracing::info!(node = uuid, error = %e, "cannot power off a node in enroll state; ignored");
                 } else {

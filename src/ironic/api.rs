@@ -18,14 +18,17 @@ use super::models::{Node, Port};
 pub type IronicFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, IronicError>> + Send + 'a>>;
 
 pub trait IronicApi: Send + Sync {
-    /// The node by UUID or name.
+    /// The node by UUID or name, every field.
     fn get_node<'a>(&'a self, id: &'a str) -> IronicFuture<'a, Node>;
+
+    /// The node by UUID or name, with only the given comma-separated fields.
+    fn get_node_fields<'a>(&'a self, id: &'a str, fields: &'a str) -> IronicFuture<'a, Node>;
 
     /// The node's interface validation (`power`, `boot`, ...).
     fn validate_node<'a>(&'a self, uuid: &'a str) -> IronicFuture<'a, Value>;
 
-    /// The node's ports, every field.
-    fn node_ports<'a>(&'a self, uuid: &'a str) -> IronicFuture<'a, Vec<Port>>;
+    /// The node's ports, with only the given comma-separated fields.
+    fn node_ports<'a>(&'a self, uuid: &'a str, fields: &'a str) -> IronicFuture<'a, Vec<Port>>;
 
     /// Every port (uuid, address, extra and node_uuid), for the PXE filter.
     fn all_ports(&self) -> IronicFuture<'_, Vec<Port>>;

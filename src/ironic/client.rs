@@ -693,6 +693,18 @@ impl IronicClient {
         reply.node()
     }
 
+    pub async fn get_node_fields(&self, id: &str, fields: &str) -> Result<Node, IronicError> {
+        let reply = self
+            .call(
+                Method::GET,
+                &format!("/nodes/{}?fields={}", encode(id), encode(fields)),
+                None,
+                Some(id),
+            )
+            .await?;
+        reply.node()
+    }
+
     pub async fn validate_node(&self, uuid: &str) -> Result<Value, IronicError> {
         self.call(
             Method::GET,
@@ -704,10 +716,10 @@ impl IronicClient {
         .json()
     }
 
-    pub async fn node_ports(&self, uuid: &str) -> Result<Vec<Port>, IronicError> {
+    pub async fn node_ports(&self, uuid: &str, fields: &str) -> Result<Vec<Port>, IronicError> {
         let items = self
             .list_all(
-                &format!("/ports/detail?node={}", encode(uuid)),
+                &format!("/ports?node={}&fields={}", encode(uuid), encode(fields)),
                 "ports",
                 Some(uuid),
             )
@@ -870,12 +882,16 @@ impl IronicApi for IronicClient {
         Box::pin(IronicClient::get_node(self, id))
     }
 
+    fn get_node_fields<'a>(&'a self, id: &'a str, fields: &'a str) -> IronicFuture<'a, Node> {
+        Box::pin(IronicClient::get_node_fields(self, id, fields))
+    }
+
     fn validate_node<'a>(&'a self, uuid: &'a str) -> IronicFuture<'a, Value> {
         Box::pin(IronicClient::validate_node(self, uuid))
     }
 
-    fn node_ports<'a>(&'a self, uuid: &'a str) -> IronicFuture<'a, Vec<Port>> {
-        Box::pin(IronicClient::node_ports(self, uuid))
+    fn node_ports<'a>(&'a self, uuid: &'a str, fields: &'a str) -> IronicFuture<'a, Vec<Port>> {
+        Box::pin(IronicClient::node_ports(self, uuid, fields))
     }
 
     fn all_ports(&self) -> IronicFuture<'_, Vec<Port>> {

@@ -316,6 +316,16 @@ impl IronicApi for FakeIronic {
         Box::pin(std::future::ready(result))
     }
 
+    fn get_node_fields<'a>(&'a self, id: &'a str, fields: &'a str) -> IronicFuture<'a, Node> {
+        let result = self.answer(Op::GetNode, id, fields, |state| {
+            state
+                .find_node(id)
+                .map(|node| Node(project(node, fields)))
+                .ok_or_else(|| not_found("Node", id))
+        });
+        Box::pin(std::future::ready(result))
+    }
+
     fn validate_node<'a>(&'a self, uuid: &'a str) -> IronicFuture<'a, Value> {
         let result = self.answer(Op::ValidateNode, uuid, "", |state| {
             if !state.nodes.contains_key(uuid) {
@@ -332,14 +342,13 @@ impl IronicApi for FakeIronic {
         Box::pin(std::future::ready(result))
     }
 
-    fn node_ports<'a>(&'a self, uuid: &'a str) -> IronicFuture<'a, Vec<Port>> {
-        let result = self.answer(Op::NodePorts, uuid, "", |state| {
+    fn node_ports<'a>(&'a self, uuid: &'a str, fields: &'a str) -> IronicFuture<'a, Vec<Port>> {
+        let result = self.answer(Op::NodePorts, uuid, fields, |state| {
             Ok(state
                 .ports
                 .iter()
                 .filter(|p| p["node_uuid"].as_str() == Some(uuid))
-                .cloned()
-                .map(Port)
+                .map(|p| Port(project(p, fields)))
                 .collect())
         });
         Box::pin(std::future::ready(result))

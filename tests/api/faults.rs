@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::json;
-use wiremock::matchers::{method, path};
+use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::helpers::{TestApp, assert_error_prefix};
@@ -44,7 +44,8 @@ async fn ironic_with_node() -> MockServer {
         .mount(&server)
         .await;
     Mock::given(method("GET"))
-        .and(path("/v1/ports/detail"))
+        .and(path("/v1/ports"))
+        .and(query_param("node", NODE))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
             "ports": [{"uuid": "0e3f1c2a-0000-4000-8000-000000000001", "address": "52:54:00:00:00:01", "node_uuid": NODE}]
         })))

@@ -1,14 +1,17 @@
-//! How many Ironic calls one callback costs: the hooks' node patches go out
-//! as one PATCH and the port list is kept from Ironic's answers instead of
-//! being fetched again. Counted through a recording proxy in front of the
-//! real Ironic, whose resulting state is asserted as well; the replay of a
-//! refused batch uses a mock, as a real Ironic refuses no hook patch.
+//! How many Ironic calls a start, a callback, a finish and an abort cost,
+//! path by path: reads ask only for the fields used (`?fields=`), the
+//! hooks' node patches go out as one PATCH, the port list is kept from
+//! Ironic's answers instead of being fetched again, and the rules see the
+//! node from the PATCH answer instead of a re-read. Counted through a
+//! recording proxy in front of the real Ironic, whose resulting state is
+//! asserted as well; the replay of a refused batch uses a mock, as a real
+//! Ironic refuses no hook patch.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use wiremock::matchers::{body_string_contains, method, path};
+use wiremock::matchers::{body_string_contains, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::bed::{Ironic, env, random_mac};
@@ -22,8 +25,8 @@ async fn start_proxy(target: &str) -> (String, Arc<RecordingProxy>) {
 }
 
 /// The calls that concern `node` or its `ports` (by path, query or body),
-/// shortened to "METHOD /path" with the UUIDs named; the periodic tasks'
-/// calls are left out.
+/// as "METHOD /path?query" with the UUIDs named; the periodic tasks' calls
+/// are left out.
 fn calls_for(proxy: &RecordingProxy, node: &str, ports: &[(&str, &str)]) -> Vec<String> {
     proxy
         .calls()
@@ -34,14 +37,223 @@ fn calls_for(proxy: &RecordingProxy, node: &str, ports: &[(&str, &str)]) -> Vec<
                 || ports.iter().any(|(uuid, _)| c.target.contains(uuid))
         })
         .map(|c| {
-            let mut shown = format!("{} {}", c.method, c.target.split('?').next().unwrap_or(""))
-                .replace(node, "<node>");
+            let mut shown = format!("{} {}", c.method, c.target).replace(node, "<node>");
             for (uuid, name) in ports {
                 shown = shown.replace(uuid, name);
             }
             shown
         })
         .collect()
+}
+
+/// The node's ports as the callback reads them: only the fields the hooks use.
+const HOOK_PORTS: &str = "GET /v1/ports?node=<node>&fields=uuid,address,pxe_enabled,local_link_connection,physical_network";
+
+/// A start reads only the node's provision state and driver info and its
+/// ports' addresses.
+const START_READS: [&str; 2] = [
+    "GET /v1/nodes/<node>?fields=uuid,provision_state,driver_info",
+    "GET /v1/ports?node=<node>&fields=address",
+];
+
+/// An app whose Ironic calls go through a recording proxy, and a manageable
+/// node with a port for its PXE MAC.
+struct Recorded {
+    ironic: Ironic,
+    proxy: Arc<RecordingProxy>,
+    app: TestApp,
+    m: Machine,
+    uuid: String,
+    port: Value,
+}
+
+impl Recorded {
+    async fn new(adjust: impl FnOnce(&mut inspector_core::conf::Config)) -> Self {
+        let ironic = Ironic::new();
+        let (url, proxy) = start_proxy(&env("INSPECTOR_TEST_IRONIC_URL")).await;
+        let app = TestApp::with_ironic(|c| {
+            c.ironic.client.endpoint_override = Some(url);
+            adjust(c);
+        })
+        .await;
+        let m = Machine::new();
+        let uuid = m.node(&ironic).await;
+        let port = ironic.create_port(&uuid, &m.pxe).await;
+        Self {
+            ironic,
+            proxy,
+            app,
+            m,
+            uuid,
+            port,
+        }
+    }
+
+    /// Starts introspection (`query`: e.g. `?manage_boot=false`) and waits
+    /// until the node waits for its ramdisk, and with managed boot until
+    /// Ironic has powered it on; returns the node as Ironic has it then.
+    async fn start(&self, query: &str) -> Value {
+        self.app.start_introspection(&self.uuid, query).await;
+        self.app
+            .wait_for_state(&self.uuid, "waiting", Duration::from_secs(30))
+            .await;
+        if !query.is_empty() {
+            return self.ironic.node(&self.uuid).await;
+        }
+        self.ironic
+            .wait_for(
+                &self.uuid,
+                "power_state",
+                "power on",
+                Duration::from_secs(30),
+            )
+            .await
+    }
+
+    fn calls(&self) -> Vec<String> {
+        calls_for(&self.proxy, &self.uuid, &[])
+    }
+}
+
+/// A start with managed boot: the node and its ports read, the power
+/// interface validated, the boot device set and the node rebooted; it ends
+/// powered on, with its port and properties untouched.
+#[tokio::test]
+#[cfg_attr(
+    not(bed_ironic),
+    ignore = "needs the test bed (Ironic): run scripts/test.sh"
+)]
+async fn a_managed_start_costs_five_ironic_calls() {
+    let r = Recorded::new(|_| {}).await;
+    let before = r.ironic.node(&r.uuid).await;
+    let port = port_detail(&r.ironic, &r.port).await;
+
+    r.proxy.clear();
+    let node = r.start("").await;
+    let calls = r.calls();
+    assert_eq!(
+        calls,
+        [
+            START_READS[0],
+            "GET /v1/nodes/<node>/validate",
+            START_READS[1],
+            "PUT /v1/nodes/<node>/management/boot_device",
+            "PUT /v1/nodes/<node>/states/power",
+        ],
+        "{calls:#?}"
+    );
+    assert_eq!(node["provision_state"], "manageable");
+    assert_eq!(node["properties"], before["properties"]);
+    assert_eq!(node["extra"], before["extra"]);
+    assert_eq!(r.ironic.ports(&r.uuid).await, vec![port]);
+}
+
+/// A start without managed boot only reads: Ironic powers the node on
+/// itself, so the node stays off and unchanged.
+#[tokio::test]
+#[cfg_attr(
+    not(bed_ironic),
+    ignore = "needs the test bed (Ironic): run scripts/test.sh"
+)]
+async fn an_unmanaged_start_costs_two_ironic_reads() {
+    let r = Recorded::new(|_| {}).await;
+    let before = r.ironic.node(&r.uuid).await;
+
+    r.proxy.clear();
+    let node = r.start("?manage_boot=false").await;
+    let calls = r.calls();
+    assert_eq!(calls, START_READS, "{calls:#?}");
+    assert_eq!(node["power_state"], "power off");
+    assert_eq!(node["updated_at"], before["updated_at"], "{node}");
+}
+
+/// A callback on a node whose ports already match (the PXE port, add_ports
+/// pxe, keep_ports all): no port call, one PATCH for the hooks, the
+/// power-off at the finish.
+#[tokio::test]
+#[cfg_attr(
+    not(bed_ironic),
+    ignore = "needs the test bed (Ironic): run scripts/test.sh"
+)]
+async fn a_callback_with_ports_kept_costs_four_ironic_calls() {
+    let r = Recorded::new(|c| {
+        c.processing.add_ports = inspector_core::conf::AddPorts::Pxe;
+        c.processing.keep_ports = inspector_core::conf::KeepPorts::All;
+    })
+    .await;
+    r.start("").await;
+    let kept = port_detail(&r.ironic, &r.port).await;
+
+    r.proxy.clear();
+    json_with_status(post_continue(&r.app, &r.m.data()).await, 200).await;
+    let status = r
+        .app
+        .wait_for_state(&r.uuid, "finished", Duration::from_secs(30))
+        .await;
+    assert_eq!(status["error"], json!(null));
+    let node = r
+        .ironic
+        .wait_for(&r.uuid, "power_state", "power off", Duration::from_secs(30))
+        .await;
+    let calls = r.calls();
+    assert_eq!(
+        calls,
+        [
+            "GET /v1/nodes/<node>",
+            HOOK_PORTS,
+            "PATCH /v1/nodes/<node>",
+            "PUT /v1/nodes/<node>/states/power",
+        ],
+        "{calls:#?}"
+    );
+    assert_eq!(node["properties"]["memory_mb"], "12288");
+    assert_eq!(node["properties"]["local_gb"], "999");
+    assert_eq!(r.ironic.ports(&r.uuid).await, vec![kept]);
+}
+
+/// An abort of a managed start: one call, the power-off.
+#[tokio::test]
+#[cfg_attr(
+    not(bed_ironic),
+    ignore = "needs the test bed (Ironic): run scripts/test.sh"
+)]
+async fn an_abort_costs_one_ironic_call() {
+    let r = Recorded::new(|_| {}).await;
+    r.start("").await;
+
+    r.proxy.clear();
+    let response = r
+        .app
+        .request(
+            reqwest::Method::POST,
+            &format!("/v1/introspection/{}/abort", r.uuid),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    let status = r
+        .app
+        .wait_for_state(&r.uuid, "error", Duration::from_secs(30))
+        .await;
+    assert_eq!(status["error"], "Canceled by operator");
+    r.ironic
+        .wait_for(&r.uuid, "power_state", "power off", Duration::from_secs(30))
+        .await;
+    let calls = r.calls();
+    assert_eq!(calls, ["PUT /v1/nodes/<node>/states/power"], "{calls:#?}");
+}
+
+/// A port as `GET /v1/ports/detail` lists it, read directly from Ironic.
+async fn port_detail(ironic: &Ironic, port: &Value) -> Value {
+    let uuid = port["uuid"].as_str().unwrap();
+    let node = port["node_uuid"].as_str().unwrap();
+    ironic
+        .ports(node)
+        .await
+        .into_iter()
+        .find(|p| p["uuid"] == uuid)
+        .expect("the port")
 }
 
 /// Upstream's functional scenario 2 (ports created, updated and deleted),
@@ -90,7 +302,7 @@ async fn one_callback_costs_eight_ironic_calls() {
         calls,
         [
             "GET /v1/nodes/<node>",
-            "GET /v1/ports/detail",
+            HOOK_PORTS,
             // root_disk_selection and scheduler, before the first port call
             "PATCH /v1/nodes/<node>",
             "POST /v1/ports",
@@ -123,14 +335,15 @@ async fn one_callback_costs_eight_ironic_calls() {
     assert_eq!(ports.len(), 3);
 }
 
-/// With a rule, the node is read again before the rules see it, and a hook
-/// patch after the port calls goes out at the end of the hooks.
+/// With a rule, the rule sees the node as the last PATCH answered it (the
+/// condition holds on a value a hook just wrote) without reading it again,
+/// and a hook patch after the port calls goes out at the end of the hooks.
 #[tokio::test]
 #[cfg_attr(
     not(bed_ironic),
     ignore = "needs the test bed (Ironic): run scripts/test.sh"
 )]
-async fn rules_read_the_node_again_and_late_hook_patches_are_sent() {
+async fn rules_see_the_node_from_the_patch_answer_and_late_hook_patches_are_sent() {
     let ironic = Ironic::new();
     let (url, proxy) = start_proxy(&env("INSPECTOR_TEST_IRONIC_URL")).await;
     let app = TestApp::with_ironic(|c| {
@@ -163,13 +376,12 @@ async fn rules_read_the_node_again_and_late_hook_patches_are_sent() {
         calls,
         [
             "GET /v1/nodes/<node>",
-            "GET /v1/ports/detail",
+            HOOK_PORTS,
             "PATCH /v1/nodes/<node>",
             "POST /v1/ports",
             // capabilities, at the end of the hooks
             "PATCH /v1/nodes/<node>",
-            // the rule: the node read again, then its action
-            "GET /v1/nodes/<node>",
+            // the rule's action
             "PATCH /v1/nodes/<node>",
         ],
         "{calls:#?}"
@@ -201,7 +413,8 @@ async fn a_refused_batch_is_replayed_patch_by_patch() {
         .mount(&server)
         .await;
     Mock::given(method("GET"))
-        .and(path("/v1/ports/detail"))
+        .and(path("/v1/ports"))
+        .and(query_param("node", NODE))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
             "ports": [{"uuid": "0e3f1c2a-0000-4000-8000-000000000061", "address": "52:54:00:00:00:61", "node_uuid": NODE, "pxe_enabled": true}]
         })))

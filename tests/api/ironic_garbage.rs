@@ -55,8 +55,12 @@ fn answer(method: &str, target: &str) -> Answer {
             200,
             json!({"default_version": {"id": "v1", "version": "1.115", "min_version": "1.1", "status": "CURRENT"}}),
         ),
-        ("GET", "/v1/ports/detail") => {
-            let node = query.trim_start_matches("node=");
+        ("GET", "/v1/ports") if query.starts_with("node=") => {
+            let node = query
+                .trim_start_matches("node=")
+                .split('&')
+                .next()
+                .unwrap_or("");
             match node {
                 PORTS_NOT_JSON => Answer::Raw(200, "application/json", "{\"ports\": [{\"uuid\""),
                 PORTS_HTML_502 => Answer::Raw(502, "text/html", HTML_502),
@@ -197,7 +201,9 @@ async fn garbage_from_ironic_fails_the_node_or_the_request_clearly() {
         let message = body["error"]["message"].as_str().unwrap_or_default();
         assert!(
             message.starts_with("unexpected answer from Ironic: GET ")
-                && message.contains(&format!("/v1/nodes/{node}: {expected}")),
+                && message.contains(&format!(
+                    "/v1/nodes/{node}?fields=uuid,provision_state,driver_info: {expected}"
+                )),
             "{node}: {message}"
         );
         let status = app.get(&format!("/v1/introspection/{node}")).await;

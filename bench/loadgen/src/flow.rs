@@ -46,6 +46,14 @@ pub struct IntrospectArgs {
     /// Give up (and fail) after this many seconds in all.
     #[arg(long, value_parser = crate::seconds, default_value = "900")]
     timeout: Duration,
+    /// Start with `manage_boot` (the inspector sets the boot device and
+    /// reboots the node, and powers it off at the end) or without.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    manage_boot: bool,
+    /// Create a port for every MAC of the payload beforehand (PXE only on the
+    /// first), so the callback finds the ports it would have added.
+    #[arg(long)]
+    ports_for_all_macs: bool,
 }
 
 struct Payload {
@@ -151,8 +159,9 @@ impl Bed {
         }
     }
 
-    /// A manageable, powered-off fake-hardware node with a port for `mac`.
-    async fn ironic_node(&self, name: &str, mac: &str) -> anyhow::Result<String> {
+    /// A manageable, powered-off fake-hardware node with a port for each
+    /// of `macs`, PXE-enabled for the first only.
+    async fn ironic_node(&self, name: &str, macs: &[String]) -> anyhow::Result<String> {
         let node = self
             .ironic_ok(
                 Method::POST,
@@ -164,12 +173,14 @@ impl Bed {
             .as_str()
             .context("node without uuid")?
             .to_string();
-        self.ironic_ok(
-            Method::POST,
-            "/ports",
-            Some(json!({"node_uuid": uuid, "address": mac})),
-        )
-        .await?;
+        for (n, mac) in macs.iter().enumerate() {
+            self.ironic_ok(
+                Method::POST,
+                "/ports",
+                Some(json!({"node_uuid": uuid, "address": mac, "pxe_enabled": n == 0})),
+            )
+            .await?;
+        }
         self.ironic_ok(
             Method::PUT,
             &format!("/nodes/{uuid}/states/provision"),
@@ -274,6 +285,14 @@ fn first_error(results: &[(Duration, anyhow::Result<()>)]) -> anyhow::Result<()>
     }
 }
 
+/// Now, in seconds since the Unix epoch: window edges a caller can match
+/// with other logs (Ironic's).
+fn epoch_s() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
 pub async fn introspect(args: IntrospectArgs) -> anyhow::Result<Value> {
     if args.nodes == 0 || args.nodes > 2000 {
         bail!("--nodes must be between 1 and 2000");
@@ -301,7 +320,8 @@ pub async fn introspect(args: IntrospectArgs) -> anyhow::Result<Value> {
     let [t1, t2] = tag.to_be_bytes();
 
     let setup_started = Instant::now();
-    let plans: Vec<(String, String)> = (0..args.nodes)
+    // Per node: the MACs to create ports for, and the document to post.
+    let plans: Vec<(Vec<String>, String)> = (0..args.nodes)
         .map(|i| {
             let payload = &payloads[i % payloads.len()];
             let [h, l] = (i as u16).to_be_bytes();
@@ -316,7 +336,13 @@ pub async fn introspect(args: IntrospectArgs) -> anyhow::Result<Value> {
                     )
                 })
                 .collect();
-            (pairs[0].1.clone(), rewrite(&payload.text, &pairs))
+            let ports = pairs.iter().map(|(_, to)| to.clone());
+            let ports = ports.take(if args.ports_for_all_macs {
+                pairs.len()
+            } else {
+                1
+            });
+            (ports.collect(), rewrite(&payload.text, &pairs))
         })
         .collect();
     let plans = Arc::new(plans);
@@ -349,13 +375,19 @@ pub async fn introspect(args: IntrospectArgs) -> anyhow::Result<Value> {
     // Start window: every introspection started and waiting for its ramdisk.
     let cpu_start = CpuSnapshot::take(&args.inspector_pgids, args.ironic_pgid);
     let started = Instant::now();
+    let start_from = epoch_s();
+    let query = if args.manage_boot {
+        ""
+    } else {
+        "?manage_boot=false"
+    };
     let results = fan_out(args.nodes, args.concurrency, |i| {
         let (bed, nodes) = (bed.clone(), nodes.clone());
         async move {
             let response = bed
                 .http
                 .post(format!(
-                    "{}/v1/introspection/{}",
+                    "{}/v1/introspection/{}{query}",
                     bed.inspector(i, 0),
                     nodes[i].uuid
                 ))
@@ -377,10 +409,12 @@ pub async fn introspect(args: IntrospectArgs) -> anyhow::Result<Value> {
     let mut start_latency: Vec<Duration> = results.iter().map(|(d, _)| *d).collect();
     let (start_polls, _) = bed.wait_all(&nodes, |s| s["state"] == "waiting").await?;
     let start_wall = started.elapsed().as_secs_f64();
+    let start_to = epoch_s();
     let cpu_waiting = CpuSnapshot::take(&args.inspector_pgids, args.ironic_pgid);
 
     // Continue window: every callback posted and every node finished.
     let continued = Instant::now();
+    let continue_from = epoch_s();
     let results = fan_out(args.nodes, args.concurrency, |i| {
         let (bed, nodes) = (bed.clone(), nodes.clone());
         async move {
@@ -412,6 +446,7 @@ pub async fn introspect(args: IntrospectArgs) -> anyhow::Result<Value> {
         .collect();
     let (finish_polls, finals) = bed.wait_all(&nodes, |s| s["finished"] == true).await?;
     let continue_wall = continued.elapsed().as_secs_f64();
+    let continue_to = epoch_s();
     let cpu_finished = CpuSnapshot::take(&args.inspector_pgids, args.ironic_pgid);
 
     let errors: Vec<String> = finals
@@ -427,8 +462,12 @@ pub async fn introspect(args: IntrospectArgs) -> anyhow::Result<Value> {
         "instances": bed.inspectors.len(),
         "concurrency": args.concurrency,
         "setup_s": setup_s,
+        "manage_boot": args.manage_boot,
+        "ports_for_all_macs": args.ports_for_all_macs,
         "start": {
             "wall_s": start_wall,
+            "from_epoch_s": start_from,
+            "to_epoch_s": start_to,
             "latency": summary(&mut start_latency),
             "status_polls": start_polls,
             "inspector_cpu_s": start_cpu,
@@ -436,6 +475,8 @@ pub async fn introspect(args: IntrospectArgs) -> anyhow::Result<Value> {
         },
         "continue": {
             "wall_s": continue_wall,
+            "from_epoch_s": continue_from,
+            "to_epoch_s": continue_to,
             "posts_wall_s": posts_wall,
             "latency": summary(&mut callback_latency),
             "status_polls": finish_polls,

@@ -424,7 +424,7 @@ impl Bench {
     async fn port_macs(&self, uuid: &str) -> Vec<String> {
         let mut macs: Vec<String> = self
             .ironic
-            .node_ports(uuid)
+            .node_ports(uuid, "address")
             .await
             .expect("ports")
             .iter()
