@@ -33,6 +33,10 @@ pub struct IntrospectArgs {
     /// Concurrent starts and concurrent callbacks.
     #[arg(long, default_value_t = 8)]
     concurrency: usize,
+    /// Concurrent starts, when they should differ from the callbacks': a
+    /// burst of starts measures Ironic's validation, not the service.
+    #[arg(long)]
+    start_concurrency: Option<usize>,
     /// FILE=MAC[,MAC...]: a ramdisk document and the MACs in it to rewrite
     /// per node (the first is the PXE NIC, whose port is created in Ironic).
     /// Nodes use the documents in turn.
@@ -297,8 +301,12 @@ pub async fn introspect(args: IntrospectArgs) -> anyhow::Result<Value> {
     if args.nodes == 0 || args.nodes > 2000 {
         bail!("--nodes must be between 1 and 2000");
     }
-    if args.concurrency == 0 || args.concurrency > 64 {
-        bail!("--concurrency must be between 1 and 64");
+    if [Some(args.concurrency), args.start_concurrency]
+        .into_iter()
+        .flatten()
+        .any(|c| c == 0 || c > 64)
+    {
+        bail!("--concurrency and --start-concurrency must be between 1 and 64");
     }
     let payloads: Vec<Payload> = args
         .payloads
@@ -381,7 +389,8 @@ pub async fn introspect(args: IntrospectArgs) -> anyhow::Result<Value> {
     } else {
         "?manage_boot=false"
     };
-    let results = fan_out(args.nodes, args.concurrency, |i| {
+    let start_concurrency = args.start_concurrency.unwrap_or(args.concurrency);
+    let results = fan_out(args.nodes, start_concurrency, |i| {
         let (bed, nodes) = (bed.clone(), nodes.clone());
         async move {
             let response = bed
