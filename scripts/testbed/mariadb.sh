@@ -55,9 +55,19 @@ cmd_start() {
     mkdir -p "$STATE"
     [[ "$(id -u)" == 0 ]] && chown -R "$user": "$STATE"
     if [[ ! -d "$DATA/mysql" ]]; then
-        mariadb-install-db --no-defaults --datadir="$DATA" --user="$user" \
-            --auth-root-authentication-method=socket --skip-test-db >"$STATE/install.log" 2>&1 ||
-            { tail -n 20 "$STATE/install.log" >&2; die "mariadb-install-db failed (log: $STATE/install.log)"; }
+        # Tried twice: once in a CI run the bootstrap failed while many
+        # private servers of other tests were starting, and passed alone.
+        local try
+        for try in 1 2; do
+            rm -rf "$DATA"
+            mariadb-install-db --no-defaults --datadir="$DATA" --user="$user" \
+                --auth-root-authentication-method=socket --skip-test-db >"$STATE/install.log" 2>&1 && break
+            # The reason is in the server's own lines, before the generic advice.
+            grep -E '\[(ERROR|Warning)\]|rror' "$STATE/install.log" | head -n 20 >&2
+            [[ $try == 2 ]] && die "mariadb-install-db failed twice (log: $STATE/install.log)"
+            log "mariadb-install-db failed; trying once more"
+            sleep 2
+        done
     fi
     setsid mariadbd --no-defaults --datadir="$DATA" --user="$user" --port="$MARIADB_PORT" \
         --bind-address=127.0.0.1 --socket="$SOCKET" --pid-file="$STATE/mariadbd.pid" \
