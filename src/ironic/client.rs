@@ -682,26 +682,20 @@ impl IronicClient {
     }
 
     pub async fn get_node(&self, id: &str) -> Result<Node, IronicError> {
-        let reply = self
-            .call(
-                Method::GET,
-                &format!("/nodes/{}", encode(id)),
-                None,
-                Some(id),
-            )
-            .await?;
-        reply.node()
+        self.read_node(id, None).await
     }
 
     pub async fn get_node_fields(&self, id: &str, fields: &str) -> Result<Node, IronicError> {
-        let reply = self
-            .call(
-                Method::GET,
-                &format!("/nodes/{}?fields={}", encode(id), encode(fields)),
-                None,
-                Some(id),
-            )
-            .await?;
+        self.read_node(id, Some(fields)).await
+    }
+
+    /// `GET /nodes/<id>`, every field or only `fields`.
+    async fn read_node(&self, id: &str, fields: Option<&str>) -> Result<Node, IronicError> {
+        let mut path = format!("/nodes/{}", encode(id));
+        if let Some(fields) = fields {
+            path.push_str(&format!("?fields={}", encode(fields)));
+        }
+        let reply = self.call(Method::GET, &path, None, Some(id)).await?;
         reply.node()
     }
 
