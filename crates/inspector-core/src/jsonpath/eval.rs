@@ -13,13 +13,22 @@ static NULL: Value = Value::Null;
 /// Upper bound on matches and visited nodes of one `find`: paths like
 /// `($|$).($|$).($|$)...` or long `..` chains grow exponentially, and Python would
 /// eventually run out of memory. Real rule fields stay far below this.
+#[cfg(not(fuzzing))]
 const MAX_WORK: usize = 1_000_000;
+/// The fuzzer finds paths that reach the limit within seconds, and each costs
+/// tens of milliseconds in its instrumented build: a lower limit keeps it
+/// exploring at thousands of inputs a second through the same code.
+#[cfg(fuzzing)]
+const MAX_WORK: usize = 10_000;
 
 /// Upper bound on the JSON values one `find` copies into its results. A
 /// match is borrowed from the document, except a value a slice wraps in a
 /// list, which is copied whole: `($|$).($|$)...[0:]` stays within
 /// [`MAX_WORK`] yet copied the whole document once per match (over a GB).
+#[cfg(not(fuzzing))]
 const MAX_COPIED: usize = 1_000_000;
+#[cfg(fuzzing)]
+const MAX_COPIED: usize = 10_000;
 
 fn too_many_copies() -> FindError {
     raise("MemoryError", "JSON path copies too many values")
