@@ -33,6 +33,24 @@ fn upper_changed() -> &'static CharSet {
     SET.get_or_init(|| changed_by(uni::upper_table()))
 }
 
+/// `(lower(x), x)` for every code point `x` in [`lower_changed`], sorted: the
+/// inverse of the lowercase mapping, so that a literal's equivalents are
+/// looked up instead of found by a pass over every cased code point (which made
+/// a long IGNORECASE literal cost milliseconds to compile).
+fn lower_inverse() -> &'static [(u32, u32)] {
+    static INVERSE: OnceLock<Vec<(u32, u32)>> = OnceLock::new();
+    INVERSE.get_or_init(|| {
+        let mut pairs: Vec<(u32, u32)> = lower_changed()
+            .ranges()
+            .iter()
+            .flat_map(|&(a, b)| a..=b)
+            .map(|x| (uni::lower(x), x))
+            .collect();
+        pairs.sort_unstable();
+        pairs
+    })
+}
+
 fn ascii_upper_letters() -> CharSet {
     CharSet::from_ranges([(0x41, 0x5A)])
 }
@@ -88,6 +106,30 @@ impl Fold {
         } else {
             set.preimage(lower_changed(), uni::lower)
         }
+    }
+
+    /// [`Fold::preimage`] of a few code points (a literal and its extra cases).
+    fn preimage_of_points(&self, points: &[u32]) -> CharSet {
+        let targets = CharSet::from_ranges(points.iter().map(|&p| (p, p)));
+        if self.ascii {
+            return self.preimage(&targets);
+        }
+        let changed = lower_changed();
+        let inverse = lower_inverse();
+        let mut found: Vec<(u32, u32)> = Vec::new();
+        for &p in points {
+            if !changed.contains(p) {
+                found.push((p, p));
+            }
+            let first = inverse.partition_point(|&(lowered, _)| lowered < p);
+            found.extend(
+                inverse[first..]
+                    .iter()
+                    .take_while(|&&(lowered, _)| lowered == p)
+                    .map(|&(_, x)| (x, x)),
+            );
+        }
+        CharSet::from_ranges(found)
     }
 
     /// `{lower(x) : x ∈ [lo, hi]}` plus the extra cases of those, as `_optimize_charset`
@@ -162,12 +204,10 @@ fn literal_set(c: u32, flags: u32) -> CharSet {
         return CharSet::single(c);
     }
     let lo = fold.lower(c);
-    let targets = CharSet::from_ranges(
-        std::iter::once(lo)
-            .chain(fold.extras(lo).iter().copied())
-            .map(|x| (x, x)),
-    );
-    fold.preimage(&targets)
+    let targets: Vec<u32> = std::iter::once(lo)
+        .chain(fold.extras(lo).iter().copied())
+        .collect();
+    fold.preimage_of_points(&targets)
 }
 
 /// The characters a set matches (`IN`, `IN_IGNORE`, `IN_UNI_IGNORE`), following the
@@ -471,6 +511,31 @@ fn emit_node(node: &Node, flags: u32, tail: bool, out: &mut String) {
             out.push('|');
             emit_seq(no.as_deref().unwrap_or(&[]), flags, tail, out);
             out.push(')');
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The indexed preimage of a literal equals the pass over every cased code
+    /// point it replaced, for every cased code point (both case models).
+    #[test]
+    fn literal_preimage_lookup_matches_the_full_pass() {
+        let cased = lower_changed().union(upper_changed());
+        for ascii in [false, true] {
+            let fold = Fold { ascii };
+            for &(a, b) in cased.ranges() {
+                for c in a..=b {
+                    let lo = fold.lower(c);
+                    let points: Vec<u32> = std::iter::once(lo)
+                        .chain(fold.extras(lo).iter().copied())
+                        .collect();
+                    let full = fold.preimage(&CharSet::from_ranges(points.iter().map(|&p| (p, p))));
+                    assert_eq!(fold.preimage_of_points(&points), full, "U+{c:04X}");
+                }
+            }
         }
     }
 }
