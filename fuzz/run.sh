@@ -13,9 +13,9 @@
 #                                          # fuzz/campaign/<target>.log
 #
 # Env: RUNS (campaign: stop each target after this many inputs, e.g.
-# 10000000, instead of at SECONDS), TIMEOUT (per input, default 30 s: a `re` match that reaches the
-# backtracking limit takes about 1.7 s of CPU in the instrumented build, and
-# the machine may be shared), RSS_LIMIT_MB (default 2048).
+# 10000000, instead of at SECONDS), TIMEOUT (per input, default 30 s: far
+# above what any input takes with the work limits the fuzzing build lowers,
+# as the machine may be shared), RSS_LIMIT_MB (default 2048).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 ALL=(continue_body rules oslo_config policy py_re py_format jsonpath)

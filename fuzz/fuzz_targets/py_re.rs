@@ -3,7 +3,10 @@
 //! (bounded by the backtracking limit), plus the pattern the `matches`
 //! condition builds from its value.
 //!
-//! Input: the pattern, optionally followed by a NUL and the subject.
+//! Input: the pattern, optionally followed by a NUL and the subject. Without
+//! a subject, the `matches` pattern is compiled as well; with one, it is not:
+//! each compile builds two regexes, and compiling both patterns of every input
+//! halved the rate for little coverage (the two differ by a trailing `$`).
 #![no_main]
 
 use inspector_core::py::re;
@@ -20,7 +23,9 @@ fuzz_target!(|input: &[u8]| {
         let _ = regex.is_match_at_start(subject);
         let _ = regex.search(subject);
     }
-    if let Ok(anchored) = re::matches_condition_pattern(pattern) {
+    if let Ok(anchored) = re::matches_condition_pattern(pattern)
+        && subject.is_empty()
+    {
         let _ = re::compile(&anchored);
     }
 });
