@@ -13,7 +13,8 @@
 #                                          # fuzz/campaign/<target>.log
 #
 # Env: RUNS (campaign: stop each target after this many inputs, e.g.
-# 10000000, instead of at SECONDS), TIMEOUT (per input, default 30 s: far
+# 10000000, instead of at SECONDS), MAX_LEN (libFuzzer's -max_len: the
+# longest input tried; by default 4096 bytes or the corpus's longest), TIMEOUT (per input, default 30 s: far
 # above what any input takes with the work limits the fuzzing build lowers,
 # as the machine may be shared), RSS_LIMIT_MB (default 2048).
 set -euo pipefail
@@ -32,6 +33,7 @@ guard=(timeout --kill-after=10 $((seconds + 2 * ${TIMEOUT:-30} + 120)))
 flags=(-timeout="${TIMEOUT:-30}" -rss_limit_mb="${RSS_LIMIT_MB:-2048}" -print_final_stats=1
     -max_total_time="$seconds")
 [[ -n "${RUNS:-}" ]] && flags+=(-runs="$RUNS")
+[[ -n "${MAX_LEN:-}" ]] && flags+=(-max_len="$MAX_LEN")
 
 case "$mode" in
 smoke)

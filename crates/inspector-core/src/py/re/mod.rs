@@ -74,8 +74,16 @@ pub fn compile(pattern: &str) -> Result<PyRegex, ReError> {
     })?;
     let body = emit::emit(&parsed.nodes, parsed.flags);
     let build = |text: &str| {
-        fancy_regex::RegexBuilder::new(text)
-            .backtrack_limit(BACKTRACK_LIMIT)
+        let mut builder = fancy_regex::RegexBuilder::new(text);
+        builder.backtrack_limit(BACKTRACK_LIMIT);
+        // The fuzzer's counterpart of the lower backtracking limit, for
+        // compiling: a counted repetition of a Unicode class (`[^\W\d]{900}`)
+        // builds megabytes of automaton, up to half a second of instrumented
+        // CPU. Past 256 KiB the build fails as at the regex crate's own
+        // limit, which the service keeps.
+        #[cfg(fuzzing)]
+        builder.delegate_size_limit(1 << 18);
+        builder
             .build()
             .map_err(|e| ReError::Unsupported(format!("{pattern:?}: {e}")))
     };
