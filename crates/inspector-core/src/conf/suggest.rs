@@ -8,13 +8,26 @@ use super::registry::Registry;
 pub fn edit_distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
+    distance_within(&a, &b, usize::MAX).unwrap_or(usize::MAX)
+}
+
+/// [`edit_distance`] when it is at most `limit`, else `None`, found without
+/// finishing the table once two rows in a row exceed the limit (no later
+/// row can come back under it). The length difference alone rules out most
+/// names, and the suggestions run for every unknown key of a file.
+fn distance_within(a: &[char], b: &[char], limit: usize) -> Option<usize> {
+    if a.len().abs_diff(b.len()) > limit {
+        return None;
+    }
     // rows[i][j]: distance between a[..i] and b[..j]; three rows suffice.
     let width = b.len() + 1;
     let mut before: Vec<usize> = vec![0; width];
     let mut previous: Vec<usize> = (0..width).collect();
     let mut current: Vec<usize> = vec![0; width];
+    let mut previous_min = 0;
     for i in 1..=a.len() {
         current[0] = i;
+        let mut current_min = i;
         for j in 1..width {
             let substitution = usize::from(a[i - 1] != b[j - 1]);
             let mut best = (previous[j] + 1)
@@ -24,11 +37,18 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
                 best = best.min(before[j - 2] + 1);
             }
             current[j] = best;
+            current_min = current_min.min(best);
         }
+        // A cell reads only the two rows above it, each at least its minimum.
+        if previous_min > limit && current_min > limit {
+            return None;
+        }
+        previous_min = current_min;
         std::mem::swap(&mut before, &mut previous);
         std::mem::swap(&mut previous, &mut current);
     }
-    previous[b.len()]
+    let distance = previous[b.len()];
+    (distance <= limit).then_some(distance)
 }
 
 /// The candidate closest to `word`, when it is close enough to be a typo of
@@ -37,18 +57,14 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 /// differences cost nothing (`[default]` is a typo of `[DEFAULT]`); `word`
 /// itself is never suggested. The first candidate wins a tie.
 pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let lowercase = word.to_lowercase();
+    let lowercase: Vec<char> = word.to_lowercase().chars().collect();
     candidates
         .into_iter()
         .filter(|candidate| *candidate != word)
-        .map(|candidate| {
-            (
-                edit_distance(&lowercase, &candidate.to_lowercase()),
-                candidate,
-            )
-        })
-        .filter(|(distance, candidate)| {
-            *distance * 3 <= lowercase.chars().count().max(candidate.chars().count())
+        .filter_map(|candidate| {
+            let limit = lowercase.len().max(candidate.chars().count()) / 3;
+            let other: Vec<char> = candidate.to_lowercase().chars().collect();
+            distance_within(&lowercase, &other, limit).map(|distance| (distance, candidate))
         })
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, candidate)| candidate)
@@ -94,6 +110,43 @@ mod tests {
         assert_eq!(edit_distance("lsiten_port", "listen_port"), 1);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
         assert_eq!(edit_distance("débug", "debug"), 1);
+    }
+
+    #[test]
+    fn the_bounded_distance_is_the_distance_up_to_its_limit() {
+        let words = [
+            "",
+            "a",
+            "ab",
+            "ba",
+            "abc",
+            "kitten",
+            "sitting",
+            "listen_port",
+            "lsiten_port",
+            "listen_address",
+            "endpoint_override",
+            "endpont_override",
+            "débug",
+            "debug",
+            "aaaaaaaaaaaaaaaaaaaa",
+            "ababababab",
+            "bababababa",
+        ];
+        for a in words {
+            for b in words {
+                let distance = edit_distance(a, b);
+                let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+                for limit in 0..=21 {
+                    let expected = (distance <= limit).then_some(distance);
+                    assert_eq!(
+                        distance_within(&a, &b, limit),
+                        expected,
+                        "{a:?} {b:?} {limit}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
