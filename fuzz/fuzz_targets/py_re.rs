@@ -3,13 +3,14 @@
 //! (bounded by the backtracking limit), plus the pattern the `matches`
 //! condition builds from its value.
 //!
-//! Input: the pattern, optionally followed by a NUL and the subject. Without
-//! a subject, the `matches` pattern is compiled as well; with one, it is not:
-//! each compile builds two regexes, and compiling both patterns of every input
-//! halved the rate for little coverage (the two differ by a trailing `$`).
+//! Input: the pattern, optionally followed by a NUL and the subject. With a
+//! subject, the pattern is compiled for both uses and matched both ways;
+//! without one, it is compiled as rule validation does, and the `matches`
+//! condition's pattern as that condition does. Either way an input builds
+//! two regexes, the bulk of its cost.
 #![no_main]
 
-use inspector_core::py::re;
+use inspector_core::py::re::{self, Anchor};
 use inspector_fuzz::split;
 use libfuzzer_sys::fuzz_target;
 
@@ -19,13 +20,19 @@ fuzz_target!(|input: &[u8]| {
     else {
         return;
     };
-    if let Ok(regex) = re::compile(pattern) {
-        let _ = regex.is_match_at_start(subject);
-        let _ = regex.search(subject);
+    if !subject.is_empty() {
+        if let Ok(regex) = re::compile(pattern) {
+            let _ = regex.is_match_at_start(subject);
+            let _ = regex.search(subject);
+        }
+        return;
+    }
+    if let Ok(regex) = re::compile_for(pattern, Anchor::Anywhere) {
+        let _ = regex.is_match("");
     }
     if let Ok(anchored) = re::matches_condition_pattern(pattern)
-        && subject.is_empty()
+        && let Ok(regex) = re::compile_for(&anchored, Anchor::Start)
     {
-        let _ = re::compile(&anchored);
+        let _ = regex.is_match("");
     }
 });

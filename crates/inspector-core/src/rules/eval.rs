@@ -163,7 +163,7 @@ pub struct CompiledCondition {
     on_node: bool,
     path: Result<jsonpath::JsonPath, EvalError>,
     /// For `matches` and `contains` only.
-    regex: Option<Result<py::re::PyRegex, EvalError>>,
+    regex: Option<Result<py::re::PyMatcher, EvalError>>,
 }
 
 impl CompiledCondition {
@@ -189,17 +189,19 @@ impl CompiledCondition {
 fn condition_regex(
     op: ConditionOp,
     params: &Map<String, Value>,
-) -> Result<py::re::PyRegex, EvalError> {
+) -> Result<py::re::PyMatcher, EvalError> {
     let pattern = params
         .get("value")
         .and_then(Value::as_str)
         .ok_or_else(|| EvalError("regular expression is not a string".into()))?;
-    let pattern = if op == ConditionOp::Matches {
-        py::re::matches_condition_pattern(pattern).map_err(|e| unexpected(&e))?
+    let (pattern, anchor) = if op == ConditionOp::Matches {
+        let pattern = py::re::matches_condition_pattern(pattern).map_err(|e| unexpected(&e))?;
+        (pattern, py::re::Anchor::Start)
     } else {
-        pattern.to_string()
+        (pattern.to_string(), py::re::Anchor::Anywhere)
     };
-    py::re::compile(&pattern).map_err(|e| EvalError(format!("invalid regular expression: {e}")))
+    py::re::compile_for(&pattern, anchor)
+        .map_err(|e| EvalError(format!("invalid regular expression: {e}")))
 }
 
 /// The node as `node://` fields see it ([`node_for_rules`]), built on first
@@ -329,7 +331,7 @@ fn check(
     op: ConditionOp,
     field: &Value,
     params: &Map<String, Value>,
-    regex: Option<&Result<py::re::PyRegex, EvalError>>,
+    regex: Option<&Result<py::re::PyMatcher, EvalError>>,
 ) -> Result<bool, EvalError> {
     let expected = params.get("value").unwrap_or(&Value::Null);
     let comparison = match op {
@@ -367,12 +369,9 @@ fn check(
                 }
             };
             let subject = py::value::py_str(field);
-            let found = if op == ConditionOp::Matches {
-                regex.is_match_at_start(&subject)
-            } else {
-                regex.search(&subject)
-            };
-            found.map_err(|e| EvalError(e.to_string()))
+            regex
+                .is_match(&subject)
+                .map_err(|e| EvalError(e.to_string()))
         }
         _ => Ok(false),
     }

@@ -304,7 +304,9 @@ fn validate_condition_params(op: ConditionOp, params: &Map<String, Value>) -> Re
                 "invalid regular expression: first argument must be string or compiled pattern"
                     .to_string()
             })?;
-            crate::py::re::compile(pattern)
+            // The pattern as written, as upstream checked it; one regex is
+            // enough to know it compiles.
+            crate::py::re::compile_for(pattern, crate::py::re::Anchor::Anywhere)
                 .map_err(|e| format!("invalid regular expression: {e}"))?;
         }
         _ => {}

@@ -65,33 +65,74 @@ pub struct PyRegex {
     unanchored: fancy_regex::Regex,
 }
 
-/// `re.compile(pattern)`.
+/// Where [`compile_for`]'s regex may match: `re.match` or `re.search`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Anchor {
+    /// `re.match`: at the start of the subject.
+    Start,
+    /// `re.search`: anywhere in it.
+    Anywhere,
+}
+
+/// A Python regular expression compiled for one of `re.match` and
+/// `re.search`: a rule's condition uses one, and building the other's regex
+/// too doubled the cost of compiling it.
+#[derive(Debug, Clone)]
+pub struct PyMatcher {
+    pattern: String,
+    regex: fancy_regex::Regex,
+}
+
+/// `re.compile(pattern)`, for both `re.match` and `re.search`.
 pub fn compile(pattern: &str) -> Result<PyRegex, ReError> {
+    let body = translate(pattern)?;
+    Ok(PyRegex {
+        pattern: pattern.to_string(),
+        anchored: build(pattern, &anchored(&body))?,
+        unanchored: build(pattern, &body)?,
+    })
+}
+
+/// `re.compile(pattern)`, for `anchor`'s use only.
+pub fn compile_for(pattern: &str, anchor: Anchor) -> Result<PyMatcher, ReError> {
+    let body = translate(pattern)?;
+    let text = match anchor {
+        Anchor::Start => anchored(&body),
+        Anchor::Anywhere => body,
+    };
+    Ok(PyMatcher {
+        pattern: pattern.to_string(),
+        regex: build(pattern, &text)?,
+    })
+}
+
+/// The fancy-regex text equivalent to a Python pattern.
+fn translate(pattern: &str) -> Result<String, ReError> {
     let parsed = parse::parse(pattern).map_err(|e| match e {
         parse::ParseError::Re(m) => ReError::Invalid(m),
         parse::ParseError::Py(e) => ReError::Exception(e),
         parse::ParseError::Unsupported(m) => ReError::Unsupported(m),
     })?;
-    let body = emit::emit(&parsed.nodes, parsed.flags);
-    let build = |text: &str| {
-        let mut builder = fancy_regex::RegexBuilder::new(text);
-        builder.backtrack_limit(BACKTRACK_LIMIT);
-        // The fuzzer's counterpart of the lower backtracking limit, for
-        // compiling: a counted repetition of a Unicode class (`[^\W\d]{900}`)
-        // builds megabytes of automaton, up to half a second of instrumented
-        // CPU. Past 256 KiB the build fails as at the regex crate's own
-        // limit, which the service keeps.
-        #[cfg(fuzzing)]
-        builder.delegate_size_limit(1 << 18);
-        builder
-            .build()
-            .map_err(|e| ReError::Unsupported(format!("{pattern:?}: {e}")))
-    };
-    Ok(PyRegex {
-        pattern: pattern.to_string(),
-        anchored: build(&format!("\\A(?:{body})"))?,
-        unanchored: build(&body)?,
-    })
+    Ok(emit::emit(&parsed.nodes, parsed.flags))
+}
+
+fn anchored(body: &str) -> String {
+    format!("\\A(?:{body})")
+}
+
+fn build(pattern: &str, text: &str) -> Result<fancy_regex::Regex, ReError> {
+    let mut builder = fancy_regex::RegexBuilder::new(text);
+    builder.backtrack_limit(BACKTRACK_LIMIT);
+    // The fuzzer's counterpart of the lower backtracking limit, for
+    // compiling: a counted repetition of a Unicode class (`[^\W\d]{900}`)
+    // builds megabytes of automaton, up to half a second of instrumented
+    // CPU. Past 256 KiB the build fails as at the regex crate's own
+    // limit, which the service keeps.
+    #[cfg(fuzzing)]
+    builder.delegate_size_limit(1 << 18);
+    builder
+        .build()
+        .map_err(|e| ReError::Unsupported(format!("{pattern:?}: {e}")))
 }
 
 /// The pattern the `matches` condition really uses: upstream appends `$` unless the
@@ -128,6 +169,16 @@ impl PyRegex {
     }
 }
 
+impl PyMatcher {
+    /// `re.match(pattern, s) is not None` or `re.search(pattern, s) is not
+    /// None`, as compiled.
+    pub fn is_match(&self, s: &str) -> Result<bool, MatchError> {
+        self.regex.is_match(s).map_err(|_| MatchError {
+            pattern: self.pattern.clone(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,6 +207,34 @@ mod tests {
         assert!(s(r"(?m)^b$", "a\nb\nc"));
         assert!(m(r"(a)?(?(1)b|c)", "c"));
         assert!(m(r"[^\x00-\U0010ffff]|a", "a"));
+    }
+
+    #[test]
+    fn a_compile_for_one_use_answers_as_the_compile_for_both() {
+        for (p, subject) in [
+            ("ab", "abc"),
+            ("b", "abc"),
+            ("abc$", "abc\n"),
+            (r"(?m)^b$", "a\nb\nc"),
+            (r"(a)\1", "aa"),
+            (r"\w+\b", "héllo"),
+            (r"x*$", ""),
+            (r"(?i)ß|b", "ABSS"),
+        ] {
+            let both = compile(p).unwrap();
+            let at_start = compile_for(p, Anchor::Start).unwrap();
+            let anywhere = compile_for(p, Anchor::Anywhere).unwrap();
+            assert_eq!(
+                at_start.is_match(subject),
+                both.is_match_at_start(subject),
+                "{p}"
+            );
+            assert_eq!(anywhere.is_match(subject), both.search(subject), "{p}");
+        }
+        assert_eq!(
+            compile_for("(", Anchor::Start).unwrap_err(),
+            compile("(").unwrap_err()
+        );
     }
 
     #[test]
