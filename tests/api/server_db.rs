@@ -491,8 +491,12 @@ async fn concurrent_status_reads_share_statements_on_mariadb() {
             }
         }
     }
+    // Without the queue every read is a statement of its own. How many share
+    // one depends on how many wait at once, which a loaded machine lowers
+    // (41 statements for 162 reads with four fuzzers on the two cores):
+    // fewer than half shows the sharing whatever the load.
     assert!(
-        statements * 4 < answers.len() as u64,
+        statements * 2 < answers.len() as u64,
         "{statements} statements for {} status reads",
         answers.len()
     );
