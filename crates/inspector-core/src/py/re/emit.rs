@@ -110,9 +110,8 @@ impl Fold {
 
     /// [`Fold::preimage`] of a few code points (a literal and its extra cases).
     fn preimage_of_points(&self, points: &[u32]) -> CharSet {
-        let targets = CharSet::from_ranges(points.iter().map(|&p| (p, p)));
         if self.ascii {
-            return self.preimage(&targets);
+            return self.preimage(&CharSet::from_ranges(points.iter().map(|&p| (p, p))));
         }
         let changed = lower_changed();
         let inverse = lower_inverse();

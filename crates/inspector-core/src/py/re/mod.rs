@@ -57,12 +57,11 @@ pub struct MatchError {
     pub pattern: String,
 }
 
-/// A compiled Python regular expression.
+/// A compiled Python regular expression, for both `re.match` and `re.search`.
 #[derive(Debug, Clone)]
 pub struct PyRegex {
-    pattern: String,
-    anchored: fancy_regex::Regex,
-    unanchored: fancy_regex::Regex,
+    at_start: PyMatcher,
+    anywhere: PyMatcher,
 }
 
 /// Where [`compile_for`]'s regex may match: `re.match` or `re.search`.
@@ -87,9 +86,8 @@ pub struct PyMatcher {
 pub fn compile(pattern: &str) -> Result<PyRegex, ReError> {
     let body = translate(pattern)?;
     Ok(PyRegex {
-        pattern: pattern.to_string(),
-        anchored: build(pattern, &anchored(&body))?,
-        unanchored: build(pattern, &body)?,
+        at_start: matcher(pattern, &anchored(&body))?,
+        anywhere: matcher(pattern, &body)?,
     })
 }
 
@@ -100,10 +98,7 @@ pub fn compile_for(pattern: &str, anchor: Anchor) -> Result<PyMatcher, ReError> 
         Anchor::Start => anchored(&body),
         Anchor::Anywhere => body,
     };
-    Ok(PyMatcher {
-        pattern: pattern.to_string(),
-        regex: build(pattern, &text)?,
-    })
+    matcher(pattern, &text)
 }
 
 /// The fancy-regex text equivalent to a Python pattern.
@@ -120,7 +115,7 @@ fn anchored(body: &str) -> String {
     format!("\\A(?:{body})")
 }
 
-fn build(pattern: &str, text: &str) -> Result<fancy_regex::Regex, ReError> {
+fn matcher(pattern: &str, text: &str) -> Result<PyMatcher, ReError> {
     let mut builder = fancy_regex::RegexBuilder::new(text);
     builder.backtrack_limit(BACKTRACK_LIMIT);
     // The fuzzer's counterpart of the lower backtracking limit, for
@@ -130,9 +125,13 @@ fn build(pattern: &str, text: &str) -> Result<fancy_regex::Regex, ReError> {
     // limit, which the service keeps.
     #[cfg(fuzzing)]
     builder.delegate_size_limit(1 << 18);
-    builder
+    let regex = builder
         .build()
-        .map_err(|e| ReError::Unsupported(format!("{pattern:?}: {e}")))
+        .map_err(|e| ReError::Unsupported(format!("{pattern:?}: {e}")))?;
+    Ok(PyMatcher {
+        pattern: pattern.to_string(),
+        regex,
+    })
 }
 
 /// The pattern the `matches` condition really uses: upstream appends `$` unless the
@@ -149,23 +148,17 @@ pub fn matches_condition_pattern(value: &str) -> Result<String, PyError> {
 impl PyRegex {
     /// `re.match(pattern, s) is not None`.
     pub fn is_match_at_start(&self, s: &str) -> Result<bool, MatchError> {
-        self.anchored.is_match(s).map_err(|_| self.limit_error())
+        self.at_start.is_match(s)
     }
 
     /// `re.search(pattern, s) is not None`.
     pub fn search(&self, s: &str) -> Result<bool, MatchError> {
-        self.unanchored.is_match(s).map_err(|_| self.limit_error())
+        self.anywhere.is_match(s)
     }
 
     /// The Python pattern this was compiled from.
     pub fn pattern(&self) -> &str {
-        &self.pattern
-    }
-
-    fn limit_error(&self) -> MatchError {
-        MatchError {
-            pattern: self.pattern.clone(),
-        }
+        &self.anywhere.pattern
     }
 }
 
