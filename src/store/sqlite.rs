@@ -446,6 +446,54 @@ mod tests {
         crate::store::contract::store_contract!(super::temporary_store);
     }
 
+    /// A page after a marker seeks the (started_at, uuid) index to the
+    /// marker instead of scanning every newer status: the plan SQLite
+    /// chooses for the list statement, with and without a state filter.
+    #[tokio::test]
+    async fn a_page_after_a_marker_seeks_the_index() {
+        use inspector_core::state::State;
+        use time::macros::datetime;
+
+        use crate::store::{ListQuery, NodeRecord, sqlite_read::list_tail};
+
+        let (_store, dir) = file_store().await;
+        let conn = rusqlite::Connection::open(dir.path().join("inspector.sqlite")).unwrap();
+        let marker = NodeRecord {
+            uuid: "a1b2c3d4-0000-4000-8000-000000000001".into(),
+            state: State::Finished,
+            started_at: Some(datetime!(2026-12-07 03:00:00.5)),
+            finished_at: None,
+            error: None,
+            manage_boot: true,
+        };
+        for states in [vec![], vec![State::Finished, State::Error]] {
+            let query = ListQuery {
+                states,
+                marker: Some(marker.uuid.clone()),
+                limit: 1000,
+            };
+            let (tail, values) = list_tail(&query, Some(&marker));
+            let mut plan = conn
+                .prepare(&format!("EXPLAIN QUERY PLAN SELECT * FROM nodes {tail}"))
+                .unwrap();
+            let steps: Vec<String> = plan
+                .query_map(rusqlite::params_from_iter(values), |r| r.get(3))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            assert!(
+                steps.iter().any(|step| step.starts_with(
+                    "SEARCH nodes USING INDEX ix_nodes_started_at_uuid ((started_at,uuid)<"
+                )),
+                "{query:?}: {steps:?}"
+            );
+            assert!(
+                !steps.iter().any(|step| step.contains("TEMP B-TREE")),
+                "{query:?}: {steps:?}"
+            );
+        }
+    }
+
     /// The store has no options API: `options` rows only come from a
     /// database upstream wrote, and they must go with the introspection
     /// they belong to (a new start, its end, the node's deletion), as

@@ -129,37 +129,15 @@ impl Readers {
 
     pub(super) fn list_nodes(&self, query: &ListQuery) -> Result<Vec<NodeRecord>> {
         self.read(|conn| {
-            let mut conditions = Vec::new();
-            let mut values: Vec<rusqlite::types::Value> = Vec::new();
-            if !query.states.is_empty() {
-                conditions.push(format!(
-                    "state IN ({})",
-                    vec!["?"; query.states.len()].join(", ")
-                ));
-                values.extend(query.states.iter().map(|s| s.as_str().to_string().into()));
-            }
-            if let Some(m) = &query.marker {
-                let marker = node_by_uuid(conn, m)?.ok_or_else(|| StoreError::NotFound {
+            let marker = match &query.marker {
+                Some(m) => Some(node_by_uuid(conn, m)?.ok_or_else(|| StoreError::NotFound {
                     what: "marker",
                     id: m.clone(),
-                })?;
-                conditions.push("(started_at < ? OR (started_at = ? AND uuid < ?))".into());
-                let started = marker.started_at.map(timestamp::to_db);
-                values.push(started.clone().into());
-                values.push(started.into());
-                values.push(marker.uuid.into());
-            }
-            let where_clause = if conditions.is_empty() {
-                String::new()
-            } else {
-                format!("WHERE {}", conditions.join(" AND "))
+                })?),
+                None => None,
             };
-            values.push(i64::from(query.limit).into());
-            nodes_where(
-                conn,
-                &format!("{where_clause} ORDER BY started_at DESC, uuid DESC LIMIT ?"),
-                params_from_iter(values),
-            )
+            let (tail, values) = list_tail(query, marker.as_ref());
+            nodes_where(conn, &tail, params_from_iter(values))
         })
     }
 
@@ -408,6 +386,41 @@ fn node_by_uuid(conn: &Connection, uuid: &str) -> Result<Option<NodeRecord>> {
 }
 
 /// `nodes` rows selected by `tail` (a WHERE clause, ordering, limit).
+/// The `WHERE ... ORDER BY ... LIMIT` of a list page, and its values.
+pub(super) fn list_tail(
+    query: &ListQuery,
+    marker: Option<&NodeRecord>,
+) -> (String, Vec<rusqlite::types::Value>) {
+    let mut conditions = Vec::new();
+    let mut values: Vec<rusqlite::types::Value> = Vec::new();
+    if !query.states.is_empty() {
+        conditions.push(format!(
+            "state IN ({})",
+            vec!["?"; query.states.len()].join(", ")
+        ));
+        values.extend(query.states.iter().map(|s| s.as_str().to_string().into()));
+    }
+    if let Some(marker) = marker {
+        // A row value, not `a < ? OR (a = ? AND b < ?)`: SQLite seeks the
+        // (started_at, uuid) index to it instead of scanning every newer
+        // status, so a deep page costs what the first one does. NULLs
+        // compare as in the OR form: neither keeps the row.
+        conditions.push("(started_at, uuid) < (?, ?)".into());
+        values.push(marker.started_at.map(timestamp::to_db).into());
+        values.push(marker.uuid.clone().into());
+    }
+    let where_clause = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    };
+    values.push(i64::from(query.limit).into());
+    (
+        format!("{where_clause} ORDER BY started_at DESC, uuid DESC LIMIT ?"),
+        values,
+    )
+}
+
 fn nodes_where(
     conn: &Connection,
     tail: &str,
@@ -424,21 +437,27 @@ fn nodes_where(
 
 /// A `nodes` row selected with [`NODE_COLUMNS`], in that order.
 fn node_from_row(row: &Row<'_>) -> Result<NodeRecord> {
-    let state_text: String = row.get(1)?;
-    let state = State::from_str(&state_text)
+    // Borrowed, not copied into Strings: a list page reads a thousand rows.
+    let state_text = nodes_text(row, 1)?.unwrap_or_default();
+    let state = State::from_str(state_text)
         .map_err(|_| StoreError::Corrupt(format!("unknown state {state_text:?} in nodes")))?;
-    let started_at: Option<String> = row.get(2)?;
-    let finished_at: Option<String> = row.get(3)?;
     let manage_boot: Option<bool> = row.get(5)?;
     Ok(NodeRecord {
         uuid: row.get(0)?,
         state,
-        started_at: parse_ts(started_at.as_deref())?,
-        finished_at: parse_ts(finished_at.as_deref())?,
+        started_at: parse_ts(nodes_text(row, 2)?)?,
+        finished_at: parse_ts(nodes_text(row, 3)?)?,
         error: row.get(4)?,
         // Rows written before manage_boot existed mean "managed".
         manage_boot: manage_boot.unwrap_or(true),
     })
+}
+
+/// Column `index` of a nodes row as borrowed text, NULL as `None`.
+fn nodes_text<'r>(row: &'r Row<'_>, index: usize) -> Result<Option<&'r str>> {
+    row.get_ref(index)?
+        .as_str_or_null()
+        .map_err(|e| StoreError::Corrupt(format!("column {index} of nodes: {e}")))
 }
 
 pub(super) fn parse_ts(text: Option<&str>) -> Result<Option<PrimitiveDateTime>> {
