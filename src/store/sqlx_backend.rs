@@ -1231,7 +1231,31 @@ impl StoreBackend for SqlxStore {
         ttl: Duration,
     ) -> StoreFuture<'a, bool> {
         Box::pin(retrying(move || async move {
-            let mut tx = self.write_tx().await?;
+            // Two statements, each atomic, and no transaction around them.
+            // Released leases are deleted, so the usual acquisition is the
+            // insert alone: one statement where a transaction took four
+            // (a hop to SQLite's worker thread, or a round trip to a server,
+            // each). A lease released between the two statements was held
+            // when the insert ran, and reads as held: the caller waits and
+            // tries again, as for any busy node.
+            let mut conn = self.pool.acquire().await?;
+            let inserted = sqlx::query(sql(&format!(
+                "{insert} INTO inspector_leases (name, holder, expires_at) \
+                 VALUES (?, ?, {later}){skip}",
+                insert = LEASE_SQL.insert_or_skip,
+                later = LEASE_SQL.later,
+                skip = LEASE_SQL.skip_on_conflict,
+            )))
+            .bind(name)
+            .bind(holder)
+            .bind(millis(ttl))
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+                > 0;
+            if inserted {
+                return Ok(true);
+            }
             // Taken again by its holder, or over from an expired one.
             let taken = sqlx::query(sql(&format!(
                 "UPDATE inspector_leases SET holder = ?, expires_at = {later} \
@@ -1243,27 +1267,11 @@ impl StoreBackend for SqlxStore {
             .bind(millis(ttl))
             .bind(name)
             .bind(holder)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?
             .rows_affected()
                 > 0;
-            let got = taken
-                || sqlx::query(sql(&format!(
-                    "{insert} INTO inspector_leases (name, holder, expires_at) \
-                     VALUES (?, ?, {later}){skip}",
-                    insert = LEASE_SQL.insert_or_skip,
-                    later = LEASE_SQL.later,
-                    skip = LEASE_SQL.skip_on_conflict,
-                )))
-                .bind(name)
-                .bind(holder)
-                .bind(millis(ttl))
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-                    > 0;
-            tx.commit().await?;
-            Ok(got)
+            Ok(taken)
         }))
     }
 
