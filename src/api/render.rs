@@ -73,11 +73,10 @@ pub fn json_text(status: StatusCode, text: impl Into<axum::body::Body>) -> Respo
 /// allocator's mmap threshold (64 KiB, set in `main.rs`), so the body of a
 /// list page is written into heap memory freed by the last one, not into
 /// pages mapped, faulted in and unmapped for every response: that was a
-/// sixth of a 1,000-status page's CPU.
+/// seventh of a 1,000-status page's CPU.
 pub struct ChunkedJson {
     done: VecDeque<Bytes>,
     current: Vec<u8>,
-    len: u64,
 }
 
 impl ChunkedJson {
@@ -89,7 +88,6 @@ impl ChunkedJson {
         ChunkedJson {
             done: VecDeque::new(),
             current: Vec::with_capacity(Self::CAPACITY),
-            len: 0,
         }
     }
 
@@ -102,23 +100,18 @@ impl ChunkedJson {
     pub fn item_written(&mut self) {
         if self.current.len() >= Self::CUT_AT {
             let full = std::mem::replace(&mut self.current, Vec::with_capacity(Self::CAPACITY));
-            self.push(full);
+            self.done.push_back(Bytes::from(full));
         }
     }
 
-    fn push(&mut self, chunk: Vec<u8>) {
-        self.len += chunk.len() as u64;
-        self.done.push_back(Bytes::from(chunk));
-    }
-
     pub fn into_response(mut self, status: StatusCode) -> Response {
-        let last = std::mem::take(&mut self.current);
-        self.push(last);
+        self.done.push_back(Bytes::from(self.current));
+        let remaining = self.done.iter().map(|chunk| chunk.len() as u64).sum();
         json_text(
             status,
             axum::body::Body::new(Chunks {
                 chunks: self.done,
-                remaining: self.len,
+                remaining,
             }),
         )
     }

@@ -108,6 +108,7 @@ fn write_status(out: &mut Vec<u8>, node: &StatusView, base: &BaseUrl) {
     });
     timestamp(out, node.finished_at);
     out.extend_from_slice(b",\"links\":[{\"href\":");
+    // `BaseUrl::link`, written in its parts.
     string(out, &[&base.absolute, "/v1/introspection/", &node.uuid]);
     out.extend_from_slice(b",\"rel\":\"self\"}],\"started_at\":");
     timestamp(out, node.started_at);
