@@ -292,9 +292,14 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return fail(e),
     };
-    match runtime.block_on(run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(code) => code,
+    // The service runs as a task on the runtime's workers. A future given
+    // to block_on runs on this thread, outside the pool: each connection it
+    // accepted woke a worker, and each readiness of the listener woke this
+    // thread (docs/benchmarks-analysis.md, "Fourth pass").
+    match runtime.block_on(async { tokio::spawn(run(cli)).await }) {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(code)) => code,
+        Err(e) => fail(e),
     }
 }
 
