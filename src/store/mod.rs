@@ -12,6 +12,7 @@ mod schema;
 mod server;
 mod sqlite;
 mod sqlite_read;
+mod sqlite_write;
 mod sqlx_errors;
 mod upgrade;
 

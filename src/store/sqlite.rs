@@ -2,7 +2,9 @@
 //! read-then-write transaction (a deferred one can fail with SQLITE_BUSY on
 //! upgrade even with a busy timeout), and short transactions. Writes go
 //! through sqlx, with the implementation the servers use
-//! (`sqlx_backend.rs`); reads run on the caller's thread (`sqlite_read`).
+//! (`sqlx_backend.rs`), except the callback's own when they need not wait
+//! for a lock (`sqlite_write`); reads run on the caller's thread
+//! (`sqlite_read`).
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -20,6 +22,7 @@ use super::leases::{LeaseSql, SQLITE};
 use super::schema::{MIGRATIONS, MIGRATIONS_TABLE, MigrationReport, SQLITE_BASE};
 use super::server::Dialect;
 use super::sqlite_read::{ActiveFilter, Readers};
+use super::sqlite_write::{Attempt, InlineWriter};
 use super::{
     KeepRun, LeaseRecord, ListQuery, NodeRecord, Result, RuleRecord, RuleSummary, RulesVersion,
     RunRecord, StoreBackend, StoreError, StoreFuture, StoreOptions, TimestampPrecision,
@@ -67,6 +70,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct SqliteStore {
     writer: writer::SqlxStore,
+    /// The callback's writes, when they need not wait (`sqlite_write`).
+    inline: InlineWriter,
     readers: Arc<Readers>,
     /// Declared last so that it is dropped after every connection is closed.
     _scratch: Option<Arc<ScratchFile>>,
@@ -160,8 +165,10 @@ impl SqliteStore {
             .max_connections(options.max_connections.max(1))
             .connect_with(connect)
             .await?;
+        let inline = InlineWriter::open(&path)?;
         Ok(Self {
             writer: writer::SqlxStore::new(pool),
+            inline,
             readers: Arc::new(Readers::new(path, BUSY_TIMEOUT)),
             _scratch: scratch,
         })
@@ -199,7 +206,12 @@ impl StoreBackend for SqliteStore {
         holder: &'a str,
         ttl: Duration,
     ) -> StoreFuture<'a, bool> {
-        self.writer.acquire_lease(name, holder, ttl)
+        Box::pin(async move {
+            match self.inline.acquire_lease(name, holder, ttl) {
+                Attempt::Done(done) => done,
+                Attempt::Wait => self.writer.acquire_lease(name, holder, ttl).await,
+            }
+        })
     }
 
     fn renew_leases<'a>(&'a self, holder: &'a str, ttl: Duration) -> StoreFuture<'a, Vec<String>> {
@@ -207,7 +219,12 @@ impl StoreBackend for SqliteStore {
     }
 
     fn release_lease<'a>(&'a self, name: &'a str, holder: &'a str) -> StoreFuture<'a, bool> {
-        self.writer.release_lease(name, holder)
+        Box::pin(async move {
+            match self.inline.release_lease(name, holder) {
+                Attempt::Done(done) => done,
+                Attempt::Wait => self.writer.release_lease(name, holder).await,
+            }
+        })
     }
 
     fn release_all_leases<'a>(&'a self, holder: &'a str) -> StoreFuture<'a, u64> {
@@ -264,7 +281,12 @@ impl StoreBackend for SqliteStore {
     }
 
     fn update_state<'a>(&'a self, uuid: &'a str, from: State, to: State) -> StoreFuture<'a, ()> {
-        self.writer.update_state(uuid, from, to)
+        Box::pin(async move {
+            match self.inline.update_state(uuid, from, to) {
+                Attempt::Done(done) => done,
+                Attempt::Wait => self.writer.update_state(uuid, from, to).await,
+            }
+        })
     }
 
     fn finish_keeping<'a>(
@@ -276,8 +298,19 @@ impl StoreBackend for SqliteStore {
         error: Option<&'a str>,
         keep: Option<KeepRun<'a>>,
     ) -> StoreFuture<'a, ()> {
-        self.writer
-            .finish_keeping(uuid, from, to, finished_at, error, keep)
+        Box::pin(async move {
+            match self
+                .inline
+                .finish_keeping(uuid, from, to, finished_at, error, keep)
+            {
+                Attempt::Done(done) => done,
+                Attempt::Wait => {
+                    self.writer
+                        .finish_keeping(uuid, from, to, finished_at, error, keep)
+                        .await
+                }
+            }
+        })
     }
 
     fn set_started_at<'a>(
@@ -353,7 +386,12 @@ impl StoreBackend for SqliteStore {
         processed: bool,
         data: &'a str,
     ) -> StoreFuture<'a, ()> {
-        self.writer.store_data(uuid, processed, data)
+        Box::pin(async move {
+            match self.inline.store_data(uuid, processed, data) {
+                Attempt::Done(done) => done,
+                Attempt::Wait => self.writer.store_data(uuid, processed, data).await,
+            }
+        })
     }
 
     fn get_data<'a>(&'a self, uuid: &'a str, processed: bool) -> StoreFuture<'a, Option<String>> {
@@ -438,6 +476,18 @@ mod tests {
         (open_upgraded("sqlite://").await, ())
     }
 
+    /// A node waiting for its ramdisk since 2026-01-01.
+    fn waiting_node(uuid: &str) -> crate::store::NodeRecord {
+        crate::store::NodeRecord {
+            uuid: uuid.into(),
+            state: inspector_core::state::State::Waiting,
+            started_at: Some(time::macros::datetime!(2026-01-01 00:00:00)),
+            finished_at: None,
+            error: None,
+            manage_boot: true,
+        }
+    }
+
     mod file_contract {
         crate::store::contract::store_contract!(super::file_store);
     }
@@ -494,6 +544,92 @@ mod tests {
         }
     }
 
+    /// A callback's write that finds the write lock taken (here by another
+    /// connection's open transaction) is not refused and does not wait on
+    /// the caller's thread: sqlx's worker waits for the lock, and the write
+    /// lands once the transaction ends. Each of the inline writes is tried.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_callback_write_that_finds_the_lock_taken_waits_for_it() {
+        use std::time::{Duration, Instant};
+
+        use inspector_core::state::State;
+        use time::macros::datetime;
+
+        use crate::store::KeepRun;
+
+        let (store, dir) = file_store().await;
+        let uuid = "0c000000-0000-4000-8000-000000000003";
+        store
+            .add_node(&waiting_node(uuid), &[("mac", "11:22:33:44:55:66")])
+            .await
+            .unwrap();
+        let path = dir.path().join("inspector.sqlite");
+        let hold = Duration::from_millis(300);
+        // The other writer: takes the lock, keeps it `hold`, then commits.
+        let holding = || {
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+            std::thread::spawn(move || {
+                std::thread::sleep(hold);
+                conn.execute_batch("COMMIT").unwrap();
+            })
+        };
+
+        let other = holding();
+        let started = Instant::now();
+        assert!(
+            store
+                .acquire_lease("node-x", "me", Duration::from_secs(60))
+                .await
+                .unwrap()
+        );
+        assert!(started.elapsed() >= hold - Duration::from_millis(50));
+        other.join().unwrap();
+
+        let other = holding();
+        store.store_data(uuid, true, r#"{"a": 1}"#).await.unwrap();
+        other.join().unwrap();
+        assert_eq!(
+            store.get_data(uuid, true).await.unwrap().as_deref(),
+            Some(r#"{"a": 1}"#)
+        );
+
+        let other = holding();
+        store
+            .update_state(uuid, State::Waiting, State::Processing)
+            .await
+            .unwrap();
+        other.join().unwrap();
+
+        let other = holding();
+        let keep = KeepRun {
+            id: "0d000000-0000-4000-8000-000000000004",
+            with_data: true,
+            depth: 5,
+        };
+        store
+            .finish_keeping(
+                uuid,
+                State::Processing,
+                State::Finished,
+                datetime!(2026-01-01 00:01:00),
+                None,
+                Some(keep),
+            )
+            .await
+            .unwrap();
+        other.join().unwrap();
+        let node = store.get_node(uuid).await.unwrap().unwrap();
+        assert_eq!(node.state, State::Finished);
+        let runs = store.runs(uuid).await.unwrap();
+        assert_eq!(runs.len(), 1, "{runs:?}");
+        assert!(runs[0].has_data);
+
+        let other = holding();
+        assert!(store.release_lease("node-x", "me").await.unwrap());
+        other.join().unwrap();
+    }
+
     /// The store has no options API: `options` rows only come from a
     /// database upstream wrote, and they must go with the introspection
     /// they belong to (a new start, its end, the node's deletion), as
@@ -541,15 +677,7 @@ mod tests {
             "0b000000-0000-4000-8000-000000000002",
         );
         for uuid in [a, b] {
-            let row = NodeRecord {
-                uuid: uuid.into(),
-                state: State::Waiting,
-                started_at: Some(datetime!(2026-01-01 00:00:00)),
-                finished_at: None,
-                error: None,
-                manage_boot: true,
-            };
-            store.add_node(&row, &[]).await.unwrap();
+            store.add_node(&waiting_node(uuid), &[]).await.unwrap();
             add_option(uuid).await;
         }
         store

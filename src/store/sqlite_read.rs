@@ -5,8 +5,9 @@
 //! hand-off cost more than the query (docs/benchmarks-analysis.md). WAL lets
 //! readers proceed while a writer holds the lock, so a read never waits on
 //! another transaction and can run inline on the async task without
-//! stalling the runtime. Writes stay on sqlx: they may wait for the write
-//! lock (busy timeout), which must not block a runtime thread.
+//! stalling the runtime. Writes may wait for the write lock (busy timeout),
+//! which must not block a runtime thread: they stay on sqlx, but for the
+//! few that run here when the lock is free (`sqlite_write`).
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -381,7 +382,7 @@ impl Readers {
     }
 }
 
-fn node_by_uuid(conn: &Connection, uuid: &str) -> Result<Option<NodeRecord>> {
+pub(super) fn node_by_uuid(conn: &Connection, uuid: &str) -> Result<Option<NodeRecord>> {
     Ok(nodes_where(conn, "WHERE uuid = ?", [uuid])?.pop())
 }
 
