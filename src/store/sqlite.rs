@@ -192,6 +192,7 @@ impl StoreBackend for SqliteStore {
     fn close(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
         Box::pin(async move {
             self.readers.close();
+            self.inline.close();
             self.writer.close().await;
         })
     }

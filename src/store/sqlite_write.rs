@@ -47,7 +47,8 @@ impl From<rusqlite::Error> for Failure {
 type Written<T> = std::result::Result<T, Failure>;
 
 pub(super) struct InlineWriter {
-    conn: Mutex<Connection>,
+    /// None once the store is closed: every write then goes to sqlx.
+    conn: Mutex<Option<Connection>>,
 }
 
 impl InlineWriter {
@@ -60,17 +61,24 @@ impl InlineWriter {
         conn.pragma_update(None, "foreign_keys", true)?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         Ok(Self {
-            conn: Mutex::new(conn),
+            conn: Mutex::new(Some(conn)),
         })
     }
 
+    pub(super) fn close(&self) {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner()).take();
+    }
+
     fn attempt<T>(&self, write: impl FnOnce(&mut Connection) -> Written<T>) -> Attempt<T> {
-        let mut conn = match self.conn.try_lock() {
-            Ok(conn) => conn,
+        let mut guard = match self.conn.try_lock() {
+            Ok(guard) => guard,
             Err(TryLockError::Poisoned(p)) => p.into_inner(),
             Err(TryLockError::WouldBlock) => return Attempt::Wait,
         };
-        match write(&mut conn) {
+        let Some(conn) = guard.as_mut() else {
+            return Attempt::Wait;
+        };
+        match write(conn) {
             Ok(value) => Attempt::Done(Ok(value)),
             Err(Failure::Store(err)) => Attempt::Done(Err(err)),
             Err(Failure::Sqlite(err)) if locked(&err) => Attempt::Wait,
