@@ -93,9 +93,11 @@ def compile_rules(server, data_file):
 def callbacks(bench, svc, server, nodes, what):
     r = bench.introspect(svc, server, nodes, 1)
     bench.check_introspect(svc, 0, what, r)
-    cont = r["continue"]
+    cont, start = r["continue"], r["start"]
     return {"cpu_per_node_ms": round(1000 * cont["inspector_cpu_s"] / nodes, 3),
-            "callback_p50_ms": cont["latency"]["p50_ms"], "errors": r["errors"]}
+            "callback_p50_ms": cont["latency"]["p50_ms"],
+            "start_cpu_per_node_ms": round(1000 * start["inspector_cpu_s"] / nodes, 3),
+            "errors": r["errors"]}
 
 
 def main():

@@ -1,7 +1,7 @@
 //! The SQL of the lease methods that differs between databases: the
 //! database's clock (leases expire by it, so that the instances' clocks
 //! need not agree) and the insert that yields to an existing row. The
-//! methods themselves are written once, in `sqlx_backend.rs`.
+//! statements are written once here and in `statements.rs`.
 
 pub(super) struct LeaseSql {
     /// The database's time now, UTC.
@@ -16,6 +16,27 @@ pub(super) struct LeaseSql {
     /// What locks the rows a `SELECT` read until the transaction ends (SQLite:
     /// nothing, its write transaction excludes every other writer).
     pub for_update: &'static str,
+}
+
+impl LeaseSql {
+    /// Takes a lease nobody has: name, holder, ttl in milliseconds. No row
+    /// inserted means somebody has it.
+    pub fn insert(&self) -> String {
+        format!(
+            "{} INTO inspector_leases (name, holder, expires_at) VALUES (?, ?, {}){}",
+            self.insert_or_skip, self.later, self.skip_on_conflict
+        )
+    }
+
+    /// Takes a lease again for its holder, or over from an expired one:
+    /// holder, ttl in milliseconds, name, holder.
+    pub fn take_over(&self) -> String {
+        format!(
+            "UPDATE inspector_leases SET holder = ?, expires_at = {} \
+             WHERE name = ? AND (holder = ? OR expires_at <= {})",
+            self.later, self.now
+        )
+    }
 }
 
 /// Text timestamps, millisecond precision.

@@ -14,6 +14,7 @@ mod sqlite;
 mod sqlite_read;
 mod sqlite_write;
 mod sqlx_errors;
+mod statements;
 mod upgrade;
 
 use std::future::Future;

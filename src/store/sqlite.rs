@@ -165,7 +165,7 @@ impl SqliteStore {
             .max_connections(options.max_connections.max(1))
             .connect_with(connect)
             .await?;
-        let inline = InlineWriter::open(&path)?;
+        let inline = InlineWriter::open(&path, &DIALECT, &LEASE_SQL)?;
         Ok(Self {
             writer: writer::SqlxStore::new(pool),
             inline,
@@ -278,7 +278,12 @@ impl StoreBackend for SqliteStore {
         node: &'a NodeRecord,
         attributes: &'a [(&'a str, &'a str)],
     ) -> StoreFuture<'a, ()> {
-        self.writer.add_node(node, attributes)
+        Box::pin(async move {
+            match self.inline.add_node(node, attributes) {
+                Attempt::Done(done) => done,
+                Attempt::Wait => self.writer.add_node(node, attributes).await,
+            }
+        })
     }
 
     fn update_state<'a>(&'a self, uuid: &'a str, from: State, to: State) -> StoreFuture<'a, ()> {
@@ -332,7 +337,12 @@ impl StoreBackend for SqliteStore {
         name: &'a str,
         values: &'a [String],
     ) -> StoreFuture<'a, ()> {
-        self.writer.add_attributes(uuid, name, values)
+        Box::pin(async move {
+            match self.inline.add_attributes(uuid, name, values) {
+                Attempt::Done(done) => done,
+                Attempt::Wait => self.writer.add_attributes(uuid, name, values).await,
+            }
+        })
     }
 
     fn node_attributes<'a>(&'a self, uuid: &'a str) -> StoreFuture<'a, Vec<(String, String)>> {
@@ -545,12 +555,12 @@ mod tests {
         }
     }
 
-    /// A callback's write that finds the write lock taken (here by another
+    /// An inline write that finds the write lock taken (here by another
     /// connection's open transaction) is not refused and does not wait on
     /// the caller's thread: sqlx's worker waits for the lock, and the write
     /// lands once the transaction ends. Each of the inline writes is tried.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_callback_write_that_finds_the_lock_taken_waits_for_it() {
+    async fn an_inline_write_that_finds_the_lock_taken_waits_for_it() {
         use std::time::{Duration, Instant};
 
         use inspector_core::state::State;
@@ -586,6 +596,28 @@ mod tests {
         );
         assert!(started.elapsed() >= hold - Duration::from_millis(50));
         other.join().unwrap();
+
+        let second = "0c000000-0000-4000-8000-000000000005";
+        let other = holding();
+        store
+            .add_node(&waiting_node(second), &[("bmc_address", "192.0.2.5")])
+            .await
+            .unwrap();
+        other.join().unwrap();
+        let other = holding();
+        let mac = "66:55:44:33:22:11".to_string();
+        store
+            .add_attributes(second, "mac", std::slice::from_ref(&mac))
+            .await
+            .unwrap();
+        other.join().unwrap();
+        assert_eq!(
+            store.node_attributes(second).await.unwrap(),
+            [
+                ("bmc_address".into(), "192.0.2.5".into()),
+                ("mac".into(), mac)
+            ]
+        );
 
         let other = holding();
         store.store_data(uuid, true, r#"{"a": 1}"#).await.unwrap();

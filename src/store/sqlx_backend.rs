@@ -40,6 +40,10 @@ use crate::store::server::column_fit::{
 use crate::store::server::hot::{HotConnections, Reader};
 use crate::store::server::retrying;
 use crate::store::sqlx_errors::is_duplicate_index;
+use crate::store::statements::{
+    CLEAR_FINISHED, FINISH_NODE, FORGET_NODE, INSERT_ATTRIBUTE, INSERT_DATA, INSERT_NODE,
+    INSERT_RUN, INSERT_RUN_WITH_DATA, LAST_RUN, PRUNE_RUNS, RELEASE_LEASE, UPDATE_STATE,
+};
 use crate::store::upgrade::{self, SchemaDef, SchemaSession};
 use crate::store::{
     ActionRecord, ConditionRecord, KeepRun, LeaseRecord, ListQuery, NodeRecord, Result, RuleRecord,
@@ -320,12 +324,7 @@ impl SqlxStore {
     }
 
     async fn delete_node_rows(tx: &mut Tx<'_>, uuid: &str) -> Result<()> {
-        for statement in [
-            "DELETE FROM attributes WHERE node_uuid = ?",
-            "DELETE FROM options WHERE uuid = ?",
-            "DELETE FROM introspection_data WHERE uuid = ?",
-            "DELETE FROM nodes WHERE uuid = ?",
-        ] {
+        for statement in CLEAR_FINISHED.into_iter().chain(FORGET_NODE) {
             sqlx::query(sql(statement))
                 .bind(uuid)
                 .execute(&mut **tx)
@@ -340,15 +339,13 @@ impl SqlxStore {
         attributes: impl Iterator<Item = (&'p str, &'p str)>,
     ) -> Result<()> {
         for (name, value) in attributes {
-            sqlx::query(sql(
-                "INSERT INTO attributes (uuid, node_uuid, name, value) VALUES (?, ?, ?, ?)",
-            ))
-            .bind(Uuid::new_v4().to_string())
-            .bind(uuid)
-            .bind(ours(name, VARCHAR_255))
-            .bind(ours(value, VARCHAR_255))
-            .execute(&mut **tx)
-            .await?;
+            sqlx::query(sql(INSERT_ATTRIBUTE))
+                .bind(Uuid::new_v4().to_string())
+                .bind(uuid)
+                .bind(ours(name, VARCHAR_255))
+                .bind(ours(value, VARCHAR_255))
+                .execute(&mut **tx)
+                .await?;
         }
         Ok(())
     }
@@ -359,42 +356,33 @@ impl SqlxStore {
         let text = sql(&format!("SELECT {NODE_COLUMNS} FROM nodes WHERE uuid = ?"));
         let row = sqlx::query(text).bind(uuid).fetch_one(&mut **tx).await?;
         let node = node_from_row(&row)?;
-        let last: Option<i64> = sqlx::query_scalar(sql(
-            "SELECT MAX(run) FROM inspector_history WHERE node_uuid = ?",
-        ))
-        .bind(uuid)
-        .fetch_one(&mut **tx)
-        .await?;
+        let last: Option<i64> = sqlx::query_scalar(sql(LAST_RUN))
+            .bind(uuid)
+            .fetch_one(&mut **tx)
+            .await?;
         let run = last.unwrap_or(0) + 1;
-        // The data is copied inside the database, however large.
-        let data = if keep.with_data {
-            "(SELECT data FROM introspection_data WHERE uuid = ? AND processed = ?)"
+        let insert = if keep.with_data {
+            INSERT_RUN_WITH_DATA
         } else {
-            "NULL"
+            INSERT_RUN
         };
-        let mut insert = sqlx::query(sql(&format!(
-            "INSERT INTO inspector_history \
-             (id, node_uuid, run, state, error, started_at, finished_at, data) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, {data})"
-        )))
-        .bind(keep.id)
-        .bind(uuid)
-        .bind(run)
-        .bind(node.state.as_str())
-        .bind(node.error.as_deref().map(|e| ours(e, TEXT)))
-        .bind(node.started_at.map(db_time))
-        .bind(node.finished_at.map(db_time));
+        let mut insert = sqlx::query(sql(insert))
+            .bind(keep.id)
+            .bind(uuid)
+            .bind(run)
+            .bind(node.state.as_str())
+            .bind(node.error.as_deref().map(|e| ours(e, TEXT)))
+            .bind(node.started_at.map(db_time))
+            .bind(node.finished_at.map(db_time));
         if keep.with_data {
             insert = insert.bind(uuid).bind(true);
         }
         insert.execute(&mut **tx).await?;
-        sqlx::query(sql(
-            "DELETE FROM inspector_history WHERE node_uuid = ? AND run <= ?",
-        ))
-        .bind(uuid)
-        .bind(run - i64::from(keep.depth.max(1)))
-        .execute(&mut **tx)
-        .await?;
+        sqlx::query(sql(PRUNE_RUNS))
+            .bind(uuid)
+            .bind(run - i64::from(keep.depth.max(1)))
+            .execute(&mut **tx)
+            .await?;
         Ok(())
     }
 
@@ -703,18 +691,15 @@ impl StoreBackend for SqlxStore {
         Box::pin(retrying(move || async move {
             let mut tx = self.write_tx().await?;
             Self::delete_node_rows(&mut tx, &node.uuid).await?;
-            sqlx::query(sql(
-                "INSERT INTO nodes (uuid, state, started_at, finished_at, error, manage_boot) \
-                 VALUES (?, ?{state}, ?, ?, ?, ?)",
-            ))
-            .bind(&node.uuid)
-            .bind(node.state.as_str())
-            .bind(node.started_at.map(db_time))
-            .bind(node.finished_at.map(db_time))
-            .bind(node.error.as_deref().map(|e| ours(e, TEXT)))
-            .bind(node.manage_boot)
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query(sql(INSERT_NODE))
+                .bind(&node.uuid)
+                .bind(node.state.as_str())
+                .bind(node.started_at.map(db_time))
+                .bind(node.finished_at.map(db_time))
+                .bind(node.error.as_deref().map(|e| ours(e, TEXT)))
+                .bind(node.manage_boot)
+                .execute(&mut *tx)
+                .await?;
             Self::insert_attributes(
                 &mut tx,
                 &node.uuid,
@@ -728,14 +713,12 @@ impl StoreBackend for SqlxStore {
 
     fn update_state<'a>(&'a self, uuid: &'a str, from: State, to: State) -> StoreFuture<'a, ()> {
         Box::pin(retrying(move || async move {
-            let done = sqlx::query(sql(
-                "UPDATE nodes SET state = ?{state} WHERE uuid = ? AND state = ?{state}",
-            ))
-            .bind(to.as_str())
-            .bind(uuid)
-            .bind(from.as_str())
-            .execute(&self.pool)
-            .await?;
+            let done = sqlx::query(sql(UPDATE_STATE))
+                .bind(to.as_str())
+                .bind(uuid)
+                .bind(from.as_str())
+                .execute(&self.pool)
+                .await?;
             if done.rows_affected() == 0 {
                 return Err(StoreError::node_conflict(uuid));
             }
@@ -754,25 +737,19 @@ impl StoreBackend for SqlxStore {
     ) -> StoreFuture<'a, ()> {
         Box::pin(retrying(move || async move {
             let mut tx = self.write_tx().await?;
-            let done = sqlx::query(sql(
-                "UPDATE nodes SET state = ?{state}, finished_at = ?, error = ? \
-                 WHERE uuid = ? AND state = ?{state}",
-            ))
-            .bind(to.as_str())
-            .bind(db_time(finished_at))
-            .bind(error.map(|e| ours(e, TEXT)))
-            .bind(uuid)
-            .bind(from.as_str())
-            .execute(&mut *tx)
-            .await?;
+            let done = sqlx::query(sql(FINISH_NODE))
+                .bind(to.as_str())
+                .bind(db_time(finished_at))
+                .bind(error.map(|e| ours(e, TEXT)))
+                .bind(uuid)
+                .bind(from.as_str())
+                .execute(&mut *tx)
+                .await?;
             if done.rows_affected() == 0 {
                 tx.rollback().await?;
                 return Err(StoreError::node_conflict(uuid));
             }
-            for statement in [
-                "DELETE FROM attributes WHERE node_uuid = ?",
-                "DELETE FROM options WHERE uuid = ?",
-            ] {
+            for statement in CLEAR_FINISHED {
                 sqlx::query(sql(statement))
                     .bind(uuid)
                     .execute(&mut *tx)
@@ -994,10 +971,7 @@ impl StoreBackend for SqlxStore {
         data: &'a str,
     ) -> StoreFuture<'a, ()> {
         Box::pin(retrying(move || async move {
-            let text = sql(&format!(
-                "INSERT INTO introspection_data (uuid, processed, data) VALUES (?, ?, ?) {}",
-                DIALECT.upsert_data
-            ));
+            let text = sql(&format!("{INSERT_DATA}{}", DIALECT.upsert_data));
             sqlx::query(text)
                 .bind(uuid)
                 .bind(processed)
@@ -1239,37 +1213,26 @@ impl StoreBackend for SqlxStore {
             // when the insert ran, and reads as held: the caller waits and
             // tries again, as for any busy node.
             let mut conn = self.pool.acquire().await?;
-            let inserted = sqlx::query(sql(&format!(
-                "{insert} INTO inspector_leases (name, holder, expires_at) \
-                 VALUES (?, ?, {later}){skip}",
-                insert = LEASE_SQL.insert_or_skip,
-                later = LEASE_SQL.later,
-                skip = LEASE_SQL.skip_on_conflict,
-            )))
-            .bind(name)
-            .bind(holder)
-            .bind(millis(ttl))
-            .execute(&mut *conn)
-            .await?
-            .rows_affected()
+            let inserted = sqlx::query(sql(&LEASE_SQL.insert()))
+                .bind(name)
+                .bind(holder)
+                .bind(millis(ttl))
+                .execute(&mut *conn)
+                .await?
+                .rows_affected()
                 > 0;
             if inserted {
                 return Ok(true);
             }
             // Taken again by its holder, or over from an expired one.
-            let taken = sqlx::query(sql(&format!(
-                "UPDATE inspector_leases SET holder = ?, expires_at = {later} \
-                 WHERE name = ? AND (holder = ? OR expires_at <= {now})",
-                later = LEASE_SQL.later,
-                now = LEASE_SQL.now,
-            )))
-            .bind(holder)
-            .bind(millis(ttl))
-            .bind(name)
-            .bind(holder)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected()
+            let taken = sqlx::query(sql(&LEASE_SQL.take_over()))
+                .bind(holder)
+                .bind(millis(ttl))
+                .bind(name)
+                .bind(holder)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected()
                 > 0;
             Ok(taken)
         }))
@@ -1301,13 +1264,11 @@ impl StoreBackend for SqlxStore {
 
     fn release_lease<'a>(&'a self, name: &'a str, holder: &'a str) -> StoreFuture<'a, bool> {
         Box::pin(retrying(move || async move {
-            let done = sqlx::query(sql(
-                "DELETE FROM inspector_leases WHERE name = ? AND holder = ?",
-            ))
-            .bind(name)
-            .bind(holder)
-            .execute(&self.pool)
-            .await?;
+            let done = sqlx::query(sql(RELEASE_LEASE))
+                .bind(name)
+                .bind(holder)
+                .execute(&self.pool)
+                .await?;
             Ok(done.rows_affected() > 0)
         }))
     }
