@@ -282,10 +282,28 @@ fn tune_allocator() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn tune_allocator() {}
 
+/// The runtime's worker threads: half the CPUs, at least one, unless
+/// TOKIO_WORKER_THREADS says otherwise. The service shares its host with
+/// Ironic and the database, and its requests are short: a worker more than
+/// it needs mostly adds wake-ups between workers. On two CPUs, one worker
+/// served 1.3 to 1.5 times the status GETs of two (docs/benchmarks-analysis.md,
+/// "Fifth pass"), at the same CPU per callback.
+fn worker_threads() -> usize {
+    let from_env = std::env::var("TOKIO_WORKER_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0);
+    from_env.unwrap_or_else(|| {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        (cpus / 2).max(1)
+    })
+}
+
 fn main() -> ExitCode {
     tune_allocator();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(worker_threads())
         .enable_all()
         .build()
     {

@@ -277,7 +277,13 @@ impl CompiledRules {
         {
             return Ok(Arc::clone(compiled));
         }
-        let compiled = Arc::new(definitions(&store.all_rules().await?));
+        let rules = store.all_rules().await?;
+        // A thousand rules take about half a second to compile: off the
+        // runtime's workers, which may be only one (see main.rs).
+        let compiled = tokio::task::spawn_blocking(move || definitions(&rules))
+            .await
+            .map_err(|e| Error::internal(format!("compiling the rules did not complete: {e}")))?;
+        let compiled = Arc::new(compiled);
         *self.lock() = Some((version, Arc::clone(&compiled)));
         Ok(compiled)
     }
