@@ -8,11 +8,11 @@
 //! lookup attributes, its stored documents, its state changes, the finish)
 //! run here instead, on one connection of their own, but only when nothing
 //! has to wait: the connection is free in this process and the database's
-//! write lock is free. SQLite is asked not to
-//! wait for its lock (busy timeout 0), so a runtime thread never sleeps in
-//! SQLite's busy handler, and never waits for a transaction that a task of
-//! this same runtime drives through sqlx. Otherwise the write is handed to
-//! sqlx as before ([`Attempt::Wait`]), which waits on its own thread.
+//! write lock is free. SQLite is asked not to wait for its lock (busy
+//! timeout 0), so a runtime thread never sleeps in SQLite's busy handler,
+//! and never waits for a transaction that a task of this same runtime
+//! drives through sqlx. Otherwise the write is handed to sqlx as before
+//! ([`Attempt::Wait`]), which waits on its own thread.
 
 use std::path::Path;
 use std::sync::{Mutex, TryLockError};
