@@ -289,14 +289,16 @@ fn tune_allocator() {}
 /// served 1.3 to 1.5 times the status GETs of two (docs/benchmarks-analysis.md,
 /// "Fifth pass"), at the same CPU per callback.
 fn worker_threads() -> usize {
-    let from_env = std::env::var("TOKIO_WORKER_THREADS")
-        .ok()
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    workers_for(std::env::var("TOKIO_WORKER_THREADS").ok().as_deref(), cpus)
+}
+
+/// A positive number in `setting` wins; anything else is ignored.
+fn workers_for(setting: Option<&str>, cpus: usize) -> usize {
+    setting
         .and_then(|v| v.trim().parse::<usize>().ok())
-        .filter(|&n| n > 0);
-    from_env.unwrap_or_else(|| {
-        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-        (cpus / 2).max(1)
-    })
+        .filter(|&n| n > 0)
+        .unwrap_or((cpus / 2).max(1))
 }
 
 fn main() -> ExitCode {
@@ -328,5 +330,19 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         super::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn workers_are_half_the_cpus_unless_set() {
+        use super::workers_for;
+        assert_eq!(workers_for(None, 1), 1);
+        assert_eq!(workers_for(None, 2), 1);
+        assert_eq!(workers_for(None, 3), 1);
+        assert_eq!(workers_for(None, 16), 8);
+        assert_eq!(workers_for(Some("3"), 2), 3);
+        assert_eq!(workers_for(Some(" 4 "), 16), 4);
+        for ignored in ["0", "-1", "many", ""] {
+            assert_eq!(workers_for(Some(ignored), 8), 4, "{ignored:?}");
+        }
     }
 }
