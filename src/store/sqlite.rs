@@ -2,8 +2,8 @@
 //! read-then-write transaction (a deferred one can fail with SQLITE_BUSY on
 //! upgrade even with a busy timeout), and short transactions. Writes go
 //! through sqlx, with the implementation the servers use
-//! (`sqlx_backend.rs`), except the callback's own when they need not wait
-//! for a lock (`sqlite_write`); reads run on the caller's thread
+//! (`sqlx_backend.rs`), except an introspection's own when they need not
+//! wait for a lock (`sqlite_write`); reads run on the caller's thread
 //! (`sqlite_read`).
 
 use std::future::Future;
@@ -22,7 +22,7 @@ use super::leases::{LeaseSql, SQLITE};
 use super::schema::{MIGRATIONS, MIGRATIONS_TABLE, MigrationReport, SQLITE_BASE};
 use super::server::Dialect;
 use super::sqlite_read::{ActiveFilter, Readers};
-use super::sqlite_write::{Attempt, InlineWriter};
+use super::sqlite_write::InlineWriter;
 use super::{
     KeepRun, LeaseRecord, ListQuery, NodeRecord, Result, RuleRecord, RuleSummary, RulesVersion,
     RunRecord, StoreBackend, StoreError, StoreFuture, StoreOptions, TimestampPrecision,
@@ -70,7 +70,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct SqliteStore {
     writer: writer::SqlxStore,
-    /// The callback's writes, when they need not wait (`sqlite_write`).
+    /// An introspection's writes, when they need not wait (`sqlite_write`).
     inline: InlineWriter,
     readers: Arc<Readers>,
     /// Declared last so that it is dropped after every connection is closed.
@@ -208,10 +208,10 @@ impl StoreBackend for SqliteStore {
         ttl: Duration,
     ) -> StoreFuture<'a, bool> {
         Box::pin(async move {
-            match self.inline.acquire_lease(name, holder, ttl) {
-                Attempt::Done(done) => done,
-                Attempt::Wait => self.writer.acquire_lease(name, holder, ttl).await,
-            }
+            self.inline
+                .acquire_lease(name, holder, ttl)
+                .or_wait(|| self.writer.acquire_lease(name, holder, ttl))
+                .await
         })
     }
 
@@ -221,10 +221,10 @@ impl StoreBackend for SqliteStore {
 
     fn release_lease<'a>(&'a self, name: &'a str, holder: &'a str) -> StoreFuture<'a, bool> {
         Box::pin(async move {
-            match self.inline.release_lease(name, holder) {
-                Attempt::Done(done) => done,
-                Attempt::Wait => self.writer.release_lease(name, holder).await,
-            }
+            self.inline
+                .release_lease(name, holder)
+                .or_wait(|| self.writer.release_lease(name, holder))
+                .await
         })
     }
 
@@ -279,19 +279,19 @@ impl StoreBackend for SqliteStore {
         attributes: &'a [(&'a str, &'a str)],
     ) -> StoreFuture<'a, ()> {
         Box::pin(async move {
-            match self.inline.add_node(node, attributes) {
-                Attempt::Done(done) => done,
-                Attempt::Wait => self.writer.add_node(node, attributes).await,
-            }
+            self.inline
+                .add_node(node, attributes)
+                .or_wait(|| self.writer.add_node(node, attributes))
+                .await
         })
     }
 
     fn update_state<'a>(&'a self, uuid: &'a str, from: State, to: State) -> StoreFuture<'a, ()> {
         Box::pin(async move {
-            match self.inline.update_state(uuid, from, to) {
-                Attempt::Done(done) => done,
-                Attempt::Wait => self.writer.update_state(uuid, from, to).await,
-            }
+            self.inline
+                .update_state(uuid, from, to)
+                .or_wait(|| self.writer.update_state(uuid, from, to))
+                .await
         })
     }
 
@@ -305,17 +305,13 @@ impl StoreBackend for SqliteStore {
         keep: Option<KeepRun<'a>>,
     ) -> StoreFuture<'a, ()> {
         Box::pin(async move {
-            match self
-                .inline
+            self.inline
                 .finish_keeping(uuid, from, to, finished_at, error, keep)
-            {
-                Attempt::Done(done) => done,
-                Attempt::Wait => {
+                .or_wait(|| {
                     self.writer
                         .finish_keeping(uuid, from, to, finished_at, error, keep)
-                        .await
-                }
-            }
+                })
+                .await
         })
     }
 
@@ -338,10 +334,10 @@ impl StoreBackend for SqliteStore {
         values: &'a [String],
     ) -> StoreFuture<'a, ()> {
         Box::pin(async move {
-            match self.inline.add_attributes(uuid, name, values) {
-                Attempt::Done(done) => done,
-                Attempt::Wait => self.writer.add_attributes(uuid, name, values).await,
-            }
+            self.inline
+                .add_attributes(uuid, name, values)
+                .or_wait(|| self.writer.add_attributes(uuid, name, values))
+                .await
         })
     }
 
@@ -398,10 +394,10 @@ impl StoreBackend for SqliteStore {
         data: &'a str,
     ) -> StoreFuture<'a, ()> {
         Box::pin(async move {
-            match self.inline.store_data(uuid, processed, data) {
-                Attempt::Done(done) => done,
-                Attempt::Wait => self.writer.store_data(uuid, processed, data).await,
-            }
+            self.inline
+                .store_data(uuid, processed, data)
+                .or_wait(|| self.writer.store_data(uuid, processed, data))
+                .await
         })
     }
 

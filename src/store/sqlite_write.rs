@@ -42,6 +42,20 @@ pub(super) enum Attempt<T> {
     Wait,
 }
 
+impl<T> Attempt<T> {
+    /// What the inline write came to, or else what `wait` (the same write
+    /// through sqlx) does; `wait` is called only then.
+    pub(super) async fn or_wait<F>(self, wait: impl FnOnce() -> F) -> Result<T>
+    where
+        F: std::future::Future<Output = Result<T>>,
+    {
+        match self {
+            Attempt::Done(done) => done,
+            Attempt::Wait => wait().await,
+        }
+    }
+}
+
 enum Failure {
     Sqlite(rusqlite::Error),
     Store(StoreError),
