@@ -167,8 +167,8 @@ impl SqlxStore {
     }
 
     /// `get_node` through the queue of status reads (`server/batch.rs`):
-    /// answered by whichever read gets a hot connection first, this one
-    /// or another, in one statement with the other waiting reads.
+    /// answered by whichever read runs the queue's statement when this one
+    /// is waiting, itself or another, with the other waiting reads.
     async fn get_node_batched(
         &self,
         hot: &HotConnections<Db>,
@@ -176,10 +176,7 @@ impl SqlxStore {
     ) -> Result<Option<NodeRecord>> {
         let mut answer = self.status_reads.join(uuid);
         loop {
-            // Only the wait for a turn races the answer: abandoning the
-            // checkout itself could drop a connection being checked or
-            // opened (a new server session each time).
-            let turn = tokio::select! {
+            let lane = tokio::select! {
                 biased;
                 answered = &mut answer => match answered {
                     Ok(outcome) => return outcome,
@@ -189,12 +186,17 @@ impl SqlxStore {
                         continue;
                     }
                 },
-                turn = hot.turn() => turn?,
+                lane = self.status_reads.lane() => lane,
             };
+            // Not raced with the answer: with the lane held, no other read
+            // takes this one; and abandoning a checkout could drop a
+            // connection being checked or opened (a new server session).
+            let turn = hot.turn().await;
             let batch = self.status_reads.take();
             if batch.is_empty() {
-                // Another read took this one and is reading it now.
-                drop(turn);
+                // Taken by a read that was dropped midway, which closed
+                // this one's answer channel: then it joins again.
+                drop((turn, lane));
                 match (&mut answer).await {
                     Ok(outcome) => return outcome,
                     Err(_) => {
@@ -203,14 +205,20 @@ impl SqlxStore {
                     }
                 }
             }
-            let rows = match hot.connection(turn).await {
-                Ok(mut conn) => {
-                    let rows = Self::nodes_by_uuid(&mut conn, &batch.keys).await;
-                    conn.keep_if(rows)
-                }
+            let rows = match turn {
+                Ok(turn) => match hot.connection(turn).await {
+                    Ok(mut conn) => {
+                        let rows = Self::nodes_by_uuid(&mut conn, &batch.keys).await;
+                        conn.keep_if(rows)
+                    }
+                    Err(err) => Err(err),
+                },
+                // No connection within `pool_timeout`: every waiter's
+                // failure, rather than each waiting as long in turn.
                 Err(err) => Err(err),
             };
             batch.answer(&rows);
+            drop(lane);
         }
     }
 

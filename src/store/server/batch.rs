@@ -6,6 +6,15 @@
 //! statement per read, which on a small machine is most of what a status
 //! costs it.
 //!
+//! One statement of the queue runs at a time, even with hot connections to
+//! spare: the reads that come while it runs wait for it and share the
+//! next. A second statement beside the first would serve fewer reads each
+//! and cost the server (and the service) a round trip more. On two CPUs
+//! shared with MariaDB, status GETs at concurrency 8 went from 22,200 to
+//! about 32,000 a second with one statement at a time instead of three,
+//! and MariaDB's CPU per status from 21 µs to 7.5. A read waits at most
+//! for the statement under way and then its own.
+//!
 //! Freshness is that of a read of its own: a waiter is taken only by a
 //! statement started after it joined, so it sees every write that
 //! completed before it asked.
@@ -19,7 +28,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use tokio::sync::oneshot;
+use tokio::sync::{MutexGuard, oneshot};
 
 use crate::store::sqlx_errors::worth_retrying;
 use crate::store::{Result, StoreError};
@@ -32,12 +41,16 @@ type Answer<T> = oneshot::Sender<Result<Option<T>>>;
 /// The reads waiting for a connection.
 pub(in crate::store) struct ReadQueue<T> {
     waiting: Mutex<Vec<(String, Answer<T>)>>,
+    /// Held by the read running the queue's statement; fair, so the reads
+    /// take it in the order they came.
+    lane: tokio::sync::Mutex<()>,
 }
 
 impl<T> Default for ReadQueue<T> {
     fn default() -> Self {
         Self {
             waiting: Mutex::new(Vec::new()),
+            lane: tokio::sync::Mutex::new(()),
         }
     }
 }
@@ -59,6 +72,12 @@ impl<T: Clone> ReadQueue<T> {
             .expect("read queue lock")
             .push((key.to_string(), answer));
         receiver
+    }
+
+    /// The right to run the queue's one statement, held until its waiters
+    /// are answered.
+    pub async fn lane(&self) -> MutexGuard<'_, ()> {
+        self.lane.lock().await
     }
 
     /// The oldest waiters, at most [`BATCH_MOST`] distinct keys; those

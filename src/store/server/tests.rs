@@ -684,6 +684,69 @@ async fn status_reads_see_every_completed_write(kind: ServerKind) {
 
 on_both_servers!(status_reads_see_every_completed_write);
 
+/// One status statement at a time, with hot connections to spare: while
+/// the server holds the first back (a peer has locked the table), the
+/// other reads wait for it rather than send statements of their own, then
+/// each gets its row.
+async fn status_reads_run_one_statement_at_a_time(kind: ServerKind) {
+    let (database, url) = scratch(kind).await;
+    let options = StoreOptions {
+        max_connections: 6,
+        ..test_options()
+    };
+    let store = store::open(&url, &options).await.unwrap();
+    store.upgrade().await.unwrap();
+    let nodes: Vec<_> = (0..8).map(|n| node_numbered(n, None)).collect();
+    for node in &nodes {
+        store.add_node(node, &[]).await.unwrap();
+    }
+    let mut peer = Peer::connect(&url).await;
+    let (lock, unlock, waiting) = match kind {
+        ServerKind::Postgres => (
+            "BEGIN; LOCK TABLE nodes IN ACCESS EXCLUSIVE MODE",
+            "COMMIT",
+            "SELECT count(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        ),
+        ServerKind::Mysql => (
+            "LOCK TABLES nodes WRITE",
+            "UNLOCK TABLES",
+            "SELECT count(*) FROM information_schema.processlist \
+             WHERE db = database() AND state = 'Waiting for table metadata lock'",
+        ),
+    };
+    peer.run(lock).await.unwrap();
+    let reads = {
+        let store = store.clone();
+        let uuids = nodes.iter().map(|n| n.uuid.clone()).collect();
+        tokio::spawn(async move { read_all_at_once(&store, uuids).await })
+    };
+    let mut poller = Peer::connect(&url).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while poller.number(waiting).await == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no read reached the server"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // Time for the other reads to send statements, were they to.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(
+        poller.number(waiting).await,
+        1,
+        "statements held back by the lock"
+    );
+    peer.run(unlock).await.unwrap();
+    for (node, answer) in nodes.iter().zip(reads.await.unwrap()) {
+        assert_eq!(answer.unwrap().as_ref(), Some(node));
+    }
+    store.close().await;
+    drop(database);
+}
+
+on_both_servers!(status_reads_run_one_statement_at_a_time);
+
 /// The hot set's checkouts on `$db` (see `hot.rs`): `$id` selects the
 /// session's id as text, `$sleep` takes two seconds, `$kill` ends the
 /// session whose id it is given.
