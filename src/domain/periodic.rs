@@ -439,10 +439,11 @@ impl Periodic {
             let Some(lock) = locks.adopt(uuid) else {
                 continue;
             };
-            tracing::warn!(node = %uuid, holder = %lease.holder, "the lock of the node expired: its instance stopped");
+            tracing::warn!(node = %uuid, holder = %lease.holder, "the lock of the node expired: its instance stopped renewing it");
             let message = |state: State| {
                 format!(
-                    "Introspection was interrupted: inspector instance {} stopped while {state}",
+                    "Introspection was interrupted: inspector instance {} lost its lock on the node \
+                     while {state} (it stopped, or could not reach the database)",
                     lease.holder
                 )
             };

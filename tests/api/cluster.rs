@@ -526,7 +526,8 @@ async fn kill_mid_processing(database: Database, lease: Option<u64>, victim: usi
     assert_eq!(
         status["error"],
         json!(format!(
-            "Introspection was interrupted: inspector instance {} stopped while processing",
+            "Introspection was interrupted: inspector instance {} lost its lock on the node \
+             while processing (it stopped, or could not reach the database)",
             lock.holder
         ))
     );

@@ -197,7 +197,8 @@ async fn the_leader_fails_nodes_a_stopped_instance_held() {
     assert_eq!(
         b.failed_with(&uuid).await,
         format!(
-            "Introspection was interrupted: inspector instance {a_holder} stopped while processing"
+            "Introspection was interrupted: inspector instance {a_holder} lost its lock on the \
+             node while processing (it stopped, or could not reach the database)"
         )
     );
     b.settle().await;
@@ -334,6 +335,9 @@ async fn the_leader_fails_nodes_left_running_without_their_lock() {
     assert_eq!(periodic.fail_nodes_left_running().await.unwrap(), 0);
     assert_eq!(periodic.fail_nodes_of_stopped_instances().await.unwrap(), 1);
     let message = b.failed_with(&stopped).await;
-    assert!(message.contains("stopped while processing"), "{message}");
+    assert!(
+        message.contains("lost its lock on the node while processing"),
+        "{message}"
+    );
     drop(held_lock);
 }
