@@ -21,7 +21,7 @@ impl From<sqlx::Error> for StoreError {
                 reason,
                 source: err.into(),
             }
-        } else if is_transient(&err) {
+        } else if is_transient(&err) || sqlite_busy(&err) {
             StoreError::Unavailable(err.into())
         } else {
             StoreError::Other(err.into())
@@ -44,6 +44,20 @@ pub(super) fn is_transient(err: &sqlx::Error) -> bool {
         }
         _ => false,
     }
+}
+
+/// SQLite's lock stayed taken for longer than the busy timeout (another
+/// process writing, such as `inspector db copy`): SQLITE_BUSY or
+/// SQLITE_LOCKED, whatever the extended code.
+fn sqlite_busy(err: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(db) = err else {
+        return false;
+    };
+    let Some(sqlite) = db.try_downcast_ref::<sqlx::sqlite::SqliteError>() else {
+        return false;
+    };
+    let code = sqlx::error::DatabaseError::code(sqlite).and_then(|c| c.parse::<i32>().ok());
+    matches!(code.map(|c| c & 0xff), Some(5 | 6))
 }
 
 /// Why SQLite could not write its file, when that is the failure: the
@@ -93,9 +107,12 @@ pub(super) fn worth_retrying(err: &StoreError) -> bool {
             if let Some(shared) = source.downcast_ref::<super::server::batch::SharedFailure>() {
                 return shared.worth_retrying;
             }
+            // SQLite's busy or locked came after its busy timeout: waiting
+            // as long again would hold the request far beyond any client's
+            // patience.
             source
                 .downcast_ref::<sqlx::Error>()
-                .is_some_and(|e| !matches!(e, sqlx::Error::PoolTimedOut))
+                .is_some_and(|e| !matches!(e, sqlx::Error::PoolTimedOut) && !sqlite_busy(e))
         }
         _ => false,
     }
@@ -154,5 +171,38 @@ mod tests {
         assert!(matches!(full, StoreError::Unavailable(_)));
         assert!(!worth_retrying(&full));
         assert!(!worth_retrying(&StoreError::from(sqlx::Error::RowNotFound)));
+    }
+
+    /// A write that finds SQLite's lock held by another connection beyond
+    /// its busy timeout: the database cannot serve now (503), and the
+    /// store does not wait as long again.
+    #[tokio::test]
+    async fn sqlite_busy_is_unavailable_and_not_retried() {
+        use sqlx::ConnectOptions;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("busy.sqlite");
+        let holder = rusqlite::Connection::open(&path).unwrap();
+        holder
+            .execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (x INTEGER); BEGIN IMMEDIATE")
+            .unwrap();
+        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&path)
+            .busy_timeout(std::time::Duration::ZERO)
+            .connect()
+            .await
+            .unwrap();
+        let err = sqlx::query("INSERT INTO t VALUES (1)")
+            .execute(&mut conn)
+            .await
+            .unwrap_err();
+        assert!(sqlite_busy(&err), "{err:?}");
+        let mapped = StoreError::from(err);
+        assert!(matches!(mapped, StoreError::Unavailable(_)), "{mapped:?}");
+        assert!(!worth_retrying(&mapped));
+        holder.execute_batch("COMMIT").unwrap();
+        sqlx::query("INSERT INTO t VALUES (1)")
+            .execute(&mut conn)
+            .await
+            .unwrap();
     }
 }
