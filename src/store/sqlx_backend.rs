@@ -205,20 +205,17 @@ impl SqlxStore {
                     }
                 }
             }
-            let rows = match turn {
-                Ok(turn) => match hot.connection(turn).await {
-                    Ok(mut conn) => {
-                        let rows = Self::nodes_by_uuid(&mut conn, &batch.keys).await;
-                        conn.keep_if(rows)
-                    }
-                    Err(err) => Err(err),
-                },
-                // No connection within `pool_timeout`: every waiter's
-                // failure, rather than each waiting as long in turn.
-                Err(err) => Err(err),
-            };
+            // A failure, no connection within `pool_timeout` included, is
+            // every waiter's, rather than each waiting as long in turn.
+            let rows = async {
+                let mut conn = hot.connection(turn?).await?;
+                let rows = Self::nodes_by_uuid(&mut conn, &batch.keys).await;
+                conn.keep_if(rows)
+            }
+            .await;
+            // Answered before the lane is let go (at the end of the loop's
+            // turn): the next holder finds only reads this one left.
             batch.answer(&rows);
-            drop(lane);
         }
     }
 

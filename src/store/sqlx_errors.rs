@@ -46,30 +46,29 @@ pub(super) fn is_transient(err: &sqlx::Error) -> bool {
     }
 }
 
-/// SQLite's lock stayed taken for longer than the busy timeout (another
-/// process writing, such as `inspector db copy`): SQLITE_BUSY or
-/// SQLITE_LOCKED, whatever the extended code.
-fn sqlite_busy(err: &sqlx::Error) -> bool {
-    let sqlx::Error::Database(db) = err else {
-        return false;
-    };
-    let Some(sqlite) = db.try_downcast_ref::<sqlx::sqlite::SqliteError>() else {
-        return false;
-    };
-    let code = sqlx::error::DatabaseError::code(sqlite).and_then(|c| c.parse::<i32>().ok());
-    matches!(code.map(|c| c & 0xff), Some(5 | 6))
-}
-
-/// Why SQLite could not write its file, when that is the failure: the
-/// result code (the low byte of the extended code sqlx reports) says the
-/// disk is full, the file is read-only, or the file system failed.
-fn sqlite_storage_fault(err: &sqlx::Error) -> Option<&'static str> {
+/// SQLite's primary result code (the low byte of the extended code sqlx
+/// reports), when `err` is SQLite's.
+fn sqlite_primary_code(err: &sqlx::Error) -> Option<i32> {
     let sqlx::Error::Database(db) = err else {
         return None;
     };
     let sqlite = db.try_downcast_ref::<sqlx::sqlite::SqliteError>()?;
     let code: i32 = sqlx::error::DatabaseError::code(sqlite)?.parse().ok()?;
-    storage_fault_reason(code & 0xff)
+    Some(code & 0xff)
+}
+
+/// SQLite's lock stayed taken for longer than the busy timeout (another
+/// process writing, such as `inspector db copy`): SQLITE_BUSY or
+/// SQLITE_LOCKED.
+fn sqlite_busy(err: &sqlx::Error) -> bool {
+    matches!(sqlite_primary_code(err), Some(5 | 6))
+}
+
+/// Why SQLite could not write its file, when that is the failure: the
+/// result code says the disk is full, the file is read-only, or the file
+/// system failed.
+fn sqlite_storage_fault(err: &sqlx::Error) -> Option<&'static str> {
+    storage_fault_reason(sqlite_primary_code(err)?)
 }
 
 /// The words for SQLite's primary result codes of a storage fault.

@@ -11,8 +11,8 @@
 //! next. A second statement beside the first would serve fewer reads each
 //! and cost the server (and the service) a round trip more. On two CPUs
 //! shared with MariaDB, status GETs at concurrency 8 went from 22,200 to
-//! about 32,000 a second with one statement at a time instead of three,
-//! and MariaDB's CPU per status from 21 µs to 7.5. A read waits at most
+//! about 29,000 a second with one statement at a time instead of three,
+//! and MariaDB's CPU per status from 21 µs to under 9. A read waits at most
 //! for the statement under way and then its own.
 //!
 //! Freshness is that of a read of its own: a waiter is taken only by a
