@@ -15,6 +15,15 @@ with the kit's inspector.conf and measures:
   run that fills the same cache the callbacks use (compile_ms: a cost paid once per change of
   the rules, not per node).
 
+With --floor, it also measures what one HTTP exchange costs on this machine, the unit every
+callback pays five or six times over (issue 16's "Sixth pass" in docs/benchmarks-analysis.md):
+
+* a bare HTTP client (`loadgen http`, reqwest on one tokio worker, as the service runs) calling
+  Ironic one request at a time: its own CPU per GET of a node and per PUT of a boot device;
+* the service answering GET /v1 one request at a time (an answer with no work behind it);
+* the service refusing a start on a node in the wrong provision state: one request in, one
+  Ironic GET out, an error back.
+
 Prints one JSON object. Run through bench/run.sh --callbacks (builds the release binaries).
 """
 
@@ -22,6 +31,8 @@ import argparse
 import contextlib
 import http.client
 import json
+import os
+import resource
 import signal
 import subprocess
 import sys
@@ -61,6 +72,77 @@ def profiled(args, server, name):
     data.unlink(missing_ok=True)
 
 
+def ironic_request(bench, method, path, body=None):
+    conn = http.client.HTTPConnection("127.0.0.1", bench.ironic_port, timeout=60)
+    try:
+        conn.request(method, path, json.dumps(body) if body is not None else None,
+                     {"Content-Type": "application/json", "X-OpenStack-Ironic-API-Version": "1.46"})
+        response = conn.getresponse()
+        text = response.read()
+    finally:
+        conn.close()
+    if response.status >= 300:
+        raise RuntimeError(f"Ironic {method} {path}: {response.status} {text[:200]!r}")
+    return json.loads(text) if text else None
+
+
+def available_node(bench):
+    """A fake-hardware node moved to `available`, where a start is refused."""
+    uuid = ironic_request(bench, "POST", "/v1/nodes", {"driver": "fake-hardware", "name": "floor"})["uuid"]
+    for target, state in (("manage", "manageable"), ("provide", "available")):
+        ironic_request(bench, "PUT", f"/v1/nodes/{uuid}/states/provision", {"target": target})
+        deadline = time.monotonic() + 120
+        while ironic_request(bench, "GET", f"/v1/nodes/{uuid}?fields=provision_state")["provision_state"] != state:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"node {uuid} did not become {state}")
+            time.sleep(0.5)
+    return uuid
+
+
+def client_cpu_per_call_us(bench, requests, url, *options):
+    """CPU of `loadgen http` (one tokio worker) per request at concurrency 1."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result = subprocess.run([bench.loadgen, "http", "--url", url, "--concurrency", "1", "--count", str(requests),
+                             "--duration", "120", *options], capture_output=True, text=True, timeout=300,
+                            env=dict(os.environ, TOKIO_WORKER_THREADS="1"))
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out = json.loads(result.stdout) if result.returncode == 0 else None
+    if out is None or out["ok"] != requests:
+        raise RuntimeError(f"loadgen http {url}: {result.stdout[:300]} {result.stderr[:300]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return round(1e6 * cpu / requests, 1)
+
+
+def service_cpu_per_request_us(bench, server, requests, url, *options):
+    before = server.group.cpu_seconds()
+    out = bench.run_loadgen("http", "--url", url, "--concurrency", 1, "--count", requests, "--duration", 120,
+                            *options)
+    if out["ok"] != requests:
+        raise RuntimeError(f"loadgen http {url}: {out}")
+    return round(1e6 * (server.group.cpu_seconds() - before) / requests, 1)
+
+
+def floor(bench, server, requests):
+    uuid = available_node(bench)
+    body = bench.work / "boot-device.json"
+    body.write_text(json.dumps({"boot_device": "pxe", "persistent": False}))
+    ironic, base = bench.ironic_url, f"http://127.0.0.1:{server.port}"
+    refused = service_cpu_per_request_us(bench, server, requests, f"{base}/v1/introspection/{uuid}",
+                                         "--method", "POST", "--expect", "400")
+    return {
+        "requests": requests,
+        "bare_client_us_per_ironic_call": {
+            "get_node": client_cpu_per_call_us(bench, requests, f"{ironic}/v1/nodes/{uuid}"),
+            "put_boot_device": client_cpu_per_call_us(bench, requests, f"{ironic}/v1/nodes/{uuid}/management/boot_device",
+                                                      "--method", "PUT", "--body-file", body, "--expect", "204"),
+        },
+        "service_us_per_request": {
+            "get_v1": service_cpu_per_request_us(bench, server, requests, f"{base}/v1"),
+            "refused_start_one_ironic_get": refused,
+        },
+    }
+
+
 def create_rules(bench, base, count):
     bench.p["rules"] = count
     path = bench.rules_file()
@@ -97,6 +179,7 @@ def callbacks(bench, svc, server, nodes, what):
     return {"cpu_per_node_ms": round(1000 * cont["inspector_cpu_s"] / nodes, 3),
             "callback_p50_ms": cont["latency"]["p50_ms"],
             "start_cpu_per_node_ms": round(1000 * start["inspector_cpu_s"] / nodes, 3),
+            "status_polls": {"start": start["status_polls"], "continue": cont["status_polls"]},
             "errors": r["errors"]}
 
 
@@ -112,6 +195,8 @@ def main():
     parser.add_argument("--walks", type=int, default=3, help="full walks")
     parser.add_argument("--upstream-lists", action="store_true", help="also list with upstream 12.5.0")
     parser.add_argument("--skip-callbacks", action="store_true")
+    parser.add_argument("--floor", type=int, default=0, metavar="N",
+                        help="also measure one HTTP exchange's CPU, N requests per figure")
     parser.add_argument("--perf", help="profile each phase with perf into this directory (flame graphs)")
     args = parser.parse_args()
     args.work = args.work or str(kit.REPO / "target" / "bench" / "callbacks")
@@ -137,6 +222,9 @@ def main():
                 s = bench.samples[svc]
                 out["lists"][svc] = {"first_page_p50_ms": s["list_page_p50_ms"][-1],
                                      "walk_s": sorted(s["walk_s"])[len(s["walk_s"]) // 2]}
+                if svc == kit.OURS and args.floor:
+                    bench.phase(svc, 0, "the cost of one HTTP exchange")
+                    out["floor"] = floor(bench, server, max(100, min(args.floor, 20000)))
                 if svc != kit.OURS or args.skip_callbacks:
                     continue
                 bench.phase(svc, 0, f"{nodes} callbacks, no rule")
