@@ -78,6 +78,11 @@ cmd_start() {
         rm -f "$pwfile"
     fi
     # Tests open many short-lived databases and pools at once.
+    # authentication_timeout: a test drops its database from a thread that
+    # blocks the test's runtime, sometimes while its service's pool is midway
+    # through a login. That login cannot finish, and DROP DATABASE waits for
+    # every backend, one still logging in included, until the login times out:
+    # 60 s by default, 10 s here.
     # setpriv execs (runuser would stay as a parent), so the pid file holds
     # the postmaster itself.
     local drop=()
@@ -85,7 +90,7 @@ cmd_start() {
     setsid bash -c 'exec "$@" >>"'"$LOGFILE"'" 2>&1' _ "${drop[@]}" \
         "$bin/postgres" -D "$DATA" -p "$POSTGRES_PORT" -c listen_addresses=127.0.0.1 \
         -c unix_socket_directories="$SOCKDIR" -c max_connections=400 -c shared_buffers=64MB \
-        -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+        -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c authentication_timeout=10s \
         -c logging_collector=off -c log_min_messages=warning &
     write_pidfile "$PIDFILE" $!
     wait_ready postgres 60 "$PIDFILE" "$LOGFILE" answers ||
