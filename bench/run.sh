@@ -14,7 +14,7 @@
 #   bench/run.sh --memory [--quick]
 #                           peak RSS of inspector under the loads that pushed it
 #                           highest (bench/memory.py); docs/benchmarks-memory.md
-#   bench/run.sh --callbacks [--upstream-lists] [--perf DIR]
+#   bench/run.sh --callbacks [--upstream-lists] [--perf DIR] [--floor N]
 #                           inspector alone: callback CPU per node with 0, 100 and 1,000
 #                           rules, list page and walk (bench/callbacks.py); prints JSON
 #   bench/run.sh --help     every option of bench/bench.py
