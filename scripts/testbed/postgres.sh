@@ -78,11 +78,12 @@ cmd_start() {
         rm -f "$pwfile"
     fi
     # Tests open many short-lived databases and pools at once.
-    # authentication_timeout: a test drops its database from a thread that
-    # blocks the test's runtime, sometimes while its service's pool is midway
-    # through a login. That login cannot finish, and DROP DATABASE waits for
-    # every backend, one still logging in included, until the login times out:
-    # 60 s by default, 10 s here.
+    # authentication_timeout: DROP DATABASE waits for every backend, one still
+    # logging in included, and a login only ends when it finishes or times out
+    # (60 s by default, 10 s here). A test that drops its database while
+    # blocking its own runtime can leave its service's pool midway through a
+    # login that cannot finish. The API tests drop theirs off the runtime
+    # (tests/api/db_backend.rs); this bounds the wait for any other.
     # setpriv execs (runuser would stay as a parent), so the pid file holds
     # the postmaster itself.
     local drop=()
