@@ -80,10 +80,9 @@ cmd_start() {
     # Tests open many short-lived databases and pools at once.
     # authentication_timeout: DROP DATABASE waits for every backend, one still
     # logging in included, and a login only ends when it finishes or times out
-    # (60 s by default, 10 s here). A test that drops its database while
-    # blocking its own runtime can leave its service's pool midway through a
-    # login that cannot finish. The API tests drop theirs off the runtime
-    # (tests/api/db_backend.rs); this bounds the wait for any other.
+    # (60 s by default, 10 s here). The tests drop their databases off their
+    # own runtime (src/store/server/scratch.rs), so their logins can finish;
+    # this bounds the wait should one be left unfinished anyway.
     # setpriv execs (runuser would stay as a parent), so the pid file holds
     # the postmaster itself.
     local drop=()

@@ -86,46 +86,10 @@ pub fn create_database(admin_url: &str) -> (ScratchDatabase, String) {
     .unwrap_or_else(|e| panic!("cannot create a test database on the server: {e}"))
 }
 
-/// Drops a database [`test_connection`] made, on a thread of its own that
-/// the process waits for when it exits.
-///
-/// Not on the caller's thread: that is the test's runtime, and blocking it
-/// could leave the test's service midway through a login to this database.
-/// A backend still logging in does not answer the signal barrier of
-/// PostgreSQL's `DROP DATABASE`, so the drop would wait for that login to time
-/// out, and the login cannot finish while the runtime is blocked.
+/// Drops a database [`test_connection`] made.
 pub fn drop_database(url: &str) {
-    let Some(database) = DATABASES.lock().unwrap().remove(url) else {
-        return;
-    };
-    let dropping = std::thread::spawn(move || drop(database));
-    wait_at_exit(dropping);
-}
-
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn wait_at_exit(dropping: std::thread::JoinHandle<()>) {
-    /// Drops still under way, joined when the process exits.
-    static DROPPING: Mutex<Vec<std::thread::JoinHandle<()>>> = Mutex::new(Vec::new());
-    extern "C" fn join_drops() {
-        let drops = std::mem::take(&mut *DROPPING.lock().unwrap_or_else(|e| e.into_inner()));
-        for dropping in drops {
-            let _ = dropping.join();
-        }
-    }
-    static REGISTERED: std::sync::Once = std::sync::Once::new();
-    REGISTERED.call_once(|| {
-        // SAFETY: join_drops takes no arguments and cannot unwind: a poisoned
-        // lock is taken as it is, and a drop thread's panic comes back from
-        // join as a value.
-        unsafe { libc::atexit(join_drops) };
-    });
-    DROPPING.lock().unwrap().push(dropping);
-}
-
-/// Without atexit: wait for the drop here.
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn wait_at_exit(dropping: std::thread::JoinHandle<()>) {
-    let _ = dropping.join();
+    let database = DATABASES.lock().unwrap().remove(url);
+    drop(database);
 }
 
 /// Whether `url` is a database [`test_connection`] made.

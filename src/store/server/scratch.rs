@@ -1,6 +1,6 @@
 //! Throw-away databases on a PostgreSQL or MySQL server, for tests: each
 //! test gets an empty database of its own, created through an account that
-//! may create databases and dropped when the guard goes.
+//! may create databases and dropped when the guard goes (see its `Drop`).
 
 use inspector_core::db_url::{ServerKind, ServerUrl, parse_server_url};
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection};
@@ -118,25 +118,59 @@ impl ScratchDatabase {
 }
 
 impl Drop for ScratchDatabase {
+    /// Not on the dropping thread, which is usually a test's runtime:
+    /// blocking it could leave a service on that runtime midway through a
+    /// login to this database, and PostgreSQL's `DROP DATABASE` waits for
+    /// every backend, one still logging in included, until the login times
+    /// out. The drop runs on a thread and runtime of its own instead, and
+    /// the process waits for it when it exits.
     fn drop(&mut self) {
         let admin = self.admin.clone();
         let name = self.name.clone();
-        // A drop may run inside a runtime that is shutting down: use one of
-        // its own, on a thread of its own.
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
+        let dropping = std::thread::spawn(move || {
+            let dropped = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
-                .build()?;
-            runtime
-                .block_on(drop_database(&admin, &name))
-                .map_err(std::io::Error::other)
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!(
-                "could not drop the scratch database {}: {dropped:?}",
-                self.name
-            );
+                .build()
+                .map_err(|e| e.to_string())
+                .and_then(|runtime| {
+                    runtime
+                        .block_on(drop_database(&admin, &name))
+                        .map_err(|e| e.to_string())
+                });
+            if let Err(e) = dropped {
+                eprintln!("could not drop the scratch database {name}: {e}");
+            }
+        });
+        finish_before_exit(dropping);
+    }
+}
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn finish_before_exit(dropping: std::thread::JoinHandle<()>) {
+    use std::sync::{Mutex, Once};
+    /// Drops still under way, joined when the process exits.
+    static DROPPING: Mutex<Vec<std::thread::JoinHandle<()>>> = Mutex::new(Vec::new());
+    extern "C" fn join_drops() {
+        let drops = std::mem::take(&mut *DROPPING.lock().unwrap_or_else(|e| e.into_inner()));
+        for dropping in drops {
+            let _ = dropping.join();
         }
     }
+    static REGISTERED: Once = Once::new();
+    REGISTERED.call_once(|| {
+        // SAFETY: join_drops takes no arguments and cannot unwind: a poisoned
+        // lock is taken as it is, and a drop thread's panic comes back from
+        // join as a value.
+        unsafe { libc::atexit(join_drops) };
+    });
+    DROPPING
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(dropping);
+}
+
+/// Without atexit: wait for the drop here.
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn finish_before_exit(dropping: std::thread::JoinHandle<()>) {
+    let _ = dropping.join();
 }
