@@ -201,10 +201,10 @@ def http_get(port, path, timeout=2.0):
         conn.close()
 
 
-def http_call(port, method, path, timeout=30.0):
+def http_call(port, method, path, timeout=30.0, body=None, headers=None):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
-        conn.request(method, path)
+        conn.request(method, path, body, headers or {})
         response = conn.getresponse()
         return response.status, response.read()
     finally:
@@ -354,9 +354,10 @@ class Bench:
         self.phases.append(entry)
         log(f"{svc} rep {rep + 1}: {name} (loadavg {entry['loadavg'][0]:.2f})")
 
-    def run_loadgen(self, *argv, timeout=1200):
+    def run_loadgen(self, *argv, timeout=1200, env=None):
         result = subprocess.run(
-            [self.loadgen, *map(str, argv)], capture_output=True, text=True, timeout=timeout
+            [self.loadgen, *map(str, argv)], capture_output=True, text=True, timeout=timeout,
+            env=None if env is None else dict(os.environ, **env),
         )
         if result.returncode != 0:
             raise RuntimeError(f"loadgen {' '.join(map(str, argv[:1]))} failed: {result.stderr.strip()}")

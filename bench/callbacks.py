@@ -31,7 +31,6 @@ import argparse
 import contextlib
 import http.client
 import json
-import os
 import resource
 import signal
 import subprocess
@@ -73,16 +72,12 @@ def profiled(args, server, name):
 
 
 def ironic_request(bench, method, path, body=None):
-    conn = http.client.HTTPConnection("127.0.0.1", bench.ironic_port, timeout=60)
-    try:
-        conn.request(method, path, json.dumps(body) if body is not None else None,
-                     {"Content-Type": "application/json", "X-OpenStack-Ironic-API-Version": "1.46"})
-        response = conn.getresponse()
-        text = response.read()
-    finally:
-        conn.close()
-    if response.status >= 300:
-        raise RuntimeError(f"Ironic {method} {path}: {response.status} {text[:200]!r}")
+    status, text = kit.http_call(bench.ironic_port, method, path, timeout=60,
+                                 body=None if body is None else json.dumps(body),
+                                 headers={"Content-Type": "application/json",
+                                          "X-OpenStack-Ironic-API-Version": "1.46"})
+    if status >= 300:
+        raise RuntimeError(f"Ironic {method} {path}: {status} {text[:200]!r}")
     return json.loads(text) if text else None
 
 
@@ -102,13 +97,11 @@ def available_node(bench):
 def client_cpu_per_call_us(bench, requests, url, *options):
     """CPU of `loadgen http` (one tokio worker) per request at concurrency 1."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    result = subprocess.run([bench.loadgen, "http", "--url", url, "--concurrency", "1", "--count", str(requests),
-                             "--duration", "120", *options], capture_output=True, text=True, timeout=300,
-                            env=dict(os.environ, TOKIO_WORKER_THREADS="1"))
+    out = bench.run_loadgen("http", "--url", url, "--concurrency", 1, "--count", requests, "--duration", 120,
+                            *options, timeout=300, env={"TOKIO_WORKER_THREADS": "1"})
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    out = json.loads(result.stdout) if result.returncode == 0 else None
-    if out is None or out["ok"] != requests:
-        raise RuntimeError(f"loadgen http {url}: {result.stdout[:300]} {result.stderr[:300]}")
+    if out["ok"] != requests:
+        raise RuntimeError(f"loadgen http {url}: {out}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return round(1e6 * cpu / requests, 1)
 
