@@ -18,8 +18,10 @@ with the kit's inspector.conf and measures:
 With --floor, it also measures what one HTTP exchange costs on this machine, the unit every
 callback pays five or six times over (issue 16's "Sixth pass" in docs/benchmarks-analysis.md):
 
-* a bare HTTP client (`loadgen http`, reqwest on one tokio worker, as the service runs) calling
-  Ironic one request at a time: its own CPU per GET of a node and per PUT of a boot device;
+* a bare HTTP client (`loadgen http`, on one tokio worker, as the service runs) calling Ironic one
+  request at a time: its own CPU per GET of a node and per PUT of a boot device, with reqwest (as
+  the service calls Ironic), with hyper's HTTP/1 connection alone (what reqwest runs on), and with
+  a blocking socket and no HTTP library (the kernel's loopback TCP and little else);
 * the service answering GET /v1 one request at a time (an answer with no work behind it);
 * the service refusing a start on a node in the wrong provision state: one request in, one
   Ironic GET out, an error back.
@@ -94,11 +96,14 @@ def available_node(bench):
     return uuid
 
 
-def client_cpu_per_call_us(bench, requests, url, *options):
-    """CPU of `loadgen http` (one tokio worker) per request at concurrency 1."""
+CLIENTS = ("reqwest", "hyper", "raw")
+
+
+def client_cpu_per_call_us(bench, requests, client, url, *options):
+    """CPU of `loadgen http --client CLIENT` (one tokio worker) per request at concurrency 1."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    out = bench.run_loadgen("http", "--url", url, "--concurrency", 1, "--count", requests, "--duration", 120,
-                            *options, timeout=300, env={"TOKIO_WORKER_THREADS": "1"})
+    out = bench.run_loadgen("http", "--url", url, "--client", client, "--concurrency", 1, "--count", requests,
+                            "--duration", 120, *options, timeout=300, env={"TOKIO_WORKER_THREADS": "1"})
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if out["ok"] != requests:
         raise RuntimeError(f"loadgen http {url}: {out}")
@@ -125,9 +130,12 @@ def floor(bench, server, requests):
     return {
         "requests": requests,
         "bare_client_us_per_ironic_call": {
-            "get_node": client_cpu_per_call_us(bench, requests, f"{ironic}/v1/nodes/{uuid}"),
-            "put_boot_device": client_cpu_per_call_us(bench, requests, f"{ironic}/v1/nodes/{uuid}/management/boot_device",
-                                                      "--method", "PUT", "--body-file", body, "--expect", "204"),
+            client: {
+                "get_node": client_cpu_per_call_us(bench, requests, client, f"{ironic}/v1/nodes/{uuid}"),
+                "put_boot_device": client_cpu_per_call_us(
+                    bench, requests, client, f"{ironic}/v1/nodes/{uuid}/management/boot_device",
+                    "--method", "PUT", "--body-file", body, "--expect", "204"),
+            } for client in CLIENTS
         },
         "service_us_per_request": {
             "get_v1": service_cpu_per_request_us(bench, server, requests, f"{base}/v1"),

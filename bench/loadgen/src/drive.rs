@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use clap::Args;
+use clap::{Args, ValueEnum};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -83,6 +83,20 @@ pub struct HttpArgs {
     /// The status every answer must have (any 2xx when not given).
     #[arg(long)]
     expect: Option<u16>,
+    /// The client that sends the requests; hyper and raw keep one plain-http
+    /// connection, at concurrency 1.
+    #[arg(long, value_enum, default_value = "reqwest")]
+    client: HttpClient,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HttpClient {
+    /// reqwest, as the service calls Ironic.
+    Reqwest,
+    /// hyper's own HTTP/1 connection, which reqwest runs on.
+    Hyper,
+    /// A blocking socket and no HTTP library: the kernel's part of an exchange.
+    Raw,
 }
 
 #[derive(Default)]
@@ -107,6 +121,9 @@ pub async fn http(args: HttpArgs) -> anyhow::Result<Value> {
             one => vec![one.to_string()],
         },
     };
+    if args.client != HttpClient::Reqwest {
+        return single_connection(args, method, bodies).await;
+    }
     let bodies = Arc::new(bodies);
     let client = http_client(&args)?;
     let next = Arc::new(AtomicU64::new(0));
@@ -143,27 +160,7 @@ pub async fn http(args: HttpArgs) -> anyhow::Result<Value> {
                     }
                     Err(e) => Err(e),
                 };
-                let elapsed = t.elapsed();
-                match answer {
-                    Ok(status) => {
-                        *out.statuses.entry(status).or_default() += 1;
-                        let ok = match expect {
-                            Some(code) => status == code,
-                            None => (200..300).contains(&status),
-                        };
-                        if ok {
-                            out.latencies.push(elapsed);
-                        } else if out.first_error.is_none() {
-                            out.first_error = Some(format!("status {status}"));
-                        }
-                    }
-                    Err(e) => {
-                        out.transport_errors += 1;
-                        if out.first_error.is_none() {
-                            out.first_error = Some(e.to_string());
-                        }
-                    }
-                }
+                out.record(answer.map_err(|e| e.to_string()), t.elapsed(), expect);
             }
             out
         }));
@@ -178,14 +175,86 @@ pub async fn http(args: HttpArgs) -> anyhow::Result<Value> {
         all.transport_errors += part.transport_errors;
         all.first_error = all.first_error.or(part.first_error);
     }
+    Ok(http_report(&args, all, started))
+}
+
+/// `--client hyper|raw`: the requests one after the other on one connection.
+async fn single_connection(
+    args: HttpArgs,
+    method: Method,
+    bodies: Vec<String>,
+) -> anyhow::Result<Value> {
+    if args.concurrency != 1 || args.new_connections || args.cacert.is_some() {
+        bail!(
+            "--client hyper and raw keep one plain-http connection: --concurrency 1, no --new-connections or --cacert"
+        );
+    }
+    let started = Instant::now();
+    let plan = crate::lean::Plan::new(
+        &args.url,
+        method,
+        bodies,
+        args.count,
+        started + args.duration,
+    )?;
+    let expect = args.expect;
+    let mut out = WorkerResult::default();
+    out = match args.client {
+        HttpClient::Raw => {
+            tokio::task::spawn_blocking(move || {
+                crate::lean::raw(&plan, |answer, elapsed| out.record(answer, elapsed, expect))
+                    .map(|()| out)
+            })
+            .await??
+        }
+        _ => {
+            // on a worker, as reqwest's requests are, so the connection's task runs beside them
+            tokio::spawn(async move {
+                crate::lean::hyper(&plan, |answer, elapsed| out.record(answer, elapsed, expect))
+                    .await
+                    .map(|()| out)
+            })
+            .await??
+        }
+    };
+    Ok(http_report(&args, out, started))
+}
+
+impl WorkerResult {
+    fn record(&mut self, answer: Result<u16, String>, elapsed: Duration, expect: Option<u16>) {
+        match answer {
+            Ok(status) => {
+                *self.statuses.entry(status).or_default() += 1;
+                let ok = match expect {
+                    Some(code) => status == code,
+                    None => (200..300).contains(&status),
+                };
+                if ok {
+                    self.latencies.push(elapsed);
+                } else if self.first_error.is_none() {
+                    self.first_error = Some(format!("status {status}"));
+                }
+            }
+            Err(e) => {
+                self.transport_errors += 1;
+                if self.first_error.is_none() {
+                    self.first_error = Some(e);
+                }
+            }
+        }
+    }
+}
+
+fn http_report(args: &HttpArgs, mut all: WorkerResult, started: Instant) -> Value {
     let wall = started.elapsed().as_secs_f64();
     let ok = all.latencies.len() as u64;
     let total: u64 = all.statuses.values().sum::<u64>() + all.transport_errors;
-    Ok(json!({
+    json!({
         "url": args.url,
         "method": args.method,
         "new_connections": args.new_connections,
         "concurrency": args.concurrency,
+        "client": args.client.to_possible_value().map(|v| v.get_name().to_string()),
         "requests": total,
         "ok": ok,
         "errors": total - ok,
@@ -194,7 +263,7 @@ pub async fn http(args: HttpArgs) -> anyhow::Result<Value> {
         "wall_s": wall,
         "rps": ok as f64 / wall,
         "latency": summary(&mut all.latencies),
-    }))
+    })
 }
 
 #[derive(Args)]

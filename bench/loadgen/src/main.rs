@@ -4,6 +4,7 @@
 
 mod drive;
 mod flow;
+mod lean;
 mod procfs;
 mod stats;
 mod store;
