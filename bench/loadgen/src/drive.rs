@@ -198,10 +198,10 @@ async fn single_connection(
         started + args.duration,
     )?;
     let expect = args.expect;
-    let mut out = WorkerResult::default();
-    out = match args.client {
+    let out = match args.client {
         HttpClient::Raw => {
             tokio::task::spawn_blocking(move || {
+                let mut out = WorkerResult::default();
                 crate::lean::raw(&plan, |answer, elapsed| out.record(answer, elapsed, expect))
                     .map(|()| out)
             })
@@ -210,6 +210,7 @@ async fn single_connection(
         _ => {
             // on a worker, as reqwest's requests are, so the connection's task runs beside them
             tokio::spawn(async move {
+                let mut out = WorkerResult::default();
                 crate::lean::hyper(&plan, |answer, elapsed| out.record(answer, elapsed, expect))
                     .await
                     .map(|()| out)
