@@ -12,7 +12,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use bytes::Bytes;
 use reqwest::Method;
+use reqwest::header::HeaderValue;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
@@ -20,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 use super::api::{IronicApi, IronicFuture};
 use super::error::{IronicError, error_message};
 use super::models::{Node, Port};
+use super::plain_http::PlainHttp;
 use crate::keystone::{self, PasswordAuth, Token, encode_segment as encode};
 use inspector_core::conf;
 
@@ -111,7 +116,10 @@ impl IronicSettings {
 }
 
 struct Inner {
+    /// For `https` endpoints and Keystone.
     http: reqwest::Client,
+    /// For plain `http` endpoints: cheaper per call (see its module).
+    plain: PlainHttp,
     settings: IronicSettings,
     token: Mutex<Option<Token>>,
     /// Endpoint root (no `/v1`) and negotiated microversion, found on first use.
@@ -263,6 +271,7 @@ impl IronicClient {
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
+                plain: PlainHttp::new(settings.timeout, MAX_ANSWER_BYTES),
                 settings,
                 token: Mutex::new(None),
                 session: Mutex::new(None),
@@ -454,32 +463,59 @@ impl IronicClient {
         renew_token: bool,
     ) -> Result<Reply, Result<String, IronicError>> {
         let settings = &self.inner.settings;
-        let mut request = self
-            .inner
-            .http
-            .request(method.clone(), url)
-            .header("Accept", "application/json");
+        let mut headers = vec![("accept", HeaderValue::from_static("application/json"))];
         if let Some(v) = microversion {
-            request = request.header("X-OpenStack-Ironic-API-Version", v);
+            headers.push(("x-openstack-ironic-api-version", header_value(v)?));
         }
         match &settings.auth {
             AuthMode::None => {}
             AuthMode::Basic { username, password } => {
-                request = request.basic_auth(username, Some(password))
+                let credentials = STANDARD.encode(format!("{username}:{password}"));
+                let mut value = header_value(&format!("Basic {credentials}"))?;
+                value.set_sensitive(true);
+                headers.push(("authorization", value));
             }
             AuthMode::Password(_) => {
                 if let Some(token) = self.token(renew_token).await.map_err(Err)? {
-                    request = request.header("X-Auth-Token", token);
+                    let mut value = header_value(&token)?;
+                    value.set_sensitive(true);
+                    headers.push(("x-auth-token", value));
                 }
             }
         }
-        if let Some(body) = body {
-            request = request.json(body);
+        let body = match body {
+            Some(body) => {
+                Some(Bytes::from(serde_json::to_vec(body).map_err(|e| {
+                    Err(IronicError::Config(format!("{method} {url}: {e}")))
+                })?))
+            }
+            None => None,
+        };
+        let request = format!("{method} {url}");
+        if PlainHttp::serves(url) {
+            let answer = self
+                .inner
+                .plain
+                .exchange(method, url, &headers, body)
+                .await?;
+            return Ok(Reply {
+                request,
+                status: answer.status,
+                body: answer.body,
+            });
         }
-        match request.send().await {
+        let mut builder = self.inner.http.request(method.clone(), url);
+        for (name, value) in headers {
+            builder = builder.header(name, value);
+        }
+        if let Some(body) = body {
+            builder = builder
+                .header("content-type", "application/json")
+                .body(body);
+        }
+        match builder.send().await {
             Ok(response) => {
                 let status = response.status().as_u16();
-                let request = format!("{method} {url}");
                 let body = read_capped(response, &request).await?;
                 Ok(Reply {
                     request,
@@ -490,6 +526,15 @@ impl IronicClient {
             Err(e) => Err(Ok(describe_reqwest_error(&e))),
         }
     }
+}
+
+/// A header's value, refused (not retried) when it cannot be one.
+fn header_value(text: &str) -> Result<HeaderValue, Result<String, IronicError>> {
+    HeaderValue::from_str(text).map_err(|_| {
+        Err(IronicError::Config(
+            "a header value has a forbidden character".into(),
+        ))
+    })
 }
 
 /// The body of `response`, refused (not retried) past [`MAX_ANSWER_BYTES`]
@@ -975,13 +1020,7 @@ fn describe_reqwest_error(e: &reqwest::Error) -> String {
     } else {
         "request failed"
     };
-    let mut text = format!("{kind}: {e}");
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(&format!(": {s}"));
-        source = s.source();
-    }
-    text
+    format!("{kind}: {}", keystone::error_chain(e))
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ mod client;
 mod error;
 pub mod fake;
 mod models;
+mod plain_http;
 
 pub use api::{IronicApi, IronicFuture};
 pub use client::{IronicClient, IronicSettings};

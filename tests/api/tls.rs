@@ -13,10 +13,11 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::bed::{Ironic, env, random_mac};
 use crate::binary::{Served, free_port, serve_until_answered, spawn, write_config};
+use crate::helpers::TestApp;
 use crate::helpers::eventually;
 use crate::legacy::{inspect_until_waiting, manageable_with_the_inventory, node_with_inspector};
 use crate::openapi::SendChecked;
@@ -881,4 +882,92 @@ async fn idle_connections_beyond_the_handshake_cap_wait_instead_of_taking_handsh
         matches!(done, Ok(Ok(Ok(())))),
         "the waiting handshake did not complete once the silent clients left: {done:?}"
     );
+}
+
+/// A TLS terminator on 127.0.0.1 in front of the plain `backend`
+/// (`host:port`), presenting `pki`'s server certificate; returns its port.
+async fn tls_in_front_of(pki: &Pki, backend: String) -> u16 {
+    use rustls::pki_types::PrivateKeyDer;
+    inspector::tls::install_crypto_provider();
+    let chain = CertificateDer::pem_file_iter(pki.path("server.pem"))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let key = PrivateKeyDer::from_pem_file(pki.path("server.key")).unwrap();
+    let config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let (acceptor, backend) = (acceptor.clone(), backend.clone());
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(stream).await else {
+                    return;
+                };
+                let Ok(mut plain) = TcpStream::connect(&backend).await else {
+                    return;
+                };
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+            });
+        }
+    });
+    port
+}
+
+/// Plain `http` endpoints of Ironic are called on a transport of our own;
+/// an `https` one through the keystoneauth-like session, with its TLS
+/// options. Both must reach the same end state.
+#[tokio::test]
+async fn an_ironic_behind_https_is_called_trusting_the_cafile_and_refused_without_it() {
+    let pki = Pki::new();
+    let ironic = Ironic::new();
+    let backend = ironic.url.trim_start_matches("http://").to_string();
+    let https = format!("https://127.0.0.1:{}", tls_in_front_of(&pki, backend).await);
+    let m = Machine::new();
+    let uuid = m.node(&ironic).await;
+
+    let untrusting = TestApp::with_ironic(|c| {
+        c.ironic.client.endpoint_override = Some(https.clone());
+        c.ironic.max_retries = 0;
+    })
+    .await;
+    let response = untrusting
+        .request(
+            reqwest::Method::POST,
+            &format!("/v1/introspection/{uuid}?manage_boot=false"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503);
+    let message = response.text().await.unwrap();
+    assert!(message.contains("certificate"), "{message}");
+    assert_eq!(
+        untrusting
+            .get(&format!("/v1/introspection/{uuid}"))
+            .await
+            .status(),
+        404
+    );
+
+    let ca = pki.path("ca.pem").display().to_string();
+    let app = TestApp::with_ironic(|c| {
+        c.ironic.client.endpoint_override = Some(https.clone());
+        c.ironic.client.cafile = Some(ca);
+    })
+    .await;
+    app.introspect(&uuid, "?manage_boot=false", &m.data()).await;
+    let node = ironic.node(&uuid).await;
+    assert_eq!(node["properties"]["memory_mb"], "12288", "{node}");
+    let macs: Vec<Value> = ironic
+        .ports(&uuid)
+        .await
+        .into_iter()
+        .map(|p| p["address"].clone())
+        .collect();
+    assert!(macs.contains(&json!(m.pxe)), "{macs:?}");
 }
