@@ -67,6 +67,12 @@ impl From<rusqlite::Error> for StoreError {
 /// SQLite allows at most 32766 bound variables; lookups are chunked well below.
 const LOOKUP_CHUNK: usize = 200;
 
+/// Prepared statements kept per connection. rusqlite's default, 16, is
+/// fewer than the inline writer's 17 distinct statements, and an
+/// introspection's finish runs most of them: they were evicted and parsed
+/// again.
+pub(super) const STATEMENT_CACHE: usize = 64;
+
 /// Connections kept open between reads; more are opened under load and
 /// closed when they come back to a full pool.
 const MAX_IDLE: usize = 8;
@@ -99,6 +105,7 @@ impl Readers {
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         conn.busy_timeout(self.busy_timeout)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         // A reader must never write, even by mistake.
         conn.pragma_update(None, "query_only", true)?;
         Ok(conn)

@@ -28,7 +28,7 @@ use uuid::Uuid;
 
 use super::leases::{LeaseSql, millis};
 use super::server::Dialect;
-use super::sqlite_read::node_by_uuid;
+use super::sqlite_read::{STATEMENT_CACHE, node_by_uuid};
 use super::statements::{
     CLEAR_FINISHED, FINISH_NODE, FORGET_NODE, INSERT_ATTRIBUTE, INSERT_DATA, INSERT_NODE,
     INSERT_RUN, INSERT_RUN_WITH_DATA, LAST_RUN, PRUNE_RUNS, RELEASE_LEASE, UPDATE_STATE,
@@ -122,6 +122,7 @@ impl InlineWriter {
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         conn.busy_timeout(Duration::ZERO)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         conn.pragma_update(None, "foreign_keys", true)?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         Ok(Self {
