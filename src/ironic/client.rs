@@ -496,13 +496,19 @@ impl IronicClient {
             let answer = self
                 .inner
                 .plain
-                .exchange(method, url, &headers, body)
+                .exchange(method, url, &headers, body.clone())
                 .await?;
-            return Ok(Reply {
-                request,
-                status: answer.status,
-                body: answer.body,
-            });
+            // keystoneauth follows redirects (an `http` endpoint sent on to
+            // `https`, say), and so does reqwest: such a call is sent again
+            // through it. The redirecting server did not act on it.
+            if !matches!(answer.status, 301 | 302 | 303 | 307 | 308) {
+                return Ok(Reply {
+                    request,
+                    status: answer.status,
+                    body: answer.body,
+                });
+            }
+            tracing::debug!(%method, url, status = answer.status, "Ironic's endpoint redirects; following");
         }
         let mut builder = self.inner.http.request(method.clone(), url);
         for (name, value) in headers {

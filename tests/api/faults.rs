@@ -314,3 +314,44 @@ async fn shutdown_drains_processing_in_flight() {
         .unwrap();
     assert_eq!(status["state"], "finished", "{status}");
 }
+
+/// Not a fault, but a front a real Ironic rarely has: every request is
+/// redirected (307, method and body kept) to the test bed's Ironic. Calls
+/// to a plain `http` endpoint take a transport of their own, which follows
+/// no redirect; it must hand such a call to the client that does, as
+/// keystoneauth would, and the introspection must end as it does directly.
+#[tokio::test]
+async fn an_ironic_endpoint_that_redirects_is_followed() {
+    let ironic = crate::bed::Ironic::new();
+    let server = MockServer::start().await;
+    let target = ironic.url.clone();
+    Mock::given(wiremock::matchers::any())
+        .respond_with(move |request: &wiremock::Request| {
+            let url = &request.url;
+            let query = url.query().map(|q| format!("?{q}")).unwrap_or_default();
+            ResponseTemplate::new(307).insert_header(
+                "Location",
+                format!("{target}{}{query}", url.path()).as_str(),
+            )
+        })
+        .mount(&server)
+        .await;
+    let m = crate::processing::Machine::new();
+    let uuid = m.node(&ironic).await;
+    let app = TestApp::with_ironic(|c| {
+        c.ironic.client.endpoint_override = Some(server.uri());
+    })
+    .await;
+    app.introspect(&uuid, "?manage_boot=false", &m.data()).await;
+    let node = ironic.node(&uuid).await;
+    assert_eq!(node["properties"]["memory_mb"], "12288", "{node}");
+    let requests = server.received_requests().await.unwrap();
+    assert!(
+        requests.iter().any(|r| r.method.as_str() == "PATCH"),
+        "the node's update went through the redirecting front: {:?}",
+        requests
+            .iter()
+            .map(|r| format!("{} {}", r.method, r.url))
+            .collect::<Vec<_>>()
+    );
+}
