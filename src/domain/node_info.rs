@@ -3,9 +3,10 @@
 //!
 //! The hooks' node patches are gathered and sent as one PATCH (upstream
 //! sends one per hook): each is applied to the local document at once, so
-//! the next hook sees the node as it would after Ironic's answer, and the
-//! gathered operations go to Ironic before anything else that needs Ironic,
-//! before rules and at the end of the hooks.
+//! the next hook sees the node as it would after Ironic's answer. The hooks'
+//! port calls do not wait for them: no port call reads the node's fields,
+//! so the batch stays whole and goes to Ironic at the end of the hooks
+//! (also when a hook fails), before rules and before a trait call.
 
 use inspector_core::hooks::NodeOp;
 use inspector_core::json_patch;
@@ -194,8 +195,11 @@ impl<'a> NodeInfo<'a> {
                 .await
                 .map_err(|e| Error::node_operation(UPDATE_NODE, &uuid, e));
         }
-        // Whatever else Ironic is asked comes after the node patches before it.
-        self.flush().await?;
+        // A trait's answer has no node, so the patches before it go first; a
+        // port call does not depend on them and leaves the batch whole.
+        if matches!(op, NodeOp::AddTrait(_) | NodeOp::RemoveTrait(_)) {
+            self.flush().await?;
+        }
         match op {
             NodeOp::PatchNode { .. } => unreachable!("handled above"),
             NodeOp::CreatePort {

@@ -36,6 +36,74 @@ async fn a_callback_finishes_the_node_with_the_hooks_patches_and_new_ports() {
     assert_eq!(properties["local_gb"], json!("999"));
     assert_eq!(bench.port_macs(&uuid).await, [PXE_MAC, SECOND_MAC]);
     assert_eq!(bench.ironic.calls_of(Op::CreatePort).len(), 1);
+    assert_eq!(bench.ironic.calls_of(Op::PatchNode).len(), 1);
+}
+
+/// The hooks' node patches wait for no port call: one PATCH after the port
+/// creation. When Ironic refuses the port, the patches of the hooks before
+/// it still reach the node, as upstream (which sent them first) leaves it,
+/// and the node fails with the port's error.
+#[tokio::test]
+async fn the_hooks_patch_goes_after_the_port_calls_and_survives_a_refused_port() {
+    let bench = bench_with(|c| c.processing.add_ports = AddPorts::All).await;
+    let uuid = bench.node_with_port();
+    bench.start_unmanaged(&uuid).await;
+    bench.ironic.fail(
+        Op::CreatePort,
+        IronicError::Rejected {
+            status: 400,
+            message: "Invalid port".into(),
+        },
+    );
+    let err = bench
+        .callback(document(PXE_MAC, SECOND_MAC))
+        .await
+        .expect_err("port refused");
+    assert!(
+        err.message.starts_with("Failed to create port ")
+            && err.message.ends_with("Invalid port (HTTP 400)"),
+        "{}",
+        err.message
+    );
+    assert_eq!(bench.state(&uuid).await, State::Error);
+    let order: Vec<Op> = bench
+        .ironic
+        .calls()
+        .into_iter()
+        .map(|c| c.op)
+        .filter(|op| matches!(op, Op::CreatePort | Op::PatchNode))
+        .collect();
+    assert_eq!(order, [Op::CreatePort, Op::PatchNode]);
+    let properties = &bench.ironic_node(&uuid)["properties"];
+    assert_eq!(properties["memory_mb"], json!("12288"), "{properties}");
+    assert_eq!(bench.port_macs(&uuid).await, [PXE_MAC]);
+}
+
+/// Ironic refuses the hooks' patch, which now goes after the port calls:
+/// the new port stays (upstream stopped before creating it) and the node
+/// fails with the patch's error, as upstream's does.
+#[tokio::test]
+async fn a_refused_hooks_patch_fails_the_node_after_the_port_calls() {
+    let bench = bench_with(|c| c.processing.add_ports = AddPorts::All).await;
+    let uuid = bench.node_with_port();
+    bench.start_unmanaged(&uuid).await;
+    bench.ironic.fail(
+        Op::PatchNode,
+        IronicError::Rejected {
+            status: 400,
+            message: "Invalid properties".into(),
+        },
+    );
+    let err = bench
+        .callback(document(PXE_MAC, SECOND_MAC))
+        .await
+        .expect_err("patch refused");
+    assert_eq!(
+        err.message,
+        format!("Failed to update node properties for node {uuid}: Invalid properties (HTTP 400)")
+    );
+    assert_eq!(bench.state(&uuid).await, State::Error);
+    assert_eq!(bench.port_macs(&uuid).await, [PXE_MAC, SECOND_MAC]);
 }
 
 #[tokio::test]
