@@ -19,11 +19,12 @@ async fn a_callback_finishes_the_node_with_the_hooks_patches_and_new_ports() {
     let uuid = bench.node_with_port();
     bench.start_unmanaged(&uuid).await;
     bench.clock.advance(time::Duration::seconds(10));
+    // CPU flags give the capabilities hook, which runs after the port is
+    // created, a node patch of its own: it must join the earlier hooks' one.
+    let mut data = document(PXE_MAC, SECOND_MAC);
+    data["inventory"]["cpu"]["flags"] = json!(["vmx", "aes"]);
 
-    let found = bench
-        .callback(document(PXE_MAC, SECOND_MAC))
-        .await
-        .expect("processed");
+    let found = bench.callback(data).await.expect("processed");
     assert_eq!(found, uuid);
     let record = bench.record(&uuid).await.unwrap();
     assert_eq!(record.state, State::Finished);
@@ -34,6 +35,11 @@ async fn a_callback_finishes_the_node_with_the_hooks_patches_and_new_ports() {
     assert_eq!(properties["cpu_arch"], json!("x86_64"));
     assert_eq!(properties["memory_mb"], json!("12288"));
     assert_eq!(properties["local_gb"], json!("999"));
+    assert_eq!(
+        properties["capabilities"],
+        json!("cpu_vt:true,cpu_aes:true"),
+        "{properties}"
+    );
     assert_eq!(bench.port_macs(&uuid).await, [PXE_MAC, SECOND_MAC]);
     assert_eq!(bench.ironic.calls_of(Op::CreatePort).len(), 1);
     assert_eq!(bench.ironic.calls_of(Op::PatchNode).len(), 1);
