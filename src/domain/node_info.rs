@@ -8,21 +8,23 @@
 //! so the batch stays whole and goes to Ironic at the end of the hooks
 //! (also when a hook fails), before rules and before a trait call.
 
-use inspector_core::hooks::NodeOp;
+use inspector_core::hooks::{NodeOp, NodeView};
 use inspector_core::json_patch;
 use serde_json::{Value, json};
 
 use std::sync::Arc;
 
 use super::{Error, Result};
-use crate::ironic::{IronicApi, IronicError, Node, Port};
+use crate::ironic::{IronicApi, IronicError, Node};
 
 pub(crate) struct NodeInfo<'a> {
     /// Ironic for background work.
     ironic: &'a Arc<dyn IronicApi>,
     pub uuid: String,
     pub node: Node,
-    ports: Option<Vec<Port>>,
+    /// Ironic's port documents, kept as plain values so the hooks read
+    /// them (and the node) in place rather than from a copy per hook.
+    ports: Option<Vec<Value>>,
     /// Node patches applied locally but not sent, one entry per hook's
     /// patch, so a refused batch can be replayed as upstream sends it.
     pending: Vec<Vec<Value>>,
@@ -34,6 +36,10 @@ pub(crate) struct NodeInfo<'a> {
 }
 
 const UPDATE_NODE: &str = "update node properties";
+
+fn port_uuid(port: &Value) -> &str {
+    port.get("uuid").and_then(Value::as_str).unwrap_or_default()
+}
 
 /// The port fields the processing hooks read (the standard hooks match
 /// ports by address and compare `pxe_enabled`; the LLDP hooks read the
@@ -53,22 +59,22 @@ impl<'a> NodeInfo<'a> {
         }
     }
 
-    /// The node's ports: fetched once, then kept current from Ironic's
-    /// answers to our port changes; fetched again when an outcome is unknown.
-    pub async fn ports(&mut self) -> Result<&[Port]> {
+    /// The node and its ports as a hook sees them. The ports are fetched
+    /// once, then kept current from Ironic's answers to our port changes;
+    /// fetched again when an outcome is unknown.
+    pub async fn view(&mut self) -> Result<NodeView<'_>> {
         if self.ports.is_none() {
             let ports = self
                 .ironic
                 .node_ports(&self.uuid, HOOK_PORT_FIELDS)
                 .await
                 .map_err(|e| Error::node_operation("list ports", &self.uuid, e))?;
-            self.ports = Some(ports);
+            self.ports = Some(ports.into_iter().map(|p| p.0).collect());
         }
-        Ok(self.ports.as_deref().unwrap_or_default())
-    }
-
-    pub async fn port_values(&mut self) -> Result<Vec<Value>> {
-        Ok(self.ports().await?.iter().map(|p| p.0.clone()).collect())
+        Ok(NodeView {
+            node: &self.node.0,
+            ports: self.ports.as_deref().unwrap_or_default(),
+        })
     }
 
     /// Brings the node up to date with Ironic, e.g. before rules see it:
@@ -142,8 +148,8 @@ impl<'a> NodeInfo<'a> {
         patch: &[Value],
         reset_interfaces: bool,
     ) -> std::result::Result<(), IronicError> {
-        let shown = Value::Array(patch.to_vec());
-        tracing::debug!(node = %self.uuid, patch = %shown, reset_interfaces, "updating node");
+        // Inside the macro, the copy for the log is made only when debug is on.
+        tracing::debug!(node = %self.uuid, patch = %serde_json::Value::Array(patch.to_vec()), reset_interfaces, "updating node");
         self.node = self
             .ironic
             .patch_node(&self.uuid, patch, reset_interfaces)
@@ -156,24 +162,25 @@ impl<'a> NodeInfo<'a> {
         if self.pending_reset != reset_interfaces {
             self.flush().await?;
         }
-        let local = json_patch::apply(&self.node.0, &patch);
+        let local = json_patch::apply_in_place(&mut self.node.0, &patch);
         self.pending.push(patch);
         self.pending_reset = reset_interfaces;
         match local {
-            Ok(doc) => {
-                self.node = Node(doc);
-                Ok(())
-            }
+            Ok(()) => Ok(()),
             Err(e) => {
-                // Ironic decides and words the error, as it did before batching.
+                // Ironic decides and words the error, as it did before
+                // batching; its answer replaces the partly patched document.
                 tracing::debug!(node = %self.uuid, error = %e, "node patch not applicable locally; sending it now");
                 self.flush().await
             }
         }
     }
 
-    fn cached_port(&mut self, uuid: &str) -> Option<&mut Port> {
-        self.ports.as_mut()?.iter_mut().find(|p| p.uuid() == uuid)
+    fn cached_port(&mut self, uuid: &str) -> Option<&mut Value> {
+        self.ports
+            .as_mut()?
+            .iter_mut()
+            .find(|p| port_uuid(p) == uuid)
     }
 
     async fn execute_one(&mut self, op: NodeOp, defer_node_patch: bool) -> Result<()> {
@@ -213,7 +220,7 @@ impl<'a> NodeInfo<'a> {
                         tracing::info!(node = %uuid, port = %port.uuid(), %address, pxe_enabled, "created port");
                         // Ironic lists a node's ports oldest first.
                         if let Some(ports) = self.ports.as_mut() {
-                            ports.push(port);
+                            ports.push(port.0);
                         }
                     }
                     Err(IronicError::Conflict { message }) => {
@@ -242,7 +249,7 @@ impl<'a> NodeInfo<'a> {
                         let shown = Value::Array(patch);
                         tracing::debug!(node = %uuid, %port, patch = %shown, "updated port");
                         match self.cached_port(&port) {
-                            Some(cached) => *cached = updated,
+                            Some(cached) => *cached = updated.0,
                             None => self.ports = None,
                         }
                     }
@@ -278,7 +285,7 @@ impl<'a> NodeInfo<'a> {
                 }
                 // Either way the port is gone.
                 if let Some(ports) = self.ports.as_mut() {
-                    ports.retain(|p| p.uuid() != port);
+                    ports.retain(|p| port_uuid(p) != port);
                 }
             }
             NodeOp::AddTrait(name) => {

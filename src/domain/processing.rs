@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use inspector_core::conf::Config;
 use inspector_core::hooks::addresses;
-use inspector_core::hooks::{Data, NodeView, Pipeline, PreFailure, lookup_attributes};
+use inspector_core::hooks::{Data, Pipeline, PreFailure, lookup_attributes};
 use inspector_core::state::{Event, State};
 use serde_json::Value;
 
@@ -233,18 +233,10 @@ impl Processing {
     ) -> Result<()> {
         for index in 0..self.pipeline.len() {
             let name = self.pipeline.name(index);
-            let ports = node_info.port_values().await?;
-            let node = node_info.node.0.clone();
+            let view = node_info.view().await?;
             let update = self
                 .pipeline
-                .before_update(
-                    index,
-                    data,
-                    NodeView {
-                        node: &node,
-                        ports: &ports,
-                    },
-                )
+                .before_update(index, data, view)
                 .map_err(|e| Error::bad_request(e.0))?;
             for warning in &update.warnings {
                 tracing::warn!(node = %node_info.uuid, hook = name, "{warning}");

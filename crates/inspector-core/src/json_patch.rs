@@ -19,10 +19,19 @@ fn error(text: impl Into<String>) -> PatchError {
 /// Applies `patch` (a list of operations) to a copy of `doc`; all or nothing.
 pub fn apply(doc: &Value, patch: &[Value]) -> Result<Value, PatchError> {
     let mut out = doc.clone();
-    for op in patch {
-        apply_one(&mut out, op)?;
-    }
+    apply_in_place(&mut out, patch)?;
     Ok(out)
+}
+
+/// Applies `patch` to `doc` itself, without the copy [`apply`] makes. An
+/// operation that fails changes nothing, but the ones before it stay
+/// applied: on an error the caller must replace `doc` (the service sends
+/// the patch to Ironic, whose answer becomes the document).
+pub fn apply_in_place(doc: &mut Value, patch: &[Value]) -> Result<(), PatchError> {
+    for op in patch {
+        apply_one(doc, op)?;
+    }
+    Ok(())
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -228,6 +237,21 @@ mod tests {
         assert!(result.is_err());
         // The input is untouched; the caller keeps its copy.
         assert!(node()["properties"].get("cpus").is_none());
+    }
+
+    #[test]
+    fn in_place_a_failing_operation_changes_nothing_and_the_earlier_ones_stay() {
+        let mut doc = node();
+        let patch = json!([
+            {"op": "add", "path": "/properties/cpus", "value": "4"},
+            {"op": "replace", "path": "/extra/missing", "value": 1},
+        ]);
+        let patch = patch.as_array().unwrap();
+        assert!(apply_in_place(&mut doc, patch).is_err());
+        let mut expected = node();
+        expected["properties"]["cpus"] = json!("4");
+        assert_eq!(doc, expected);
+        assert_eq!(apply(&node(), &patch[..1]).unwrap(), expected);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use serde_json::{Map, Value, json};
 
 use super::capabilities;
-use super::standard::{get_inventory, truncated_repr};
+use super::standard::{Inventory, truncated_repr};
 use super::{Data, HookError, NodeOp, NodeView, Settings, Update};
 use crate::py::cmp::{eq as py_eq, to_int_json};
 use crate::py::value::{json_key, py_str, truthy};
@@ -15,7 +15,8 @@ pub(crate) fn capabilities(
     s: &Settings,
 ) -> Result<Update, HookError> {
     let mut update = Update::default();
-    let inventory = get_inventory(data)?;
+    let mut inventory = Inventory::take(data)?;
+    let (_, inventory) = inventory.parts();
     let mut caps: Vec<(String, Option<String>)> = Vec::new();
     let mut add = |name: &str, value: String| match caps.iter_mut().find(|(k, _)| k == name) {
         Some(entry) => entry.1 = Some(value),

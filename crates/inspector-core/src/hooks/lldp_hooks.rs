@@ -5,7 +5,7 @@ use serde_json::{Map, Value, json};
 
 use super::ip::{Network, python_ip_address};
 use super::ports::PortsView;
-use super::standard::{get_inventory, inventory_interfaces, truncated_repr};
+use super::standard::{Inventory, inventory_interfaces, truncated_repr};
 use super::{Data, HookError, NodeView, Settings, Update};
 use crate::lldp;
 use crate::py::value::truthy;
@@ -52,10 +52,11 @@ fn named(item: &Value) -> Option<(&Map<String, Value>, &str)> {
 /// `all_interfaces[name].lldp_processed`.
 pub(crate) fn lldp_basic(data: &mut Data, interfaces_shared: bool) -> Result<Update, HookError> {
     let mut update = Update::default();
-    let inventory = get_inventory(data)?;
+    let mut inventory = Inventory::take(data)?;
+    let (data, inventory) = inventory.parts();
     let raw = lldp_raw(data, &mut update);
-    for item in inventory_interfaces(&inventory)? {
-        let Some((iface, name)) = named(&item) else {
+    for item in inventory_interfaces(inventory)? {
+        let Some((iface, name)) = named(item) else {
             continue;
         };
         let Some(tlvs) = interface_tlvs(&raw, name, iface) else {
@@ -123,11 +124,12 @@ pub(crate) fn local_link_connection(
     overwrite_existing: bool,
 ) -> Result<Update, HookError> {
     let mut update = Update::default();
-    let inventory = get_inventory(data)?;
+    let mut inventory = Inventory::take(data)?;
+    let (data, inventory) = inventory.parts();
     let raw = lldp_raw(data, &mut update);
     let mut ports = PortsView::new(view.ports);
-    for item in inventory_interfaces(&inventory)? {
-        let Some((iface, name)) = named(&item) else {
+    for item in inventory_interfaces(inventory)? {
+        let Some((iface, name)) = named(item) else {
             continue;
         };
         let Some(mac) = interface_port(data, iface, name, &ports) else {
@@ -248,17 +250,18 @@ pub(crate) fn physnet_cidr_map(
     s: &Settings,
 ) -> Result<Update, HookError> {
     let mut update = Update::default();
-    let inventory = get_inventory(data)?;
-    let interfaces = inventory_interfaces(&inventory)?;
+    let mut inventory = Inventory::take(data)?;
+    let (data, inventory) = inventory.parts();
+    let interfaces = inventory_interfaces(inventory)?;
     let mut ports = PortsView::new(view.ports);
-    for item in &interfaces {
+    for item in interfaces {
         let Some((iface, name)) = named(item) else {
             continue;
         };
         let Some(mac) = interface_port(data, iface, name, &ports) else {
             continue;
         };
-        let Some(physnet) = physnet_for(&interfaces, name, &s.cidr_map) else {
+        let Some(physnet) = physnet_for(interfaces, name, &s.cidr_map) else {
             continue;
         };
         let current = ports

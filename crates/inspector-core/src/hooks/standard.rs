@@ -18,13 +18,45 @@ const GIB: u64 = 1 << 30;
 
 /// `utils.get_inventory`: the inventory, with `disks` set to `[]` when
 /// missing or empty (a diskless node), as upstream writes it back.
-pub(crate) fn get_inventory(data: &mut Data) -> Result<Map<String, Value>, HookError> {
+///
+/// A hook reads the inventory in place rather than from a copy (it can be
+/// hundreds of kilobytes, and most hooks read it): the guard moves it out
+/// of the document, so the hook can change the document's other fields
+/// meanwhile, and puts it back in its place when dropped, also on an early
+/// return. While the guard lives, the document's `inventory` is `{}`.
+pub(crate) struct Inventory<'a> {
+    data: &'a mut Data,
+    inventory: Map<String, Value>,
+}
+
+impl<'a> Inventory<'a> {
+    pub(crate) fn take(data: &'a mut Data) -> Result<Self, HookError> {
+        let inventory = std::mem::take(checked_inventory(data)?);
+        Ok(Self { data, inventory })
+    }
+
+    /// The rest of the document, and the inventory.
+    pub(crate) fn parts(&mut self) -> (&mut Data, &mut Map<String, Value>) {
+        (self.data, &mut self.inventory)
+    }
+}
+
+impl Drop for Inventory<'_> {
+    fn drop(&mut self) {
+        // `insert` on a present key keeps its place among the fields.
+        let inventory = std::mem::take(&mut self.inventory);
+        self.data
+            .insert("inventory".into(), Value::Object(inventory));
+    }
+}
+
+fn checked_inventory(data: &mut Data) -> Result<&mut Map<String, Value>, HookError> {
     let inventory = match data.get_mut("inventory") {
         Some(inventory) if truthy(inventory) => inventory,
         _ => return Err(HookError("Hardware inventory is empty or missing".into())),
     };
     // Upstream: AttributeError (HTTP 500) on a list or string inventory.
-    let Some(inventory) = inventory.as_object_mut() else {
+    let Value::Object(inventory) = inventory else {
         return Err(HookError(format!(
             "Hardware inventory must be a JSON object, got {}",
             truncated_repr(inventory)
@@ -38,16 +70,14 @@ pub(crate) fn get_inventory(data: &mut Data) -> Result<Map<String, Value>, HookE
     if !inventory.get("disks").is_some_and(truthy) {
         inventory.insert("disks".into(), json!([]));
     }
-    Ok(inventory.clone())
+    Ok(inventory)
 }
 
 /// The inventory's interface list. Upstream iterates whatever it finds (and
 /// crashes on the first non-dict item); a non-list is reported instead.
-pub(crate) fn inventory_interfaces(
-    inventory: &Map<String, Value>,
-) -> Result<Vec<Value>, HookError> {
+pub(crate) fn inventory_interfaces(inventory: &Map<String, Value>) -> Result<&[Value], HookError> {
     match inventory.get("interfaces") {
-        Some(Value::Array(items)) => Ok(items.clone()),
+        Some(Value::Array(items)) => Ok(items),
         other => Err(HookError(format!(
             "Network interfaces in the inventory must be a list, got {}",
             truncated_repr(other.unwrap_or(&Value::Null))
@@ -183,12 +213,13 @@ pub(crate) fn validate_interfaces_before_processing(
     data.insert("ipmi_address".into(), bmc);
     data.insert("ipmi_v6address".into(), bmc_v6);
 
-    let inventory = get_inventory(data).map_err(|e| PreError::Hook(e.0))?;
-    let items = inventory_interfaces(&inventory).map_err(|e| PreError::Hook(e.0))?;
+    let mut inventory = Inventory::take(data).map_err(|e| PreError::Hook(e.0))?;
+    let (data, inventory) = inventory.parts();
+    let items = inventory_interfaces(inventory).map_err(|e| PreError::Hook(e.0))?;
     let pxe_mac = pxe_mac(data);
 
     let mut all = Vec::new();
-    for item in &items {
+    for item in items {
         // Upstream: AttributeError on a non-dict record; skipped like a
         // record without a name instead.
         let Some(iface) = item.as_object() else {
@@ -446,7 +477,8 @@ pub(crate) fn root_disk_selection(
     s: &Settings,
 ) -> Result<Update, HookError> {
     let mut update = Update::default();
-    let inventory = get_inventory(data)?;
+    let mut inventory = Inventory::take(data)?;
+    let (data, inventory) = inventory.parts();
     let properties = view.node.get("properties");
     let hints = properties
         .and_then(|p| p.get("root_device"))
@@ -473,9 +505,7 @@ pub(crate) fn root_disk_selection(
                     .and_then(Value::as_str)
                     .is_some_and(|n| skipped.iter().any(|k| k == n))
             });
-            if let Some(Value::Object(inv)) = data.get_mut("inventory") {
-                inv.insert("disks".into(), Value::Array(disks.clone()));
-            }
+            inventory.insert("disks".into(), Value::Array(disks.clone()));
         }
         // Upstream reports TypeError/ValueError this way and lets other
         // exceptions of the matcher escape (HTTP 500); all get this message.
@@ -622,7 +652,8 @@ pub(crate) fn scheduler(
     s: &Settings,
 ) -> Result<Update, HookError> {
     let mut update = Update::default();
-    let inventory = get_inventory(data)?;
+    let mut inventory = Inventory::take(data)?;
+    let (data, inventory) = inventory.parts();
     let cpu = inventory.get("cpu");
     let count = cpu
         .and_then(|c| c.as_object())
@@ -672,4 +703,51 @@ fn cpu_warning(cpu: Option<&Value>) -> String {
         "malformed or missing CPU information: {}",
         truncated_repr(cpu.unwrap_or(&Value::Null))
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data_of(value: Value) -> Data {
+        match value {
+            Value::Object(map) => map,
+            _ => unreachable!("a JSON object"),
+        }
+    }
+
+    fn taken_then_failed(data: &mut Data) -> Result<(), HookError> {
+        let mut inventory = Inventory::take(data)?;
+        let (_, inventory) = inventory.parts();
+        inventory.insert("seen".into(), json!(true));
+        Err(HookError("the hook failed".into()))
+    }
+
+    #[test]
+    fn the_inventory_goes_back_in_its_place_after_the_hook_also_when_it_fails() {
+        let mut data = data_of(json!({
+            "first": 1,
+            "inventory": {"interfaces": [{"name": "eth0"}]},
+            "last": 2
+        }));
+        {
+            let mut inventory = Inventory::take(&mut data).expect("an inventory");
+            let (rest, inventory) = inventory.parts();
+            // The hook may change the rest of the document meanwhile.
+            assert_eq!(rest["inventory"], json!({}));
+            rest.insert("added".into(), json!(3));
+            assert_eq!(inventory["disks"], json!([]));
+        }
+        let keys: Vec<&str> = data.keys().map(String::as_str).collect();
+        // Stored documents keep the posted order of fields.
+        assert_eq!(keys, ["first", "inventory", "last", "added"]);
+        assert_eq!(
+            data["inventory"],
+            json!({"interfaces": [{"name": "eth0"}], "disks": []})
+        );
+
+        assert!(taken_then_failed(&mut data).is_err());
+        assert_eq!(data["inventory"]["seen"], json!(true));
+        assert_eq!(data["inventory"]["interfaces"], json!([{"name": "eth0"}]));
+    }
 }
