@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 
 use super::{Error, Result};
-use crate::ironic::{IronicApi, IronicError, Node};
+use crate::ironic::{IronicApi, IronicError, Node, document_uuid};
 
 pub(crate) struct NodeInfo<'a> {
     /// Ironic for background work.
@@ -36,10 +36,6 @@ pub(crate) struct NodeInfo<'a> {
 }
 
 const UPDATE_NODE: &str = "update node properties";
-
-fn port_uuid(port: &Value) -> &str {
-    port.get("uuid").and_then(Value::as_str).unwrap_or_default()
-}
 
 /// The port fields the processing hooks read (the standard hooks match
 /// ports by address and compare `pxe_enabled`; the LLDP hooks read the
@@ -180,7 +176,7 @@ impl<'a> NodeInfo<'a> {
         self.ports
             .as_mut()?
             .iter_mut()
-            .find(|p| port_uuid(p) == uuid)
+            .find(|p| document_uuid(p) == uuid)
     }
 
     async fn execute_one(&mut self, op: NodeOp, defer_node_patch: bool) -> Result<()> {
@@ -285,7 +281,7 @@ impl<'a> NodeInfo<'a> {
                 }
                 // Either way the port is gone.
                 if let Some(ports) = self.ports.as_mut() {
-                    ports.retain(|p| port_uuid(p) != port);
+                    ports.retain(|p| document_uuid(p) != port);
                 }
             }
             NodeOp::AddTrait(name) => {

@@ -13,4 +13,4 @@ mod plain_http;
 pub use api::{IronicApi, IronicFuture};
 pub use client::{IronicClient, IronicSettings};
 pub use error::{IronicError, error_message};
-pub use models::{Node, Port};
+pub use models::{Node, Port, document_uuid};

@@ -3,6 +3,15 @@
 
 use serde_json::{Map, Value};
 
+/// The `uuid` of an Ironic document (a node or a port), empty when it has
+/// none; for documents held as plain JSON rather than as [`Node`] or [`Port`].
+pub fn document_uuid(document: &Value) -> &str {
+    document
+        .get("uuid")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node(pub Value);
 
@@ -12,7 +21,7 @@ impl Node {
     }
 
     pub fn uuid(&self) -> &str {
-        self.text("uuid").unwrap_or_default()
+        document_uuid(&self.0)
     }
 
     pub fn name(&self) -> Option<&str> {
@@ -81,7 +90,7 @@ impl Port {
     }
 
     pub fn uuid(&self) -> &str {
-        self.text("uuid").unwrap_or_default()
+        document_uuid(&self.0)
     }
 
     pub fn address(&self) -> &str {
